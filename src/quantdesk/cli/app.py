@@ -1,0 +1,574 @@
+"""``quantdesk``: the command line. Parses, calls one service, renders (Rich or JSON)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+from rich.table import Table
+from typer.core import TyperGroup
+
+from quantdesk import bootstrap
+from quantdesk.cli import render
+from quantdesk.demo import load_demo
+from quantdesk.domain.errors import InsufficientLots, QuantdeskError
+from quantdesk.domain.lots import CostMethod, Term
+from quantdesk.domain.money import ZERO, money_text, normalized, parse_decimal
+from quantdesk.importers.generic import FORMATS
+from quantdesk.services import portfolio
+from quantdesk.services.import_file import ImportOptions, import_file
+from quantdesk.services.ports import UnitOfWork
+
+out = Console()
+err = Console(stderr=True)
+
+
+class _Group(TyperGroup):
+    """The root command group: a domain error becomes one clear message and exit 1."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InsufficientLots as error:
+            for shortfall in error.shortfalls:
+                err.print(
+                    f"[bold red]error:[/] {shortfall.describe()}", highlight=False, soft_wrap=True
+                )
+            raise typer.Exit(1) from None
+        except QuantdeskError as error:
+            err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    help="quantdesk: one ledger for every account and asset.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+accounts_app = typer.Typer(help="Create and list accounts.", no_args_is_help=True)
+transactions_app = typer.Typer(help="List and edit ledger entries.", no_args_is_help=True)
+prices_app = typer.Typer(help="Your own price history.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(transactions_app, name="transactions")
+app.add_typer(prices_app, name="prices")
+app.add_typer(db_app, name="db")
+
+
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Machine-readable output (docs/cli-json.md).")
+]
+MethodOpt = Annotated[
+    CostMethod, typer.Option("--method", help="Cost basis method.", case_sensitive=False)
+]
+AccountOpt = Annotated[str | None, typer.Option("--account", "-a", help="Only this account.")]
+
+
+@dataclass
+class Context:
+    db: str
+    user: str
+
+    @cached_property
+    def engine(self) -> Engine:
+        return bootstrap.open_database(self.db)
+
+    @cached_property
+    def uow(self) -> UnitOfWork:
+        return bootstrap.unit_of_work(self.engine, self.user)
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+
+def _ctx(ctx: typer.Context) -> Context:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, Context)
+    return obj
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db", help="Database URL (default: $QUANTDESK_DATABASE_URL, else a SQLite file)."
+        ),
+    ] = None,
+    user: Annotated[str, typer.Option("--user", help="Act as this user.")] = bootstrap.DEFAULT_USER,
+) -> None:
+    ctx.obj = Context(db or bootstrap.default_database_url(), user)
+    ctx.call_on_close(ctx.obj.close)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _money(value: Decimal | None, places: int = 2) -> str:
+    if value is None:
+        return "[yellow]unknown[/]"
+    return f"{value:,.{places}f}"
+
+
+def _qty(value: Decimal | None) -> str:
+    return "" if value is None else format(normalized(value), "f")
+
+
+# accounts ---------------------------------------------------------------------------------
+@accounts_app.command("add")
+def accounts_add(
+    ctx: typer.Context,
+    name: str,
+    kind: Annotated[str, typer.Option(help="brokerage, exchange, wallet, retirement or manual")],
+    institution: Annotated[str | None, typer.Option(help="Robinhood, Coinbase, ...")] = None,
+    currency: Annotated[str, typer.Option(help="The account's currency.")] = "USD",
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an account."""
+    account = portfolio.add_account(
+        _ctx(ctx).uow,
+        name,
+        kind=kind,
+        institution=institution,
+        currency=currency,
+        clock=bootstrap.utc_now,
+    )
+    if as_json:
+        _print_json(render.account_json(account))
+    else:
+        out.print(
+            f"Added account [bold]{account.name}[/] ({account.kind.value}, {account.currency})."
+        )
+
+
+@accounts_app.command("list")
+def accounts_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """List your accounts."""
+    accounts = portfolio.list_accounts(_ctx(ctx).uow)
+    if as_json:
+        _print_json([render.account_json(a) for a in accounts])
+        return
+    table = Table("Name", "Kind", "Institution", "Currency", title="Accounts")
+    for a in accounts:
+        table.add_row(a.name, a.kind.value, a.institution or "", a.currency)
+    out.print(table if accounts else "No accounts yet: `quantdesk accounts add NAME --kind KIND`.")
+
+
+# import -----------------------------------------------------------------------------------
+@app.command("import")
+def import_command(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    account: AccountOpt = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="auto, generic-holdings or generic-trades.")
+    ] = "auto",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and preview; store nothing.")
+    ] = False,
+    allow_unknown_basis: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unknown-basis",
+            help="Record sales beyond the history as openings of unknown cost basis.",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import a holdings snapshot or a trades file. All rows or none; never duplicates."""
+    options = ImportOptions(account, fmt, dry_run, allow_unknown_basis)
+    with err.status(f"Importing {file.name}...") if not as_json else _nullcontext():
+        report = import_file(_ctx(ctx).uow, file, options, clock=bootstrap.utc_now)
+    if as_json:
+        _print_json(render.import_json(report))
+        if not report.ok:
+            raise typer.Exit(1)
+        return
+    if not report.ok:
+        err.print(
+            f"[bold red]{file.name}: {report.issue_count} problem(s); nothing was imported.[/]"
+        )
+        for issue in report.issues:
+            err.print(f"  {issue.describe()}", highlight=False, soft_wrap=True)
+        if report.issue_count > len(report.issues):
+            err.print(f"  ... and {report.issue_count - len(report.issues)} more")
+        raise typer.Exit(1)
+    if report.already_imported:
+        out.print(
+            f"{file.name}: this exact snapshot was already imported on "
+            f"{report.already_imported:%Y-%m-%d %H:%M} UTC; nothing added."
+        )
+        return
+    verb = "Would add" if dry_run else "Added"
+    out.print(
+        f"{file.name} ({report.format}): {report.rows} rows; {verb} {report.added} transactions"
+        f"{f' ({report.adjustments} adjustments)' if report.adjustments else ''}; "
+        f"{report.duplicates} already in the ledger."
+    )
+    for s in report.unknown_basis:
+        out.print(
+            f"[yellow]Recorded {s.missing} {s.symbol} in '{s.account}' as an opening of unknown "
+            f"cost basis before {s.on}; complete it with `quantdesk transactions set-basis`.[/]"
+        )
+    if dry_run and report.preview:
+        table = Table(
+            "Date", "Account", "Type", "Symbol", "Quantity", "Price", "Amount", title="Preview"
+        )
+        for t in report.preview:
+            table.add_row(
+                t.traded_on.isoformat(),
+                t.account,
+                t.type.value,
+                t.instrument.symbol if t.instrument else "",
+                _qty(t.quantity),
+                _qty(t.price),
+                _qty(t.amount),
+            )
+        out.print(table)
+
+
+class _nullcontext:  # noqa: N801 - reads like contextlib's
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *args: object) -> None:
+        return None
+
+
+@app.command("formats")
+def formats_command(as_json: JsonOpt = False) -> None:
+    """List the file formats `quantdesk import` understands."""
+    data = [
+        {
+            "name": f.name,
+            "description": f.description,
+            "required": list(f.required),
+            "optional": list(f.optional),
+        }
+        for f in FORMATS
+    ]
+    if as_json:
+        _print_json(data)
+        return
+    table = Table("Format", "Required columns", "Optional columns", title="Import formats")
+    for f in FORMATS:
+        table.add_row(f.name, ", ".join(f.required), ", ".join(f.optional))
+    out.print(table)
+
+
+# positions, lots, gains ---------------------------------------------------------------------
+@app.command("positions")
+def positions_command(
+    ctx: typer.Context,
+    account: AccountOpt = None,
+    consolidated: Annotated[
+        bool, typer.Option("--consolidated", help="One row per asset across accounts.")
+    ] = False,
+    method: MethodOpt = CostMethod.FIFO,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Value as of this day (YYYY-MM-DD).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Positions per account (or consolidated) with cost basis and unrealized gain."""
+    day = date.fromisoformat(as_of) if as_of else bootstrap.utc_now().date()
+    rows = portfolio.current_positions(
+        _ctx(ctx).uow, account=account, consolidated=consolidated, method=method, as_of=day
+    )
+    warnings = _position_warnings(rows)
+    if as_json:
+        _print_json(
+            {
+                "as_of": day.isoformat(),
+                "method": method.value,
+                "consolidated": consolidated,
+                "positions": [render.position_json(p) for p in rows],
+                "totals": _totals(rows),
+                "warnings": warnings,
+            }
+        )
+        return
+    if not rows:
+        out.print("No positions. Import a file with `quantdesk import FILE --account NAME`.")
+        return
+    table = Table(
+        *([] if consolidated else ["Account"]),
+        "Symbol",
+        "Type",
+        "Quantity",
+        "Avg cost",
+        "Cost basis",
+        "Price",
+        "Value",
+        "Unrealized",
+        "Ccy",
+        title=f"Positions as of {day} ({method.value})",
+    )
+    for p in rows:
+        price = "[yellow]no price[/]" if p.quote is None else _money(p.quote.price, 4)
+        table.add_row(
+            *([] if consolidated else [p.account or ""]),
+            p.instrument.symbol,
+            p.instrument.asset_type.value,
+            _qty(p.quantity),
+            _money(p.average_cost, 4),
+            _money(p.cost_basis),
+            price,
+            _money(p.market_value),
+            _money(p.unrealized_gain),
+            p.currency,
+        )
+    out.print(table)
+    for currency, total in _totals(rows).items():
+        value, basis, gain = (
+            _money(None if total[k] is None else Decimal(str(total[k])))
+            for k in ("market_value", "cost_basis", "unrealized_gain")
+        )
+        out.print(f"Total {currency}: value {value}, cost basis {basis}, unrealized {gain}")
+    for warning in warnings:
+        out.print(f"[yellow]! {warning}[/]")
+
+
+def _position_warnings(rows: list[Any]) -> list[str]:
+    warnings = []
+    for p in rows:
+        where = f" in '{p.account}'" if p.account else ""
+        if p.unknown_basis_quantity:
+            warnings.append(
+                f"{p.instrument.symbol}{where}: {_qty(p.unknown_basis_quantity)} units have an "
+                "unknown cost basis (see `quantdesk lots`, complete with `transactions set-basis`)"
+            )
+        if p.quote is None:
+            warnings.append(
+                f"{p.instrument.symbol}{where}: no price stored, so no market value "
+                "(`quantdesk prices import FILE`)"
+            )
+    return warnings
+
+
+def _totals(rows: list[Any]) -> dict[str, dict[str, str | None]]:
+    """Totals per currency; a total is null when any part is unknown."""
+    totals: dict[str, dict[str, str | None]] = {}
+    for currency in sorted({p.currency for p in rows}):
+        group = [p for p in rows if p.currency == currency]
+
+        def total(values: list[Decimal | None]) -> str | None:
+            known = [v for v in values if v is not None]
+            return None if len(known) < len(values) else money_text(sum(known, ZERO))
+
+        totals[currency] = {
+            "market_value": total([p.market_value for p in group]),
+            "cost_basis": total([p.cost_basis for p in group]),
+            "unrealized_gain": total([p.unrealized_gain for p in group]),
+        }
+    return totals
+
+
+@app.command("lots")
+def lots_command(
+    ctx: typer.Context,
+    symbol: Annotated[str | None, typer.Argument(help="Only this symbol.")] = None,
+    account: AccountOpt = None,
+    method: MethodOpt = CostMethod.FIFO,
+    as_json: JsonOpt = False,
+) -> None:
+    """Open tax lots: units, cost basis and acquisition date."""
+    lots = portfolio.open_lots(_ctx(ctx).uow, symbol=symbol, account=account, method=method)
+    if as_json:
+        _print_json({"method": method.value, "lots": [render.lot_json(lot) for lot in lots]})
+        return
+    table = Table(
+        "Lot",
+        "Account",
+        "Symbol",
+        "Quantity",
+        "Cost/unit",
+        "Cost basis",
+        "Acquired",
+        "Origin",
+        title=f"Open lots ({method.value})",
+    )
+    for lot in lots:
+        table.add_row(
+            str(lot.lot_id),
+            lot.account,
+            lot.instrument.symbol,
+            _qty(lot.quantity),
+            _money(lot.cost_per_unit, 4),
+            _money(lot.cost_basis),
+            lot.acquired_on.isoformat() if lot.acquired_on else "[yellow]unknown[/]",
+            lot.origin.value,
+        )
+    out.print(table if lots else "No open lots.")
+
+
+@app.command("gains")
+def gains_command(
+    ctx: typer.Context,
+    year: Annotated[
+        int | None, typer.Option(help="Only disposals and income in this year.")
+    ] = None,
+    method: MethodOpt = CostMethod.FIFO,
+    account: AccountOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Realized gains (short and long term) and income."""
+    report = portfolio.realized_gains(_ctx(ctx).uow, year=year, method=method, account=account)
+    if as_json:
+        _print_json(render.gains_json(report))
+        return
+    table = Table(
+        "Sold",
+        "Account",
+        "Symbol",
+        "Quantity",
+        "Acquired",
+        "Proceeds",
+        "Cost basis",
+        "Gain",
+        "Term",
+        title=f"Realized gains{f' {year}' if year else ''} ({method.value})",
+    )
+    for d in report.disposals:
+        table.add_row(
+            d.disposed_on.isoformat(),
+            d.account,
+            d.instrument.symbol,
+            _qty(d.quantity),
+            d.acquired_on.isoformat() if d.acquired_on else "[yellow]unknown[/]",
+            _money(d.proceeds),
+            _money(d.cost_basis),
+            _money(d.gain),
+            d.term.value,
+        )
+    out.print(table if report.disposals else "No realized gains in this period.")
+    for currency in report.currencies:
+        out.print(
+            f"{currency}: short term {_money(report.total(currency, Term.SHORT))}, long term "
+            f"{_money(report.total(currency, Term.LONG))}, total {_money(report.total(currency))}"
+        )
+    if report.unknown_basis:
+        out.print(
+            f"[yellow]! {len(report.unknown_basis)} disposal(s) have an unknown cost basis: "
+            "their gain is not in the totals.[/]"
+        )
+    for key, amount in report.income_total().items():
+        kind, currency = key.split(":")
+        out.print(f"Income ({kind}): {_money(amount)} {currency}")
+
+
+# transactions ---------------------------------------------------------------------------------
+@transactions_app.command("list")
+def transactions_list(
+    ctx: typer.Context,
+    account: AccountOpt = None,
+    symbol: Annotated[str | None, typer.Option(help="Only this symbol.")] = None,
+    limit: Annotated[int, typer.Option(help="Most recent N (0 for all).")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """The ledger, oldest first."""
+    rows = portfolio.list_transactions(_ctx(ctx).uow, account=account, symbol=symbol, limit=limit)
+    if as_json:
+        _print_json([render.transaction_json(t) for t in rows])
+        return
+    table = Table(
+        "Id",
+        "Date",
+        "Account",
+        "Type",
+        "Symbol",
+        "Quantity",
+        "Price",
+        "Fees",
+        "Amount",
+        "Origin",
+        title="Transactions",
+    )
+    for t in rows:
+        table.add_row(
+            str(t.id),
+            t.traded_on.isoformat(),
+            t.account,
+            t.type.value,
+            t.instrument.symbol if t.instrument else "",
+            _qty(t.quantity),
+            _qty(t.price),
+            _qty(t.fees) if t.fees else "",
+            _qty(t.amount),
+            t.origin.value,
+        )
+    out.print(table if rows else "No transactions.")
+
+
+@transactions_app.command("delete")
+def transactions_delete(ctx: typer.Context, transaction_id: int) -> None:
+    """Delete an entry (refused if a later sale would then exceed the units held)."""
+    portfolio.delete_transaction(_ctx(ctx).uow, transaction_id)
+    out.print(f"Deleted transaction {transaction_id}.")
+
+
+@transactions_app.command("set-basis")
+def transactions_set_basis(
+    ctx: typer.Context,
+    transaction_id: int,
+    price: Annotated[str, typer.Option(help="Cost basis per unit.")],
+    acquired_on: Annotated[str | None, typer.Option(help="Acquisition date (YYYY-MM-DD).")] = None,
+) -> None:
+    """Complete an opening of unknown cost basis."""
+    entry = portfolio.complete_basis(
+        _ctx(ctx).uow,
+        transaction_id,
+        price_per_unit=parse_decimal(price),
+        acquired_on=date.fromisoformat(acquired_on) if acquired_on else None,
+    )
+    out.print(f"Transaction {transaction_id}: cost basis {entry.price} per unit.")
+
+
+# prices, db ---------------------------------------------------------------------------------
+@prices_app.command("import")
+def prices_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Store your own daily closes: date,symbol,close[,currency][,asset_type]."""
+    count = portfolio.import_prices(_ctx(ctx).uow, file, clock=bootstrap.utc_now)
+    out.print(f"Stored {count} closes from {file.name}.")
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Migrate the database to this version's schema."""
+    revision = bootstrap.upgrade_database(_ctx(ctx).db)
+    out.print(f"Database at schema {revision}.")
+
+
+@app.command("demo")
+def demo_command(ctx: typer.Context) -> None:
+    """Load the demo portfolio (three accounts, a year of trades) and show it."""
+    summary = load_demo(_ctx(ctx).uow, clock=bootstrap.utc_now)
+    out.print(summary)
+    positions_command(ctx, None, False, CostMethod.FIFO, None, False)
+    gains_command(ctx, None, CostMethod.FIFO, None, False)
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

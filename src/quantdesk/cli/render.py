@@ -1,0 +1,159 @@
+"""Turning domain results into the CLI's JSON shapes (documented in docs/cli-json.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quantdesk.domain.accounts import Account
+from quantdesk.domain.lots import Disposal, Income, Lot, Term
+from quantdesk.domain.money import money_text, to_text
+from quantdesk.domain.positions import Position
+from quantdesk.domain.transactions import Transaction
+from quantdesk.services.import_report import ImportReport
+from quantdesk.services.portfolio import GainsReport
+
+
+def account_json(a: Account) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "name": a.name,
+        "kind": a.kind.value,
+        "institution": a.institution,
+        "currency": a.currency,
+    }
+
+
+def transaction_json(t: Transaction) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "account": t.account,
+        "type": t.type.value,
+        "symbol": t.instrument.symbol if t.instrument else None,
+        "asset_type": t.instrument.asset_type.value if t.instrument else None,
+        "quantity": to_text(t.quantity),
+        "price": to_text(t.price),
+        "fees": to_text(t.fees),
+        "amount": to_text(t.amount),
+        "currency": t.currency,
+        "traded_at": t.traded_at.isoformat(),
+        "acquired_on": t.acquired_on.isoformat() if t.acquired_on else None,
+        "split_ratio": to_text(t.split_ratio),
+        "link": t.link,
+        "origin": t.origin.value,
+        "external_id": t.external_id,
+        "description": t.description,
+    }
+
+
+def import_json(r: ImportReport) -> dict[str, Any]:
+    return {
+        "file": r.filename,
+        "format": r.format,
+        "rows": r.rows,
+        "added": r.added,
+        "duplicates": r.duplicates,
+        "adjustments": r.adjustments,
+        "dry_run": r.dry_run,
+        "already_imported": r.already_imported.isoformat() if r.already_imported else None,
+        "stored": r.stored,
+        "issue_count": r.issue_count,
+        "issues": [{"line": i.line, "column": i.column, "reason": i.reason} for i in r.issues],
+        "unknown_basis": [
+            {
+                "account": s.account,
+                "symbol": s.symbol,
+                "date": s.on.isoformat(),
+                "quantity": to_text(s.missing),
+                "transaction_id": s.transaction_ref,
+            }
+            for s in r.unknown_basis
+        ],
+        "preview": [transaction_json(t) for t in r.preview],
+    }
+
+
+def position_json(p: Position) -> dict[str, Any]:
+    quote = p.quote
+    return {
+        "account": p.account,
+        "symbol": p.instrument.symbol,
+        "asset_type": p.instrument.asset_type.value,
+        "quantity": to_text(p.quantity),
+        "currency": p.currency,
+        "cost_basis": money_text(p.cost_basis),
+        "average_cost": money_text(p.average_cost),
+        "unknown_basis_quantity": to_text(p.unknown_basis_quantity),
+        "price": to_text(quote.price) if quote else None,
+        "price_as_of": quote.as_of.isoformat() if quote and quote.source != "cash" else None,
+        "price_source": quote.source if quote else None,
+        "market_value": money_text(p.market_value),
+        "unrealized_gain": money_text(p.unrealized_gain),
+        "lots": p.lot_count,
+    }
+
+
+def lot_json(lot: Lot) -> dict[str, Any]:
+    return {
+        "lot_id": lot.lot_id,
+        "account": lot.account,
+        "symbol": lot.instrument.symbol,
+        "asset_type": lot.instrument.asset_type.value,
+        "quantity": to_text(lot.quantity),
+        "cost_basis": money_text(lot.cost_basis),
+        "cost_per_unit": money_text(lot.cost_per_unit),
+        "currency": lot.currency,
+        "acquired_on": lot.acquired_on.isoformat() if lot.acquired_on else None,
+        "origin": lot.origin.value,
+        "basis_known": lot.cost_basis is not None,
+    }
+
+
+def disposal_json(d: Disposal) -> dict[str, Any]:
+    return {
+        "transaction_id": d.transaction_id,
+        "lot_id": d.lot_id,
+        "account": d.account,
+        "symbol": d.instrument.symbol,
+        "quantity": to_text(d.quantity),
+        "acquired_on": d.acquired_on.isoformat() if d.acquired_on else None,
+        "disposed_on": d.disposed_on.isoformat(),
+        "proceeds": money_text(d.proceeds),
+        "cost_basis": money_text(d.cost_basis),
+        "gain": money_text(d.gain),
+        "term": d.term.value,
+        "currency": d.currency,
+    }
+
+
+def income_json(i: Income) -> dict[str, Any]:
+    return {
+        "transaction_id": i.transaction_id,
+        "account": i.account,
+        "symbol": i.instrument.symbol if i.instrument else None,
+        "type": i.type.value,
+        "amount": to_text(i.amount),
+        "currency": i.currency,
+        "date": i.on.isoformat(),
+    }
+
+
+def gains_json(g: GainsReport) -> dict[str, Any]:
+    return {
+        "method": g.method.value,
+        "year": g.year,
+        "realized": {
+            currency: {
+                "short_term": money_text(g.total(currency, Term.SHORT)),
+                "long_term": money_text(g.total(currency, Term.LONG)),
+                "total": money_text(g.total(currency)),
+                "unknown_basis_disposals": sum(
+                    1 for d in g.unknown_basis if d.currency == currency
+                ),
+            }
+            for currency in g.currencies
+        },
+        "unknown_basis_disposals": len(g.unknown_basis),
+        "income": {k: money_text(v) for k, v in g.income_total().items()},
+        "disposals": [disposal_json(d) for d in g.disposals],
+        "income_items": [income_json(i) for i in g.income],
+    }

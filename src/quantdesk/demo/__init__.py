@@ -1,0 +1,70 @@
+"""The demo portfolio: three accounts with a snapshot, a year of trades and demo closes.
+
+Its closes are stored with source ``demo`` and shown as such: they are illustrative, not
+market data. (The simulated market of the market-data work replaces them.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from importlib.resources import files
+
+from quantdesk.domain.accounts import Account, AccountKind
+from quantdesk.domain.errors import QuantdeskError
+from quantdesk.domain.instruments import Instrument
+from quantdesk.importers.prices import parse_price_file
+from quantdesk.services.import_file import ImportOptions, import_stream
+from quantdesk.services.ports import UnitOfWork
+
+ACCOUNTS = (
+    ("Fidelity Brokerage", "brokerage", "Fidelity", "fidelity-holdings.csv", "fidelity-trades.csv"),
+    ("Vanguard IRA", "retirement", "Vanguard", "vanguard-holdings.csv", None),
+    ("Coinbase", "exchange", "Coinbase", None, "coinbase-trades.csv"),
+)
+
+
+def load_demo(uow: UnitOfWork, *, clock: Callable[[], datetime]) -> str:
+    """Create the demo accounts and import their files; running it again adds nothing."""
+    data = files(__name__)
+    added = 0
+    with uow() as store:
+        for name, kind, institution, _, _ in ACCOUNTS:
+            if store.find_account(name) is None:
+                store.add_account(Account(name, AccountKind(kind), "USD", institution), clock())
+    for name, _, _, holdings, trades in ACCOUNTS:
+        for filename in (holdings, trades):
+            if filename is None:
+                continue
+            with data.joinpath(filename).open("rb") as stream:
+                report = import_stream(
+                    uow, stream, filename, ImportOptions(account=name), clock=clock
+                )
+            if not report.ok:
+                problems = "; ".join(i.describe() for i in report.issues)
+                raise QuantdeskError(f"demo file {filename} did not import: {problems}")
+            added += report.added
+    with data.joinpath("prices.csv").open("rb") as stream:
+        closes = parse_price_file(stream, today=clock().date())
+    with uow() as store:
+        ids = store.ensure_instruments(
+            [Instrument(r.symbol, r.asset_type, r.currency) for r in closes if r.asset_type],
+            clock(),
+        )
+        store.upsert_prices(
+            [
+                (
+                    ids[Instrument(r.symbol, r.asset_type, r.currency).key],
+                    r.day,
+                    r.close,
+                    r.currency,
+                )
+                for r in closes
+                if r.asset_type
+            ],
+            source="demo",
+        )
+    return (
+        f"Demo portfolio loaded: {len(ACCOUNTS)} accounts, {added} new transactions "
+        f"(prices marked 'demo' are illustrative closes, not market data)."
+    )

@@ -1,0 +1,68 @@
+"""Errors raised on purpose, under one base so the edges can map them in one table.
+
+QuantdeskError
+ +-- NotFound            an account, instrument or transaction that does not exist
+ +-- Conflict            a name already taken, or a stale write
+ +-- InvalidInput        a value that cannot be accepted (with a reason)
+ +-- LedgerError         the ledger would become inconsistent
+      +-- InsufficientLots   a sale or transfer exceeds the open lots
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+
+class QuantdeskError(Exception):
+    """Base of every error raised on purpose."""
+
+
+class NotFound(QuantdeskError):
+    """Something the caller named does not exist (for this user)."""
+
+
+class Conflict(QuantdeskError):
+    """A name is already taken, or a write was based on stale data."""
+
+
+class InvalidInput(QuantdeskError):
+    """A value that cannot be accepted; the message says why."""
+
+
+class LedgerError(QuantdeskError):
+    """Applying a transaction would make the ledger inconsistent."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shortfall:
+    """One sale or transfer that exceeds the units held."""
+
+    account: str
+    symbol: str
+    on: date
+    requested: Decimal
+    held: Decimal
+    transaction_ref: int | None
+
+    @property
+    def missing(self) -> Decimal:
+        return self.requested - self.held
+
+    def describe(self) -> str:
+        return (
+            f"{self.symbol} in account '{self.account}' on {self.on.isoformat()}: "
+            f"disposes {self.requested} but only {self.held} held "
+            f"(short by {self.missing}); if the history starts mid-way, re-run with "
+            f"--allow-unknown-basis to record the {self.missing} as an opening position "
+            f"of unknown cost basis"
+        )
+
+
+class InsufficientLots(LedgerError):
+    """One or more sales or transfers exceed the open lots of an instrument in an account."""
+
+    def __init__(self, shortfalls: list[Shortfall]) -> None:
+        self.shortfalls = shortfalls
+        super().__init__("; ".join(s.describe() for s in shortfalls))

@@ -1,0 +1,76 @@
+"""Instruments: one record type for every asset, with its asset type as data."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from quantdesk.domain.errors import InvalidInput
+
+
+class AssetType(StrEnum):
+    """What kind of asset an instrument is. Always data, never guessed from a ticker."""
+
+    STOCK = "stock"
+    ETF = "etf"
+    FUND = "fund"
+    BOND = "bond"
+    CRYPTO = "crypto"
+    CASH = "cash"
+    OTHER = "other"
+
+    @classmethod
+    def parse(cls, text: str) -> AssetType:
+        key = text.strip().lower()
+        try:
+            return cls(key)
+        except ValueError:
+            allowed = ", ".join(t.value for t in cls)
+            raise InvalidInput(f"unknown asset type {text.strip()!r} (one of {allowed})") from None
+
+
+_SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-_/:^=]{0,39}$")
+_CURRENCY = re.compile(r"^[A-Z]{3,5}$")
+
+
+def normalize_symbol(text: str) -> str:
+    """Upper-case, trimmed ticker; rejects what no exchange would list."""
+    symbol = text.strip().upper()
+    if not _SYMBOL.match(symbol):
+        raise InvalidInput(f"not a valid symbol: {text.strip()!r}")
+    return symbol
+
+
+def normalize_currency(text: str) -> str:
+    """ISO 4217 code (or a 3-5 letter crypto code such as USDT), upper-case."""
+    code = text.strip().upper()
+    if not _CURRENCY.match(code):
+        raise InvalidInput(f"not a currency code: {text.strip()!r}")
+    return code
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentKey:
+    """What identifies an instrument in the ledger: its symbol and asset type."""
+
+    symbol: str
+    asset_type: AssetType
+
+    def __str__(self) -> str:
+        return self.symbol
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """An asset that can be held: a stock, fund, coin, bond, cash balance or manual asset."""
+
+    symbol: str
+    asset_type: AssetType
+    currency: str = "USD"
+    name: str | None = None
+    id: int | None = None
+
+    @property
+    def key(self) -> InstrumentKey:
+        return InstrumentKey(self.symbol, self.asset_type)

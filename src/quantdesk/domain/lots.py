@@ -1,0 +1,489 @@
+"""Tax lots: replay the ledger into open lots, realized disposals, income and cash.
+
+The replay is the single place where cost basis is decided:
+
+- ``fifo`` (default) sells the oldest lot first, ``lifo`` the newest, ``hifo`` the one with
+  the highest cost per unit;
+- ``average`` pools the basis of an account's units of an instrument (average cost, as
+  Canada's ACB or the US average-basis method for funds): every sale is at the pool's
+  average cost per unit, and units leave in acquisition order for the holding period;
+- ``specific`` uses each sale's ``lot_selection``; a sale without one falls back to FIFO,
+  which is also what the IRS assumes without adequate identification.
+
+A disposal is long term when it happens after the first anniversary of the acquisition
+(held more than one year); an acquisition on 29 February has its anniversary on 28
+February. Lots of unknown basis (exports that start mid-history) keep ``cost_basis=None``
+and so do the disposals drawn from them: their gain is unknown, never 0.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, localcontext
+from enum import StrEnum
+
+from quantdesk.domain.errors import InsufficientLots, LedgerError, Shortfall
+from quantdesk.domain.instruments import InstrumentKey
+from quantdesk.domain.money import ZERO
+from quantdesk.domain.transactions import Origin, Transaction, TransactionType, ordered
+
+#: Working precision of the replay: enough that pro-rata basis never loses a cent.
+PRECISION = 50
+
+
+class CostMethod(StrEnum):
+    FIFO = "fifo"
+    LIFO = "lifo"
+    HIFO = "hifo"
+    AVERAGE = "average"
+    SPECIFIC = "specific"
+
+
+class Term(StrEnum):
+    SHORT = "short"
+    LONG = "long"
+    UNKNOWN = "unknown"
+
+
+def one_year_after(day: date) -> date:
+    """The first anniversary of ``day`` (29 February maps to 28 February)."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
+
+
+def holding_term(acquired_on: date | None, disposed_on: date) -> Term:
+    if acquired_on is None:
+        return Term.UNKNOWN
+    return Term.LONG if disposed_on > one_year_after(acquired_on) else Term.SHORT
+
+
+@dataclass(slots=True)
+class Lot:
+    """Units of one instrument in one account acquired together."""
+
+    lot_id: int
+    account: str
+    instrument: InstrumentKey
+    quantity: Decimal
+    cost_basis: Decimal | None
+    currency: str
+    acquired_on: date | None
+    origin: Origin
+
+    @property
+    def cost_per_unit(self) -> Decimal | None:
+        if self.cost_basis is None or not self.quantity:
+            return None
+        return self.cost_basis / self.quantity
+
+    def take(self, quantity: Decimal) -> Lot:
+        """Split ``quantity`` units off this lot, with their pro-rata share of the basis."""
+        if quantity >= self.quantity:
+            piece = Lot(**{name: getattr(self, name) for name in Lot.__slots__})
+            self.quantity, self.cost_basis = ZERO, (None if self.cost_basis is None else ZERO)
+            return piece
+        share = None if self.cost_basis is None else self.cost_basis * quantity / self.quantity
+        piece = Lot(
+            self.lot_id,
+            self.account,
+            self.instrument,
+            quantity,
+            share,
+            self.currency,
+            self.acquired_on,
+            self.origin,
+        )
+        self.quantity -= quantity
+        if self.cost_basis is not None and share is not None:
+            self.cost_basis -= share
+        return piece
+
+
+@dataclass(frozen=True, slots=True)
+class Disposal:
+    """Units that left the portfolio by a sale or conversion, matched to one lot."""
+
+    transaction_id: int
+    account: str
+    instrument: InstrumentKey
+    quantity: Decimal
+    proceeds: Decimal | None
+    cost_basis: Decimal | None
+    currency: str
+    acquired_on: date | None
+    disposed_on: date
+    lot_id: int
+    lot_origin: Origin
+
+    @property
+    def term(self) -> Term:
+        return holding_term(self.acquired_on, self.disposed_on)
+
+    @property
+    def gain(self) -> Decimal | None:
+        if self.proceeds is None or self.cost_basis is None:
+            return None
+        return self.proceeds - self.cost_basis
+
+
+@dataclass(frozen=True, slots=True)
+class Income:
+    """A dividend, interest payment or staking reward."""
+
+    transaction_id: int
+    account: str
+    instrument: InstrumentKey | None
+    type: TransactionType
+    amount: Decimal | None
+    currency: str
+    on: date
+
+
+@dataclass(slots=True)
+class LedgerState:
+    """Everything the replay derives from the ledger."""
+
+    lots: list[Lot] = field(default_factory=list)
+    disposals: list[Disposal] = field(default_factory=list)
+    income: list[Income] = field(default_factory=list)
+    cash: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    cash_accounts: set[str] = field(default_factory=set)
+    shortfalls: list[Shortfall] = field(default_factory=list)
+    #: Transfers whose two legs were both found: transfer-out ref -> transfer-in ref.
+    transfer_pairs: dict[int, int] = field(default_factory=dict)
+
+    def open_lots(self) -> list[Lot]:
+        return [lot for lot in self.lots if lot.quantity > 0]
+
+
+def ref_of(txn: Transaction, index: int) -> int:
+    """The id a replay gives an entry: its database id, else minus its position plus one."""
+    return txn.id if txn.id is not None else -(index + 1)
+
+
+def pair_transfers(transactions: Sequence[tuple[int, Transaction]]) -> dict[int, int]:
+    """Match transfer-out legs to transfer-in legs (ref to ref).
+
+    A shared ``link`` pairs two legs; otherwise an out and an in of the same instrument
+    (or currency, for cash), the same quantity (or amount), on the same day, in two
+    different accounts are paired, the earliest unmatched first.
+    """
+    pairs: dict[int, int] = {}
+    by_link: dict[str, list[tuple[int, Transaction]]] = defaultdict(list)
+    loose_in: dict[tuple[object, ...], list[tuple[int, Transaction]]] = defaultdict(list)
+    for ref, txn in transactions:
+        if txn.type is TransactionType.TRANSFER_IN:
+            if txn.link:
+                by_link[txn.link].append((ref, txn))
+            else:
+                loose_in[_transfer_key(txn)].append((ref, txn))
+    used: set[int] = set()
+    for ref, txn in transactions:
+        if txn.type is not TransactionType.TRANSFER_OUT:
+            continue
+        candidates = by_link.get(txn.link, []) if txn.link else loose_in.get(_transfer_key(txn), [])
+        for candidate_ref, candidate in candidates:
+            if candidate_ref not in used and candidate.account != txn.account:
+                pairs[ref] = candidate_ref
+                used.add(candidate_ref)
+                break
+    return pairs
+
+
+TRANSFER_TYPES = frozenset({TransactionType.TRANSFER_IN, TransactionType.TRANSFER_OUT})
+
+
+def _transfer_key(txn: Transaction) -> tuple[object, ...]:
+    if txn.instrument is None:
+        return ("cash", txn.currency, txn.amount, txn.traded_on)
+    return (txn.instrument, txn.quantity, txn.traded_on)
+
+
+class _Book:
+    """Open lots per (account, instrument) in acquisition order."""
+
+    def __init__(self, method: CostMethod) -> None:
+        self.method = method
+        self.lots: dict[tuple[str, InstrumentKey], list[Lot]] = defaultdict(list)
+
+    def add(self, lot: Lot) -> None:
+        """Add a lot in acquisition order (transferred-in lots may be older than others)."""
+        lots = self.lots[(lot.account, lot.instrument)]
+        if not lots or _acquired(lots[-1]) <= _acquired(lot):
+            lots.append(lot)
+        else:
+            lots.insert(bisect_right(lots, _acquired(lot), key=_acquired), lot)
+
+    def open_lots(self) -> list[Lot]:
+        """Open lots, ordered by account, instrument and acquisition."""
+        return [lot for lots in self.lots.values() for lot in lots if lot.quantity > 0]
+
+    def held(self, account: str, instrument: InstrumentKey) -> Decimal:
+        return sum((lot.quantity for lot in self.lots.get((account, instrument), ())), ZERO)
+
+    def remove(self, txn: Transaction, quantity: Decimal) -> list[Lot]:
+        """Take ``quantity`` units out of the account's lots by the book's method."""
+        assert txn.instrument is not None
+        key = (txn.account, txn.instrument)
+        lots = [lot for lot in self.lots.get(key, ()) if lot.quantity > 0]
+        self.lots[key] = lots
+        pieces: list[Lot] = []
+        remaining = quantity
+        if self.method is CostMethod.SPECIFIC and txn.lot_selection:
+            by_id = {lot.lot_id: lot for lot in lots}
+            for pick in txn.lot_selection:
+                lot = by_id.get(pick.lot_id)
+                if lot is None or lot.quantity < pick.quantity:
+                    raise LedgerError(
+                        f"transaction {txn.id}: lot {pick.lot_id} of {txn.instrument} in "
+                        f"'{txn.account}' does not hold {pick.quantity} units on "
+                        f"{txn.traded_on.isoformat()}"
+                    )
+                take = min(pick.quantity, remaining)
+                pieces.append(lot.take(take))
+                remaining -= take
+        if self.method is CostMethod.AVERAGE:
+            _reaverage(lots)
+        for lot in self._order(lots):
+            if remaining <= 0:
+                break
+            if lot.quantity <= 0:
+                continue
+            take = min(lot.quantity, remaining)
+            pieces.append(lot.take(take))
+            remaining -= take
+        return pieces
+
+    def _order(self, lots: list[Lot]) -> list[Lot]:
+        if self.method is CostMethod.LIFO:
+            return lots[::-1]
+        if self.method is CostMethod.HIFO:
+            known = [lot for lot in lots if lot.cost_basis is not None]
+            unknown = [lot for lot in lots if lot.cost_basis is None]
+            known.sort(key=lambda lot: lot.cost_per_unit or ZERO, reverse=True)
+            return known + unknown
+        return lots
+
+    def split(self, account: str, instrument: InstrumentKey, ratio: Decimal) -> None:
+        for lot in self.lots.get((account, instrument), ()):
+            lot.quantity *= ratio
+
+
+def _acquired(lot: Lot) -> date:
+    return lot.acquired_on or date.min  # unknown-basis openings predate the known history
+
+
+def _reaverage(lots: list[Lot]) -> None:
+    """Give every lot of a pool the pool's average cost per unit (when all are known)."""
+    live = [lot for lot in lots if lot.quantity > 0]
+    if not live or any(lot.cost_basis is None for lot in live):
+        return
+    total_basis = sum((lot.cost_basis or ZERO for lot in live), ZERO)
+    total_quantity = sum((lot.quantity for lot in live), ZERO)
+    assigned = ZERO
+    for lot in live[:-1]:
+        lot.cost_basis = total_basis * lot.quantity / total_quantity
+        assigned += lot.cost_basis
+    live[-1].cost_basis = total_basis - assigned
+
+
+def replay(
+    transactions: Iterable[Transaction],
+    *,
+    method: CostMethod = CostMethod.FIFO,
+    collect_shortfalls: bool = False,
+    transfers: Sequence[Transaction] | None = None,
+    record: bool = True,
+) -> LedgerState:
+    """Replay ``transactions`` into lots, disposals, income and cash, in ledger order
+    (:func:`~quantdesk.domain.transactions.ordered`; a stream must already be in it).
+
+    A sale or transfer larger than the units held raises :class:`InsufficientLots`
+    listing every such entry; with ``collect_shortfalls`` the missing units are instead
+    opened as lots of unknown basis just before the entry, and listed in
+    ``state.shortfalls`` so the caller can record them.
+
+    To replay a ledger too large for memory, pass an iterator of stored transactions
+    (all with ids) and their ``transfers`` (every transfer entry, for pairing), and
+    ``record=False`` to keep no disposals or income: memory then grows with open lots only.
+    """
+    if transfers is None:
+        txns = ordered(list(transactions))
+        transactions = txns
+        legs = [(ref_of(t, i), t) for i, t in enumerate(txns) if t.type in TRANSFER_TYPES]
+    else:
+        legs = [(ref_of(t, i), t) for i, t in enumerate(transfers)]
+    pairs = pair_transfers(legs)
+    by_ref = dict(legs)
+    partner_of: dict[int, int] = {**pairs, **{v: k for k, v in pairs.items()}}
+    done: set[int] = set()
+    state = LedgerState(transfer_pairs=pairs)
+    book = _Book(method)
+    cash: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
+    with localcontext() as ctx:
+        ctx.prec = PRECISION
+        for index, txn in enumerate(transactions):
+            ref = ref_of(txn, index)
+            if txn.is_cash_movement():
+                state.cash_accounts.add(txn.account)
+            cash[(txn.account, txn.currency)] += txn.cash_effect()
+            if ref in done:
+                continue
+            partner = partner_of.get(ref)
+            _apply(txn, ref, None if partner is None else by_ref[partner], book, state, record)
+            if partner is not None:
+                done.add(partner)
+    if state.shortfalls and not collect_shortfalls:
+        raise InsufficientLots(state.shortfalls)
+    state.lots = book.open_lots()
+    state.cash = dict(cash)
+    return state
+
+
+def _apply(
+    txn: Transaction,
+    ref: int,
+    partner: Transaction | None,
+    book: _Book,
+    state: LedgerState,
+    record: bool,
+) -> None:
+    t = txn.type
+    key = txn.instrument
+    if record and t in (
+        TransactionType.DIVIDEND,
+        TransactionType.INTEREST,
+        TransactionType.STAKING_REWARD,
+    ):
+        state.income.append(
+            Income(ref, txn.account, key, t, txn.income_amount(), txn.currency, txn.traded_on)
+        )
+    if key is None or key.asset_type == "cash":
+        return  # cash is a balance (see cash_effect), not lots
+    if t is TransactionType.BUY or (t is TransactionType.DIVIDEND and txn.quantity):
+        quantity = txn.quantity or ZERO
+        gross = txn.gross
+        basis = None if gross is None else gross + txn.fees
+        _open(book, txn, ref, quantity, basis, txn.traded_on)
+    elif t is TransactionType.STAKING_REWARD:
+        _open(book, txn, ref, txn.quantity or ZERO, txn.income_amount(), txn.traded_on)
+    elif t is TransactionType.SELL or (t is TransactionType.CONVERSION and (txn.quantity or 0) < 0):
+        quantity = abs(txn.quantity or ZERO)
+        gross = txn.gross
+        proceeds = None if gross is None else gross - txn.fees
+        pieces = _take(book, txn, ref, quantity, state)
+        if record:
+            _dispose(state, txn, ref, pieces, quantity, proceeds)
+    elif t is TransactionType.CONVERSION:
+        gross = txn.gross
+        basis = None if gross is None else gross + txn.fees
+        _open(book, txn, ref, txn.quantity or ZERO, basis, txn.traded_on)
+    elif t is TransactionType.SPLIT:
+        held = book.held(txn.account, key)
+        if txn.split_ratio is not None:
+            ratio = txn.split_ratio
+        elif held > 0 and txn.quantity is not None:
+            ratio = (held + txn.quantity) / held
+        else:
+            return
+        book.split(txn.account, key, ratio)
+    elif t is TransactionType.TRANSFER_OUT or (t is TransactionType.TRANSFER_IN and partner):
+        # A paired transfer moves the lots (basis and holding period kept) when its first
+        # leg is met; an unpaired transfer-out takes units out of the portfolio.
+        source, destination = (
+            (txn, partner) if t is TransactionType.TRANSFER_OUT else (partner, txn)
+        )
+        assert source is not None
+        pieces = _take(book, source, ref, source.quantity or ZERO, state)
+        if destination is not None:
+            for piece in pieces:
+                piece.account = destination.account
+                book.add(piece)
+    elif t is TransactionType.TRANSFER_IN:
+        gross = txn.gross
+        basis = None if gross is None else gross + txn.fees
+        _open(book, txn, ref, txn.quantity or ZERO, basis, txn.acquired_on or txn.traded_on)
+
+
+def _open(
+    book: _Book,
+    txn: Transaction,
+    ref: int,
+    quantity: Decimal,
+    basis: Decimal | None,
+    acquired_on: date | None,
+) -> None:
+    assert txn.instrument is not None
+    if quantity <= 0:
+        return
+    if txn.origin is Origin.UNKNOWN_BASIS:
+        basis, acquired_on = None, None
+    book.add(
+        Lot(
+            ref, txn.account, txn.instrument, quantity, basis, txn.currency, acquired_on, txn.origin
+        )
+    )
+
+
+def _take(
+    book: _Book, txn: Transaction, ref: int, quantity: Decimal, state: LedgerState
+) -> list[Lot]:
+    assert txn.instrument is not None
+    held = book.held(txn.account, txn.instrument)
+    if quantity > held:
+        state.shortfalls.append(
+            Shortfall(txn.account, str(txn.instrument), txn.traded_on, quantity, held, txn.id)
+        )
+        book.add(
+            Lot(
+                ref,
+                txn.account,
+                txn.instrument,
+                quantity - held,
+                None,
+                txn.currency,
+                None,
+                Origin.UNKNOWN_BASIS,
+            )
+        )
+    return book.remove(txn, quantity)
+
+
+def _dispose(
+    state: LedgerState,
+    txn: Transaction,
+    ref: int,
+    pieces: list[Lot],
+    quantity: Decimal,
+    proceeds: Decimal | None,
+) -> None:
+    allocated = ZERO
+    for position, piece in enumerate(pieces):
+        if proceeds is None:
+            share = None
+        elif position == len(pieces) - 1:
+            share = proceeds - allocated
+        else:
+            share = proceeds * piece.quantity / quantity
+            allocated += share
+        state.disposals.append(
+            Disposal(
+                ref,
+                txn.account,
+                piece.instrument,
+                piece.quantity,
+                share,
+                piece.cost_basis,
+                txn.currency,
+                piece.acquired_on,
+                txn.traded_on,
+                piece.lot_id,
+                piece.origin,
+            )
+        )

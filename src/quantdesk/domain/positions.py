@@ -1,0 +1,114 @@
+"""Positions: open lots grouped per account (or consolidated), valued at a given price."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from quantdesk.domain.instruments import AssetType, InstrumentKey
+from quantdesk.domain.lots import LedgerState, Lot
+from quantdesk.domain.money import ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A price for valuing a position: per unit, in ``currency``, as of a day."""
+
+    price: Decimal
+    currency: str
+    as_of: date
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Units of one instrument in one account (``account`` None when consolidated).
+
+    ``cost_basis`` is None when some units have unknown basis; ``unknown_basis_quantity``
+    says how many. ``market_value`` and ``unrealized_gain`` are None without a price:
+    a missing price is reported, never valued at 0.
+    """
+
+    account: str | None
+    instrument: InstrumentKey
+    quantity: Decimal
+    currency: str
+    cost_basis: Decimal | None
+    known_cost_basis: Decimal
+    unknown_basis_quantity: Decimal
+    lot_count: int
+    quote: Quote | None
+
+    @property
+    def average_cost(self) -> Decimal | None:
+        if self.cost_basis is None or not self.quantity:
+            return None
+        return self.cost_basis / self.quantity
+
+    @property
+    def market_value(self) -> Decimal | None:
+        if self.quote is None or self.quote.currency != self.currency:
+            return None
+        return self.quantity * self.quote.price
+
+    @property
+    def unrealized_gain(self) -> Decimal | None:
+        value = self.market_value
+        if value is None or self.cost_basis is None:
+            return None
+        return value - self.cost_basis
+
+
+def positions(
+    state: LedgerState,
+    quotes: Mapping[InstrumentKey, Quote] | None = None,
+    *,
+    consolidated: bool = False,
+    account: str | None = None,
+) -> list[Position]:
+    """Group open lots and cash balances into positions, sorted by account then symbol.
+
+    Cash balances appear only for accounts that record their cash (deposits, withdrawals
+    or cash transfers); a holdings-only account's buys are paid from outside.
+    """
+    quotes = quotes or {}
+    groups: dict[tuple[str | None, InstrumentKey, str], list[Lot]] = defaultdict(list)
+    for lot in state.open_lots():
+        if account is not None and lot.account != account:
+            continue
+        owner = None if consolidated else lot.account
+        groups[(owner, lot.instrument, lot.currency)].append(lot)
+    result = [
+        _position(owner, key, currency, lots, quotes.get(key))
+        for (owner, key, currency), lots in groups.items()
+    ]
+    cash: dict[tuple[str | None, str], Decimal] = defaultdict(lambda: ZERO)
+    for (owner_account, currency), balance in state.cash.items():
+        if owner_account not in state.cash_accounts:
+            continue
+        if account is not None and owner_account != account:
+            continue
+        cash[(None if consolidated else owner_account, currency)] += balance
+    for (owner, currency), balance in cash.items():
+        if balance == 0:
+            continue
+        key = InstrumentKey(currency, AssetType.CASH)
+        quote = Quote(Decimal(1), currency, date.min, "cash")
+        result.append(Position(owner, key, balance, currency, balance, balance, ZERO, 0, quote))
+    result.sort(
+        key=lambda p: (p.account or "", p.instrument.asset_type == "cash", p.instrument.symbol)
+    )
+    return result
+
+
+def _position(
+    owner: str | None, key: InstrumentKey, currency: str, lots: list[Lot], quote: Quote | None
+) -> Position:
+    quantity = sum((lot.quantity for lot in lots), ZERO)
+    known = sum((lot.cost_basis for lot in lots if lot.cost_basis is not None), ZERO)
+    unknown = sum((lot.quantity for lot in lots if lot.cost_basis is None), ZERO)
+    basis = None if unknown else known
+    return Position(owner, key, quantity, currency, basis, known, unknown, len(lots), quote)

@@ -1,0 +1,229 @@
+"""The ledger's transactions: the source of truth every position and gain is derived from.
+
+Conventions (all amounts in the transaction's ``currency``):
+
+- ``quantity`` is a number of units, always positive, except on ``conversion`` legs where
+  a negative quantity gives units up and a positive one receives them.
+- ``price`` is per unit; ``fees`` are non-negative and go into the cost basis of a buy and
+  out of the proceeds of a sale.
+- ``amount`` is the cash amount of cash rows (deposit, withdrawal, interest, fee, tax,
+  dividend). Deposits, withdrawals, fees and taxes carry a positive amount (the type gives
+  the direction); dividends and interest may be negative (a reversal, margin interest).
+- A ``dividend`` with a quantity is a reinvested dividend: income of ``amount`` (default
+  quantity x price) that buys ``quantity`` units at ``price``.
+- ``transfer_in``/``transfer_out`` move units (or, without an instrument, cash) between the
+  user's accounts, keeping cost basis and holding period when both legs are in the ledger
+  (paired by ``link``, or by instrument, quantity and day). An unpaired ``transfer_in`` is
+  an opening position entering the portfolio at ``price`` per unit, acquired on
+  ``acquired_on``; holdings snapshots are recorded this way (origin ``snapshot``).
+- ``split`` multiplies the units of every lot by ``split_ratio`` (4 for 4-for-1, 0.1 for
+  1-for-10); without a ratio, ``quantity`` is the number of units the split added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from quantdesk.domain.errors import InvalidInput
+from quantdesk.domain.instruments import InstrumentKey
+from quantdesk.domain.money import ZERO
+
+
+class TransactionType(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+    DIVIDEND = "dividend"
+    INTEREST = "interest"
+    FEE = "fee"
+    TAX = "tax"
+    DEPOSIT = "deposit"
+    WITHDRAWAL = "withdrawal"
+    TRANSFER_IN = "transfer_in"
+    TRANSFER_OUT = "transfer_out"
+    SPLIT = "split"
+    STAKING_REWARD = "staking_reward"
+    CONVERSION = "conversion"
+
+
+#: Words that exports use for our types; the generic trades format accepts all of them.
+TYPE_ALIASES: dict[str, TransactionType] = {
+    **{t.value: t for t in TransactionType},
+    "bought": TransactionType.BUY,
+    "purchase": TransactionType.BUY,
+    "sold": TransactionType.SELL,
+    "div": TransactionType.DIVIDEND,
+    "reinvest": TransactionType.DIVIDEND,
+    "dividend_reinvest": TransactionType.DIVIDEND,
+    "dividend_reinvested": TransactionType.DIVIDEND,
+    "drip": TransactionType.DIVIDEND,
+    "withholding": TransactionType.TAX,
+    "withholding_tax": TransactionType.TAX,
+    "commission": TransactionType.FEE,
+    "transfer in": TransactionType.TRANSFER_IN,
+    "transfer out": TransactionType.TRANSFER_OUT,
+    "staking": TransactionType.STAKING_REWARD,
+    "reward": TransactionType.STAKING_REWARD,
+    "convert": TransactionType.CONVERSION,
+}
+
+
+def parse_transaction_type(text: str) -> TransactionType:
+    key = text.strip().lower().replace("-", "_")
+    found = TYPE_ALIASES.get(key) or TYPE_ALIASES.get(key.replace("_", " "))
+    if found is None:
+        allowed = ", ".join(t.value for t in TransactionType)
+        raise InvalidInput(f"unknown transaction type {text.strip()!r} (one of {allowed})")
+    return found
+
+
+class Origin(StrEnum):
+    """Where a transaction came from; adjusting and unknown-basis entries are marked."""
+
+    MANUAL = "manual"
+    IMPORT = "import"
+    SNAPSHOT = "snapshot"
+    ADJUSTMENT = "adjustment"
+    UNKNOWN_BASIS = "unknown_basis"
+
+
+INSTRUMENT_TYPES = frozenset(
+    {
+        TransactionType.BUY,
+        TransactionType.SELL,
+        TransactionType.SPLIT,
+        TransactionType.STAKING_REWARD,
+        TransactionType.CONVERSION,
+    }
+)
+CASH_TYPES = frozenset(
+    {
+        TransactionType.DEPOSIT,
+        TransactionType.WITHDRAWAL,
+        TransactionType.INTEREST,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LotPick:
+    """Specific identification: take ``quantity`` units from lot ``lot_id``."""
+
+    lot_id: int
+    quantity: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """One ledger entry. See the module docstring for the meaning of each field."""
+
+    account: str
+    type: TransactionType
+    traded_at: datetime
+    instrument: InstrumentKey | None = None
+    quantity: Decimal | None = None
+    price: Decimal | None = None
+    fees: Decimal = ZERO
+    amount: Decimal | None = None
+    currency: str = "USD"
+    settles_on: date | None = None
+    acquired_on: date | None = None
+    split_ratio: Decimal | None = None
+    link: str | None = None
+    lot_selection: tuple[LotPick, ...] = ()
+    origin: Origin = Origin.MANUAL
+    external_id: str | None = None
+    description: str | None = None
+    fingerprint: str | None = None
+    id: int | None = field(default=None, compare=False)
+
+    @property
+    def traded_on(self) -> date:
+        return self.traded_at.date()
+
+    @property
+    def gross(self) -> Decimal | None:
+        """Quantity times price (absolute), or None when either is missing."""
+        if self.quantity is None or self.price is None:
+            return None
+        return abs(self.quantity) * self.price
+
+    def cash_effect(self) -> Decimal:
+        """How this entry changes the account's cash balance in ``currency``."""
+        t = self.type
+        amount = self.amount if self.amount is not None else ZERO
+        gross = self.gross or ZERO
+        if t is TransactionType.BUY:
+            return -(gross + self.fees)
+        if t is TransactionType.SELL:
+            return gross - self.fees
+        if t is TransactionType.DIVIDEND:
+            income = self.income_amount() or ZERO
+            if self.quantity is not None:
+                return income - gross - self.fees
+            return income - self.fees
+        if t in (TransactionType.INTEREST, TransactionType.DEPOSIT):
+            return amount
+        if t in (TransactionType.WITHDRAWAL, TransactionType.TAX):
+            return -amount
+        if t is TransactionType.FEE:
+            return -(amount if self.amount is not None else self.fees)
+        if t is TransactionType.TRANSFER_IN:
+            return (amount if self.instrument is None else ZERO) - self.fees
+        if t is TransactionType.TRANSFER_OUT:
+            return -(amount if self.instrument is None else ZERO) - self.fees
+        if t is TransactionType.SPLIT:
+            return amount  # cash in lieu of fractional units, if any
+        return -self.fees  # staking rewards and conversions move units, not cash
+
+    def income_amount(self) -> Decimal | None:
+        """Income recognised by a dividend, interest or staking reward, else None."""
+        if self.type in (TransactionType.DIVIDEND, TransactionType.INTEREST):
+            if self.amount is not None:
+                return self.amount
+            return self.gross
+        if self.type is TransactionType.STAKING_REWARD:
+            return self.amount if self.amount is not None else self.gross
+        return None
+
+    def is_cash_movement(self) -> bool:
+        """True for entries that show the account records its cash balance."""
+        if self.type in (TransactionType.DEPOSIT, TransactionType.WITHDRAWAL):
+            return True
+        return (
+            self.type in (TransactionType.TRANSFER_IN, TransactionType.TRANSFER_OUT)
+            and self.instrument is None
+        )
+
+
+#: Entries at the same instant (date-only exports put a whole day at midnight) apply in
+#: this order: a split first (it takes effect at the open), then what brings units or cash
+#: in, then what takes them out; ties keep the order they were recorded in. A newest-first
+#: export therefore never sells before the same day's buy.
+SAME_TIME_PRIORITY: dict[TransactionType, int] = {
+    TransactionType.SPLIT: 0,
+    TransactionType.DEPOSIT: 1,
+    TransactionType.TRANSFER_IN: 2,
+    TransactionType.BUY: 3,
+    TransactionType.DIVIDEND: 4,
+    TransactionType.INTEREST: 4,
+    TransactionType.STAKING_REWARD: 4,
+    TransactionType.CONVERSION: 5,
+    TransactionType.SELL: 6,
+    TransactionType.TRANSFER_OUT: 7,
+    TransactionType.FEE: 8,
+    TransactionType.TAX: 8,
+    TransactionType.WITHDRAWAL: 9,
+}
+
+
+def ledger_order_key(txn: Transaction) -> tuple[datetime, int]:
+    return (txn.traded_at, SAME_TIME_PRIORITY[txn.type])
+
+
+def ordered(transactions: Sequence[Transaction]) -> list[Transaction]:
+    """Ledger order: by trade time, then :data:`SAME_TIME_PRIORITY`, then as recorded."""
+    return sorted(transactions, key=ledger_order_key)

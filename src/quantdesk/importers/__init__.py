@@ -1,0 +1,1 @@
+"""Importers: turn exported files into ledger entries, reporting every bad row."""

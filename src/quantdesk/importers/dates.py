@@ -1,0 +1,42 @@
+"""Dates and times as exports write them, always ending as aware UTC."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time
+
+from quantdesk.domain.errors import InvalidInput
+
+_US = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_DOTTED = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+
+
+def parse_date(text: str) -> date:
+    """ISO ``2024-03-05``, US ``03/05/2024`` or European ``05.03.2024``."""
+    raw = text.strip()
+    try:
+        if match := _US.match(raw):
+            return date(int(match[3]), int(match[1]), int(match[2]))
+        if match := _DOTTED.match(raw):
+            return date(int(match[3]), int(match[2]), int(match[1]))
+        return date.fromisoformat(raw[:10]) if len(raw) >= 10 and raw[4] == "-" else _fail(raw)
+    except ValueError:
+        return _fail(raw)
+
+
+def parse_when(text: str) -> datetime:
+    """A date (midnight UTC) or an ISO date-time; a time without offset is UTC."""
+    raw = text.strip()
+    if len(raw) > 10 and ("T" in raw or " " in raw) and raw[4] == "-":
+        try:
+            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            _fail(raw)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    return datetime.combine(parse_date(raw), time(0), tzinfo=UTC)
+
+
+def _fail(raw: str) -> date:
+    raise InvalidInput(f"not a date: {raw!r} (use YYYY-MM-DD)")

@@ -1,0 +1,380 @@
+"""quantdesk's own formats: the generic holdings snapshot and the generic trades file.
+
+Holdings: ``symbol,quantity,asset_type,cost_basis,purchase_date`` (``cost_basis`` per unit;
+``asset_type``, ``cost_basis`` and ``purchase_date`` may be empty; optional ``account``,
+``currency``, ``name``).
+
+Trades: ``symbol,type,quantity,price,fees,date`` in any column order, with optional
+``amount``, ``account``, ``currency``, ``asset_type``, ``external_id``, and for the
+less common entries ``ratio`` (splits), ``to_symbol``/``to_quantity``/``to_asset_type``
+(a conversion in one row), ``link`` (pairs two transfer legs), ``acquired_on`` (a
+transfer in that keeps its holding period), ``settlement_date`` and ``description``.
+Cash rows (deposit, withdrawal, interest, a fee or tax with no symbol) leave ``symbol``,
+``quantity`` and ``price`` empty and give ``amount``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TypeVar
+
+from quantdesk.domain.errors import InvalidInput
+from quantdesk.domain.instruments import AssetType, normalize_currency, normalize_symbol
+from quantdesk.domain.money import ZERO, parse_decimal
+from quantdesk.domain.transactions import (
+    Origin,
+    Transaction,
+    TransactionType,
+    parse_transaction_type,
+)
+from quantdesk.importers.base import HoldingRow, Issues, ParsedTransaction
+from quantdesk.importers.csvio import CsvDialect
+from quantdesk.importers.dates import parse_date, parse_when
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class FormatSpec:
+    name: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    description: str
+
+    def missing(self, header: list[str]) -> list[str]:
+        return [column for column in self.required if column not in header]
+
+
+HOLDINGS = FormatSpec(
+    "generic-holdings",
+    ("symbol", "quantity"),
+    ("asset_type", "cost_basis", "purchase_date", "account", "currency", "name"),
+    "a holdings snapshot: units held per symbol, cost basis per unit, purchase date",
+)
+TRADES = FormatSpec(
+    "generic-trades",
+    ("symbol", "type", "quantity", "price", "date"),
+    (
+        "fees",
+        "amount",
+        "account",
+        "currency",
+        "asset_type",
+        "external_id",
+        "ratio",
+        "to_symbol",
+        "to_quantity",
+        "to_asset_type",
+        "link",
+        "acquired_on",
+        "settlement_date",
+        "description",
+    ),
+    "a trades and cash ledger: buys, sells, income, fees, cash movements, transfers",
+)
+FORMATS = (HOLDINGS, TRADES)
+
+
+def detect(header: list[str]) -> FormatSpec:
+    """The generic format a header belongs to, or an error naming what is missing."""
+    if "type" in header:
+        spec = TRADES
+    elif "symbol" in header and "quantity" in header:
+        spec = HOLDINGS
+    else:
+        raise InvalidInput(
+            "unrecognized file: its header "
+            f"({', '.join(h for h in header if h) or 'empty'}) matches no format; "
+            f"generic-holdings needs {', '.join(HOLDINGS.required)} and generic-trades "
+            f"needs {', '.join(TRADES.required)}"
+        )
+    return spec
+
+
+def check_header(spec: FormatSpec, header: list[str]) -> None:
+    missing = spec.missing(header)
+    if missing:
+        names = ", ".join(f"'{m}'" for m in missing)
+        raise InvalidInput(
+            f"missing required column{'s' if len(missing) > 1 else ''} {names} for "
+            f"{spec.name} (its columns: {', '.join(spec.required + spec.optional)})"
+        )
+
+
+class _Row:
+    """Cells of one record by column name, with typed accessors that record issues."""
+
+    __slots__ = ("cells", "dialect", "index", "issues", "line", "ok")
+
+    def __init__(
+        self,
+        line: int,
+        cells: list[str],
+        index: dict[str, int],
+        dialect: CsvDialect,
+        issues: Issues,
+    ) -> None:
+        self.line, self.cells, self.index, self.dialect, self.issues = (
+            line,
+            cells,
+            index,
+            dialect,
+            issues,
+        )
+        self.ok = True
+
+    def text(self, column: str) -> str:
+        position = self.index.get(column)
+        if position is None or position >= len(self.cells):
+            return ""
+        return self.cells[position].strip()
+
+    def fail(self, column: str | None, reason: str) -> None:
+        self.ok = False
+        self.issues.add(self.line, column, reason)
+
+    def parsed(self, column: str, parse: Callable[[str], T]) -> T | None:
+        raw = self.text(column)
+        if not raw:
+            return None
+        try:
+            return parse(raw)
+        except InvalidInput as error:
+            self.fail(column, str(error))
+            return None
+
+    def number(self, column: str) -> Decimal | None:
+        return self.parsed(
+            column, lambda s: parse_decimal(s, decimal_comma=self.dialect.decimal_comma)
+        )
+
+    def require(self, column: str, value: object, why: str) -> None:
+        if value is None and self.ok:
+            self.fail(column, f"required {why}")
+
+
+def _index(header: list[str]) -> dict[str, int]:
+    return {name: position for position, name in enumerate(header) if name}
+
+
+def _not_future(row: _Row, column: str, day: date | None, today: date) -> None:
+    if day is not None and day > today:
+        row.fail(column, f"{day.isoformat()} is in the future (today is {today.isoformat()})")
+
+
+def parse_holdings(
+    records: Iterator[tuple[int, list[str]]],
+    header: list[str],
+    dialect: CsvDialect,
+    *,
+    today: date,
+    issues: Issues,
+) -> Iterator[HoldingRow]:
+    """Rows of a holdings snapshot; bad rows are reported in ``issues`` and skipped."""
+    index = _index(header)
+    for line, cells in records:
+        row = _Row(line, cells, index, dialect, issues)
+        symbol = row.parsed("symbol", normalize_symbol)
+        row.require("symbol", symbol, "symbol is empty")
+        quantity = row.number("quantity")
+        row.require("quantity", quantity, "quantity is empty")
+        if quantity is not None and quantity < 0:
+            row.fail("quantity", f"a holding cannot be negative ({quantity})")
+        asset_type = row.parsed("asset_type", AssetType.parse)
+        cost = row.number("cost_basis")
+        if cost is not None and cost < 0:
+            row.fail("cost_basis", f"cost basis cannot be negative ({cost})")
+        purchased = row.parsed("purchase_date", parse_date)
+        _not_future(row, "purchase_date", purchased, today)
+        currency = row.parsed("currency", normalize_currency)
+        if row.ok and symbol is not None and quantity is not None:
+            yield HoldingRow(
+                line,
+                symbol,
+                quantity,
+                asset_type,
+                cost,
+                purchased,
+                row.text("account") or None,
+                currency,
+            )
+
+
+_NEEDS_INSTRUMENT = {
+    TransactionType.BUY,
+    TransactionType.SELL,
+    TransactionType.SPLIT,
+    TransactionType.STAKING_REWARD,
+    TransactionType.CONVERSION,
+    TransactionType.DIVIDEND,
+}
+_POSITIVE_AMOUNT = {
+    TransactionType.DEPOSIT,
+    TransactionType.WITHDRAWAL,
+    TransactionType.FEE,
+    TransactionType.TAX,
+}
+
+
+def parse_trades(
+    records: Iterator[tuple[int, list[str]]],
+    header: list[str],
+    dialect: CsvDialect,
+    *,
+    today: date,
+    issues: Issues,
+) -> Iterator[ParsedTransaction]:
+    """Entries of a trades file; bad rows are reported in ``issues`` and skipped."""
+    index = _index(header)
+    for line, cells in records:
+        row = _Row(line, cells, index, dialect, issues)
+        yield from _trade(row, today)
+
+
+def _trade(row: _Row, today: date) -> Iterator[ParsedTransaction]:
+    kind = row.parsed("type", parse_transaction_type)
+    row.require("type", kind, "type is empty")
+    when = row.parsed("date", parse_when)
+    row.require("date", when, "date is empty")
+    if when is not None:
+        _not_future(row, "date", when.date(), today)
+    symbol = row.parsed("symbol", normalize_symbol)
+    quantity = row.number("quantity")
+    price = row.number("price")
+    fees = row.number("fees") or ZERO
+    amount = row.number("amount")
+    asset_type = row.parsed("asset_type", AssetType.parse)
+    currency = row.parsed("currency", normalize_currency)
+    settles = row.parsed("settlement_date", parse_date)
+    acquired = row.parsed("acquired_on", parse_date)
+    _not_future(row, "acquired_on", acquired, today)
+    ratio = row.number("ratio")
+    if fees < 0:
+        row.fail("fees", f"fees cannot be negative ({fees})")
+    if price is not None and price < 0:
+        row.fail("price", f"a price cannot be negative ({price})")
+    if kind is None or when is None or not row.ok:
+        return
+    if kind in _NEEDS_INSTRUMENT and symbol is None:
+        row.fail("symbol", f"a {kind.value} needs a symbol")
+    if kind in (TransactionType.BUY, TransactionType.SELL, TransactionType.STAKING_REWARD):
+        if quantity is None:
+            row.fail("quantity", f"a {kind.value} needs a quantity")
+        elif quantity <= 0:
+            hint = " (record a sale with type sell)" if kind is TransactionType.BUY else ""
+            row.fail("quantity", f"a {kind.value} quantity must be positive, got {quantity}{hint}")
+        elif price is None and amount is not None:
+            price = abs(amount) / quantity
+        if price is None and row.ok:
+            row.fail("price", f"a {kind.value} needs a price (or an amount)")
+    elif kind is TransactionType.DIVIDEND:
+        if quantity is not None and quantity <= 0:
+            row.fail("quantity", f"a reinvested dividend quantity must be positive, got {quantity}")
+        if amount is None and (quantity is None or price is None):
+            row.fail("amount", "a dividend needs an amount (or quantity and price if reinvested)")
+        if quantity is not None and price is None and amount is not None:
+            price = amount / quantity
+    elif kind in (TransactionType.INTEREST, *_POSITIVE_AMOUNT):
+        if amount is None and kind is TransactionType.FEE and fees:
+            amount, fees = fees, ZERO
+        if amount is None:
+            row.fail("amount", f"a {kind.value} needs an amount")
+        elif kind is TransactionType.DEPOSIT and amount < 0:
+            row.fail("amount", f"a deposit amount must be positive, got {amount} (use withdrawal)")
+        elif kind in _POSITIVE_AMOUNT:
+            amount = abs(amount)
+    elif kind in (TransactionType.TRANSFER_IN, TransactionType.TRANSFER_OUT):
+        if symbol is None and amount is None:
+            row.fail(
+                "amount", f"a cash {kind.value} needs an amount (or give a symbol and quantity)"
+            )
+        if symbol is not None and (quantity is None or quantity <= 0):
+            row.fail("quantity", f"a {kind.value} of {symbol} needs a positive quantity")
+        if amount is not None:
+            amount = abs(amount)
+    elif kind is TransactionType.SPLIT:
+        if ratio is None and quantity is None:
+            row.fail("ratio", "a split needs a ratio (new units per old unit) or the units added")
+        if ratio is not None and ratio <= 0:
+            row.fail("ratio", f"a split ratio must be positive, got {ratio}")
+    if not row.ok:
+        return
+    external_id = row.text("external_id") or None
+    base = Transaction(
+        account="",
+        type=kind,
+        traded_at=when,
+        quantity=quantity,
+        price=price,
+        fees=fees,
+        amount=amount,
+        settles_on=settles,
+        acquired_on=acquired,
+        split_ratio=ratio,
+        link=row.text("link") or None,
+        origin=Origin.IMPORT,
+        external_id=external_id,
+        description=row.text("description") or None,
+    )
+    account = row.text("account") or None
+    if kind is TransactionType.CONVERSION:
+        yield from _conversion(row, base, symbol, asset_type, account, currency, when)
+        return
+    yield ParsedTransaction(
+        row.line, base, account, symbol, asset_type, currency, _content_key(row)
+    )
+
+
+def _conversion(
+    row: _Row,
+    base: Transaction,
+    symbol: str | None,
+    asset_type: AssetType | None,
+    account: str | None,
+    currency: str | None,
+    when: datetime,
+) -> Iterator[ParsedTransaction]:
+    """A one-row conversion (``to_symbol``/``to_quantity``) becomes two linked legs."""
+    to_symbol = row.parsed("to_symbol", normalize_symbol)
+    to_quantity = row.number("to_quantity")
+    to_type = row.parsed("to_asset_type", AssetType.parse)
+    quantity = base.quantity
+    if quantity is None or quantity == 0:
+        row.fail("quantity", "a conversion needs the quantity given up")
+        return
+    if to_symbol is None:
+        if quantity < 0 or base.link:  # a single leg of a two-row conversion
+            yield ParsedTransaction(
+                row.line, base, account, symbol, asset_type, currency, _content_key(row)
+            )
+            return
+        row.fail("to_symbol", "a one-row conversion needs to_symbol and to_quantity")
+        return
+    if to_quantity is None or to_quantity <= 0:
+        row.fail("to_quantity", "a conversion needs a positive to_quantity")
+        return
+    value = abs(base.amount) if base.amount is not None else base.gross
+    if value is None:
+        row.fail("price", "a conversion needs the value given up: a price per unit or an amount")
+        return
+    quantity = abs(quantity)
+    key = _content_key(row)
+    link = base.link or f"conversion:{when.isoformat()}:{key[:16]}"
+    out_leg = _replace(base, quantity=-quantity, price=value / quantity, amount=None, link=link)
+    in_leg = _replace(
+        base, quantity=to_quantity, price=value / to_quantity, amount=None, fees=ZERO, link=link
+    )
+    yield ParsedTransaction(row.line, out_leg, account, symbol, asset_type, currency, key + ":out")
+    yield ParsedTransaction(row.line, in_leg, account, to_symbol, to_type, currency, key + ":in")
+
+
+def _replace(base: Transaction, **changes: object) -> Transaction:
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def _content_key(row: _Row) -> str:
+    """The row's cells under their column names, order-independent and trimmed."""
+    return "\x1f".join(f"{name}={row.text(name)}" for name in sorted(row.index))

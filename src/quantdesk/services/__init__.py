@@ -1,0 +1,1 @@
+"""Use cases: import a file, list positions, lots and gains, manage accounts."""

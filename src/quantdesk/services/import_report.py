@@ -1,0 +1,37 @@
+"""The outcome of an import, for the CLI, the API and tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from quantdesk.domain.errors import Shortfall
+from quantdesk.domain.transactions import Transaction
+from quantdesk.importers.base import RowIssue
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import did (or, on a dry run or error, would have done)."""
+
+    filename: str
+    format: str
+    rows: int = 0
+    added: int = 0
+    duplicates: int = 0
+    adjustments: int = 0
+    unknown_basis: list[Shortfall] = field(default_factory=list)
+    issues: list[RowIssue] = field(default_factory=list)
+    issue_count: int = 0
+    preview: list[Transaction] = field(default_factory=list)
+    dry_run: bool = False
+    #: When this exact snapshot file was imported before (it is then not applied again).
+    already_imported: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.issue_count == 0
+
+    @property
+    def stored(self) -> bool:
+        return self.ok and not self.dry_run

@@ -1,0 +1,208 @@
+"""Read and edit the ledger: accounts, positions, lots, gains, transactions, prices."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from quantdesk.domain.accounts import Account, AccountKind, validate_account_name
+from quantdesk.domain.errors import InvalidInput
+from quantdesk.domain.instruments import AssetType, Instrument, normalize_currency
+from quantdesk.domain.lots import CostMethod, Disposal, Income, LedgerState, Lot, Term, replay
+from quantdesk.domain.money import ZERO
+from quantdesk.domain.positions import Position, positions
+from quantdesk.domain.transactions import Origin, Transaction
+from quantdesk.importers.prices import parse_price_file
+from quantdesk.services.ports import LedgerStore, UnitOfWork
+
+
+def add_account(
+    uow: UnitOfWork,
+    name: str,
+    *,
+    kind: str,
+    institution: str | None,
+    currency: str,
+    clock: Callable[[], datetime],
+) -> Account:
+    account = Account(
+        validate_account_name(name),
+        AccountKind.parse(kind),
+        normalize_currency(currency),
+        institution.strip() if institution else None,
+    )
+    with uow() as store:
+        return store.add_account(account, clock())
+
+
+def list_accounts(uow: UnitOfWork) -> list[Account]:
+    with uow(commit=False) as store:
+        return store.list_accounts()
+
+
+def _state(store: LedgerStore, method: CostMethod, as_of: date | None) -> LedgerState:
+    ledger = store.ledger()
+    if as_of is not None:
+        ledger = [t for t in ledger if t.traded_on <= as_of]
+    return replay(ledger, method=method, collect_shortfalls=True)
+
+
+def current_positions(
+    uow: UnitOfWork,
+    *,
+    account: str | None = None,
+    consolidated: bool = False,
+    method: CostMethod = CostMethod.FIFO,
+    as_of: date,
+) -> list[Position]:
+    """Positions valued at the latest stored close on or before ``as_of``."""
+    with uow(commit=False) as store:
+        if account is not None:
+            store.account(account)
+        state = _state(store, method, as_of)
+        quotes = store.latest_quotes(as_of)
+    return positions(state, quotes, consolidated=consolidated, account=account)
+
+
+def open_lots(
+    uow: UnitOfWork,
+    *,
+    symbol: str | None = None,
+    account: str | None = None,
+    method: CostMethod = CostMethod.FIFO,
+) -> list[Lot]:
+    with uow(commit=False) as store:
+        if account is not None:
+            store.account(account)
+        state = _state(store, method, None)
+    wanted = symbol.strip().upper() if symbol else None
+    return [
+        lot
+        for lot in state.lots
+        if (wanted is None or lot.instrument.symbol == wanted)
+        and (account is None or lot.account == account)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class GainsReport:
+    method: CostMethod
+    year: int | None
+    disposals: list[Disposal]
+    income: list[Income]
+
+    @property
+    def currencies(self) -> list[str]:
+        return sorted({d.currency for d in self.disposals})
+
+    def total(self, currency: str, term: Term | None = None) -> Decimal:
+        """Sum of the known gains in ``currency`` (of one term); unknown-basis gains are
+        counted in :attr:`unknown_basis` instead, never as 0."""
+        return sum(
+            (
+                d.gain
+                for d in self.disposals
+                if d.currency == currency
+                and d.gain is not None
+                and (term is None or d.term is term)
+            ),
+            ZERO,
+        )
+
+    @property
+    def unknown_basis(self) -> list[Disposal]:
+        return [d for d in self.disposals if d.gain is None]
+
+    def income_total(self) -> dict[str, Decimal]:
+        totals: dict[str, Decimal] = {}
+        for item in self.income:
+            if item.amount is not None:
+                key = f"{item.type.value}:{item.currency}"
+                totals[key] = totals.get(key, ZERO) + item.amount
+        return totals
+
+
+def realized_gains(
+    uow: UnitOfWork,
+    *,
+    year: int | None = None,
+    method: CostMethod = CostMethod.FIFO,
+    account: str | None = None,
+) -> GainsReport:
+    with uow(commit=False) as store:
+        if account is not None:
+            store.account(account)
+        state = _state(store, method, None)
+
+    def keep(on: date, owner: str) -> bool:
+        return (year is None or on.year == year) and (account is None or owner == account)
+
+    return GainsReport(
+        method,
+        year,
+        [d for d in state.disposals if keep(d.disposed_on, d.account)],
+        [i for i in state.income if keep(i.on, i.account)],
+    )
+
+
+def list_transactions(
+    uow: UnitOfWork, *, account: str | None = None, symbol: str | None = None, limit: int = 100
+) -> list[Transaction]:
+    with uow(commit=False) as store:
+        account_id = store.account(account).id if account else None
+        ledger = store.ledger(account_id=account_id)
+    if symbol:
+        wanted = symbol.strip().upper()
+        ledger = [t for t in ledger if t.instrument is not None and t.instrument.symbol == wanted]
+    return ledger[-limit:] if limit else ledger
+
+
+def delete_transaction(uow: UnitOfWork, transaction_id: int) -> None:
+    """Delete an entry, refusing if the ledger would then sell units it does not hold."""
+    with uow() as store:
+        store.delete_transaction(transaction_id)
+        replay(store.ledger())  # raises InsufficientLots, rolling the delete back
+
+
+def complete_basis(
+    uow: UnitOfWork,
+    transaction_id: int,
+    *,
+    price_per_unit: Decimal,
+    acquired_on: date | None,
+) -> Transaction:
+    """Give an opening of unknown basis its cost per unit (and acquisition date)."""
+    if price_per_unit < 0:
+        raise InvalidInput("a cost basis cannot be negative")
+    with uow() as store:
+        entry = store.transaction(transaction_id)
+        if entry.origin is not Origin.UNKNOWN_BASIS and entry.price is not None:
+            raise InvalidInput(
+                f"transaction {transaction_id} already has a cost basis ({entry.price} per unit)"
+            )
+        store.update_transaction(
+            transaction_id,
+            {"price": price_per_unit, "acquired_on": acquired_on, "origin": Origin.IMPORT.value},
+        )
+        return replace(entry, price=price_per_unit, acquired_on=acquired_on, origin=Origin.IMPORT)
+
+
+def import_prices(uow: UnitOfWork, path: Path, *, clock: Callable[[], datetime]) -> int:
+    """Store the user's own daily closes (``date,symbol,close[,currency][,asset_type]``)."""
+    with path.open("rb") as stream:
+        rows = parse_price_file(stream, today=clock().date())
+    with uow() as store:
+        found = store.instruments_by_symbol(r.symbol for r in rows)
+        wanted: list[Instrument] = []
+        for r in rows:
+            existing = found.get(r.symbol, [])
+            asset_type = r.asset_type or (existing[0].asset_type if len(existing) == 1 else None)
+            wanted.append(Instrument(r.symbol, asset_type or AssetType.OTHER, r.currency))
+        ids = store.ensure_instruments(wanted, clock())
+        stored = [
+            (ids[i.key], r.day, r.close, r.currency) for i, r in zip(wanted, rows, strict=True)
+        ]
+        return store.upsert_prices(stored, source="user")

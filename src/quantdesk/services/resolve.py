@@ -1,0 +1,96 @@
+"""Resolving the names in an imported row: its account and its instrument."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from quantdesk.domain.accounts import Account
+from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey
+from quantdesk.importers.base import Issues
+from quantdesk.services.ports import LedgerStore
+
+
+def account_for(
+    store: LedgerStore,
+    name: str | None,
+    default: Account | None,
+    cache: dict[str, Account],
+    issues: Issues,
+    line: int,
+) -> Account | None:
+    if name is None:
+        if default is None:
+            issues.add(line, "account", "no account: give --account or fill the account column")
+        elif default.name not in cache:
+            cache[default.name] = default
+        return default
+    if name not in cache:
+        found = store.find_account(name)
+        if found is None:
+            known = ", ".join(a.name for a in store.list_accounts()) or "none yet"
+            issues.add(
+                line,
+                "account",
+                f"no account named '{name}' (accounts: {known}); create it with "
+                f"`quantdesk accounts add '{name}' --kind KIND`",
+            )
+            return None
+        cache[name] = found
+    return cache[name]
+
+
+class InstrumentResolver:
+    """Symbol (and asset type, when the row gives one) to instrument, created on demand.
+
+    An unknown symbol with no asset type is an error for its row; a symbol that several
+    asset types share needs the asset type to choose.
+    """
+
+    def __init__(self, store: LedgerStore, now: datetime) -> None:
+        self.store, self.now = store, now
+        self.known: dict[str, list[Instrument]] = {}
+        self.ids: dict[InstrumentKey, int] = {}
+
+    def prefetch(self, symbols: Iterable[str]) -> None:
+        wanted = {s for s in symbols if s not in self.known}
+        found = self.store.instruments_by_symbol(wanted)
+        for symbol in wanted:
+            self.known[symbol] = found.get(symbol, [])
+            for instrument in self.known[symbol]:
+                if instrument.id is not None:
+                    self.ids[instrument.key] = instrument.id
+
+    def resolve(
+        self,
+        symbol: str,
+        asset_type: AssetType | None,
+        currency: str,
+        issues: Issues,
+        line: int,
+    ) -> tuple[InstrumentKey, int] | None:
+        candidates = self.known.get(symbol, [])
+        if asset_type is None:
+            if not candidates:
+                types = ", ".join(t.value for t in AssetType)
+                issues.add(
+                    line,
+                    "symbol",
+                    f"unknown symbol {symbol}: add an asset_type column with its type ({types})",
+                )
+                return None
+            if len(candidates) > 1:
+                types = " and ".join(c.asset_type.value for c in candidates)
+                issues.add(line, "asset_type", f"{symbol} is both {types}: give its asset_type")
+                return None
+            asset_type = candidates[0].asset_type
+        key = InstrumentKey(symbol, asset_type)
+        if key not in self.ids:
+            created = self.store.ensure_instruments(
+                [Instrument(symbol, asset_type, currency)], self.now
+            )
+            self.ids.update(created)
+            self.known.setdefault(symbol, []).append(
+                Instrument(symbol, asset_type, currency, id=created[key])
+            )
+        return key, self.ids[key]

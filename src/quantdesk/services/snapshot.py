@@ -1,0 +1,203 @@
+"""Holdings snapshots: opening balances the first time, marked adjustments after.
+
+A snapshot says what an account holds on a day (``as_of``, the upload date). For every
+symbol the ledger does not hold yet, each snapshot row becomes an opening balance: a
+``transfer_in`` of origin ``snapshot``, dated its purchase date (``as_of`` when absent),
+at its cost basis per unit (unknown when empty). Where the ledger already holds the
+symbol, only the difference is recorded, as ``adjustment`` entries dated ``as_of``: more
+units come in at the cost of the newest snapshot rows, fewer units go out as a
+``transfer_out`` (a snapshot does not say they were sold, so no gain is invented). A
+symbol the account holds but the snapshot omits is taken out the same way. Cash rows
+(asset type ``cash``, the currency code as symbol) set the account's cash balance through
+``deposit``/``withdrawal`` entries. Uploading the same snapshot again changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+
+from quantdesk.domain.accounts import Account
+from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey
+from quantdesk.domain.lots import replay
+from quantdesk.domain.money import ZERO
+from quantdesk.domain.transactions import Origin, Transaction, TransactionType
+from quantdesk.importers.base import HoldingRow, Issues
+from quantdesk.services.import_report import ImportReport
+from quantdesk.services.ports import LedgerStore, NewRow
+from quantdesk.services.resolve import InstrumentResolver, account_for
+
+
+def reconcile_snapshot(
+    store: LedgerStore,
+    holdings: list[HoldingRow],
+    default_account: Account | None,
+    issues: Issues,
+    report: ImportReport,
+    now: datetime,
+) -> list[int]:
+    """Record what it takes for the ledger to hold exactly the snapshot; returns new ids."""
+    as_of = now.date()
+    accounts: dict[str, Account] = {}
+    resolver = InstrumentResolver(store, now)
+    resolver.prefetch(h.symbol for h in holdings if h.asset_type is not AssetType.CASH)
+    wanted: dict[str, dict[InstrumentKey, list[HoldingRow]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    cash_wanted: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    currencies: dict[tuple[str, InstrumentKey], str] = {}
+    for row in holdings:
+        account = account_for(store, row.account, default_account, accounts, issues, row.line)
+        if account is None:
+            continue
+        currency = row.currency or account.currency
+        if row.asset_type is AssetType.CASH:
+            cash_wanted[account.name][row.currency or row.symbol] += row.quantity
+            continue
+        resolved = resolver.resolve(row.symbol, row.asset_type, currency, issues, row.line)
+        if resolved is not None:
+            wanted[account.name][resolved[0]].append(row)
+            currencies[(account.name, resolved[0])] = currency
+    if issues:
+        return []
+    held = replay(t for t in store.ledger() if t.traded_on <= as_of)
+    quantities: dict[tuple[str, InstrumentKey], Decimal] = defaultdict(lambda: ZERO)
+    held_currency: dict[tuple[str, InstrumentKey], str] = {}
+    for lot in held.lots:
+        quantities[(lot.account, lot.instrument)] += lot.quantity
+        held_currency[(lot.account, lot.instrument)] = lot.currency
+    moment = datetime.combine(as_of, time(0), tzinfo=UTC)
+    new: list[NewRow] = []
+    for name, account in accounts.items():
+        assert account.id is not None
+        targets = wanted.get(name, {})
+        keys = set(targets) | {k for (a, k) in quantities if a == name and quantities[(a, k)] > 0}
+        for key in sorted(keys, key=str):
+            rows = targets.get(key, [])
+            have = quantities.get((name, key), ZERO)
+            target = sum((r.quantity for r in rows), ZERO)
+            currency = currencies.get((name, key)) or held_currency.get(
+                (name, key), account.currency
+            )
+            instrument_id = (
+                resolver.ids[key]
+                if key in resolver.ids
+                else _id(store, resolver, key, currency, now)
+            )
+            for txn in _entries(name, key, currency, rows, have, target, moment):
+                new.append((account.id, instrument_id, txn))
+        for currency, amount in cash_wanted.get(name, {}).items():
+            balance = held.cash.get((name, currency), ZERO) if name in held.cash_accounts else ZERO
+            delta = amount - balance
+            if delta:
+                kind = TransactionType.DEPOSIT if delta > 0 else TransactionType.WITHDRAWAL
+                origin = Origin.SNAPSHOT if name not in held.cash_accounts else Origin.ADJUSTMENT
+                new.append(
+                    (
+                        account.id,
+                        None,
+                        Transaction(
+                            account=name,
+                            type=kind,
+                            traded_at=moment,
+                            amount=abs(delta),
+                            currency=currency,
+                            origin=origin,
+                            description=(
+                                f"cash balance set to {amount} by holdings snapshot of {as_of}"
+                            ),
+                        ),
+                    )
+                )
+    adjustments = sum(1 for _, _, t in new if t.origin is Origin.ADJUSTMENT)
+    report.adjustments = adjustments
+    report.preview.extend(t for _, _, t in new[:20])
+    return store.add_transactions(new, now) if new else []
+
+
+def _id(
+    store: LedgerStore,
+    resolver: InstrumentResolver,
+    key: InstrumentKey,
+    currency: str,
+    now: datetime,
+) -> int:
+    created = store.ensure_instruments([Instrument(key.symbol, key.asset_type, currency)], now)
+    resolver.ids.update(created)
+    return created[key]
+
+
+def _entries(
+    account: str,
+    key: InstrumentKey,
+    currency: str,
+    rows: list[HoldingRow],
+    have: Decimal,
+    target: Decimal,
+    moment: datetime,
+) -> list[Transaction]:
+    as_of = moment.date()
+    if have == target:
+        return []
+    if have == 0:  # opening balances, one lot per row
+        return [
+            Transaction(
+                account=account,
+                type=TransactionType.TRANSFER_IN,
+                traded_at=_day(r.purchased_on) if r.purchased_on else moment,
+                instrument=key,
+                quantity=r.quantity,
+                price=r.cost_per_unit,
+                currency=currency,
+                acquired_on=r.purchased_on or as_of,
+                origin=Origin.SNAPSHOT,
+                description=f"opening balance from holdings snapshot of {as_of} (line {r.line})",
+            )
+            for r in rows
+            if r.quantity > 0
+        ]
+    delta = target - have
+    if delta < 0:
+        return [
+            Transaction(
+                account=account,
+                type=TransactionType.TRANSFER_OUT,
+                traded_at=moment,
+                instrument=key,
+                quantity=-delta,
+                currency=currency,
+                origin=Origin.ADJUSTMENT,
+                description=(
+                    f"adjustment: holdings snapshot of {as_of} shows {target}, ledger held {have}"
+                ),
+            )
+        ]
+    entries: list[Transaction] = []
+    remaining = delta
+    for r in sorted(rows, key=lambda r: r.purchased_on or as_of, reverse=True):
+        if remaining <= 0:
+            break
+        take = min(r.quantity, remaining)
+        remaining -= take
+        entries.append(
+            Transaction(
+                account=account,
+                type=TransactionType.TRANSFER_IN,
+                traded_at=moment,
+                instrument=key,
+                quantity=take,
+                price=r.cost_per_unit,
+                currency=currency,
+                acquired_on=r.purchased_on or as_of,
+                origin=Origin.ADJUSTMENT,
+                description=(
+                    f"adjustment: holdings snapshot of {as_of} shows {target}, ledger held {have}"
+                ),
+            )
+        )
+    return entries
+
+
+def _day(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)

@@ -1,0 +1,1 @@
+"""Storage adapter: SQLAlchemy 2 tables, Alembic migrations, repositories."""

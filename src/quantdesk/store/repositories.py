@@ -1,0 +1,380 @@
+"""Repositories: the ledger's reads and writes, scoped to one user, on one connection.
+
+Every query that touches user data filters by ``user_id``; callers cannot reach another
+user's rows through these methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, case, delete, func, insert, select, update
+
+from quantdesk.domain.accounts import Account, AccountKind
+from quantdesk.domain.errors import Conflict, NotFound
+from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey
+from quantdesk.domain.positions import Quote
+from quantdesk.domain.transactions import (
+    SAME_TIME_PRIORITY,
+    LotPick,
+    Origin,
+    Transaction,
+    TransactionType,
+)
+from quantdesk.store.tables import accounts, imports, instruments, prices, transactions, users
+
+_INSERT_BATCH = 5_000
+_SAME_TIME_ORDER = case(
+    {t.value: p for t, p in SAME_TIME_PRIORITY.items()}, value=transactions.c.type, else_=99
+)
+_IN_BATCH = 900  # stays under every engine's bound-parameter limit
+
+
+def get_or_create_user(conn: Connection, name: str, now: datetime) -> int:
+    found = conn.execute(select(users.c.id).where(users.c.name == name)).scalar_one_or_none()
+    if found is not None:
+        return int(found)
+    result = conn.execute(insert(users).values(name=name, created_at=now))
+    return _new_id(result)
+
+
+#: A transaction to insert with its keys resolved: (account id, instrument id, entry).
+NewRow = tuple[int, int | None, Transaction]
+
+
+class LedgerRepository:
+    """One user's accounts and transactions, plus the shared instruments and prices."""
+
+    def __init__(self, conn: Connection, user_id: int) -> None:
+        self.conn = conn
+        self.user_id = user_id
+
+    # accounts -----------------------------------------------------------------------
+    def add_account(self, account: Account, now: datetime) -> Account:
+        if self.find_account(account.name) is not None:
+            raise Conflict(f"an account named '{account.name}' already exists")
+        result = self.conn.execute(
+            insert(accounts).values(
+                user_id=self.user_id,
+                name=account.name,
+                kind=account.kind.value,
+                institution=account.institution,
+                currency=account.currency,
+                created_at=now,
+            )
+        )
+        return Account(
+            account.name,
+            account.kind,
+            account.currency,
+            account.institution,
+            _new_id(result),
+        )
+
+    def list_accounts(self) -> list[Account]:
+        rows = self.conn.execute(
+            select(accounts).where(accounts.c.user_id == self.user_id).order_by(accounts.c.name)
+        )
+        return [_account(row) for row in rows]
+
+    def find_account(self, name: str) -> Account | None:
+        row = self.conn.execute(
+            select(accounts).where(accounts.c.user_id == self.user_id, accounts.c.name == name)
+        ).one_or_none()
+        return None if row is None else _account(row)
+
+    def account(self, name: str) -> Account:
+        found = self.find_account(name)
+        if found is None:
+            known = ", ".join(a.name for a in self.list_accounts()) or "none yet"
+            raise NotFound(
+                f"no account named '{name}' (accounts: {known}); create it with "
+                f"`quantdesk accounts add '{name}' --kind KIND`"
+            )
+        return found
+
+    # instruments --------------------------------------------------------------------
+    def instruments_by_symbol(self, symbols: Iterable[str]) -> dict[str, list[Instrument]]:
+        found: dict[str, list[Instrument]] = {}
+        unique = sorted(set(symbols))
+        for start in range(0, len(unique), _IN_BATCH):
+            chunk = unique[start : start + _IN_BATCH]
+            for row in self.conn.execute(
+                select(instruments).where(instruments.c.symbol.in_(chunk))
+            ):
+                found.setdefault(row.symbol, []).append(_instrument(row))
+        return found
+
+    def ensure_instruments(
+        self, wanted: Iterable[Instrument], now: datetime
+    ) -> dict[InstrumentKey, int]:
+        """Ids of the given instruments, creating those that do not exist yet."""
+        by_key = {i.key: i for i in wanted}
+        ids: dict[InstrumentKey, int] = {}
+        for found in self.instruments_by_symbol(k.symbol for k in by_key).values():
+            for instrument in found:
+                if instrument.key in by_key and instrument.id is not None:
+                    ids[instrument.key] = instrument.id
+        missing = [i for k, i in by_key.items() if k not in ids]
+        for instrument in missing:
+            result = self.conn.execute(
+                insert(instruments).values(
+                    symbol=instrument.symbol,
+                    asset_type=instrument.asset_type.value,
+                    currency=instrument.currency,
+                    name=instrument.name,
+                    created_at=now,
+                )
+            )
+            ids[instrument.key] = _new_id(result)
+        return ids
+
+    # transactions -------------------------------------------------------------------
+    def existing_fingerprints(self, account_id: int, fingerprints: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(fingerprints), _IN_BATCH):
+            chunk = fingerprints[start : start + _IN_BATCH]
+            found.update(
+                self.conn.execute(
+                    select(transactions.c.fingerprint).where(
+                        transactions.c.account_id == account_id,
+                        transactions.c.fingerprint.in_(chunk),
+                    )
+                ).scalars()
+            )
+        return found
+
+    def add_transactions(self, rows: Sequence[NewRow], now: datetime) -> list[int]:
+        """Insert rows in order; returns their ids (ids grow with insertion order)."""
+        ids: list[int] = []
+        for start in range(0, len(rows), _INSERT_BATCH):
+            batch = [
+                _row_values(self.user_id, row, now) for row in rows[start : start + _INSERT_BATCH]
+            ]
+            result = self.conn.execute(
+                insert(transactions).returning(transactions.c.id, sort_by_parameter_order=True),
+                batch,
+            )
+            ids.extend(int(r[0]) for r in result)
+        return ids
+
+    def record_import(
+        self, *, filename: str, fmt: str, sha256: str, rows: int, added: int, now: datetime
+    ) -> int:
+        result = self.conn.execute(
+            insert(imports).values(
+                user_id=self.user_id,
+                filename=filename[:255],
+                format=fmt,
+                sha256=sha256,
+                rows=rows,
+                added=added,
+                created_at=now,
+            )
+        )
+        return _new_id(result)
+
+    def find_import(self, sha256: str, fmt: str) -> datetime | None:
+        """When this user imported a file with this content in this format, if ever."""
+        return self.conn.execute(
+            select(func.min(imports.c.created_at)).where(
+                imports.c.user_id == self.user_id,
+                imports.c.sha256 == sha256,
+                imports.c.format == fmt,
+            )
+        ).scalar_one_or_none()
+
+    def set_import(self, ids: Sequence[int], import_id: int) -> None:
+        for start in range(0, len(ids), _IN_BATCH):
+            self.conn.execute(
+                update(transactions)
+                .where(transactions.c.id.in_(ids[start : start + _IN_BATCH]))
+                .values(import_id=import_id)
+            )
+
+    def _ledger_query(self, account_id: int | None = None, types: Sequence[str] = ()) -> Any:
+        query = (
+            select(
+                transactions,
+                accounts.c.name.label("account_name"),
+                instruments.c.symbol,
+                instruments.c.asset_type,
+            )
+            .join(accounts, accounts.c.id == transactions.c.account_id)
+            .outerjoin(instruments, instruments.c.id == transactions.c.instrument_id)
+            .where(transactions.c.user_id == self.user_id)
+            .order_by(transactions.c.traded_at, _SAME_TIME_ORDER, transactions.c.id)
+        )
+        if account_id is not None:
+            query = query.where(transactions.c.account_id == account_id)
+        if types:
+            query = query.where(transactions.c.type.in_(list(types)))
+        return query
+
+    def iter_ledger(self, *, types: Sequence[str] = ()) -> Iterator[Transaction]:
+        """The user's whole ledger in ledger order, streamed in batches."""
+        result = self.conn.execute(
+            self._ledger_query(types=types).execution_options(yield_per=2_000)
+        )
+        for row in result:
+            yield _transaction(row)
+
+    def ledger(self, *, account_id: int | None = None) -> list[Transaction]:
+        return [_transaction(r) for r in self.conn.execute(self._ledger_query(account_id))]
+
+    def transaction(self, transaction_id: int) -> Transaction:
+        row = self.conn.execute(
+            self._ledger_query().where(transactions.c.id == transaction_id)
+        ).one_or_none()
+        if row is None:
+            raise NotFound(f"no transaction {transaction_id}")
+        return _transaction(row)
+
+    def delete_transaction(self, transaction_id: int) -> None:
+        result = self.conn.execute(
+            delete(transactions).where(
+                transactions.c.id == transaction_id, transactions.c.user_id == self.user_id
+            )
+        )
+        if result.rowcount == 0:
+            raise NotFound(f"no transaction {transaction_id}")
+
+    def update_transaction(self, transaction_id: int, values: dict[str, Any]) -> None:
+        result = self.conn.execute(
+            update(transactions)
+            .where(transactions.c.id == transaction_id, transactions.c.user_id == self.user_id)
+            .values(**values)
+        )
+        if result.rowcount == 0:
+            raise NotFound(f"no transaction {transaction_id}")
+
+    def count_transactions(self) -> int:
+        return int(
+            self.conn.execute(
+                select(func.count()).where(transactions.c.user_id == self.user_id)
+            ).scalar_one()
+        )
+
+    # prices -------------------------------------------------------------------------
+    def upsert_prices(self, rows: Sequence[tuple[int, date, Decimal, str]], *, source: str) -> int:
+        """Store closes (instrument id, day, close, currency); a newer close replaces the old."""
+        for instrument_id, day, _close, _currency in rows:
+            self.conn.execute(
+                delete(prices).where(
+                    prices.c.instrument_id == instrument_id,
+                    prices.c.day == day,
+                    prices.c.source == source,
+                )
+            )
+        for start in range(0, len(rows), _INSERT_BATCH):
+            self.conn.execute(
+                insert(prices),
+                [
+                    {"instrument_id": i, "day": d, "close": c, "currency": cur, "source": source}
+                    for i, d, c, cur in rows[start : start + _INSERT_BATCH]
+                ],
+            )
+        return len(rows)
+
+    def latest_quotes(self, as_of: date) -> dict[InstrumentKey, Quote]:
+        """The latest stored close on or before ``as_of`` of every instrument."""
+        latest = (
+            select(prices.c.instrument_id, func.max(prices.c.day).label("day"))
+            .where(prices.c.day <= as_of)
+            .group_by(prices.c.instrument_id)
+            .subquery()
+        )
+        query = (
+            select(prices, instruments.c.symbol, instruments.c.asset_type)
+            .join(
+                latest,
+                and_(
+                    latest.c.instrument_id == prices.c.instrument_id, latest.c.day == prices.c.day
+                ),
+            )
+            .join(instruments, instruments.c.id == prices.c.instrument_id)
+        )
+        quotes: dict[InstrumentKey, Quote] = {}
+        for row in self.conn.execute(query):
+            key = InstrumentKey(row.symbol, AssetType(row.asset_type))
+            if key not in quotes or row.source == "user":  # the user's own closes win
+                quotes[key] = Quote(row.close, row.currency, row.day, row.source)
+        return quotes
+
+
+def _new_id(result: Any) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _account(row: Row[Any]) -> Account:
+    return Account(row.name, AccountKind(row.kind), row.currency, row.institution, int(row.id))
+
+
+def _instrument(row: Row[Any]) -> Instrument:
+    return Instrument(row.symbol, AssetType(row.asset_type), row.currency, row.name, int(row.id))
+
+
+def _row_values(user_id: int, row: NewRow, now: datetime) -> dict[str, Any]:
+    account_id, instrument_id, t = row
+    return {
+        "user_id": user_id,
+        "account_id": account_id,
+        "type": t.type.value,
+        "instrument_id": instrument_id,
+        "quantity": t.quantity,
+        "price": t.price,
+        "fees": t.fees,
+        "amount": t.amount,
+        "currency": t.currency,
+        "traded_at": t.traded_at,
+        "settles_on": t.settles_on,
+        "acquired_on": t.acquired_on,
+        "split_ratio": t.split_ratio,
+        "link": t.link,
+        "lot_selection": (
+            [{"lot": p.lot_id, "quantity": str(p.quantity)} for p in t.lot_selection]
+            if t.lot_selection
+            else None
+        ),
+        "origin": t.origin.value,
+        "external_id": t.external_id,
+        "description": t.description,
+        "fingerprint": t.fingerprint,
+        "import_id": None,
+        "created_at": now,
+    }
+
+
+def _transaction(row: Row[Any]) -> Transaction:
+    instrument = (
+        None if row.symbol is None else InstrumentKey(row.symbol, AssetType(row.asset_type))
+    )
+    selection = tuple(
+        LotPick(int(p["lot"]), Decimal(str(p["quantity"]))) for p in (row.lot_selection or [])
+    )
+    return Transaction(
+        account=row.account_name,
+        type=TransactionType(row.type),
+        traded_at=row.traded_at,
+        instrument=instrument,
+        quantity=row.quantity,
+        price=row.price,
+        fees=row.fees,
+        amount=row.amount,
+        currency=row.currency,
+        settles_on=row.settles_on,
+        acquired_on=row.acquired_on,
+        split_ratio=row.split_ratio,
+        link=row.link,
+        lot_selection=selection,
+        origin=Origin(row.origin),
+        external_id=row.external_id,
+        description=row.description,
+        fingerprint=row.fingerprint,
+        id=int(row.id),
+    )

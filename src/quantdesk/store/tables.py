@@ -1,0 +1,120 @@
+"""The system of record: SQLAlchemy Core tables (the migrations create them)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from quantdesk.store.types import ExactDecimal, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("password_hash", String(255)),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("institution", String(100)),
+    Column("currency", String(5), nullable=False),
+    Column("external_id", String(200)),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("user_id", "name", name="uq_accounts_user_name"),
+)
+
+instruments = Table(
+    "instruments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("symbol", String(40), nullable=False),
+    Column("asset_type", String(10), nullable=False),
+    Column("currency", String(5), nullable=False),
+    Column("name", String(200)),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("symbol", "asset_type", name="uq_instruments_symbol_type"),
+)
+
+imports = Table(
+    "imports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("filename", String(255), nullable=False),
+    Column("format", String(40), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("added", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+transactions = Table(
+    "transactions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("type", String(20), nullable=False),
+    Column("instrument_id", Integer, ForeignKey("instruments.id")),
+    Column("quantity", ExactDecimal),
+    Column("price", ExactDecimal),
+    Column("fees", ExactDecimal, nullable=False),
+    Column("amount", ExactDecimal),
+    Column("currency", String(5), nullable=False),
+    Column("traded_at", UTCDateTime, nullable=False),
+    Column("settles_on", Date),
+    Column("acquired_on", Date),
+    Column("split_ratio", ExactDecimal),
+    Column("link", String(100)),
+    Column("lot_selection", JSON),
+    Column("origin", String(20), nullable=False),
+    Column("external_id", String(200)),
+    Column("description", Text),
+    Column("fingerprint", String(64)),
+    Column("import_id", Integer, ForeignKey("imports.id", ondelete="SET NULL")),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("account_id", "fingerprint", name="uq_transactions_account_fingerprint"),
+    Index("ix_transactions_user_traded", "user_id", "traded_at", "id"),
+)
+
+prices = Table(
+    "prices",
+    metadata,
+    Column(
+        "instrument_id",
+        Integer,
+        ForeignKey("instruments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("day", Date, primary_key=True),
+    Column("source", String(20), primary_key=True),
+    Column("close", ExactDecimal, nullable=False),
+    Column("currency", String(5), nullable=False),
+)

@@ -1,0 +1,72 @@
+"""Column types that keep money exact and times in UTC on every supported engine."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import DateTime, Dialect, Numeric, String
+from sqlalchemy.dialects import mysql
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from quantdesk.domain.money import normalized
+
+#: 20 integer digits and 18 decimals: wei-level crypto quantities, never rounded to cents.
+NUMERIC_PRECISION, NUMERIC_SCALE = 38, 18
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """NUMERIC(38, 18) on PostgreSQL and MySQL/MariaDB; exact text on SQLite.
+
+    SQLite has no decimal type and SQLAlchemy's Numeric would pass values through
+    float there, so SQLite stores the canonical decimal string instead.
+    """
+
+    impl = Numeric(NUMERIC_PRECISION, NUMERIC_SCALE, asdecimal=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(64))
+        return dialect.type_descriptor(Numeric(NUMERIC_PRECISION, NUMERIC_SCALE, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            raise TypeError(f"ExactDecimal takes Decimal, got {type(value).__name__}")
+        if dialect.name == "sqlite":
+            return format(normalized(value), "f")
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return normalized(Decimal(value))
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out (stored naive UTC, microseconds kept)."""
+
+    impl = DateTime()
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "mysql":
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime())
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("UTCDateTime takes aware datetimes")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        assert isinstance(moment, datetime)
+        return moment.replace(tzinfo=UTC)

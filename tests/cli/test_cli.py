@@ -1,0 +1,205 @@
+"""The `quantdesk` command as a user runs it: exit codes, messages, and the JSON shapes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from quantdesk.cli.app import app
+
+SNAPSHOT = (
+    "symbol,quantity,asset_type,cost_basis,purchase_date\n"
+    "AAPL,10,stock,150,2023-01-10\nBTC,0.5,crypto,30000,2023-06-01\n"
+)
+TRADES = (
+    "date,type,symbol,quantity,price,fees,amount\n"
+    "2024-06-03,sell,AAPL,4,190,1,\n"
+    "2024-06-10,dividend,AAPL,,,,2.40\n"
+)
+PRICES = "date,symbol,close\n2024-11-01,AAPL,200\n2024-11-01,BTC,60000\n"
+
+
+class Quantdesk:
+    """Runs the CLI against one database, as `quantdesk --db URL ...`."""
+
+    def __init__(self, url: str, tmp: Path) -> None:
+        self.url, self.tmp = url, tmp
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, ok: bool = True) -> Any:
+        result = self.runner.invoke(app, ["--db", self.url, *args], catch_exceptions=False)
+        if ok:
+            assert 0 == result.exit_code, result.output
+        return result
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self(*args, "--json").stdout)
+
+    def file(self, name: str, content: str) -> str:
+        path = self.tmp / name
+        path.write_text(content)
+        return str(path)
+
+
+@pytest.fixture
+def qd(engine: Engine, tmp_path: Path) -> Quantdesk:
+    return Quantdesk(engine.url.render_as_string(hide_password=False), tmp_path)
+
+
+def test_accounts_add_and_list(qd: Quantdesk) -> None:
+    qd("accounts", "add", "Fidelity", "--kind", "brokerage", "--institution", "Fidelity")
+    qd("accounts", "add", "Ledger", "--kind", "wallet", "--currency", "eur")
+    assert [
+        {"name": "Fidelity", "kind": "brokerage", "institution": "Fidelity", "currency": "USD"},
+        {"name": "Ledger", "kind": "wallet", "institution": None, "currency": "EUR"},
+    ] == [{k: v for k, v in a.items() if k != "id"} for a in qd.json("accounts", "list")]
+
+
+def test_bad_account_kind_and_duplicate_name_are_clear_errors(qd: Quantdesk) -> None:
+    bad = qd("accounts", "add", "X", "--kind", "piggybank", ok=False)
+    assert 1 == bad.exit_code and "unknown account kind" in bad.stderr
+    qd("accounts", "add", "X", "--kind", "manual")
+    again = qd("accounts", "add", "X", "--kind", "manual", ok=False)
+    assert 1 == again.exit_code and "already exists" in again.stderr
+
+
+def test_import_positions_lots_and_gains_json(qd: Quantdesk) -> None:
+    qd("accounts", "add", "Broker", "--kind", "brokerage")
+    imported = qd.json("import", qd.file("h.csv", SNAPSHOT), "--account", "Broker")
+    assert ("generic-holdings", 2, True) == (
+        imported["format"],
+        imported["added"],
+        imported["stored"],
+    )
+    qd("import", qd.file("t.csv", TRADES), "--account", "Broker")
+    qd("prices", "import", qd.file("p.csv", PRICES))
+
+    positions = qd.json("positions", "--as-of", "2024-12-31")
+    aapl = next(p for p in positions["positions"] if p["symbol"] == "AAPL")
+    assert {
+        "account": "Broker",
+        "quantity": "6",
+        "cost_basis": "900",
+        "average_cost": "150",
+        "price": "200",
+        "price_as_of": "2024-11-01",
+        "market_value": "1200",
+        "unrealized_gain": "300",
+        "unknown_basis_quantity": "0",
+    } == {
+        k: aapl[k]
+        for k in (
+            "account",
+            "quantity",
+            "cost_basis",
+            "average_cost",
+            "price",
+            "price_as_of",
+            "market_value",
+            "unrealized_gain",
+            "unknown_basis_quantity",
+        )
+    }
+    assert {
+        "USD": {"market_value": "31200", "cost_basis": "15900", "unrealized_gain": "15300"}
+    } == positions["totals"]
+
+    lots = qd.json("lots", "AAPL")["lots"]
+    assert [("6", "150", "2023-01-10", True)] == [
+        (lot["quantity"], lot["cost_per_unit"], lot["acquired_on"], lot["basis_known"])
+        for lot in lots
+    ]
+    gains = qd.json("gains", "--year", "2024")
+    assert {
+        "USD": {"short_term": "0", "long_term": "159", "total": "159", "unknown_basis_disposals": 0}
+    } == gains["realized"]
+    assert {"dividend:USD": "2.4"} == gains["income"]
+    assert "long" == gains["disposals"][0]["term"]
+
+
+def test_positions_without_a_price_say_so_instead_of_zero(qd: Quantdesk) -> None:
+    qd("accounts", "add", "Broker", "--kind", "brokerage")
+    qd("import", qd.file("h.csv", SNAPSHOT), "--account", "Broker")
+    data = qd.json("positions", "--consolidated")
+    assert {None} == {p["market_value"] for p in data["positions"]}
+    assert any("no price" in w for w in data["warnings"])
+    assert data["totals"]["USD"]["market_value"] is None
+    assert "no price" in qd("positions").stdout
+
+
+def test_failed_import_exits_nonzero_lists_rows_and_stores_nothing(qd: Quantdesk) -> None:
+    qd("accounts", "add", "Broker", "--kind", "brokerage")
+    path = qd.file(
+        "bad.csv",
+        "symbol,type,quantity,price,date\nAAPL,buy,x,1,2024-01-02\nAAPL,buy,1,1,2099-01-01\n",
+    )
+    result = qd("import", path, "--account", "Broker", ok=False)
+    assert 1 == result.exit_code
+    assert "line 2, column 'quantity'" in result.stderr and "line 3, column 'date'" in result.stderr
+    data = json.loads(qd("import", path, "--account", "Broker", "--json", ok=False).stdout)
+    assert (2, False) == (data["issue_count"], data["stored"])
+    assert [] == qd.json("transactions", "list")
+
+
+def test_sale_beyond_history_and_the_way_out(qd: Quantdesk) -> None:
+    qd("accounts", "add", "Broker", "--kind", "brokerage")
+    path = qd.file(
+        "t.csv", "symbol,type,quantity,price,date,asset_type\nAAPL,sell,5,100,2024-01-02,stock\n"
+    )
+    refused = qd("import", path, "--account", "Broker", ok=False)
+    assert "short by 5" in refused.stderr and "--allow-unknown-basis" in refused.stderr
+    qd("import", path, "--account", "Broker", "--allow-unknown-basis")
+    (lot_free,) = [t for t in qd.json("transactions", "list") if t["origin"] == "unknown_basis"]
+    gains = qd.json("gains")
+    assert (
+        1,
+        {"USD": {"short_term": "0", "long_term": "0", "total": "0", "unknown_basis_disposals": 1}},
+    ) == (gains["unknown_basis_disposals"], gains["realized"])
+    qd(
+        "transactions",
+        "set-basis",
+        str(lot_free["id"]),
+        "--price",
+        "80",
+        "--acquired-on",
+        "2020-01-02",
+    )
+    assert {
+        "USD": {"short_term": "0", "long_term": "100", "total": "100", "unknown_basis_disposals": 0}
+    } == qd.json("gains")["realized"]
+
+
+def test_reimport_reports_duplicates(qd: Quantdesk) -> None:
+    qd("accounts", "add", "Broker", "--kind", "brokerage")
+    path = qd.file("h.csv", SNAPSHOT)
+    qd("import", path, "--account", "Broker")
+    second = qd("import", path, "--account", "Broker")
+    assert "already imported" in second.stdout
+
+
+def test_formats_lists_columns(qd: Quantdesk) -> None:
+    names = {f["name"]: f for f in json.loads(qd("formats", "--json").stdout)}
+    assert ["symbol", "type", "quantity", "price", "date"] == names["generic-trades"]["required"]
+    assert "cost_basis" in names["generic-holdings"]["optional"]
+
+
+def test_users_are_separate(qd: Quantdesk) -> None:
+    qd("accounts", "add", "Mine", "--kind", "brokerage")
+    other = qd.runner.invoke(app, ["--db", qd.url, "--user", "bob", "accounts", "list", "--json"])
+    assert [] == json.loads(other.stdout)
+
+
+def test_demo_loads_and_is_idempotent(qd: Quantdesk) -> None:
+    first = qd("demo")
+    assert "Demo portfolio loaded" in first.stdout and "Positions" in first.stdout
+    count = len(qd.json("transactions", "list", "--limit", "0"))
+    qd("demo")
+    assert count == len(qd.json("transactions", "list", "--limit", "0"))
+    positions = qd.json("positions", "--consolidated")
+    assert {"demo", "cash"} == {p["price_source"] for p in positions["positions"]}
+    assert [] == list(positions["warnings"])

@@ -1,0 +1,140 @@
+"""Bad and awkward input files: each gives a clear error or is read correctly, and a
+failed import stores nothing."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import pytest
+
+from quantdesk.domain.errors import InvalidInput
+from quantdesk.services import portfolio
+from quantdesk.services.import_file import ImportOptions, import_stream
+from quantdesk.store.unit_of_work import SqlUnitOfWork
+from tests.conftest import clock
+
+HEADER = "symbol,type,quantity,price,fees,date,asset_type\n"
+
+
+def _import(uow: SqlUnitOfWork, content: bytes | str, **options: object):
+    data = content.encode() if isinstance(content, str) else content
+    return import_stream(
+        uow, io.BytesIO(data), "upload.csv", ImportOptions(account="Broker", **options), clock=clock
+    )
+
+
+@pytest.fixture
+def broker(sqlite_uow: SqlUnitOfWork) -> SqlUnitOfWork:
+    portfolio.add_account(
+        sqlite_uow, "Broker", kind="brokerage", institution=None, currency="USD", clock=clock
+    )
+    return sqlite_uow
+
+
+def _count(uow: SqlUnitOfWork) -> int:
+    return len(portfolio.list_transactions(uow, limit=0))
+
+
+def test_bytes_that_are_not_text_are_refused(broker: SqlUnitOfWork) -> None:
+    with pytest.raises(InvalidInput, match="not text"):
+        _import(broker, b"PK\x03\x04\x00\x00binary zip content\x00\xff")
+    assert 0 == _count(broker)
+
+
+def test_utf8_bom_is_ignored(broker: SqlUnitOfWork) -> None:
+    report = _import(broker, "\ufeff" + HEADER + "AAPL,buy,1,100,0,2024-01-02,stock\n")
+    assert (True, 1) == (report.ok, report.added)
+
+
+def test_semicolon_delimited_file_with_decimal_commas(broker: SqlUnitOfWork) -> None:
+    content = HEADER.replace(",", ";") + "AAPL;buy;1,5;100,25;0;2024-01-02;stock\n"
+    report = _import(broker, content)
+    assert report.ok, report.issues
+    (entry,) = portfolio.list_transactions(broker)
+    assert (Decimal("1.5"), Decimal("100.25")) == (entry.quantity, entry.price)
+
+
+def test_blank_and_trailing_lines_are_skipped_and_lines_still_counted(
+    broker: SqlUnitOfWork,
+) -> None:
+    content = (
+        HEADER
+        + "\nAAPL,buy,1,100,0,2024-01-02,stock\n\n,,,,,,\nAAPL,buy,-1,100,0,2024-01-03,stock\n\n\n"
+    )
+    report = _import(broker, content)
+    assert [6] == [issue.line for issue in report.issues]
+
+
+def test_thousands_separators_in_quoted_cells(broker: SqlUnitOfWork) -> None:
+    report = _import(broker, HEADER + 'BRK.A,buy,1,"612,345.67",0,2024-01-02,stock\n')
+    assert report.ok, report.issues
+    assert Decimal("612345.67") == portfolio.list_transactions(broker)[0].price
+
+
+def test_negative_buy_quantity_is_a_row_error_pointing_to_sell(broker: SqlUnitOfWork) -> None:
+    report = _import(broker, HEADER + "AAPL,buy,-5,100,0,2024-01-02,stock\n")
+    (issue,) = report.issues
+    assert (2, "quantity") == (issue.line, issue.column)
+    assert "type sell" in issue.reason
+    assert 0 == _count(broker)
+
+
+def test_future_date_is_a_row_error(broker: SqlUnitOfWork) -> None:
+    report = _import(broker, HEADER + "AAPL,buy,1,100,0,2027-01-04,stock\n")
+    (issue,) = report.issues
+    assert ("date", True) == (issue.column, "future" in issue.reason)
+
+
+def test_unknown_type_names_the_allowed_types(broker: SqlUnitOfWork) -> None:
+    report = _import(broker, HEADER + "AAPL,yolo,1,100,0,2024-01-02,stock\n")
+    (issue,) = report.issues
+    assert "type" == issue.column and "buy" in issue.reason and "'yolo'" in issue.reason
+
+
+def test_missing_required_column_is_named(broker: SqlUnitOfWork) -> None:
+    with pytest.raises(InvalidInput, match="'price'"):
+        _import(broker, "symbol,type,quantity,date\nAAPL,buy,1,2024-01-02\n")
+
+
+def test_empty_file_is_refused(broker: SqlUnitOfWork) -> None:
+    with pytest.raises(InvalidInput, match="empty"):
+        _import(broker, b"")
+    with pytest.raises(InvalidInput, match="empty"):
+        _import(broker, b"\n\n  \n")
+
+
+def test_header_matching_no_format_names_the_formats(broker: SqlUnitOfWork) -> None:
+    with pytest.raises(InvalidInput, match="generic-trades needs"):
+        _import(broker, "foo,bar\n1,2\n")
+
+
+def test_every_bad_row_is_listed_and_nothing_is_stored(broker: SqlUnitOfWork) -> None:
+    """One import with three bad rows among good ones reports all three, stores none."""
+    content = HEADER + (
+        "AAPL,buy,1,100,0,2024-01-02,stock\n"
+        "AAPL,buy,abc,100,0,2024-01-02,stock\n"
+        "MSFT,buy,1,100,0,2024-01-02,\n"
+        "AAPL,sell,1,100,0,not-a-date,\n"
+        "AAPL,buy,1,100,0,2024-01-03,stock\n"
+    )
+    report = _import(broker, content)
+    assert [(3, "quantity"), (4, "symbol"), (5, "date")] == [
+        (i.line, i.column) for i in report.issues
+    ]
+    assert (0, False) == (report.added, report.stored)
+    assert 0 == _count(broker)
+
+
+def test_windows_1252_text_is_read(broker: SqlUnitOfWork) -> None:
+    content = (HEADER.strip() + ",description\nAAPL,buy,1,100,0,2024-01-02,stock,caf\xe9\n").encode(
+        "cp1252"
+    )
+    report = _import(broker, content)
+    assert report.ok, report.issues
+    assert "café" == portfolio.list_transactions(broker)[0].description
+
+
+def test_utf16_export_is_read(broker: SqlUnitOfWork) -> None:
+    report = _import(broker, (HEADER + "AAPL,buy,1,100,0,2024-01-02,stock\n").encode("utf-16"))
+    assert (True, 1) == (report.ok, report.added)

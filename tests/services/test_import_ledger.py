@@ -1,0 +1,303 @@
+"""Importing into the ledger on every backend: snapshots, trades, duplicates, shortfalls."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from quantdesk.domain.errors import Conflict, InsufficientLots, NotFound
+from quantdesk.domain.lots import CostMethod
+from quantdesk.domain.transactions import Origin, TransactionType
+from quantdesk.services import portfolio
+from quantdesk.services.import_file import ImportOptions, import_stream
+from quantdesk.store.unit_of_work import SqlUnitOfWork
+from tests.conftest import NOW, clock
+
+SNAPSHOT = """symbol,quantity,asset_type,cost_basis,purchase_date
+AAPL,10,stock,150,2023-01-10
+AAPL,5,stock,170,2024-02-01
+BTC,0.123456789012345678,crypto,30000.123456789,2023-06-01
+VTI,7,etf,,
+"""
+
+TRADES = """date,type,symbol,quantity,price,fees,amount,asset_type,external_id
+2024-03-01,deposit,,,,,10000,,
+2024-03-01,buy,MSFT,3,400,1,,stock,
+2024-03-01,buy,MSFT,3,400,1,,stock,
+2024-06-03,sell,MSFT,4,450,1,,,
+2024-06-10,dividend,MSFT,,,,2.40,,
+2024-07-01,interest,,,,,1.25,,
+2024-08-01,withdrawal,,,,,-500,,
+"""
+OVERSELL = (
+    "date,type,symbol,quantity,price,asset_type\n"
+    "2024-01-02,buy,AAPL,5,100,stock\n2024-02-02,sell,AAPL,8,120,stock\n"
+)
+
+
+def _import(uow: SqlUnitOfWork, content: str, account: str | None = "Broker", **options: object):
+    return import_stream(
+        uow,
+        io.BytesIO(content.encode()),
+        "file.csv",
+        ImportOptions(account=account, **options),
+        clock=clock,
+    )
+
+
+@pytest.fixture
+def broker(uow: SqlUnitOfWork) -> SqlUnitOfWork:
+    portfolio.add_account(
+        uow, "Broker", kind="brokerage", institution="Fidelity", currency="USD", clock=clock
+    )
+    return uow
+
+
+def _positions(uow: SqlUnitOfWork, **kw: object) -> dict[str, Decimal]:
+    return {
+        p.instrument.symbol: p.quantity
+        for p in portfolio.current_positions(uow, as_of=NOW.date(), **kw)  # type: ignore[arg-type]
+    }
+
+
+def test_accounts_of_every_kind_are_created_and_names_are_unique(uow: SqlUnitOfWork) -> None:
+    for kind in ("brokerage", "exchange", "wallet", "retirement", "manual"):
+        portfolio.add_account(
+            uow, f"My {kind}", kind=kind, institution="X", currency="eur", clock=clock
+        )
+    listed = portfolio.list_accounts(uow)
+    assert 5 == len(listed) and {"EUR"} == {a.currency for a in listed}
+    with pytest.raises(Conflict):
+        portfolio.add_account(
+            uow, "My wallet", kind="wallet", institution=None, currency="USD", clock=clock
+        )
+
+
+def test_snapshot_becomes_opening_balances_dated_by_purchase_date(broker: SqlUnitOfWork) -> None:
+    report = _import(broker, SNAPSHOT)
+    assert (True, 4, 0) == (report.ok, report.added, report.adjustments)
+    lots = portfolio.open_lots(broker)
+    assert [date(2023, 1, 10), date(2024, 2, 1), date(2023, 6, 1), NOW.date()] == [
+        lot.acquired_on for lot in lots
+    ]
+    btc = next(lot for lot in lots if lot.instrument.symbol == "BTC")
+    # stored exactly: 18 decimals of quantity, 9 of price, never rounded to cents
+    assert Decimal("0.123456789012345678") == btc.quantity
+    assert Decimal("3703.718911949122054678763907942") == btc.cost_basis  # exact product
+    vti = next(lot for lot in lots if lot.instrument.symbol == "VTI")
+    assert vti.cost_basis is None  # empty cost basis: unknown, not zero
+    entries = portfolio.list_transactions(broker)
+    assert {TransactionType.TRANSFER_IN} == {t.type for t in entries}
+    assert {Origin.SNAPSHOT} == {t.origin for t in entries}
+
+
+def test_reimporting_the_same_snapshot_adds_nothing(broker: SqlUnitOfWork) -> None:
+    _import(broker, SNAPSHOT)
+    again = _import(broker, SNAPSHOT)
+    assert (True, 0) == (again.ok, again.added)
+    assert 4 == len(portfolio.list_transactions(broker))
+
+
+def test_newer_snapshot_reconciles_with_marked_adjustments(broker: SqlUnitOfWork) -> None:
+    """More AAPL, less BTC, VTI gone: three adjustments, and positions match the snapshot."""
+    _import(broker, SNAPSHOT)
+    newer = """symbol,quantity,asset_type,cost_basis,purchase_date
+AAPL,10,stock,150,2023-01-10
+AAPL,5,stock,170,2024-02-01
+AAPL,3,stock,190,2024-09-01
+BTC,0.1,crypto,30000,2023-06-01
+"""
+    report = _import(broker, newer)
+    assert (True, 3, 3) == (report.ok, report.added, report.adjustments)
+    adjustments = [t for t in portfolio.list_transactions(broker) if t.origin is Origin.ADJUSTMENT]
+    assert {
+        ("AAPL", TransactionType.TRANSFER_IN, Decimal(3)),
+        ("BTC", TransactionType.TRANSFER_OUT, Decimal("0.023456789012345678")),
+        ("VTI", TransactionType.TRANSFER_OUT, Decimal(7)),
+    } == {(t.instrument.symbol, t.type, t.quantity) for t in adjustments if t.instrument}
+    assert all("adjustment" in (t.description or "") for t in adjustments)
+    assert {"AAPL": Decimal(18), "BTC": Decimal("0.1")} == _positions(broker)
+    new_lot = list(portfolio.open_lots(broker, symbol="AAPL"))[-1]
+    assert (Decimal(570), date(2024, 9, 1)) == (new_lot.cost_basis, new_lot.acquired_on)
+    assert 0 == _import(broker, newer).added
+
+
+def test_trades_import_and_reimport_adds_nothing(broker: SqlUnitOfWork) -> None:
+    """Two identical buys stay two; importing the file again adds none."""
+    first = _import(broker, TRADES)
+    assert (True, 7, 0) == (first.ok, first.added, first.duplicates)
+    again = _import(broker, TRADES)
+    assert (True, 0, 7) == (again.ok, again.added, again.duplicates)
+    assert {
+        "MSFT": Decimal(2),
+        "USD": Decimal("10000")
+        - 2 * Decimal(1201)
+        + Decimal(1799)
+        + Decimal("2.40")
+        + Decimal("1.25")
+        - Decimal(500),
+    } == _positions(broker)
+
+
+def test_overlapping_export_adds_only_the_new_rows(broker: SqlUnitOfWork) -> None:
+    head = "date,type,symbol,quantity,price,asset_type\n"
+    _import(broker, head + "2024-01-02,buy,AAPL,1,100,stock\n2024-01-03,buy,AAPL,1,101,stock\n")
+    report = _import(
+        broker, head + "2024-01-03,buy,AAPL,1,101,stock\n2024-01-04,buy,AAPL,1,102,stock\n"
+    )
+    assert (1, 1) == (report.added, report.duplicates)
+
+
+def test_external_ids_deduplicate_even_when_the_row_changes(broker: SqlUnitOfWork) -> None:
+    head = "date,type,symbol,quantity,price,asset_type,description,external_id\n"
+    _import(broker, head + "2024-01-02,buy,AAPL,1,100,stock,first,T-1\n")
+    report = _import(broker, head + "2024-01-02,buy,AAPL,1,100,stock,renamed,T-1\n")
+    assert (0, 1) == (report.added, report.duplicates)
+
+
+def test_sale_beyond_history_is_rejected_with_line_and_way_out(broker: SqlUnitOfWork) -> None:
+    content = OVERSELL
+    report = _import(broker, content)
+    (issue,) = report.issues
+    assert (3, "quantity") == (issue.line, issue.column)
+    assert "short by 3" in issue.reason and "--allow-unknown-basis" in issue.reason
+    assert [] == portfolio.list_transactions(broker)
+
+
+def test_allow_unknown_basis_records_the_shortfall_until_completed(broker: SqlUnitOfWork) -> None:
+    content = OVERSELL
+    report = _import(broker, content, allow_unknown_basis=True)
+    assert (True, 3) == (report.ok, report.added)
+    assert [Decimal(3)] == [s.missing for s in report.unknown_basis]
+    gains = portfolio.realized_gains(broker)
+    assert 1 == len(gains.unknown_basis)
+    assert Decimal(100) == gains.total("USD")  # only the known part: 5 x (120 - 100)
+    opening = next(
+        t for t in portfolio.list_transactions(broker) if t.origin is Origin.UNKNOWN_BASIS
+    )
+    assert opening.id is not None
+    portfolio.complete_basis(
+        broker, opening.id, price_per_unit=Decimal(90), acquired_on=date(2020, 1, 2)
+    )
+    completed = portfolio.realized_gains(broker)
+    assert ([], Decimal(190)) == (completed.unknown_basis, completed.total("USD"))
+    assert 0 == _import(broker, content, allow_unknown_basis=True).added
+
+
+def test_unknown_account_is_a_clear_error(uow: SqlUnitOfWork) -> None:
+    with pytest.raises(NotFound, match="accounts add"):
+        _import(uow, TRADES, account="Nope")
+
+
+def test_account_column_routes_rows_to_accounts(broker: SqlUnitOfWork) -> None:
+    portfolio.add_account(
+        broker, "Coinbase", kind="exchange", institution=None, currency="USD", clock=clock
+    )
+    content = (
+        "date,type,symbol,quantity,price,asset_type,account\n"
+        "2024-01-02,buy,AAPL,5,100,stock,Broker\n2024-01-02,buy,BTC,0.5,40000,crypto,Coinbase\n"
+        "2024-01-02,buy,ETH,1,2000,crypto,Kraken\n"
+    )
+    report = _import(broker, content, account=None)
+    assert [(4, "account")] == [(i.line, i.column) for i in report.issues]
+    fixed = _import(broker, content.rsplit("\n", 2)[0] + "\n", account=None)
+    assert fixed.ok and {"AAPL": Decimal(5)} == _positions(broker, account="Broker")
+
+
+def test_known_symbol_needs_no_asset_type_but_an_ambiguous_one_does(broker: SqlUnitOfWork) -> None:
+    head = "date,type,symbol,quantity,price,asset_type\n"
+    _import(broker, head + "2024-01-02,buy,SOL,5,100,crypto\n2024-01-02,buy,AAPL,5,100,stock\n")
+    assert _import(broker, head + "2024-01-03,buy,AAPL,1,100,\n").ok
+    _import(broker, head + "2024-01-04,buy,SOL,1,10,stock\n")
+    report = _import(broker, head + "2024-01-05,buy,SOL,1,100,\n")
+    assert ["asset_type"] == [i.column for i in report.issues]
+
+
+def test_dry_run_previews_and_stores_nothing(broker: SqlUnitOfWork) -> None:
+    report = _import(broker, TRADES, dry_run=True)
+    assert (True, False, 7) == (report.ok, report.stored, len(report.preview))
+    assert [] == portfolio.list_transactions(broker)
+
+
+def test_conversion_in_one_row_is_two_linked_legs(broker: SqlUnitOfWork) -> None:
+    content = (
+        "date,type,symbol,quantity,price,asset_type,to_symbol,to_quantity,to_asset_type\n"
+        "2024-01-02,buy,ETH,2,2000,crypto,,,\n2024-05-01,conversion,ETH,1,3000,,BTC,0.05,crypto\n"
+    )
+    assert _import(broker, content).ok
+    gains = portfolio.realized_gains(broker)
+    assert [Decimal(1000)] == [d.gain for d in gains.disposals]
+    assert {"ETH": Decimal(1), "BTC": Decimal("0.05")} == _positions(broker)
+
+
+def test_transfer_between_accounts_keeps_basis(broker: SqlUnitOfWork) -> None:
+    portfolio.add_account(
+        broker, "IRA", kind="retirement", institution=None, currency="USD", clock=clock
+    )
+    content = (
+        "date,type,symbol,quantity,price,asset_type,account\n"
+        "2021-01-04,buy,VTI,10,200,etf,Broker\n2024-01-02,transfer_out,VTI,10,,,Broker\n"
+        "2024-01-02,transfer_in,VTI,10,,,IRA\n"
+    )
+    assert _import(broker, content, account=None).ok
+    (lot,) = portfolio.open_lots(broker)
+    assert ("IRA", Decimal(2000), date(2021, 1, 4)) == (
+        lot.account,
+        lot.cost_basis,
+        lot.acquired_on,
+    )
+
+
+def test_gains_by_year_and_method(broker: SqlUnitOfWork) -> None:
+    content = (
+        "date,type,symbol,quantity,price,asset_type\n2022-01-03,buy,AAPL,10,100,stock\n"
+        "2023-01-03,buy,AAPL,10,200,stock\n2023-06-01,sell,AAPL,10,150,stock\n"
+        "2024-06-03,sell,AAPL,5,300,stock\n"
+    )
+    assert _import(broker, content).ok
+    fifo_2023 = portfolio.realized_gains(broker, year=2023)
+    hifo_2023 = portfolio.realized_gains(broker, year=2023, method=CostMethod.HIFO)
+    assert (Decimal(500), Decimal(-500)) == (fifo_2023.total("USD"), hifo_2023.total("USD"))
+    assert [2024] == [
+        d.disposed_on.year for d in portfolio.realized_gains(broker, year=2024).disposals
+    ]
+
+
+def test_deleting_a_buy_that_a_sale_needs_is_refused(broker: SqlUnitOfWork) -> None:
+    content = (
+        "date,type,symbol,quantity,price,asset_type\n"
+        "2024-01-02,buy,AAPL,5,100,stock\n2024-02-02,sell,AAPL,5,120,stock\n"
+    )
+    assert _import(broker, content).ok
+    buy = portfolio.list_transactions(broker)[0]
+    assert buy.id is not None
+    with pytest.raises(InsufficientLots):
+        portfolio.delete_transaction(broker, buy.id)
+    assert 2 == len(portfolio.list_transactions(broker))
+
+
+def test_one_users_ledger_is_invisible_to_another(uow: SqlUnitOfWork) -> None:
+    portfolio.add_account(
+        uow, "Broker", kind="brokerage", institution=None, currency="USD", clock=clock
+    )
+    _import(uow, TRADES)
+    other = SqlUnitOfWork(uow.engine, "someone-else", clock)
+    assert ([], []) == (portfolio.list_accounts(other), portfolio.list_transactions(other))
+    with pytest.raises(NotFound):
+        _import(other, TRADES)
+    victim = portfolio.list_transactions(uow)[0]
+    assert victim.id is not None
+    with pytest.raises(NotFound):
+        portfolio.delete_transaction(other, victim.id)
+
+
+def test_an_old_snapshot_uploaded_again_after_trades_changes_nothing(broker: SqlUnitOfWork) -> None:
+    """The exact same snapshot file is recognised and never re-applied over later trades."""
+    _import(broker, SNAPSHOT)
+    _import(broker, "date,type,symbol,quantity,price\n2024-06-03,sell,AAPL,4,190\n")
+    again = _import(broker, SNAPSHOT)
+    assert (0, NOW) == (again.added, again.already_imported)
+    assert Decimal(11) == _positions(broker)["AAPL"]
