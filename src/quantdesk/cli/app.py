@@ -13,8 +13,8 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from sqlalchemy import Engine
 from rich.table import Table
+from sqlalchemy import Engine
 from typer.core import TyperGroup
 
 from quantdesk import bootstrap

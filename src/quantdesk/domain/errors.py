@@ -13,6 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from quantdesk.domain.transactions import Transaction
 
 
 class QuantdeskError(Exception):
@@ -44,7 +48,12 @@ class Shortfall:
     on: date
     requested: Decimal
     held: Decimal
-    transaction_ref: int | None
+    #: The entry that disposes more than is held.
+    entry: Transaction
+
+    @property
+    def transaction_ref(self) -> int | None:
+        return self.entry.id
 
     @property
     def missing(self) -> Decimal:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from quantdesk.domain.errors import InvalidInput
 
@@ -50,9 +51,12 @@ def normalize_currency(text: str) -> str:
     return code
 
 
-@dataclass(frozen=True, slots=True)
-class InstrumentKey:
-    """What identifies an instrument in the ledger: its symbol and asset type."""
+class InstrumentKey(NamedTuple):
+    """What identifies an instrument in the ledger: its symbol and asset type.
+
+    A NamedTuple rather than a dataclass: the lot engine hashes it for every entry, and a
+    tuple hashes in C.
+    """
 
     symbol: str
     asset_type: AssetType

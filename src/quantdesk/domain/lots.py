@@ -82,12 +82,9 @@ class Lot:
             return None
         return self.cost_basis / self.quantity
 
-    def take(self, quantity: Decimal) -> Lot:
-        """Split ``quantity`` units off this lot, with their pro-rata share of the basis."""
-        if quantity >= self.quantity:
-            piece = Lot(**{name: getattr(self, name) for name in Lot.__slots__})
-            self.quantity, self.cost_basis = ZERO, (None if self.cost_basis is None else ZERO)
-            return piece
+    def split_off(self, quantity: Decimal) -> Lot:
+        """Split ``quantity`` (fewer than held) units off this lot, with their pro-rata
+        share of the basis; this lot keeps the rest."""
         share = None if self.cost_basis is None else self.cost_basis * quantity / self.quantity
         piece = Lot(
             self.lot_id,
@@ -206,58 +203,70 @@ def _transfer_key(txn: Transaction) -> tuple[object, ...]:
 
 
 class _Book:
-    """Open lots per (account, instrument) in acquisition order."""
+    """Open lots per (account, instrument) in acquisition order, with running totals."""
 
     def __init__(self, method: CostMethod) -> None:
         self.method = method
         self.lots: dict[tuple[str, InstrumentKey], list[Lot]] = defaultdict(list)
+        self.units: dict[tuple[str, InstrumentKey], Decimal] = defaultdict(lambda: ZERO)
 
     def add(self, lot: Lot) -> None:
         """Add a lot in acquisition order (transferred-in lots may be older than others)."""
-        lots = self.lots[(lot.account, lot.instrument)]
-        if not lots or _acquired(lots[-1]) <= _acquired(lot):
+        key = (lot.account, lot.instrument)
+        lots = self.lots[key]
+        acquired = lot.acquired_on or date.min  # unknown-basis openings predate the history
+        if not lots or (lots[-1].acquired_on or date.min) <= acquired:
             lots.append(lot)
         else:
-            lots.insert(bisect_right(lots, _acquired(lot), key=_acquired), lot)
+            lots.insert(bisect_right(lots, acquired, key=_acquired), lot)
+        self.units[key] += lot.quantity
 
     def open_lots(self) -> list[Lot]:
         """Open lots, ordered by account, instrument and acquisition."""
         return [lot for lots in self.lots.values() for lot in lots if lot.quantity > 0]
 
     def held(self, account: str, instrument: InstrumentKey) -> Decimal:
-        return sum((lot.quantity for lot in self.lots.get((account, instrument), ())), ZERO)
+        return self.units.get((account, instrument), ZERO)
 
     def remove(self, txn: Transaction, quantity: Decimal) -> list[Lot]:
-        """Take ``quantity`` units out of the account's lots by the book's method."""
+        """Take ``quantity`` units (no more than held) out of the account's lots by the
+        book's method; whole lots leave the book, a partly sold lot is split."""
         assert txn.instrument is not None
         key = (txn.account, txn.instrument)
-        lots = [lot for lot in self.lots.get(key, ()) if lot.quantity > 0]
-        self.lots[key] = lots
+        lots = self.lots[key]
         pieces: list[Lot] = []
+        gone: set[int] = set()
         remaining = quantity
+
+        def take(lot: Lot, wanted: Decimal) -> Decimal:
+            if wanted >= lot.quantity:
+                pieces.append(lot)
+                gone.add(id(lot))
+                return lot.quantity
+            pieces.append(lot.split_off(wanted))
+            return wanted
+
         if self.method is CostMethod.SPECIFIC and txn.lot_selection:
             by_id = {lot.lot_id: lot for lot in lots}
             for pick in txn.lot_selection:
                 lot = by_id.get(pick.lot_id)
-                if lot is None or lot.quantity < pick.quantity:
+                if lot is None or id(lot) in gone or lot.quantity < pick.quantity:
                     raise LedgerError(
                         f"transaction {txn.id}: lot {pick.lot_id} of {txn.instrument} in "
                         f"'{txn.account}' does not hold {pick.quantity} units on "
                         f"{txn.traded_on.isoformat()}"
                     )
-                take = min(pick.quantity, remaining)
-                pieces.append(lot.take(take))
-                remaining -= take
-        if self.method is CostMethod.AVERAGE:
+                remaining -= take(lot, min(pick.quantity, remaining))
+        elif self.method is CostMethod.AVERAGE:
             _reaverage(lots)
         for lot in self._order(lots):
             if remaining <= 0:
                 break
-            if lot.quantity <= 0:
-                continue
-            take = min(lot.quantity, remaining)
-            pieces.append(lot.take(take))
-            remaining -= take
+            if id(lot) not in gone:
+                remaining -= take(lot, remaining)
+        if gone:
+            self.lots[key] = [lot for lot in lots if id(lot) not in gone]
+        self.units[key] -= quantity
         return pieces
 
     def _order(self, lots: list[Lot]) -> list[Lot]:
@@ -271,12 +280,14 @@ class _Book:
         return lots
 
     def split(self, account: str, instrument: InstrumentKey, ratio: Decimal) -> None:
-        for lot in self.lots.get((account, instrument), ()):
+        key = (account, instrument)
+        for lot in self.lots.get(key, ()):
             lot.quantity *= ratio
+        self.units[key] *= ratio
 
 
 def _acquired(lot: Lot) -> date:
-    return lot.acquired_on or date.min  # unknown-basis openings predate the known history
+    return lot.acquired_on or date.min
 
 
 def _reaverage(lots: list[Lot]) -> None:
@@ -438,7 +449,7 @@ def _take(
     held = book.held(txn.account, txn.instrument)
     if quantity > held:
         state.shortfalls.append(
-            Shortfall(txn.account, str(txn.instrument), txn.traded_on, quantity, held, txn.id)
+            Shortfall(txn.account, str(txn.instrument), txn.traded_on, quantity, held, txn)
         )
         book.add(
             Lot(

@@ -17,6 +17,7 @@ _WIDE = Context(prec=80)
 _THOUSANDS_COMMA = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _THOUSANDS_DOT = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+_SIMPLE = re.compile(r"-?\d{1,30}(\.\d{1,30})?").fullmatch
 _PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -27,6 +28,8 @@ def parse_decimal(text: str, *, decimal_comma: bool = False) -> Decimal:
     ``-12``; with ``decimal_comma`` also ``1.234,50`` and ``12,5``. Raises
     :class:`InvalidInput` naming the text on anything else (never guesses 0).
     """
+    if _SIMPLE(text):  # the common case: 1234.5 or -12
+        return Decimal(text)
     raw = text.strip()
     if not raw:
         raise InvalidInput("empty number")

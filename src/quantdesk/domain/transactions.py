@@ -138,7 +138,45 @@ class Transaction:
     external_id: str | None = None
     description: str | None = None
     fingerprint: str | None = None
+    #: The line of the imported file this entry came from (the header is line 1).
+    source_line: int | None = None
     id: int | None = field(default=None, compare=False)
+
+    def resolved(
+        self,
+        *,
+        account: str,
+        instrument: InstrumentKey | None,
+        currency: str,
+        fingerprint: str | None,
+        source_line: int | None,
+    ) -> Transaction:
+        """This entry with the names an importer could not resolve filled in.
+
+        Written out rather than ``dataclasses.replace``: imports call it once a row.
+        """
+        return Transaction(
+            account,
+            self.type,
+            self.traded_at,
+            instrument,
+            self.quantity,
+            self.price,
+            self.fees,
+            self.amount,
+            currency,
+            self.settles_on,
+            self.acquired_on,
+            self.split_ratio,
+            self.link,
+            self.lot_selection,
+            self.origin,
+            self.external_id,
+            self.description,
+            fingerprint,
+            source_line,
+            self.id,
+        )
 
     @property
     def traded_on(self) -> date:

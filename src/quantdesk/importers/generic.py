@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import TypeVar
 
 from quantdesk.domain.errors import InvalidInput
@@ -104,40 +105,58 @@ def check_header(spec: FormatSpec, header: list[str]) -> None:
         )
 
 
+class _Columns:
+    """Where each column of a format sits in a file's rows.
+
+    Rows are padded with one empty cell, where every absent column points, so that
+    reading a cell is one list index: the parsers touch a dozen cells a row.
+    """
+
+    def __init__(self, header: list[str], spec: FormatSpec) -> None:
+        self.width = len(header) + 1
+        absent = len(header)
+        self.at = dict.fromkeys(spec.required + spec.optional, absent)
+        for position, name in enumerate(header):
+            if name in self.at and self.at[name] == absent:
+                self.at[name] = position
+        present = sorted(n for n in _KEY_COLUMNS if self.at.get(n, absent) != absent)
+        self.key_names = [f"{name}=" for name in present]
+        self.key_positions = [self.at[name] for name in present]
+
+    def cells(self, raw: list[str]) -> list[str]:
+        cells = [cell.strip() for cell in raw]
+        if len(cells) < self.width:
+            cells.extend([""] * (self.width - len(cells)))
+        return cells
+
+
 class _Row:
     """Cells of one record by column name, with typed accessors that record issues."""
 
-    __slots__ = ("cells", "dialect", "index", "issues", "line", "ok")
+    __slots__ = ("at", "cells", "columns", "decimal_comma", "issues", "line", "ok")
 
     def __init__(
         self,
         line: int,
         cells: list[str],
-        index: dict[str, int],
+        columns: _Columns,
         dialect: CsvDialect,
         issues: Issues,
     ) -> None:
-        self.line, self.cells, self.index, self.dialect, self.issues = (
-            line,
-            cells,
-            index,
-            dialect,
-            issues,
-        )
+        self.cells = columns.cells(cells)
+        self.columns, self.at = columns, columns.at
+        self.line, self.decimal_comma, self.issues = line, dialect.decimal_comma, issues
         self.ok = True
 
     def text(self, column: str) -> str:
-        position = self.index.get(column)
-        if position is None or position >= len(self.cells):
-            return ""
-        return self.cells[position].strip()
+        return self.cells[self.at[column]]
 
     def fail(self, column: str | None, reason: str) -> None:
         self.ok = False
         self.issues.add(self.line, column, reason)
 
     def parsed(self, column: str, parse: Callable[[str], T]) -> T | None:
-        raw = self.text(column)
+        raw = self.cells[self.at[column]]
         if not raw:
             return None
         try:
@@ -147,17 +166,24 @@ class _Row:
             return None
 
     def number(self, column: str) -> Decimal | None:
-        return self.parsed(
-            column, lambda s: parse_decimal(s, decimal_comma=self.dialect.decimal_comma)
-        )
+        return self.parsed(column, _european_number if self.decimal_comma else parse_decimal)
 
     def require(self, column: str, value: object, why: str) -> None:
         if value is None and self.ok:
             self.fail(column, f"required {why}")
 
 
-def _index(header: list[str]) -> dict[str, int]:
-    return {name: position for position, name in enumerate(header) if name}
+def _european_number(text: str) -> Decimal:
+    return parse_decimal(text, decimal_comma=True)
+
+
+# Exports repeat the same dates, symbols and types on many rows: parse each text once.
+_when = lru_cache(maxsize=16_384)(parse_when)
+_date = lru_cache(maxsize=16_384)(parse_date)
+_symbol = lru_cache(maxsize=16_384)(normalize_symbol)
+_currency = lru_cache(maxsize=256)(normalize_currency)
+_kind = lru_cache(maxsize=256)(parse_transaction_type)
+_asset_type = lru_cache(maxsize=64)(AssetType.parse)
 
 
 def _not_future(row: _Row, column: str, day: date | None, today: date) -> None:
@@ -174,22 +200,22 @@ def parse_holdings(
     issues: Issues,
 ) -> Iterator[HoldingRow]:
     """Rows of a holdings snapshot; bad rows are reported in ``issues`` and skipped."""
-    index = _index(header)
+    columns = _Columns(header, HOLDINGS)
     for line, cells in records:
-        row = _Row(line, cells, index, dialect, issues)
-        symbol = row.parsed("symbol", normalize_symbol)
+        row = _Row(line, cells, columns, dialect, issues)
+        symbol = row.parsed("symbol", _symbol)
         row.require("symbol", symbol, "symbol is empty")
         quantity = row.number("quantity")
         row.require("quantity", quantity, "quantity is empty")
         if quantity is not None and quantity < 0:
             row.fail("quantity", f"a holding cannot be negative ({quantity})")
-        asset_type = row.parsed("asset_type", AssetType.parse)
+        asset_type = row.parsed("asset_type", _asset_type)
         cost = row.number("cost_basis")
         if cost is not None and cost < 0:
             row.fail("cost_basis", f"cost basis cannot be negative ({cost})")
-        purchased = row.parsed("purchase_date", parse_date)
+        purchased = row.parsed("purchase_date", _date)
         _not_future(row, "purchase_date", purchased, today)
-        currency = row.parsed("currency", normalize_currency)
+        currency = row.parsed("currency", _currency)
         if row.ok and symbol is not None and quantity is not None:
             yield HoldingRow(
                 line,
@@ -228,28 +254,28 @@ def parse_trades(
     issues: Issues,
 ) -> Iterator[ParsedTransaction]:
     """Entries of a trades file; bad rows are reported in ``issues`` and skipped."""
-    index = _index(header)
+    columns = _Columns(header, TRADES)
     for line, cells in records:
-        row = _Row(line, cells, index, dialect, issues)
+        row = _Row(line, cells, columns, dialect, issues)
         yield from _trade(row, today)
 
 
 def _trade(row: _Row, today: date) -> Iterator[ParsedTransaction]:
-    kind = row.parsed("type", parse_transaction_type)
+    kind = row.parsed("type", _kind)
     row.require("type", kind, "type is empty")
-    when = row.parsed("date", parse_when)
+    when = row.parsed("date", _when)
     row.require("date", when, "date is empty")
     if when is not None:
         _not_future(row, "date", when.date(), today)
-    symbol = row.parsed("symbol", normalize_symbol)
+    symbol = row.parsed("symbol", _symbol)
     quantity = row.number("quantity")
     price = row.number("price")
     fees = row.number("fees") or ZERO
     amount = row.number("amount")
-    asset_type = row.parsed("asset_type", AssetType.parse)
-    currency = row.parsed("currency", normalize_currency)
-    settles = row.parsed("settlement_date", parse_date)
-    acquired = row.parsed("acquired_on", parse_date)
+    asset_type = row.parsed("asset_type", _asset_type)
+    currency = row.parsed("currency", _currency)
+    settles = row.parsed("settlement_date", _date)
+    acquired = row.parsed("acquired_on", _date)
     _not_future(row, "acquired_on", acquired, today)
     ratio = row.number("ratio")
     if fees < 0:
@@ -338,9 +364,9 @@ def _conversion(
     when: datetime,
 ) -> Iterator[ParsedTransaction]:
     """A one-row conversion (``to_symbol``/``to_quantity``) becomes two linked legs."""
-    to_symbol = row.parsed("to_symbol", normalize_symbol)
+    to_symbol = row.parsed("to_symbol", _symbol)
     to_quantity = row.number("to_quantity")
-    to_type = row.parsed("to_asset_type", AssetType.parse)
+    to_type = row.parsed("to_asset_type", _asset_type)
     quantity = base.quantity
     if quantity is None or quantity == 0:
         row.fail("quantity", "a conversion needs the quantity given up")
@@ -375,6 +401,36 @@ def _replace(base: Transaction, **changes: object) -> Transaction:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
+_KEY_COLUMNS = (
+    "type",
+    "date",
+    "symbol",
+    "asset_type",
+    "quantity",
+    "price",
+    "fees",
+    "amount",
+    "currency",
+    "account",
+    "external_id",
+    "ratio",
+    "to_symbol",
+    "to_quantity",
+    "to_asset_type",
+    "link",
+    "acquired_on",
+    "settlement_date",
+)
+
+
 def _content_key(row: _Row) -> str:
-    """The row's cells under their column names, order-independent and trimmed."""
-    return "\x1f".join(f"{name}={row.text(name)}" for name in sorted(row.index))
+    """What the row says, independent of column order, empty columns and free text (a
+    re-export with a reworded description is the same trade)."""
+    cells, columns = row.cells, row.columns
+    return "\x1f".join(
+        [
+            name + cells[position]
+            for name, position in zip(columns.key_names, columns.key_positions, strict=True)
+            if cells[position]
+        ]
+    )

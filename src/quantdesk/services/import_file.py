@@ -1,9 +1,15 @@
 """Import a file into the ledger: all rows or none, never a duplicate.
 
-Trades files are streamed in chunks inside one database transaction: each chunk is
-validated, resolved and inserted, and the whole import is rolled back if any row is bad,
-if the ledger would sell units it does not hold, or on a dry run. Holdings snapshots are
-reconciled against what the ledger already holds (see :mod:`quantdesk.services.snapshot`).
+A trades file is streamed in chunks inside one database transaction: each chunk is
+parsed, resolved, de-duplicated and inserted; then the ledger with the new entries is
+replayed, and the whole import is rolled back if any row is bad, if a sale would exceed
+the units held, or on a dry run. Imports of up to :data:`IN_MEMORY_LIMIT` new entries
+are replayed in memory (the user's existing ledger plus the new entries); larger ones
+are replayed from the database as a stream, so memory stays bounded by the open lots
+and the de-duplication keys (about 100 bytes a row), not by the file.
+
+Holdings snapshots are reconciled against what the ledger already holds
+(:mod:`quantdesk.services.snapshot`).
 """
 
 from __future__ import annotations
@@ -12,15 +18,15 @@ import hashlib
 import io
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
 from typing import IO
 
 from quantdesk.domain.accounts import Account
-from quantdesk.domain.errors import InsufficientLots, InvalidInput, Shortfall
-from quantdesk.domain.instruments import Instrument, InstrumentKey
+from quantdesk.domain.errors import InvalidInput, Shortfall
+from quantdesk.domain.instruments import InstrumentKey
 from quantdesk.domain.lots import TRANSFER_TYPES, replay
 from quantdesk.domain.transactions import Origin, Transaction, TransactionType
 from quantdesk.importers.base import Issues, ParsedTransaction
@@ -41,6 +47,8 @@ from quantdesk.services.snapshot import reconcile_snapshot
 
 CHUNK = 5_000
 PREVIEW = 20
+#: New entries kept in memory to validate an import without reading it back.
+IN_MEMORY_LIMIT = 250_000
 
 
 class _Rejected(Exception):
@@ -53,10 +61,6 @@ class ImportOptions:
     format: str = "auto"
     dry_run: bool = False
     allow_unknown_basis: bool = False
-
-
-def formats() -> tuple[FormatSpec, ...]:
-    return FORMATS
 
 
 def import_file(
@@ -78,7 +82,9 @@ def import_stream(
     options: ImportOptions,
     *,
     clock: Callable[[], datetime],
+    in_memory_limit: int = IN_MEMORY_LIMIT,
 ) -> ImportReport:
+    """Import a binary stream (the API's upload, the CLI's file)."""
     now = clock()
     digest = hashlib.sha256()
     hashed = io.BufferedReader(ByteSource(stream, digest.update), buffer_size=64 * 1024)
@@ -95,33 +101,28 @@ def import_stream(
     try:
         with uow(commit=not options.dry_run) as store:
             account = store.account(options.account) if options.account else None
+            import_id = store.start_import(filename=filename, fmt=spec.name, now=now)
             if spec is TRADES:
                 rows = parse_trades(records, header, dialect, today=now.date(), issues=issues)
-                ids = _import_trades(store, rows, account, issues, report, options, now)
+                job = _TradesImport(store, account, issues, report, options, now, import_id)
+                added = job.run(rows, in_memory_limit)
             else:
                 holdings = list(
                     parse_holdings(records, header, dialect, today=now.date(), issues=issues)
                 )
                 previous = store.find_import(digest.hexdigest(), spec.name)
                 if previous is None:
-                    ids = reconcile_snapshot(store, holdings, account, issues, report, now)
+                    added = reconcile_snapshot(
+                        store, holdings, account, issues, report, now, import_id
+                    )
                 else:  # the very same snapshot file again: it must not be re-applied
-                    ids, report.duplicates, report.already_imported = [], len(holdings), previous
+                    added, report.duplicates, report.already_imported = 0, len(holdings), previous
             report.issue_count = issues.total
             report.issues = sorted(issues.items, key=lambda i: (i.line or 0, i.column or ""))
             if issues:
                 raise _Rejected
-            report.added = len(ids)
-            if ids or (spec is not TRADES and report.already_imported is None):
-                import_id = store.record_import(
-                    filename=filename,
-                    fmt=spec.name,
-                    sha256=digest.hexdigest(),
-                    rows=report.rows,
-                    added=len(ids),
-                    now=now,
-                )
-                store.set_import(ids, import_id)
+            report.added = added
+            store.finish_import(import_id, sha256=digest.hexdigest(), rows=report.rows, added=added)
     except _Rejected:
         report.added = 0
     return report
@@ -145,31 +146,76 @@ def _counted(
         yield record
 
 
-def _chunks(rows: Iterator[ParsedTransaction]) -> Iterator[list[ParsedTransaction]]:
-    while chunk := list(islice(rows, CHUNK)):
-        yield chunk
+class _TradesImport:
+    """One trades import: resolve, de-duplicate and store chunk by chunk, then validate."""
 
+    def __init__(
+        self,
+        store: LedgerStore,
+        default_account: Account | None,
+        issues: Issues,
+        report: ImportReport,
+        options: ImportOptions,
+        now: datetime,
+        import_id: int,
+    ) -> None:
+        self.store, self.default_account, self.issues = store, default_account, issues
+        self.report, self.options, self.now, self.import_id = report, options, now, import_id
+        self.accounts: dict[str, Account] = {}
+        self.resolver = InstrumentResolver(store, now)
+        self.occurrences: Counter[int] = Counter()
 
-def _import_trades(
-    store: LedgerStore,
-    rows: Iterator[ParsedTransaction],
-    default_account: Account | None,
-    issues: Issues,
-    report: ImportReport,
-    options: ImportOptions,
-    now: datetime,
-) -> list[int]:
-    accounts: dict[str, Account] = {}
-    resolver = InstrumentResolver(store, now)
-    occurrences: Counter[int] = Counter()
-    ids: list[int] = []
-    lines: dict[int, int] = {}
-    for chunk in _chunks(rows):
-        resolver.prefetch(r.symbol for r in chunk if r.symbol)
-        staged: list[tuple[int, NewRow]] = []
+    def run(self, rows: Iterator[ParsedTransaction], in_memory_limit: int) -> int:
+        added = 0
+        kept: list[Transaction] | None = []
+        first_new_id = self.store.max_transaction_id() + 1
+        while chunk := list(islice(rows, CHUNK)):
+            staged = self._stage(chunk)
+            if self.issues:
+                kept = None
+                continue  # keep reading to report every bad row; nothing will be stored
+            fresh = self._drop_duplicates(staged)
+            room = PREVIEW - len(self.report.preview)
+            self.report.preview.extend(t for _, _, t in fresh[: max(room, 0)])
+            added += self.store.add_transactions(fresh, self.now, import_id=self.import_id)
+            if kept is not None:
+                kept.extend(t for _, _, t in fresh)
+                if len(kept) > in_memory_limit:
+                    kept = None  # too large to hold: validate from the database instead
+        if self.issues or not added:
+            return added
+        if kept is not None:
+            existing = list(self.store.iter_ledger(exclude_import=self.import_id))
+            state = replay([*existing, *kept], record=False, collect_shortfalls=True)
+        else:
+            transfers = list(self.store.iter_ledger(types=[t.value for t in TRANSFER_TYPES]))
+            state = replay(
+                self.store.iter_ledger(), transfers=transfers, record=False, collect_shortfalls=True
+            )
+        if not state.shortfalls:
+            return added
+        if not self.options.allow_unknown_basis:
+            for shortfall in state.shortfalls:
+                entry = shortfall.entry
+                is_new = entry.id is None or entry.id >= first_new_id
+                self.issues.add(
+                    entry.source_line if is_new else None, "quantity", shortfall.describe()
+                )
+            return added
+        self.report.unknown_basis = state.shortfalls
+        return added + self._record_unknown_basis(state.shortfalls)
+
+    def _stage(self, chunk: list[ParsedTransaction]) -> list[NewRow]:
+        self.resolver.prefetch(r.symbol for r in chunk if r.symbol)
+        staged: list[NewRow] = []
         for parsed in chunk:
             account = account_for(
-                store, parsed.account, default_account, accounts, issues, parsed.line
+                self.store,
+                parsed.account,
+                self.default_account,
+                self.accounts,
+                self.issues,
+                parsed.line,
             )
             if account is None or account.id is None:
                 continue
@@ -177,127 +223,85 @@ def _import_trades(
             instrument_id: int | None = None
             key: InstrumentKey | None = None
             if parsed.symbol is not None:
-                resolved = resolver.resolve(
-                    parsed.symbol, parsed.asset_type, currency, issues, parsed.line
+                resolved = self.resolver.resolve(
+                    parsed.symbol, parsed.asset_type, currency, self.issues, parsed.line
                 )
                 if resolved is None:
                     continue
                 key, instrument_id = resolved
-            txn = replace(
-                parsed.transaction,
+            entry = parsed.transaction.resolved(
                 account=account.name,
                 instrument=key,
                 currency=currency,
-                fingerprint=_fingerprint(account.id, parsed, occurrences),
+                fingerprint=_fingerprint(account.id, parsed, self.occurrences),
+                source_line=parsed.line,
             )
-            staged.append((parsed.line, (account.id, instrument_id, txn)))
-        if issues:
-            continue  # keep reading to report every bad row; nothing will be stored
-        fresh = _drop_duplicates(store, staged, report)
-        if len(report.preview) < PREVIEW:
-            report.preview.extend(t for _, (_, _, t) in fresh[: PREVIEW - len(report.preview)])
-        new_ids = store.add_transactions([row for _, row in fresh], now)
-        ids.extend(new_ids)
-        lines.update(zip(new_ids, (line for line, _ in fresh), strict=True))
-    if issues or not ids:
-        return ids
-    shortfalls = _validate(store)
-    if shortfalls and not options.allow_unknown_basis:
+            staged.append((account.id, instrument_id, entry))
+        return staged
+
+    def _drop_duplicates(self, staged: list[NewRow]) -> list[NewRow]:
+        by_account: dict[int, list[str]] = {}
+        for account_id, _, entry in staged:
+            if entry.fingerprint:
+                by_account.setdefault(account_id, []).append(entry.fingerprint)
+        existing: set[tuple[int, str]] = set()
+        for account_id, fingerprints in by_account.items():
+            found = self.store.existing_fingerprints(account_id, fingerprints)
+            existing.update((account_id, fp) for fp in found)
+        fresh = [row for row in staged if (row[0], row[2].fingerprint or "") not in existing]
+        self.report.duplicates += len(staged) - len(fresh)
+        return fresh
+
+    def _record_unknown_basis(self, shortfalls: list[Shortfall]) -> int:
+        """Record each shortfall as an opening of unknown basis just before its entry."""
+        rows: list[NewRow] = []
         for shortfall in shortfalls:
-            line = lines.get(shortfall.transaction_ref or 0)
-            issues.add(line, "quantity", shortfall.describe())
-        return ids
-    if shortfalls:
-        ids.extend(_record_unknown_basis(store, shortfalls, accounts, resolver, now))
-        report.unknown_basis = shortfalls
-    return ids
+            entry = shortfall.entry
+            assert entry.instrument is not None
+            account = self.accounts.get(entry.account) or self.store.account(entry.account)
+            assert account.id is not None
+            opening = Transaction(
+                account=entry.account,
+                type=TransactionType.TRANSFER_IN,
+                traded_at=entry.traded_at,
+                instrument=entry.instrument,
+                quantity=shortfall.missing,
+                currency=entry.currency,
+                origin=Origin.UNKNOWN_BASIS,
+                description=(
+                    f"opening of unknown cost basis: the {entry.type.value} of "
+                    f"{entry.traded_on} disposes more than the history holds; set its cost "
+                    "basis and acquisition date"
+                ),
+                fingerprint=hashlib.sha256(
+                    f"unknown-basis\x1f{entry.fingerprint or entry.id}".encode()
+                ).hexdigest(),
+                source_line=entry.source_line,
+            )
+            _, instrument_id = self.resolver.resolve(
+                entry.instrument.symbol,
+                entry.instrument.asset_type,
+                entry.currency,
+                self.issues,
+                entry.source_line or 0,
+            ) or (None, None)
+            rows.append((account.id, instrument_id, opening))
+        return self.store.add_transactions(rows, self.now, import_id=self.import_id)
 
 
 def _fingerprint(account_id: int, parsed: ParsedTransaction, occurrences: Counter[int]) -> str:
     """Identity of a row for de-duplication across imports.
 
-    ``external_id`` when the row has one; otherwise the row's normalized content plus
-    how many identical rows came before it in the file, so two genuine identical trades
-    stay two while a re-import of either adds nothing.
+    ``external_id`` when the row has one; otherwise the row's content plus how many
+    identical rows came before it in the file, so two genuine identical trades stay two
+    while a re-import of either adds nothing.
     """
+    key = parsed.content_key
     if parsed.transaction.external_id:
-        leg = (
-            parsed.content_key.rpartition(":")[2]
-            if parsed.content_key.endswith((":in", ":out"))
-            else ""
-        )
+        leg = key.rpartition(":")[2] if key.endswith((":in", ":out")) else ""
         base = f"id\x1f{account_id}\x1f{parsed.transaction.external_id}\x1f{leg}"
         return hashlib.sha256(base.encode()).hexdigest()
-    content = f"{account_id}\x1f{parsed.content_key}"
+    content = f"{account_id}\x1f{key}"
     slot = hash(content)
     occurrences[slot] += 1
     return hashlib.sha256(f"{content}\x1f{occurrences[slot]}".encode()).hexdigest()
-
-
-def _drop_duplicates(
-    store: LedgerStore, staged: list[tuple[int, NewRow]], report: ImportReport
-) -> list[tuple[int, NewRow]]:
-    by_account: dict[int, list[str]] = {}
-    for _, (account_id, _, txn) in staged:
-        if txn.fingerprint:
-            by_account.setdefault(account_id, []).append(txn.fingerprint)
-    existing: set[tuple[int, str]] = set()
-    for account_id, fingerprints in by_account.items():
-        existing.update(
-            (account_id, fp) for fp in store.existing_fingerprints(account_id, fingerprints)
-        )
-    fresh = [s for s in staged if (s[1][0], s[1][2].fingerprint or "") not in existing]
-    report.duplicates += len(staged) - len(fresh)
-    return fresh
-
-
-def _validate(store: LedgerStore) -> list[Shortfall]:
-    """Replay the user's whole ledger (streamed) and return every shortfall."""
-    transfers = list(store.iter_ledger(types=[t.value for t in TRANSFER_TYPES]))
-    try:
-        state = replay(
-            store.iter_ledger(), transfers=transfers, record=False, collect_shortfalls=True
-        )
-    except InsufficientLots as error:  # pragma: no cover - collect mode never raises
-        return error.shortfalls
-    return state.shortfalls
-
-
-def _record_unknown_basis(
-    store: LedgerStore,
-    shortfalls: list[Shortfall],
-    accounts: dict[str, Account],
-    resolver: InstrumentResolver,
-    now: datetime,
-) -> list[int]:
-    """Record each shortfall as an opening of unknown basis just before the entry."""
-    rows: list[NewRow] = []
-    for shortfall in shortfalls:
-        entry = store.transaction(shortfall.transaction_ref or 0)
-        account = accounts.get(entry.account) or store.account(entry.account)
-        assert entry.instrument is not None and account.id is not None
-        opening = Transaction(
-            account=entry.account,
-            type=TransactionType.TRANSFER_IN,
-            traded_at=entry.traded_at,
-            instrument=entry.instrument,
-            quantity=shortfall.missing,
-            currency=entry.currency,
-            origin=Origin.UNKNOWN_BASIS,
-            description=(
-                f"opening of unknown cost basis: transaction {entry.id} disposes more "
-                "than the history holds; set its cost basis and acquisition date"
-            ),
-            fingerprint=hashlib.sha256(
-                f"unknown-basis\x1f{entry.fingerprint or entry.id}".encode()
-            ).hexdigest(),
-        )
-        instrument_id = (
-            resolver.ids.get(entry.instrument)
-            or store.ensure_instruments(
-                [Instrument(entry.instrument.symbol, entry.instrument.asset_type, entry.currency)],
-                now,
-            )[entry.instrument]
-        )
-        rows.append((account.id, instrument_id, opening))
-    return store.add_transactions(rows, now)

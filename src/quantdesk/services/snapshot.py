@@ -36,8 +36,10 @@ def reconcile_snapshot(
     issues: Issues,
     report: ImportReport,
     now: datetime,
-) -> list[int]:
-    """Record what it takes for the ledger to hold exactly the snapshot; returns new ids."""
+    import_id: int,
+) -> int:
+    """Record what it takes for the ledger to hold exactly the snapshot; returns how many
+    entries that took."""
     as_of = now.date()
     accounts: dict[str, Account] = {}
     resolver = InstrumentResolver(store, now)
@@ -60,7 +62,7 @@ def reconcile_snapshot(
             wanted[account.name][resolved[0]].append(row)
             currencies[(account.name, resolved[0])] = currency
     if issues:
-        return []
+        return 0
     held = replay(t for t in store.ledger() if t.traded_on <= as_of)
     quantities: dict[tuple[str, InstrumentKey], Decimal] = defaultdict(lambda: ZERO)
     held_currency: dict[tuple[str, InstrumentKey], str] = {}
@@ -113,7 +115,7 @@ def reconcile_snapshot(
     adjustments = sum(1 for _, _, t in new if t.origin is Origin.ADJUSTMENT)
     report.adjustments = adjustments
     report.preview.extend(t for _, _, t in new[:20])
-    return store.add_transactions(new, now) if new else []
+    return store.add_transactions(new, now, import_id=import_id)
 
 
 def _id(

@@ -11,7 +11,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, case, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Row,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from quantdesk.domain.accounts import Account, AccountKind
 from quantdesk.domain.errors import Conflict, NotFound
@@ -147,35 +159,47 @@ class LedgerRepository:
             )
         return found
 
-    def add_transactions(self, rows: Sequence[NewRow], now: datetime) -> list[int]:
-        """Insert rows in order; returns their ids (ids grow with insertion order)."""
-        ids: list[int] = []
-        for start in range(0, len(rows), _INSERT_BATCH):
-            batch = [
-                _row_values(self.user_id, row, now) for row in rows[start : start + _INSERT_BATCH]
-            ]
-            result = self.conn.execute(
-                insert(transactions).returning(transactions.c.id, sort_by_parameter_order=True),
-                batch,
-            )
-            ids.extend(int(r[0]) for r in result)
-        return ids
-
-    def record_import(
-        self, *, filename: str, fmt: str, sha256: str, rows: int, added: int, now: datetime
+    def add_transactions(
+        self, rows: Sequence[NewRow], now: datetime, *, import_id: int | None = None
     ) -> int:
+        """Insert rows in order (ids grow with insertion order); returns how many.
+
+        Imports insert a hundred thousand rows at a time, so this binds parameters itself
+        with the columns' own SQLAlchemy bind processors (the same conversions as any
+        other insert) and hands them to the driver's executemany in one call a batch.
+        """
+        if not rows:
+            return 0
+        bulk = _bulk_insert(self.conn.dialect)
+        for start in range(0, len(rows), _INSERT_BATCH):
+            batch = rows[start : start + _INSERT_BATCH]
+            self.conn.exec_driver_sql(
+                bulk.sql,
+                [bulk.bind(_row_values(self.user_id, row, now, import_id)) for row in batch],
+            )
+        return len(rows)
+
+    def start_import(self, *, filename: str, fmt: str, now: datetime) -> int:
+        """Open an import record; its id tags every entry the import adds."""
         result = self.conn.execute(
             insert(imports).values(
                 user_id=self.user_id,
                 filename=filename[:255],
                 format=fmt,
-                sha256=sha256,
-                rows=rows,
-                added=added,
+                sha256="",
+                rows=0,
+                added=0,
                 created_at=now,
             )
         )
         return _new_id(result)
+
+    def finish_import(self, import_id: int, *, sha256: str, rows: int, added: int) -> None:
+        self.conn.execute(
+            update(imports)
+            .where(imports.c.id == import_id, imports.c.user_id == self.user_id)
+            .values(sha256=sha256, rows=rows, added=added)
+        )
 
     def find_import(self, sha256: str, fmt: str) -> datetime | None:
         """When this user imported a file with this content in this format, if ever."""
@@ -187,22 +211,9 @@ class LedgerRepository:
             )
         ).scalar_one_or_none()
 
-    def set_import(self, ids: Sequence[int], import_id: int) -> None:
-        for start in range(0, len(ids), _IN_BATCH):
-            self.conn.execute(
-                update(transactions)
-                .where(transactions.c.id.in_(ids[start : start + _IN_BATCH]))
-                .values(import_id=import_id)
-            )
-
     def _ledger_query(self, account_id: int | None = None, types: Sequence[str] = ()) -> Any:
         query = (
-            select(
-                transactions,
-                accounts.c.name.label("account_name"),
-                instruments.c.symbol,
-                instruments.c.asset_type,
-            )
+            select(*_LEDGER_COLUMNS)
             .join(accounts, accounts.c.id == transactions.c.account_id)
             .outerjoin(instruments, instruments.c.id == transactions.c.instrument_id)
             .where(transactions.c.user_id == self.user_id)
@@ -214,16 +225,23 @@ class LedgerRepository:
             query = query.where(transactions.c.type.in_(list(types)))
         return query
 
-    def iter_ledger(self, *, types: Sequence[str] = ()) -> Iterator[Transaction]:
+    def iter_ledger(
+        self, *, types: Sequence[str] = (), exclude_import: int | None = None
+    ) -> Iterator[Transaction]:
         """The user's whole ledger in ledger order, streamed in batches."""
-        result = self.conn.execute(
-            self._ledger_query(types=types).execution_options(yield_per=2_000)
-        )
-        for row in result:
-            yield _transaction(row)
+        query = self._ledger_query(types=types)
+        if exclude_import is not None:
+            query = query.where(
+                or_(transactions.c.import_id.is_(None), transactions.c.import_id != exclude_import)
+            )
+        result = self.conn.execute(query.execution_options(yield_per=5_000))
+        convert = _Converter()
+        for batch in result.partitions():
+            yield from map(convert, batch)
 
     def ledger(self, *, account_id: int | None = None) -> list[Transaction]:
-        return [_transaction(r) for r in self.conn.execute(self._ledger_query(account_id))]
+        """The user's ledger (or one account's) in ledger order."""
+        return list(map(_Converter(), self.conn.execute(self._ledger_query(account_id))))
 
     def transaction(self, transaction_id: int) -> Transaction:
         row = self.conn.execute(
@@ -231,7 +249,7 @@ class LedgerRepository:
         ).one_or_none()
         if row is None:
             raise NotFound(f"no transaction {transaction_id}")
-        return _transaction(row)
+        return _Converter()(row)
 
     def delete_transaction(self, transaction_id: int) -> None:
         result = self.conn.execute(
@@ -250,6 +268,12 @@ class LedgerRepository:
         )
         if result.rowcount == 0:
             raise NotFound(f"no transaction {transaction_id}")
+
+    def max_transaction_id(self) -> int:
+        """The highest transaction id of any user (0 when there is none)."""
+        return int(
+            self.conn.execute(select(func.coalesce(func.max(transactions.c.id), 0))).scalar_one()
+        )
 
     def count_transactions(self) -> int:
         return int(
@@ -319,7 +343,7 @@ def _instrument(row: Row[Any]) -> Instrument:
     return Instrument(row.symbol, AssetType(row.asset_type), row.currency, row.name, int(row.id))
 
 
-def _row_values(user_id: int, row: NewRow, now: datetime) -> dict[str, Any]:
+def _row_values(user_id: int, row: NewRow, now: datetime, import_id: int | None) -> dict[str, Any]:
     account_id, instrument_id, t = row
     return {
         "user_id": user_id,
@@ -345,36 +369,114 @@ def _row_values(user_id: int, row: NewRow, now: datetime) -> dict[str, Any]:
         "external_id": t.external_id,
         "description": t.description,
         "fingerprint": t.fingerprint,
-        "import_id": None,
+        "import_id": import_id,
+        "source_line": t.source_line,
         "created_at": now,
     }
 
 
-def _transaction(row: Row[Any]) -> Transaction:
-    instrument = (
-        None if row.symbol is None else InstrumentKey(row.symbol, AssetType(row.asset_type))
-    )
-    selection = tuple(
-        LotPick(int(p["lot"]), Decimal(str(p["quantity"]))) for p in (row.lot_selection or [])
-    )
-    return Transaction(
-        account=row.account_name,
-        type=TransactionType(row.type),
-        traded_at=row.traded_at,
-        instrument=instrument,
-        quantity=row.quantity,
-        price=row.price,
-        fees=row.fees,
-        amount=row.amount,
-        currency=row.currency,
-        settles_on=row.settles_on,
-        acquired_on=row.acquired_on,
-        split_ratio=row.split_ratio,
-        link=row.link,
-        lot_selection=selection,
-        origin=Origin(row.origin),
-        external_id=row.external_id,
-        description=row.description,
-        fingerprint=row.fingerprint,
-        id=int(row.id),
-    )
+class _BulkInsert:
+    """An INSERT of every transactions column compiled for one dialect, with the bind
+    processors of its columns, for the driver's executemany."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        names = [c.name for c in transactions.columns if c.name != "id"]
+        compiled = insert(transactions).compile(dialect=dialect, column_keys=names)
+        self.sql = str(compiled)
+        self.positional = bool(compiled.positional)
+        order = list(compiled.positiontup or []) if self.positional else names
+        self.keys = order
+        self.processors = [
+            (key, transactions.c[key].type._cached_bind_processor(dialect)) for key in order
+        ]
+
+    def bind(self, values: dict[str, Any]) -> Any:
+        bound = []
+        for key, process in self.processors:
+            value = values[key]
+            bound.append(value if process is None or value is None else process(value))
+        return tuple(bound) if self.positional else dict(zip(self.keys, bound, strict=True))
+
+
+_BULK: dict[str, _BulkInsert] = {}
+
+
+def _bulk_insert(dialect: Dialect) -> _BulkInsert:
+    key = f"{dialect.name}+{dialect.driver}"
+    if key not in _BULK:
+        _BULK[key] = _BulkInsert(dialect)
+    return _BULK[key]
+
+
+_LEDGER_COLUMNS = (
+    transactions.c.id,
+    accounts.c.name,
+    transactions.c.type,
+    instruments.c.symbol,
+    instruments.c.asset_type,
+    transactions.c.quantity,
+    transactions.c.price,
+    transactions.c.fees,
+    transactions.c.amount,
+    transactions.c.currency,
+    transactions.c.traded_at,
+    transactions.c.settles_on,
+    transactions.c.acquired_on,
+    transactions.c.split_ratio,
+    transactions.c.link,
+    transactions.c.lot_selection,
+    transactions.c.origin,
+    transactions.c.external_id,
+    transactions.c.description,
+    transactions.c.fingerprint,
+    transactions.c.source_line,
+)
+_TYPES = {t.value: t for t in TransactionType}
+_ORIGINS = {o.value: o for o in Origin}
+
+
+class _Converter:
+    """Rows of :data:`_LEDGER_COLUMNS` to Transactions, sharing instrument keys.
+
+    The ledger is loaded whole for every replay, so this is a hot path: positional
+    unpacking and dictionary look-ups instead of attribute access and Enum calls.
+    """
+
+    def __init__(self) -> None:
+        self.keys: dict[tuple[str, str], InstrumentKey] = {}
+
+    def __call__(self, row: Any) -> Transaction:
+        (
+            id_, account, kind, symbol, asset_type, quantity, price, fees, amount, currency,
+            traded_at, settles_on, acquired_on, split_ratio, link, selection, origin,
+            external_id, description, fingerprint, source_line,
+        ) = row  # fmt: skip
+        key = None
+        if symbol is not None:
+            key = self.keys.get((symbol, asset_type))
+            if key is None:
+                key = self.keys[(symbol, asset_type)] = InstrumentKey(symbol, AssetType(asset_type))
+        return Transaction(
+            account,
+            _TYPES[kind],
+            traded_at,
+            key,
+            quantity,
+            price,
+            fees,
+            amount,
+            currency,
+            settles_on,
+            acquired_on,
+            split_ratio,
+            link,
+            tuple(LotPick(int(p["lot"]), Decimal(str(p["quantity"]))) for p in selection)
+            if selection
+            else (),
+            _ORIGINS[origin],
+            external_id,
+            description,
+            fingerprint,
+            source_line,
+            id_,
+        )

@@ -37,17 +37,24 @@ class ExactDecimal(TypeDecorator[Decimal]):
         if not isinstance(value, Decimal):
             raise TypeError(f"ExactDecimal takes Decimal, got {type(value).__name__}")
         if dialect.name == "sqlite":
-            return format(normalized(value), "f")
+            return format(value, "f")  # exact, never in exponent notation
         return value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return normalized(Decimal(value))
+        if dialect.name == "sqlite":
+            return Decimal(value)  # stored in canonical form by process_bind_param
+        return normalized(value)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in, aware UTC datetimes out (stored naive UTC, microseconds kept)."""
+    """Aware UTC datetimes in, aware UTC datetimes out (stored naive UTC, microseconds kept).
+
+    On SQLite the value is fixed-width text ``YYYY-MM-DD HH:MM:SS.ffffff``, which sorts
+    as time does and is written and read by C code (SQLAlchemy's own SQLite DATETIME
+    formats in Python, a cost paid on every row of a large import).
+    """
 
     impl = DateTime()
     cache_ok = True
@@ -55,6 +62,8 @@ class UTCDateTime(TypeDecorator[datetime]):
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "mysql":
             return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(26))
         return dialect.type_descriptor(DateTime())
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
@@ -62,7 +71,10 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("UTCDateTime takes aware datetimes")
-        return value.astimezone(UTC).replace(tzinfo=None)
+        naive = value.astimezone(UTC).replace(tzinfo=None)
+        if dialect.name == "sqlite":
+            return naive.isoformat(" ", "microseconds")
+        return naive
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

@@ -88,12 +88,13 @@ def upgrade() -> None:
         sa.Column("acquired_on", sa.Date()),
         sa.Column("split_ratio", ExactDecimal()),
         sa.Column("link", sa.String(100)),
-        sa.Column("lot_selection", sa.JSON()),
+        sa.Column("lot_selection", sa.JSON(none_as_null=True)),
         sa.Column("origin", sa.String(20), nullable=False),
         sa.Column("external_id", sa.String(200)),
         sa.Column("description", sa.Text()),
         sa.Column("fingerprint", sa.String(64)),
         sa.Column("import_id", sa.Integer(), sa.ForeignKey("imports.id", ondelete="SET NULL")),
+        sa.Column("source_line", sa.Integer()),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.UniqueConstraint(
             "account_id", "fingerprint", name="uq_transactions_account_fingerprint"
