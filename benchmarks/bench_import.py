@@ -24,9 +24,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from quantdesk.domain.lots import replay
 from quantdesk.services import portfolio
 from quantdesk.services.import_file import ImportOptions, import_stream
+from quantdesk.services.portfolio import replay_ledger
 from quantdesk.store.database import make_engine, migrate
 from quantdesk.store.unit_of_work import SqlUnitOfWork
 
@@ -127,7 +127,7 @@ def main() -> None:
 
             def rebuild(uow: SqlUnitOfWork = uow) -> None:
                 with uow(commit=False) as store:
-                    state = replay(store.ledger())
+                    state = replay_ledger(store)
                 assert state.lots
 
             rebuilds.append(timed(rebuild))

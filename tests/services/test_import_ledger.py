@@ -301,3 +301,20 @@ def test_an_old_snapshot_uploaded_again_after_trades_changes_nothing(broker: Sql
     again = _import(broker, SNAPSHOT)
     assert (0, NOW) == (again.added, again.already_imported)
     assert Decimal(11) == _positions(broker)["AAPL"]
+
+
+def test_snapshot_rows_for_one_account_leave_the_default_account_alone(
+    broker: SqlUnitOfWork,
+) -> None:
+    """`--account Broker` with every row naming IRA reconciles IRA only."""
+    portfolio.add_account(
+        broker, "IRA", kind="retirement", institution=None, currency="USD", clock=clock
+    )
+    _import(broker, SNAPSHOT)
+    other = "symbol,quantity,asset_type,account\nBND,10,etf,IRA\n"
+    assert _import(broker, other).ok
+    held = {
+        (p.account, p.instrument.symbol)
+        for p in portfolio.current_positions(broker, as_of=NOW.date())
+    }
+    assert {("Broker", "AAPL"), ("Broker", "BTC"), ("Broker", "VTI"), ("IRA", "BND")} == held

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from quantdesk.domain.instruments import AssetType
 from quantdesk.domain.transactions import Transaction
@@ -45,8 +46,7 @@ class Issues:
         return self.total > 0
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedTransaction:
+class ParsedTransaction(NamedTuple):
     """A trades-file row as a ledger entry whose account, instrument and currency the
     importing service still has to resolve (the importer does no I/O)."""
 

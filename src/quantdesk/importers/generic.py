@@ -16,10 +16,11 @@ Cash rows (deposit, withdrawal, interest, a fee or tax with no symbol) leave ``s
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
+from operator import itemgetter
 from typing import TypeVar
 
 from quantdesk.domain.errors import InvalidInput
@@ -119,9 +120,8 @@ class _Columns:
         for position, name in enumerate(header):
             if name in self.at and self.at[name] == absent:
                 self.at[name] = position
-        present = sorted(n for n in _KEY_COLUMNS if self.at.get(n, absent) != absent)
-        self.key_names = [f"{name}=" for name in present]
-        self.key_positions = [self.at[name] for name in present]
+        # the key's cells in a fixed column order: an absent column reads as empty
+        self.key_cells = itemgetter(*(self.at.get(name, absent) for name in _KEY_COLUMNS))
 
     def cells(self, raw: list[str]) -> list[str]:
         cells = [cell.strip() for cell in raw]
@@ -389,16 +389,12 @@ def _conversion(
     quantity = abs(quantity)
     key = _content_key(row)
     link = base.link or f"conversion:{when.isoformat()}:{key[:16]}"
-    out_leg = _replace(base, quantity=-quantity, price=value / quantity, amount=None, link=link)
-    in_leg = _replace(
-        base, quantity=to_quantity, price=value / to_quantity, amount=None, fees=ZERO, link=link
+    out_leg = base._replace(quantity=-quantity, price=value / quantity, amount=None, link=link)
+    in_leg = base._replace(
+        quantity=to_quantity, price=value / to_quantity, amount=None, fees=ZERO, link=link
     )
     yield ParsedTransaction(row.line, out_leg, account, symbol, asset_type, currency, key + ":out")
     yield ParsedTransaction(row.line, in_leg, account, to_symbol, to_type, currency, key + ":in")
-
-
-def _replace(base: Transaction, **changes: object) -> Transaction:
-    return replace(base, **changes)  # type: ignore[arg-type]
 
 
 _KEY_COLUMNS = (
@@ -424,13 +420,6 @@ _KEY_COLUMNS = (
 
 
 def _content_key(row: _Row) -> str:
-    """What the row says, independent of column order, empty columns and free text (a
-    re-export with a reworded description is the same trade)."""
-    cells, columns = row.cells, row.columns
-    return "\x1f".join(
-        [
-            name + cells[position]
-            for name, position in zip(columns.key_names, columns.key_positions, strict=True)
-            if cells[position]
-        ]
-    )
+    """What the row says, independent of column order, absent or empty columns and free
+    text (a re-export with a reworded description is the same trade)."""
+    return "\x1f".join(row.columns.key_cells(row.cells))

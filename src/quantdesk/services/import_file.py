@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,9 +39,10 @@ from quantdesk.importers.generic import (
     parse_holdings,
     parse_trades,
 )
+from quantdesk.services.bulk import cyclic_gc_paused
 from quantdesk.services.import_report import ImportReport
 from quantdesk.services.ports import LedgerStore, NewRow, UnitOfWork
-from quantdesk.services.resolve import InstrumentResolver, account_for
+from quantdesk.services.resolve import AccountResolver, InstrumentResolver
 from quantdesk.services.snapshot import reconcile_snapshot
 
 CHUNK = 5_000
@@ -85,6 +85,18 @@ def import_stream(
     in_memory_limit: int = IN_MEMORY_LIMIT,
 ) -> ImportReport:
     """Import a binary stream (the API's upload, the CLI's file)."""
+    with cyclic_gc_paused():
+        return _import_stream(uow, stream, filename, options, clock, in_memory_limit)
+
+
+def _import_stream(
+    uow: UnitOfWork,
+    stream: IO[bytes],
+    filename: str,
+    options: ImportOptions,
+    clock: Callable[[], datetime],
+    in_memory_limit: int,
+) -> ImportReport:
     now = clock()
     digest = hashlib.sha256()
     hashed = io.BufferedReader(ByteSource(stream, digest.update), buffer_size=64 * 1024)
@@ -161,9 +173,11 @@ class _TradesImport:
     ) -> None:
         self.store, self.default_account, self.issues = store, default_account, issues
         self.report, self.options, self.now, self.import_id = report, options, now, import_id
-        self.accounts: dict[str, Account] = {}
+        self.accounts = AccountResolver(store, default_account, issues)
         self.resolver = InstrumentResolver(store, now)
-        self.occurrences: Counter[int] = Counter()
+        self.occurrences: dict[int, int] = {}
+        #: Whether each account had entries before this import (asked before its first insert).
+        self.had_entries: dict[int, bool] = {}
 
     def run(self, rows: Iterator[ParsedTransaction], in_memory_limit: int) -> int:
         added = 0
@@ -209,14 +223,7 @@ class _TradesImport:
         self.resolver.prefetch(r.symbol for r in chunk if r.symbol)
         staged: list[NewRow] = []
         for parsed in chunk:
-            account = account_for(
-                self.store,
-                parsed.account,
-                self.default_account,
-                self.accounts,
-                self.issues,
-                parsed.line,
-            )
+            account = self.accounts(parsed.account, parsed.line)
             if account is None or account.id is None:
                 continue
             currency = parsed.currency or account.currency
@@ -240,9 +247,13 @@ class _TradesImport:
         return staged
 
     def _drop_duplicates(self, staged: list[NewRow]) -> list[NewRow]:
+        """Drop rows already in the ledger. Rows of this file never collide with each
+        other (see :func:`_fingerprint`), so only accounts with earlier entries are asked."""
         by_account: dict[int, list[str]] = {}
         for account_id, _, entry in staged:
-            if entry.fingerprint:
+            if account_id not in self.had_entries:
+                self.had_entries[account_id] = self.store.has_transactions(account_id)
+            if entry.fingerprint and self.had_entries[account_id]:
                 by_account.setdefault(account_id, []).append(entry.fingerprint)
         existing: set[tuple[int, str]] = set()
         for account_id, fingerprints in by_account.items():
@@ -258,7 +269,7 @@ class _TradesImport:
         for shortfall in shortfalls:
             entry = shortfall.entry
             assert entry.instrument is not None
-            account = self.accounts.get(entry.account) or self.store.account(entry.account)
+            account = self.accounts.used().get(entry.account) or self.store.account(entry.account)
             assert account.id is not None
             opening = Transaction(
                 account=entry.account,
@@ -273,9 +284,7 @@ class _TradesImport:
                     f"{entry.traded_on} disposes more than the history holds; set its cost "
                     "basis and acquisition date"
                 ),
-                fingerprint=hashlib.sha256(
-                    f"unknown-basis\x1f{entry.fingerprint or entry.id}".encode()
-                ).hexdigest(),
+                fingerprint=_digest(f"unknown-basis\x1f{entry.fingerprint or entry.id}"),
                 source_line=entry.source_line,
             )
             _, instrument_id = self.resolver.resolve(
@@ -289,7 +298,7 @@ class _TradesImport:
         return self.store.add_transactions(rows, self.now, import_id=self.import_id)
 
 
-def _fingerprint(account_id: int, parsed: ParsedTransaction, occurrences: Counter[int]) -> str:
+def _fingerprint(account_id: int, parsed: ParsedTransaction, occurrences: dict[int, int]) -> str:
     """Identity of a row for de-duplication across imports.
 
     ``external_id`` when the row has one; otherwise the row's content plus how many
@@ -300,8 +309,13 @@ def _fingerprint(account_id: int, parsed: ParsedTransaction, occurrences: Counte
     if parsed.transaction.external_id:
         leg = key.rpartition(":")[2] if key.endswith((":in", ":out")) else ""
         base = f"id\x1f{account_id}\x1f{parsed.transaction.external_id}\x1f{leg}"
-        return hashlib.sha256(base.encode()).hexdigest()
+        return _digest(base)
     content = f"{account_id}\x1f{key}"
     slot = hash(content)
-    occurrences[slot] += 1
-    return hashlib.sha256(f"{content}\x1f{occurrences[slot]}".encode()).hexdigest()
+    seen = occurrences[slot] = occurrences.get(slot, 0) + 1
+    return _digest(f"{content}\x1f{seen}")
+
+
+def _digest(text: str) -> str:
+    """128-bit BLAKE2b in hex: collisions are out of reach, and it is quick to index."""
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +16,7 @@ from quantdesk.domain.money import ZERO
 from quantdesk.domain.positions import Position, positions
 from quantdesk.domain.transactions import Origin, Transaction
 from quantdesk.importers.prices import parse_price_file
+from quantdesk.services.bulk import cyclic_gc_paused
 from quantdesk.services.ports import LedgerStore, UnitOfWork
 
 
@@ -43,11 +44,15 @@ def list_accounts(uow: UnitOfWork) -> list[Account]:
         return store.list_accounts()
 
 
-def _state(store: LedgerStore, method: CostMethod, as_of: date | None) -> LedgerState:
-    ledger = store.ledger()
-    if as_of is not None:
-        ledger = [t for t in ledger if t.traded_on <= as_of]
-    return replay(ledger, method=method, collect_shortfalls=True)
+def replay_ledger(
+    store: LedgerStore, *, method: CostMethod = CostMethod.FIFO, as_of: date | None = None
+) -> LedgerState:
+    """Load the user's ledger and replay it into lots, disposals, income and cash."""
+    with cyclic_gc_paused():
+        ledger = store.ledger()
+        if as_of is not None:
+            ledger = [t for t in ledger if t.traded_on <= as_of]
+        return replay(ledger, method=method, collect_shortfalls=True, presorted=True)
 
 
 def current_positions(
@@ -62,7 +67,7 @@ def current_positions(
     with uow(commit=False) as store:
         if account is not None:
             store.account(account)
-        state = _state(store, method, as_of)
+        state = replay_ledger(store, method=method, as_of=as_of)
         quotes = store.latest_quotes(as_of)
     return positions(state, quotes, consolidated=consolidated, account=account)
 
@@ -77,7 +82,7 @@ def open_lots(
     with uow(commit=False) as store:
         if account is not None:
             store.account(account)
-        state = _state(store, method, None)
+        state = replay_ledger(store, method=method)
     wanted = symbol.strip().upper() if symbol else None
     return [
         lot
@@ -135,7 +140,7 @@ def realized_gains(
     with uow(commit=False) as store:
         if account is not None:
             store.account(account)
-        state = _state(store, method, None)
+        state = replay_ledger(store, method=method)
 
     def keep(on: date, owner: str) -> bool:
         return (year is None or on.year == year) and (account is None or owner == account)
@@ -164,7 +169,7 @@ def delete_transaction(uow: UnitOfWork, transaction_id: int) -> None:
     """Delete an entry, refusing if the ledger would then sell units it does not hold."""
     with uow() as store:
         store.delete_transaction(transaction_id)
-        replay(store.ledger())  # raises InsufficientLots, rolling the delete back
+        replay(store.ledger(), presorted=True)  # raises InsufficientLots: the delete rolls back
 
 
 def complete_basis(
@@ -187,7 +192,7 @@ def complete_basis(
             transaction_id,
             {"price": price_per_unit, "acquired_on": acquired_on, "origin": Origin.IMPORT.value},
         )
-        return replace(entry, price=price_per_unit, acquired_on=acquired_on, origin=Origin.IMPORT)
+        return entry._replace(price=price_per_unit, acquired_on=acquired_on, origin=Origin.IMPORT)
 
 
 def import_prices(uow: UnitOfWork, path: Path, *, clock: Callable[[], datetime]) -> int:

@@ -11,33 +11,43 @@ from quantdesk.importers.base import Issues
 from quantdesk.services.ports import LedgerStore
 
 
-def account_for(
-    store: LedgerStore,
-    name: str | None,
-    default: Account | None,
-    cache: dict[str, Account],
-    issues: Issues,
-    line: int,
-) -> Account | None:
-    if name is None:
-        if default is None:
-            issues.add(line, "account", "no account: give --account or fill the account column")
-        elif default.name not in cache:
-            cache[default.name] = default
-        return default
-    if name not in cache:
-        found = store.find_account(name)
-        if found is None:
-            known = ", ".join(a.name for a in store.list_accounts()) or "none yet"
-            issues.add(
+class AccountResolver:
+    """The account of each row: its own ``account`` column, else the import's account.
+
+    Names are looked up once; an unknown name is an issue on every row that uses it.
+    """
+
+    def __init__(self, store: LedgerStore, default: Account | None, issues: Issues) -> None:
+        self.store, self.default, self.issues = store, default, issues
+        self.found: dict[str, Account | None] = {}
+        if default is not None:
+            self.found[default.name] = default
+        self._known: str | None = None
+
+    def __call__(self, name: str | None, line: int) -> Account | None:
+        if name is None:
+            if self.default is None:
+                self.issues.add(
+                    line, "account", "no account: give --account or fill the account column"
+                )
+            return self.default
+        if name not in self.found:
+            self.found[name] = self.store.find_account(name)
+        account = self.found[name]
+        if account is None:
+            if self._known is None:
+                self._known = ", ".join(a.name for a in self.store.list_accounts()) or "none yet"
+            self.issues.add(
                 line,
                 "account",
-                f"no account named '{name}' (accounts: {known}); create it with "
+                f"no account named '{name}' (accounts: {self._known}); create it with "
                 f"`quantdesk accounts add '{name}' --kind KIND`",
             )
-            return None
-        cache[name] = found
-    return cache[name]
+        return account
+
+    def used(self) -> dict[str, Account]:
+        """The accounts rows resolved to, by name."""
+        return {name: a for name, a in self.found.items() if a is not None}
 
 
 class InstrumentResolver:

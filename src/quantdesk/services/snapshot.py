@@ -26,7 +26,7 @@ from quantdesk.domain.transactions import Origin, Transaction, TransactionType
 from quantdesk.importers.base import HoldingRow, Issues
 from quantdesk.services.import_report import ImportReport
 from quantdesk.services.ports import LedgerStore, NewRow
-from quantdesk.services.resolve import InstrumentResolver, account_for
+from quantdesk.services.resolve import AccountResolver, InstrumentResolver
 
 
 def reconcile_snapshot(
@@ -41,7 +41,8 @@ def reconcile_snapshot(
     """Record what it takes for the ledger to hold exactly the snapshot; returns how many
     entries that took."""
     as_of = now.date()
-    accounts: dict[str, Account] = {}
+    account_of = AccountResolver(store, default_account, issues)
+    referenced: dict[str, Account] = {}  # only these accounts are reconciled
     resolver = InstrumentResolver(store, now)
     resolver.prefetch(h.symbol for h in holdings if h.asset_type is not AssetType.CASH)
     wanted: dict[str, dict[InstrumentKey, list[HoldingRow]]] = defaultdict(
@@ -50,9 +51,10 @@ def reconcile_snapshot(
     cash_wanted: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     currencies: dict[tuple[str, InstrumentKey], str] = {}
     for row in holdings:
-        account = account_for(store, row.account, default_account, accounts, issues, row.line)
+        account = account_of(row.account, row.line)
         if account is None:
             continue
+        referenced[account.name] = account
         currency = row.currency or account.currency
         if row.asset_type is AssetType.CASH:
             cash_wanted[account.name][row.currency or row.symbol] += row.quantity
@@ -63,7 +65,7 @@ def reconcile_snapshot(
             currencies[(account.name, resolved[0])] = currency
     if issues:
         return 0
-    held = replay(t for t in store.ledger() if t.traded_on <= as_of)
+    held = replay((t for t in store.ledger() if t.traded_on <= as_of), presorted=True)
     quantities: dict[tuple[str, InstrumentKey], Decimal] = defaultdict(lambda: ZERO)
     held_currency: dict[tuple[str, InstrumentKey], str] = {}
     for lot in held.lots:
@@ -71,7 +73,7 @@ def reconcile_snapshot(
         held_currency[(lot.account, lot.instrument)] = lot.currency
     moment = datetime.combine(as_of, time(0), tzinfo=UTC)
     new: list[NewRow] = []
-    for name, account in accounts.items():
+    for name, account in referenced.items():
         assert account.id is not None
         targets = wanted.get(name, {})
         keys = set(targets) | {k for (a, k) in quantities if a == name and quantities[(a, k)] > 0}
