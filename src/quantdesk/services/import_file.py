@@ -48,7 +48,7 @@ from quantdesk.services.snapshot import reconcile_snapshot
 CHUNK = 5_000
 PREVIEW = 20
 #: New entries kept in memory to validate an import without reading it back.
-IN_MEMORY_LIMIT = 250_000
+IN_MEMORY_LIMIT = 100_000
 
 
 class _Rejected(Exception):

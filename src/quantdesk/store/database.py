@@ -47,7 +47,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             if database and database != ":memory:":
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=NORMAL")
-                cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: imports touch big indexes
             cursor.close()
 
         return engine
