@@ -25,6 +25,17 @@ BACKENDS = {
 }
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden", action="store_true", help="rewrite the golden files' expectations"
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
 @pytest.fixture(autouse=True)
 def _trap_float_decimals() -> Iterator[None]:
     """`Decimal(0.1)` or comparing a Decimal with a float fails loudly in every test."""

@@ -174,6 +174,23 @@ def test_sale_beyond_history_and_the_way_out(qd: Quantdesk) -> None:
     } == qd.json("gains")["realized"]
 
 
+def test_specific_lots_from_the_command_line(qd: Quantdesk) -> None:
+    qd("accounts", "add", "Broker", "--kind", "brokerage")
+    content = (
+        "date,type,symbol,quantity,price,asset_type\n"
+        "2024-01-02,buy,AAPL,10,100,stock\n2024-02-01,buy,AAPL,10,300,stock\n"
+        "2024-03-01,sell,AAPL,5,200,stock\n"
+    )
+    qd("import", qd.file("t.csv", content), "--account", "Broker")
+    lot_ids = [lot["lot_id"] for lot in qd.json("lots", "AAPL")["lots"]]
+    sale = qd.json("transactions", "list")[-1]
+    qd("transactions", "set-lots", str(sale["id"]), "--lot", f"{lot_ids[1]}=5")
+    gains = qd.json("gains", "--method", "specific")["realized"]["USD"]["total"]
+    assert "-500" == gains
+    bad = qd("transactions", "set-lots", str(sale["id"]), "--lot", "nonsense", ok=False)
+    assert 2 == bad.exit_code and "LOT_ID=UNITS" in bad.stderr
+
+
 def test_reimport_reports_duplicates(qd: Quantdesk) -> None:
     qd("accounts", "add", "Broker", "--kind", "brokerage")
     path = qd.file("h.csv", SNAPSHOT)

@@ -138,3 +138,17 @@ def test_windows_1252_text_is_read(broker: SqlUnitOfWork) -> None:
 def test_utf16_export_is_read(broker: SqlUnitOfWork) -> None:
     report = _import(broker, (HEADER + "AAPL,buy,1,100,0,2024-01-02,stock\n").encode("utf-16"))
     assert (True, 1) == (report.ok, report.added)
+
+
+def test_numbers_the_ledger_cannot_store_exactly_are_refused_not_rounded(
+    broker: SqlUnitOfWork,
+) -> None:
+    """19 decimals or 21 integer digits would be rounded by NUMERIC(38, 18): refuse them."""
+    content = HEADER + (
+        "BTC,buy,0.1234567890123456789,100,0,2024-01-02,crypto\n"
+        "BTC,buy,1,123456789012345678901,0,2024-01-02,crypto\n"
+        "BTC,buy,0.123456789012345678,100.5000000000000000000,0,2024-01-02,crypto\n"
+    )
+    report = _import(broker, content)
+    assert [(2, "quantity"), (3, "price")] == [(i.line, i.column) for i in report.issues]
+    assert "18 decimal places" in report.issues[0].reason

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from quantdesk.domain.errors import Conflict, InsufficientLots, NotFound
+from quantdesk.domain.errors import Conflict, InsufficientLots, InvalidInput, LedgerError, NotFound
 from quantdesk.domain.lots import CostMethod
-from quantdesk.domain.transactions import Origin, TransactionType
+from quantdesk.domain.transactions import LotPick, Origin, TransactionType
 from quantdesk.services import portfolio
 from quantdesk.services.import_file import ImportOptions, import_stream
 from quantdesk.store.unit_of_work import SqlUnitOfWork
@@ -318,3 +318,52 @@ def test_snapshot_rows_for_one_account_leave_the_default_account_alone(
         for p in portfolio.current_positions(broker, as_of=NOW.date())
     }
     assert {("Broker", "AAPL"), ("Broker", "BTC"), ("Broker", "VTI"), ("IRA", "BND")} == held
+
+
+def test_specific_identification_chooses_the_lot_a_sale_takes(broker: SqlUnitOfWork) -> None:
+    """Naming the expensive lot turns the FIFO gain into a loss, under --method specific."""
+    content = (
+        "date,type,symbol,quantity,price,asset_type\n"
+        "2024-01-02,buy,AAPL,10,100,stock\n2024-02-01,buy,AAPL,10,300,stock\n"
+        "2024-03-01,sell,AAPL,5,200,stock\n"
+    )
+    assert _import(broker, content).ok
+    first, second, sale = portfolio.list_transactions(broker)
+    assert None not in (first.id, second.id, sale.id)
+    portfolio.identify_lots(broker, sale.id, [LotPick(second.id, Decimal(5))])  # type: ignore[arg-type]
+    specific = portfolio.realized_gains(broker, method=CostMethod.SPECIFIC)
+    fifo = portfolio.realized_gains(broker)
+    assert (Decimal(-500), Decimal(500)) == (specific.total("USD"), fifo.total("USD"))
+    with pytest.raises(InvalidInput, match="disposes 5"):
+        portfolio.identify_lots(broker, sale.id, [LotPick(second.id, Decimal(4))])  # type: ignore[arg-type]
+    with pytest.raises(LedgerError, match="lot"):
+        portfolio.identify_lots(broker, sale.id, [LotPick(sale.id, Decimal(5))])  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="only sales"):
+        portfolio.identify_lots(broker, first.id, [LotPick(first.id, Decimal(10))])  # type: ignore[arg-type]
+    # a refused choice changed nothing
+    assert Decimal(-500) == portfolio.realized_gains(broker, method=CostMethod.SPECIFIC).total(
+        "USD"
+    )
+
+
+def test_completing_a_basis_needs_an_opening_and_a_plausible_date(broker: SqlUnitOfWork) -> None:
+    assert _import(broker, OVERSELL, allow_unknown_basis=True).ok
+    entries = portfolio.list_transactions(broker)
+    opening = next(t for t in entries if t.origin is Origin.UNKNOWN_BASIS)
+    buy = next(t for t in entries if t.type is TransactionType.BUY)
+    with pytest.raises(InvalidInput, match="not an opening position"):
+        portfolio.complete_basis(
+            broker, buy.id or 0, price_per_unit=Decimal(1), acquired_on=date(2020, 1, 1)
+        )
+    with pytest.raises(InvalidInput, match="cannot have been acquired"):
+        portfolio.complete_basis(
+            broker, opening.id or 0, price_per_unit=Decimal(1), acquired_on=date(2025, 1, 1)
+        )
+    done = portfolio.complete_basis(
+        broker, opening.id or 0, price_per_unit=Decimal(90), acquired_on=date(2020, 1, 2)
+    )
+    assert Origin.MANUAL == done.origin
+    with pytest.raises(InvalidInput, match="already has a cost basis"):
+        portfolio.complete_basis(
+            broker, opening.id or 0, price_per_unit=Decimal(1), acquired_on=date(2020, 1, 2)
+        )

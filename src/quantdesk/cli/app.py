@@ -13,6 +13,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy import Engine
 from typer.core import TyperGroup
@@ -23,6 +24,7 @@ from quantdesk.demo import load_demo
 from quantdesk.domain.errors import InsufficientLots, QuantdeskError
 from quantdesk.domain.lots import CostMethod, Term
 from quantdesk.domain.money import ZERO, money_text, normalized, parse_decimal
+from quantdesk.domain.transactions import LotPick
 from quantdesk.importers.generic import FORMATS
 from quantdesk.services import portfolio
 from quantdesk.services.import_file import ImportOptions, import_file
@@ -122,6 +124,13 @@ def _fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        _fail(f"{option} takes a date as YYYY-MM-DD, got {text!r}", 2)
+
+
 def _money(value: Decimal | None, places: int = 2) -> str:
     if value is None:
         return "[yellow]unknown[/]"
@@ -195,8 +204,24 @@ def import_command(
 ) -> None:
     """Import a holdings snapshot or a trades file. All rows or none; never duplicates."""
     options = ImportOptions(account, fmt, dry_run, allow_unknown_basis)
-    with err.status(f"Importing {file.name}...") if not as_json else _nullcontext():
-        report = import_file(_ctx(ctx).uow, file, options, clock=bootstrap.utc_now)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=as_json,
+    )
+    with progress:
+        task = progress.add_task(f"Importing {file.name}", total=file.stat().st_size)
+        report = import_file(
+            _ctx(ctx).uow,
+            file,
+            options,
+            clock=bootstrap.utc_now,
+            on_bytes=lambda n: progress.advance(task, n),
+        )
     if as_json:
         _print_json(render.import_json(report))
         if not report.ok:
@@ -245,14 +270,6 @@ def import_command(
         out.print(table)
 
 
-class _nullcontext:  # noqa: N801 - reads like contextlib's
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *args: object) -> None:
-        return None
-
-
 @app.command("formats")
 def formats_command(as_json: JsonOpt = False) -> None:
     """List the file formats `quantdesk import` understands."""
@@ -289,7 +306,7 @@ def positions_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Positions per account (or consolidated) with cost basis and unrealized gain."""
-    day = date.fromisoformat(as_of) if as_of else bootstrap.utc_now().date()
+    day = _day(as_of, "--as-of") if as_of else bootstrap.utc_now().date()
     rows = portfolio.current_positions(
         _ctx(ctx).uow, account=account, consolidated=consolidated, method=method, as_of=day
     )
@@ -530,16 +547,39 @@ def transactions_set_basis(
     ctx: typer.Context,
     transaction_id: int,
     price: Annotated[str, typer.Option(help="Cost basis per unit.")],
-    acquired_on: Annotated[str | None, typer.Option(help="Acquisition date (YYYY-MM-DD).")] = None,
+    acquired_on: Annotated[str, typer.Option(help="Acquisition date (YYYY-MM-DD).")],
 ) -> None:
-    """Complete an opening of unknown cost basis."""
+    """Complete an opening of unknown cost basis (see `quantdesk lots`)."""
     entry = portfolio.complete_basis(
         _ctx(ctx).uow,
         transaction_id,
         price_per_unit=parse_decimal(price),
-        acquired_on=date.fromisoformat(acquired_on) if acquired_on else None,
+        acquired_on=_day(acquired_on, "--acquired-on"),
     )
-    out.print(f"Transaction {transaction_id}: cost basis {entry.price} per unit.")
+    out.print(
+        f"Transaction {transaction_id}: cost basis {entry.price} per unit, "
+        f"acquired {entry.acquired_on}."
+    )
+
+
+@transactions_app.command("set-lots")
+def transactions_set_lots(
+    ctx: typer.Context,
+    transaction_id: int,
+    lot: Annotated[
+        list[str], typer.Option("--lot", help="LOT_ID=UNITS, once per lot (ids: `quantdesk lots`).")
+    ],
+) -> None:
+    """Specific identification: choose the lots a sale takes (then `gains --method specific`)."""
+    picks = []
+    for text in lot:
+        lot_id, _, units = text.partition("=")
+        if not lot_id.strip().isdigit() or not units:
+            _fail(f"--lot takes LOT_ID=UNITS, got {text!r}", 2)
+        picks.append(LotPick(int(lot_id), parse_decimal(units)))
+    portfolio.identify_lots(_ctx(ctx).uow, transaction_id, picks)
+    chosen = ", ".join(f"{p.quantity} from lot {p.lot_id}" for p in picks)
+    out.print(f"Transaction {transaction_id} takes {chosen} under `--method specific`.")
 
 
 # prices, db ---------------------------------------------------------------------------------

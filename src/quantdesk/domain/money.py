@@ -58,6 +58,36 @@ def parse_decimal(text: str, *, decimal_comma: bool = False) -> Decimal:
     return -value if negative else value
 
 
+#: What the ledger stores: up to 20 integer digits and 18 decimals (NUMERIC(38, 18)).
+STORED_PLACES = 18
+STORED_INTEGER_DIGITS = 20
+_STORED_QUANTUM = Decimal(1).scaleb(-STORED_PLACES)
+
+
+def check_storable(value: Decimal) -> Decimal:
+    """``value`` unchanged if the ledger can store it exactly, else :class:`InvalidInput`.
+
+    Given numbers are stored as given, never rounded: one with more than 18 decimals or
+    20 integer digits is refused rather than silently changed.
+    """
+    exponent = value.as_tuple().exponent
+    if (
+        isinstance(exponent, int)
+        and exponent < -STORED_PLACES
+        and value != value.quantize(_STORED_QUANTUM, context=_WIDE)
+    ):
+        raise InvalidInput(f"{value} has more than {STORED_PLACES} decimal places")
+    if value and value.adjusted() >= STORED_INTEGER_DIGITS:
+        raise InvalidInput(f"{value} has more than {STORED_INTEGER_DIGITS} integer digits")
+    return value
+
+
+def derived(value: Decimal) -> Decimal:
+    """A number the ledger computes (a price from an amount over a quantity), rounded
+    half-even to the 18 decimals it stores, so every database keeps the same value."""
+    return value.quantize(_STORED_QUANTUM, rounding=ROUND_HALF_EVEN, context=_WIDE)
+
+
 def normalized(value: Decimal) -> Decimal:
     """The same number without trailing zeros and never in exponent notation.
 

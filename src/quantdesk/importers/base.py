@@ -60,8 +60,7 @@ class ParsedTransaction(NamedTuple):
     content_key: str
 
 
-@dataclass(frozen=True, slots=True)
-class HoldingRow:
+class HoldingRow(NamedTuple):
     """A holdings-snapshot row: units held, cost per unit and purchase date if known."""
 
     line: int

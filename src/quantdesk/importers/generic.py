@@ -15,6 +15,7 @@ Cash rows (deposit, withdrawal, interest, a fee or tax with no symbol) leave ``s
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -25,7 +26,7 @@ from typing import TypeVar
 
 from quantdesk.domain.errors import InvalidInput
 from quantdesk.domain.instruments import AssetType, normalize_currency, normalize_symbol
-from quantdesk.domain.money import ZERO, parse_decimal
+from quantdesk.domain.money import ZERO, check_storable, derived, parse_decimal
 from quantdesk.domain.transactions import (
     Origin,
     Transaction,
@@ -166,15 +167,19 @@ class _Row:
             return None
 
     def number(self, column: str) -> Decimal | None:
-        return self.parsed(column, _european_number if self.decimal_comma else parse_decimal)
+        return self.parsed(column, _european_number if self.decimal_comma else _number)
 
     def require(self, column: str, value: object, why: str) -> None:
         if value is None and self.ok:
             self.fail(column, f"required {why}")
 
 
+def _number(text: str) -> Decimal:
+    return check_storable(parse_decimal(text))
+
+
 def _european_number(text: str) -> Decimal:
-    return parse_decimal(text, decimal_comma=True)
+    return check_storable(parse_decimal(text, decimal_comma=True))
 
 
 # Exports repeat the same dates, symbols and types on many rows: parse each text once.
@@ -293,7 +298,7 @@ def _trade(row: _Row, today: date) -> Iterator[ParsedTransaction]:
             hint = " (record a sale with type sell)" if kind is TransactionType.BUY else ""
             row.fail("quantity", f"a {kind.value} quantity must be positive, got {quantity}{hint}")
         elif price is None and amount is not None:
-            price = abs(amount) / quantity
+            price = derived(abs(amount) / quantity)
         if price is None and row.ok:
             row.fail("price", f"a {kind.value} needs a price (or an amount)")
     elif kind is TransactionType.DIVIDEND:
@@ -302,7 +307,7 @@ def _trade(row: _Row, today: date) -> Iterator[ParsedTransaction]:
         if amount is None and (quantity is None or price is None):
             row.fail("amount", "a dividend needs an amount (or quantity and price if reinvested)")
         if quantity is not None and price is None and amount is not None:
-            price = amount / quantity
+            price = derived(amount / quantity)
     elif kind in (TransactionType.INTEREST, *_POSITIVE_AMOUNT):
         if amount is None and kind is TransactionType.FEE and fees:
             amount, fees = fees, ZERO
@@ -388,10 +393,12 @@ def _conversion(
         return
     quantity = abs(quantity)
     key = _content_key(row)
-    link = base.link or f"conversion:{when.isoformat()}:{key[:16]}"
-    out_leg = base._replace(quantity=-quantity, price=value / quantity, amount=None, link=link)
+    link = base.link or "conversion:" + hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+    out_leg = base._replace(
+        quantity=-quantity, price=derived(value / quantity), amount=None, link=link
+    )
     in_leg = base._replace(
-        quantity=to_quantity, price=value / to_quantity, amount=None, fees=ZERO, link=link
+        quantity=to_quantity, price=derived(value / to_quantity), amount=None, fees=ZERO, link=link
     )
     yield ParsedTransaction(row.line, out_leg, account, symbol, asset_type, currency, key + ":out")
     yield ParsedTransaction(row.line, in_leg, account, to_symbol, to_type, currency, key + ":in")

@@ -69,10 +69,12 @@ def import_file(
     options: ImportOptions,
     *,
     clock: Callable[[], datetime],
+    on_bytes: Callable[[int], object] | None = None,
 ) -> ImportReport:
-    """Import ``path``; on any bad row nothing is stored and every issue is reported."""
+    """Import ``path``; on any bad row nothing is stored and every issue is reported.
+    ``on_bytes`` hears how many bytes each read consumed (for a progress bar)."""
     with path.open("rb") as stream:
-        return import_stream(uow, stream, path.name, options, clock=clock)
+        return import_stream(uow, stream, path.name, options, clock=clock, on_bytes=on_bytes)
 
 
 def import_stream(
@@ -83,10 +85,11 @@ def import_stream(
     *,
     clock: Callable[[], datetime],
     in_memory_limit: int = IN_MEMORY_LIMIT,
+    on_bytes: Callable[[int], object] | None = None,
 ) -> ImportReport:
     """Import a binary stream (the API's upload, the CLI's file)."""
     with cyclic_gc_paused():
-        return _import_stream(uow, stream, filename, options, clock, in_memory_limit)
+        return _import_stream(uow, stream, filename, options, clock, in_memory_limit, on_bytes)
 
 
 def _import_stream(
@@ -96,10 +99,17 @@ def _import_stream(
     options: ImportOptions,
     clock: Callable[[], datetime],
     in_memory_limit: int,
+    on_bytes: Callable[[int], object] | None,
 ) -> ImportReport:
     now = clock()
     digest = hashlib.sha256()
-    hashed = io.BufferedReader(ByteSource(stream, digest.update), buffer_size=64 * 1024)
+
+    def seen(data: bytes) -> None:
+        digest.update(data)
+        if on_bytes is not None:
+            on_bytes(len(data))
+
+    hashed = io.BufferedReader(ByteSource(stream, seen), buffer_size=64 * 1024)
     dialect, records = open_csv(hashed)
     first = next(records, None)
     if first is None:

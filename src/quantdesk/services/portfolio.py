@@ -14,7 +14,7 @@ from quantdesk.domain.instruments import AssetType, Instrument, normalize_curren
 from quantdesk.domain.lots import CostMethod, Disposal, Income, LedgerState, Lot, Term, replay
 from quantdesk.domain.money import ZERO
 from quantdesk.domain.positions import Position, positions
-from quantdesk.domain.transactions import Origin, Transaction
+from quantdesk.domain.transactions import LotPick, Origin, Transaction, TransactionType
 from quantdesk.importers.prices import parse_price_file
 from quantdesk.services.bulk import cyclic_gc_paused
 from quantdesk.services.ports import LedgerStore, UnitOfWork
@@ -177,22 +177,62 @@ def complete_basis(
     transaction_id: int,
     *,
     price_per_unit: Decimal,
-    acquired_on: date | None,
+    acquired_on: date,
 ) -> Transaction:
-    """Give an opening of unknown basis its cost per unit (and acquisition date)."""
+    """Give an opening of unknown basis (an ``unknown_basis`` entry, or a snapshot row
+    without cost) its cost per unit and acquisition date; it then counts as the user's
+    own (``manual``) entry."""
     if price_per_unit < 0:
         raise InvalidInput("a cost basis cannot be negative")
     with uow() as store:
         entry = store.transaction(transaction_id)
+        if entry.type is not TransactionType.TRANSFER_IN or entry.instrument is None:
+            raise InvalidInput(
+                f"transaction {transaction_id} is a {entry.type.value}, not an opening position"
+            )
         if entry.origin is not Origin.UNKNOWN_BASIS and entry.price is not None:
             raise InvalidInput(
                 f"transaction {transaction_id} already has a cost basis ({entry.price} per unit)"
             )
+        if acquired_on > entry.traded_on:
+            raise InvalidInput(
+                f"units held on {entry.traded_on} cannot have been acquired on {acquired_on}"
+            )
+        origin = Origin.MANUAL if entry.origin is Origin.UNKNOWN_BASIS else entry.origin
         store.update_transaction(
             transaction_id,
-            {"price": price_per_unit, "acquired_on": acquired_on, "origin": Origin.IMPORT.value},
+            {"price": price_per_unit, "acquired_on": acquired_on, "origin": origin.value},
         )
-        return entry._replace(price=price_per_unit, acquired_on=acquired_on, origin=Origin.IMPORT)
+        return entry._replace(price=price_per_unit, acquired_on=acquired_on, origin=origin)
+
+
+def identify_lots(uow: UnitOfWork, transaction_id: int, picks: list[LotPick]) -> Transaction:
+    """Specific identification: say which lots (by lot id) a sale or transfer takes.
+
+    The picks must add up to the entry's units; the ledger is replayed with the
+    ``specific`` method to check every named lot holds enough, else nothing changes.
+    """
+    with uow() as store:
+        entry = store.transaction(transaction_id)
+        disposes = entry.type in (TransactionType.SELL, TransactionType.TRANSFER_OUT) or (
+            entry.type is TransactionType.CONVERSION and (entry.quantity or ZERO) < 0
+        )
+        if not disposes:
+            raise InvalidInput(
+                f"transaction {transaction_id} is a {entry.type.value}: only sales, transfers "
+                "out and conversions take lots"
+            )
+        units = abs(entry.quantity or ZERO)
+        chosen = sum((p.quantity for p in picks), ZERO)
+        if chosen != units:
+            raise InvalidInput(
+                f"the lots chosen hold {chosen} units but transaction {transaction_id} "
+                f"disposes {units}"
+            )
+        selection = [{"lot": p.lot_id, "quantity": str(p.quantity)} for p in picks]
+        store.update_transaction(transaction_id, {"lot_selection": selection})
+        replay(store.ledger(), method=CostMethod.SPECIFIC, presorted=True)  # else rolls back
+        return entry._replace(lot_selection=tuple(picks))
 
 
 def import_prices(uow: UnitOfWork, path: Path, *, clock: Callable[[], datetime]) -> int:
