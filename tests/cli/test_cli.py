@@ -220,3 +220,12 @@ def test_demo_loads_and_is_idempotent(qd: Quantdesk) -> None:
     positions = qd.json("positions", "--consolidated")
     assert {"demo", "cash"} == {p["price_source"] for p in positions["positions"]}
     assert [] == list(positions["warnings"])
+
+
+def test_an_unreachable_database_is_one_clear_line() -> None:
+    """A server that refuses connections gives a message and exit 1, not a traceback."""
+    result = CliRunner().invoke(
+        app, ["--db", "postgresql://nobody@127.0.0.1:1/none", "accounts", "list"]
+    )
+    assert 1 == result.exit_code
+    assert "the database failed" in result.stderr and "Traceback" not in result.stderr

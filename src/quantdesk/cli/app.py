@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from typer.core import TyperGroup
 
 from quantdesk import bootstrap
@@ -24,7 +25,7 @@ from quantdesk.demo import load_demo
 from quantdesk.domain.errors import InsufficientLots, QuantdeskError
 from quantdesk.domain.lots import CostMethod, Term
 from quantdesk.domain.money import ZERO, money_text, normalized, parse_decimal
-from quantdesk.domain.transactions import LotPick
+from quantdesk.domain.transactions import LotPick, Transaction
 from quantdesk.importers.generic import FORMATS
 from quantdesk.services import portfolio
 from quantdesk.services.import_file import ImportOptions, import_file
@@ -48,6 +49,14 @@ class _Group(TyperGroup):
             raise typer.Exit(1) from None
         except QuantdeskError as error:
             err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except DBAPIError as error:  # the database refused or is unreachable: nothing was changed
+            reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+            err.print(
+                f"[bold red]error:[/] the database failed ({reason}); nothing was changed",
+                highlight=False,
+                soft_wrap=True,
+            )
             raise typer.Exit(1) from None
 
 
@@ -122,6 +131,36 @@ def _print_json(data: Any) -> None:
 def _fail(message: str, code: int = 1) -> NoReturn:
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def _entry_cells(t: Transaction) -> list[str]:
+    """A ledger entry as table cells, in :data:`ENTRY_COLUMNS` order."""
+    return [
+        str(t.id),
+        t.traded_on.isoformat(),
+        t.account,
+        t.type.value,
+        t.instrument.symbol if t.instrument else "",
+        _qty(t.quantity),
+        _qty(t.price),
+        _qty(t.fees) if t.fees else "",
+        _qty(t.amount),
+        t.origin.value,
+    ]
+
+
+ENTRY_COLUMNS = (
+    "Id",
+    "Date",
+    "Account",
+    "Type",
+    "Symbol",
+    "Quantity",
+    "Price",
+    "Fees",
+    "Amount",
+    "Origin",
+)
 
 
 def _day(text: str, option: str) -> date:
@@ -254,19 +293,9 @@ def import_command(
             f"cost basis before {s.on}; complete it with `quantdesk transactions set-basis`.[/]"
         )
     if dry_run and report.preview:
-        table = Table(
-            "Date", "Account", "Type", "Symbol", "Quantity", "Price", "Amount", title="Preview"
-        )
+        table = Table(*ENTRY_COLUMNS[1:], title="Preview")
         for t in report.preview:
-            table.add_row(
-                t.traded_on.isoformat(),
-                t.account,
-                t.type.value,
-                t.instrument.symbol if t.instrument else "",
-                _qty(t.quantity),
-                _qty(t.price),
-                _qty(t.amount),
-            )
+            table.add_row(*_entry_cells(t)[1:])
         out.print(table)
 
 
@@ -506,32 +535,9 @@ def transactions_list(
     if as_json:
         _print_json([render.transaction_json(t) for t in rows])
         return
-    table = Table(
-        "Id",
-        "Date",
-        "Account",
-        "Type",
-        "Symbol",
-        "Quantity",
-        "Price",
-        "Fees",
-        "Amount",
-        "Origin",
-        title="Transactions",
-    )
+    table = Table(*ENTRY_COLUMNS, title="Transactions")
     for t in rows:
-        table.add_row(
-            str(t.id),
-            t.traded_on.isoformat(),
-            t.account,
-            t.type.value,
-            t.instrument.symbol if t.instrument else "",
-            _qty(t.quantity),
-            _qty(t.price),
-            _qty(t.fees) if t.fees else "",
-            _qty(t.amount),
-            t.origin.value,
-        )
+        table.add_row(*_entry_cells(t))
     out.print(table if rows else "No transactions.")
 
 
