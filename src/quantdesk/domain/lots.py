@@ -360,10 +360,13 @@ def replay(
     with localcontext() as ctx:
         ctx.prec = PRECISION
         for index, txn in enumerate(transactions):
-            ref = ref_of(txn, index)
+            ref = txn.id if txn.id is not None else -(index + 1)  # as ref_of, inlined
             if txn.is_cash_movement():
                 state.cash_accounts.add(txn.account)
             cash[(txn.account, txn.currency)] += txn.cash_effect()
+            if not partner_of:  # no paired transfers: the common case
+                _apply(txn, ref, None, book, state, record)
+                continue
             if ref in done:
                 continue
             partner = partner_of.get(ref)
