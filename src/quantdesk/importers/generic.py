@@ -16,6 +16,7 @@ Cash rows (deposit, withdrawal, interest, a fee or tax with no symbol) leave ``s
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -174,7 +175,13 @@ class _Row:
             self.fail(column, f"required {why}")
 
 
+#: Plain numbers the ledger stores exactly as written (the vast majority of cells).
+_STORABLE = re.compile(r"-?\d{1,20}(\.\d{1,18})?").fullmatch
+
+
 def _number(text: str) -> Decimal:
+    if _STORABLE(text):
+        return Decimal(text)
     return check_storable(parse_decimal(text))
 
 
@@ -261,11 +268,10 @@ def parse_trades(
     """Entries of a trades file; bad rows are reported in ``issues`` and skipped."""
     columns = _Columns(header, TRADES)
     for line, cells in records:
-        row = _Row(line, cells, columns, dialect, issues)
-        yield from _trade(row, today)
+        yield from _trade(_Row(line, cells, columns, dialect, issues), today)
 
 
-def _trade(row: _Row, today: date) -> Iterator[ParsedTransaction]:
+def _trade(row: _Row, today: date) -> tuple[ParsedTransaction, ...]:
     kind = row.parsed("type", _kind)
     row.require("type", kind, "type is empty")
     when = row.parsed("date", _when)
@@ -288,7 +294,7 @@ def _trade(row: _Row, today: date) -> Iterator[ParsedTransaction]:
     if price is not None and price < 0:
         row.fail("price", f"a price cannot be negative ({price})")
     if kind is None or when is None or not row.ok:
-        return
+        return ()
     if kind in _NEEDS_INSTRUMENT and symbol is None:
         row.fail("symbol", f"a {kind.value} needs a symbol")
     if kind in (TransactionType.BUY, TransactionType.SELL, TransactionType.STAKING_REWARD):
@@ -332,7 +338,7 @@ def _trade(row: _Row, today: date) -> Iterator[ParsedTransaction]:
         if ratio is not None and ratio <= 0:
             row.fail("ratio", f"a split ratio must be positive, got {ratio}")
     if not row.ok:
-        return
+        return ()
     external_id = row.text("external_id") or None
     base = Transaction(
         account="",
@@ -352,10 +358,9 @@ def _trade(row: _Row, today: date) -> Iterator[ParsedTransaction]:
     )
     account = row.text("account") or None
     if kind is TransactionType.CONVERSION:
-        yield from _conversion(row, base, symbol, asset_type, account, currency, when)
-        return
-    yield ParsedTransaction(
-        row.line, base, account, symbol, asset_type, currency, _content_key(row)
+        return _conversion(row, base, symbol, asset_type, account, currency, when)
+    return (
+        ParsedTransaction(row.line, base, account, symbol, asset_type, currency, _content_key(row)),
     )
 
 
@@ -367,7 +372,7 @@ def _conversion(
     account: str | None,
     currency: str | None,
     when: datetime,
-) -> Iterator[ParsedTransaction]:
+) -> tuple[ParsedTransaction, ...]:
     """A one-row conversion (``to_symbol``/``to_quantity``) becomes two linked legs."""
     to_symbol = row.parsed("to_symbol", _symbol)
     to_quantity = row.number("to_quantity")
@@ -375,22 +380,23 @@ def _conversion(
     quantity = base.quantity
     if quantity is None or quantity == 0:
         row.fail("quantity", "a conversion needs the quantity given up")
-        return
+        return ()
     if to_symbol is None:
         if quantity < 0 or base.link:  # a single leg of a two-row conversion
-            yield ParsedTransaction(
-                row.line, base, account, symbol, asset_type, currency, _content_key(row)
+            return (
+                ParsedTransaction(
+                    row.line, base, account, symbol, asset_type, currency, _content_key(row)
+                ),
             )
-            return
         row.fail("to_symbol", "a one-row conversion needs to_symbol and to_quantity")
-        return
+        return ()
     if to_quantity is None or to_quantity <= 0:
         row.fail("to_quantity", "a conversion needs a positive to_quantity")
-        return
+        return ()
     value = abs(base.amount) if base.amount is not None else base.gross
     if value is None:
         row.fail("price", "a conversion needs the value given up: a price per unit or an amount")
-        return
+        return ()
     quantity = abs(quantity)
     key = _content_key(row)
     link = base.link or "conversion:" + hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
@@ -400,8 +406,10 @@ def _conversion(
     in_leg = base._replace(
         quantity=to_quantity, price=derived(value / to_quantity), amount=None, fees=ZERO, link=link
     )
-    yield ParsedTransaction(row.line, out_leg, account, symbol, asset_type, currency, key + ":out")
-    yield ParsedTransaction(row.line, in_leg, account, to_symbol, to_type, currency, key + ":in")
+    return (
+        ParsedTransaction(row.line, out_leg, account, symbol, asset_type, currency, key + ":out"),
+        ParsedTransaction(row.line, in_leg, account, to_symbol, to_type, currency, key + ":in"),
+    )
 
 
 _KEY_COLUMNS = (
