@@ -296,3 +296,56 @@ def test_btc_and_aapl_lots_never_mix() -> None:
         ]
     )
     assert {AAPL, BTC} == {lot.instrument for lot in state.lots}
+
+
+def test_average_cost_with_units_of_unknown_basis_leaves_the_whole_sale_unknown() -> None:
+    """A pool with unknown-basis units has an unknown average: no gain is made up."""
+    state = replay(
+        [
+            trade("transfer_in", "2020-01-01", "10", origin=Origin.UNKNOWN_BASIS),
+            trade("buy", "2024-01-02", "10", "100"),
+            trade("buy", "2024-01-03", "10", "300"),
+            trade("sell", "2024-02-01", "15", "200"),
+        ],
+        method=CostMethod.AVERAGE,
+    )
+    assert [None] == list({d.gain for d in state.disposals})
+
+
+def test_transfer_that_arrives_short_keeps_its_basis_in_the_units_that_arrive() -> None:
+    """1 BTC sent, 0.9995 received (network fee): the wallet holds 0.9995 at the full basis."""
+    state = replay(
+        [
+            trade("buy", "2024-01-02", "1", "30000", instrument=BTC, account="Exchange"),
+            trade("transfer_out", "2024-02-01", "1", instrument=BTC, account="Exchange", link="w"),
+            trade(
+                "transfer_in", "2024-02-01", "0.9995", instrument=BTC, account="Wallet", link="w"
+            ),
+        ]
+    )
+    (lot,) = state.lots
+    assert ("Wallet", D("0.9995"), D(30000)) == (lot.account, lot.quantity, lot.cost_basis)
+    with pytest.raises(InsufficientLots):
+        replay(
+            [
+                *_btc_moved(),
+                trade("sell", "2024-03-01", "1", "40000", instrument=BTC, account="Wallet"),
+            ]
+        )
+
+
+def _btc_moved() -> list:
+    return [
+        trade("buy", "2024-01-02", "1", "30000", instrument=BTC, account="Exchange"),
+        trade("transfer_out", "2024-02-01", "1", instrument=BTC, account="Exchange", link="w"),
+        trade("transfer_in", "2024-02-01", "0.9995", instrument=BTC, account="Wallet", link="w"),
+    ]
+
+
+def test_a_chosen_lot_must_give_a_positive_number_of_units() -> None:
+    ledger = [
+        *_three_buys(),
+        trade("sell", "2024-03-01", "10", "200", picks=((1, "-5"), (2, "10"), (3, "5"))),
+    ]
+    with pytest.raises(LedgerError, match="positive"):
+        replay(ledger, method=CostMethod.SPECIFIC)

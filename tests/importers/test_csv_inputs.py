@@ -152,3 +152,19 @@ def test_numbers_the_ledger_cannot_store_exactly_are_refused_not_rounded(
     report = _import(broker, content)
     assert [(2, "quantity"), (3, "price")] == [(i.line, i.column) for i in report.issues]
     assert "18 decimal places" in report.issues[0].reason
+
+
+def test_semicolon_file_reads_a_dot_as_the_thousands_separator(broker: SqlUnitOfWork) -> None:
+    content = HEADER.replace(",", ";") + "SAP;buy;1.500;120,50;0;2024-01-02;stock\n"
+    assert _import(broker, content).ok
+    (entry,) = portfolio.list_transactions(broker)
+    assert (Decimal(1500), Decimal("120.50")) == (entry.quantity, entry.price)
+
+
+def test_short_windows_1252_file_ending_in_an_accent_is_read(broker: SqlUnitOfWork) -> None:
+    content = (HEADER.strip() + ",description\nNESN,buy,1,100,0,2024-01-02,stock,Nestl\xe9").encode(
+        "cp1252"
+    )
+    report = _import(broker, content)
+    assert report.ok, report.issues
+    assert "Nestlé" == portfolio.list_transactions(broker)[0].description

@@ -367,3 +367,52 @@ def test_completing_a_basis_needs_an_opening_and_a_plausible_date(broker: SqlUni
         portfolio.complete_basis(
             broker, opening.id or 0, price_per_unit=Decimal(1), acquired_on=date(2020, 1, 2)
         )
+
+
+def test_one_external_id_for_a_dividend_and_its_withholding_stores_both(
+    broker: SqlUnitOfWork,
+) -> None:
+    content = (
+        "date,type,symbol,quantity,price,amount,asset_type,external_id\n"
+        "2024-03-01,buy,KO,10,60,,stock,\n"
+        "2024-04-01,dividend,KO,,,4.85,,D77\n2024-04-01,tax,KO,,,0.73,,D77\n"
+        "2024-05-01,buy,KO,1,61,,,F9\n2024-05-01,buy,KO,2,61.1,,,F9\n"
+    )
+    first = _import(broker, content)
+    assert (True, 5) == (first.ok, first.added)
+    assert (0, 5) == (_import(broker, content).added, _import(broker, content).duplicates)
+
+
+def test_deleting_a_lot_that_a_sale_chose_is_refused(broker: SqlUnitOfWork) -> None:
+    content = (
+        "date,type,symbol,quantity,price,asset_type\n"
+        "2024-01-02,buy,AAPL,10,100,stock\n2024-02-01,buy,AAPL,10,300,stock\n"
+        "2024-03-01,sell,AAPL,5,200,stock\n"
+    )
+    assert _import(broker, content).ok
+    _, second, sale = portfolio.list_transactions(broker)
+    portfolio.identify_lots(broker, sale.id or 0, [LotPick(second.id or 0, Decimal(5))])
+    with pytest.raises(LedgerError, match=f"lot {second.id}"):
+        portfolio.delete_transaction(broker, second.id or 0)
+    assert 3 == len(portfolio.list_transactions(broker))
+
+
+def test_a_transfer_beyond_the_history_opens_the_shortfall_in_the_sending_account(
+    broker: SqlUnitOfWork,
+) -> None:
+    """Unknown-basis units are opened before the transfer moves them: no phantom units."""
+    portfolio.add_account(
+        broker, "IRA", kind="retirement", institution=None, currency="USD", clock=clock
+    )
+    content = (
+        "date,type,symbol,quantity,price,asset_type,account\n"
+        "2024-03-05,transfer_out,XYZ,10,,stock,Broker\n2024-03-05,transfer_in,XYZ,10,,stock,IRA\n"
+    )
+    assert _import(broker, content, account=None, allow_unknown_basis=True).ok
+    held = {
+        (p.account, p.instrument.symbol): p.quantity
+        for p in portfolio.current_positions(broker, as_of=NOW.date())
+    }
+    assert {("IRA", "XYZ"): Decimal(10)} == held
+    later = "date,type,symbol,quantity,price,asset_type\n2024-06-03,buy,MSFT,1,400,stock\n"
+    assert _import(broker, later).ok

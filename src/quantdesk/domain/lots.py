@@ -254,6 +254,7 @@ class _Book:
         pieces: list[Lot] = []
         gone: set[int] = set()
         remaining = quantity
+        unknown_pool = False
 
         def take(lot: Lot, wanted: Decimal) -> Decimal:
             if wanted >= lot.quantity:
@@ -267,6 +268,11 @@ class _Book:
             by_id = {lot.lot_id: lot for lot in lots}
             for pick in txn.lot_selection:
                 lot = by_id.get(pick.lot_id)
+                if pick.quantity <= 0:
+                    raise LedgerError(
+                        f"transaction {txn.id}: lot {pick.lot_id} is chosen for {pick.quantity} "
+                        "units; a chosen lot gives a positive number of units"
+                    )
                 if lot is None or id(lot) in gone or lot.quantity < pick.quantity:
                     raise LedgerError(
                         f"transaction {txn.id}: lot {pick.lot_id} of {txn.instrument} in "
@@ -274,8 +280,8 @@ class _Book:
                         f"{txn.traded_on.isoformat()}"
                     )
                 remaining -= take(lot, min(pick.quantity, remaining))
-        elif self.method is CostMethod.AVERAGE:
-            _reaverage(lots)
+        elif self.method is CostMethod.AVERAGE and not _reaverage(lots):
+            unknown_pool = True  # some units have unknown basis: so does the pool's average
         for lot in self._order(lots):
             if remaining <= 0:
                 break
@@ -284,6 +290,9 @@ class _Book:
         if gone:
             self.lots[key] = [lot for lot in lots if id(lot) not in gone]
         self.units[key] -= quantity
+        if unknown_pool:
+            for piece in pieces:
+                piece.cost_basis = None
         return pieces
 
     def _order(self, lots: list[Lot]) -> list[Lot]:
@@ -308,11 +317,14 @@ def _acquired(lot: Lot) -> date:
     return lot.acquired_on or date.min
 
 
-def _reaverage(lots: list[Lot]) -> None:
-    """Give every lot of a pool the pool's average cost per unit (when all are known)."""
+def _reaverage(lots: list[Lot]) -> bool:
+    """Give every lot of a pool the pool's average cost per unit; False (and no change)
+    when some lot's basis is unknown, which leaves the average unknown too."""
     live = [lot for lot in lots if lot.quantity > 0]
-    if not live or any(lot.cost_basis is None for lot in live):
-        return
+    if any(lot.cost_basis is None for lot in live):
+        return False
+    if not live:
+        return True
     total_basis = sum((lot.cost_basis or ZERO for lot in live), ZERO)
     total_quantity = sum((lot.quantity for lot in live), ZERO)
     assigned = ZERO
@@ -320,6 +332,7 @@ def _reaverage(lots: list[Lot]) -> None:
         lot.cost_basis = total_basis * lot.quantity / total_quantity
         assigned += lot.cost_basis
     live[-1].cost_basis = total_basis - assigned
+    return True
 
 
 def replay(
@@ -434,10 +447,16 @@ def _apply(
             (txn, partner) if t is TransactionType.TRANSFER_OUT else (partner, txn)
         )
         assert source is not None
-        pieces = _take(book, source, ref, source.quantity or ZERO, state)
+        sent = source.quantity or ZERO
+        pieces = _take(book, source, ref, sent, state)
         if destination is not None:
+            # Units lost on the way (a network fee paid in the coin) keep their basis in
+            # the units that arrive: no gain or loss is invented for a transfer.
+            received = destination.quantity or sent
             for piece in pieces:
                 piece.account = destination.account
+                if received != sent and sent:
+                    piece.quantity = piece.quantity * received / sent
                 book.add(piece)
     elif t is TransactionType.TRANSFER_IN:
         gross = txn.gross

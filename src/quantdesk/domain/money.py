@@ -28,7 +28,7 @@ def parse_decimal(text: str, *, decimal_comma: bool = False) -> Decimal:
     ``-12``; with ``decimal_comma`` also ``1.234,50`` and ``12,5``. Raises
     :class:`InvalidInput` naming the text on anything else (never guesses 0).
     """
-    if _SIMPLE(text):  # the common case: 1234.5 or -12
+    if not decimal_comma and _SIMPLE(text):  # the common case: 1234.5 or -12
         return Decimal(text)
     raw = text.strip()
     if not raw:

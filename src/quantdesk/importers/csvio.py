@@ -12,7 +12,7 @@ import csv
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any, Protocol
 
 from quantdesk.domain.errors import InvalidInput
 
@@ -32,7 +32,7 @@ class CsvDialect:
         return self.delimiter == ";"
 
 
-def _encoding(head: bytes) -> str:
+def _encoding(head: bytes, *, whole: bool) -> str:
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -47,8 +47,8 @@ def _encoding(head: bytes) -> str:
         head.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError as error:
-        if error.reason == "unexpected end of data":  # a character cut by the probe's end
-            return "utf-8"
+        if error.reason == "unexpected end of data" and not whole:
+            return "utf-8"  # a character cut by the probe's end, not by the file's
     controls = sum(1 for b in head if b < 32 and b not in (9, 10, 13))
     if controls:
         raise InvalidInput("the file is not text (control bytes found); export it as CSV")
@@ -61,11 +61,17 @@ def _delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
+class Readable(Protocol):
+    """Anything with a binary ``read``: an open file, an upload, a :class:`ByteSource`."""
+
+    def read(self, size: int = -1, /) -> bytes | None: ...
+
+
 class ByteSource(io.RawIOBase):
     """Any binary file object as a raw stream, optionally seeing every byte read
     (the import service hashes files this way while they stream)."""
 
-    def __init__(self, stream: IO[bytes], on_read: Callable[[bytes], object] | None = None) -> None:
+    def __init__(self, stream: Readable, on_read: Callable[[bytes], object] | None = None) -> None:
         super().__init__()
         self._stream = stream
         self._on_read = on_read
@@ -74,29 +80,27 @@ class ByteSource(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self._stream.read(len(buffer))
+        data = self._stream.read(len(buffer)) or b""
         if self._on_read is not None:
             self._on_read(data)
         buffer[: len(data)] = data
         return len(data)
 
 
-def open_csv(stream: IO[bytes]) -> tuple[CsvDialect, Iterator[tuple[int, list[str]]]]:
+def open_csv(stream: Readable) -> tuple[CsvDialect, Iterator[tuple[int, list[str]]]]:
     """Detect the dialect and return it with an iterator of ``(line, cells)``.
 
     ``line`` is the physical line where the record starts (the header is line 1). Blank
     lines and lines of empty cells are skipped. A decoding error mid-file raises
     :class:`InvalidInput` naming the line.
     """
-    buffered = (
-        stream
-        if isinstance(stream, io.BufferedReader)
-        else io.BufferedReader(ByteSource(stream), buffer_size=_PROBE)
-    )
+    # Our own buffer of the probe's size: one peek then sees the first 64 KiB, or the
+    # whole file when it is shorter.
+    buffered = io.BufferedReader(ByteSource(stream), buffer_size=_PROBE)
     head = buffered.peek(_PROBE)[:_PROBE]
     if not head.strip():
         raise InvalidInput("the file is empty")
-    encoding = _encoding(head)
+    encoding = _encoding(head, whole=len(head) < _PROBE)
     text = io.TextIOWrapper(buffered, encoding=encoding, newline="", errors="strict")
     first = head.decode(encoding, errors="ignore").lstrip("\ufeff").splitlines()
     header_line = next((line for line in first if line.strip()), "")

@@ -15,10 +15,9 @@ Holdings snapshots are reconciled against what the ledger already holds
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import islice
 from pathlib import Path
 from typing import IO
@@ -26,7 +25,7 @@ from typing import IO
 from quantdesk.domain.accounts import Account
 from quantdesk.domain.errors import InvalidInput, Shortfall
 from quantdesk.domain.instruments import InstrumentKey
-from quantdesk.domain.lots import TRANSFER_TYPES, replay
+from quantdesk.domain.lots import TRANSFER_TYPES, CostMethod, replay
 from quantdesk.domain.transactions import Origin, Transaction, TransactionType
 from quantdesk.importers.base import Issues, ParsedTransaction
 from quantdesk.importers.csvio import ByteSource, normalize_header, open_csv
@@ -47,6 +46,10 @@ from quantdesk.services.snapshot import reconcile_snapshot
 
 CHUNK = 5_000
 PREVIEW = 20
+#: The method imports are checked with: specific identification is FIFO where no lots
+#: are chosen, so it finds every shortfall FIFO would and also every chosen lot a change
+#: would break.
+CHECKED = CostMethod.SPECIFIC
 #: New entries kept in memory to validate an import without reading it back.
 IN_MEMORY_LIMIT = 100_000
 
@@ -109,8 +112,7 @@ def _import_stream(
         if on_bytes is not None:
             on_bytes(len(data))
 
-    hashed = io.BufferedReader(ByteSource(stream, seen), buffer_size=64 * 1024)
-    dialect, records = open_csv(hashed)
+    dialect, records = open_csv(ByteSource(stream, seen))
     first = next(records, None)
     if first is None:
         raise InvalidInput("the file is empty")
@@ -210,11 +212,17 @@ class _TradesImport:
             return added
         if kept is not None:
             existing = list(self.store.iter_ledger(exclude_import=self.import_id))
-            state = replay([*existing, *kept], record=False, collect_shortfalls=True)
+            state = replay(
+                [*existing, *kept], method=CHECKED, record=False, collect_shortfalls=True
+            )
         else:
             transfers = list(self.store.iter_ledger(types=[t.value for t in TRANSFER_TYPES]))
             state = replay(
-                self.store.iter_ledger(), transfers=transfers, record=False, collect_shortfalls=True
+                self.store.iter_ledger(),
+                method=CHECKED,
+                transfers=transfers,
+                record=False,
+                collect_shortfalls=True,
             )
         if not state.shortfalls:
             return added
@@ -284,7 +292,7 @@ class _TradesImport:
             opening = Transaction(
                 account=entry.account,
                 type=TransactionType.TRANSFER_IN,
-                traded_at=entry.traded_at,
+                traded_at=entry.traded_at - timedelta(microseconds=1),  # just before it
                 instrument=entry.instrument,
                 quantity=shortfall.missing,
                 currency=entry.currency,
@@ -317,9 +325,10 @@ def _fingerprint(account_id: int, parsed: ParsedTransaction, occurrences: dict[i
     """
     key = parsed.content_key
     if parsed.transaction.external_id:
+        # Brokers reuse one id for a dividend and its withholding, or for the fills of
+        # one order: the id, the type and the place among its namesakes identify a row.
         leg = key.rpartition(":")[2] if key.endswith((":in", ":out")) else ""
-        base = f"id\x1f{account_id}\x1f{parsed.transaction.external_id}\x1f{leg}"
-        return _digest(base)
+        key = f"id\x1f{parsed.transaction.external_id}\x1f{parsed.transaction.type}\x1f{leg}"
     content = f"{account_id}\x1f{key}"
     slot = hash(content)
     seen = occurrences[slot] = occurrences.get(slot, 0) + 1

@@ -169,7 +169,8 @@ def delete_transaction(uow: UnitOfWork, transaction_id: int) -> None:
     """Delete an entry, refusing if the ledger would then sell units it does not hold."""
     with uow() as store:
         store.delete_transaction(transaction_id)
-        replay(store.ledger(), presorted=True)  # raises InsufficientLots: the delete rolls back
+        # raises InsufficientLots or LedgerError (a chosen lot gone): the delete rolls back
+        replay(store.ledger(), method=CostMethod.SPECIFIC, presorted=True)
 
 
 def complete_basis(
@@ -223,6 +224,8 @@ def identify_lots(uow: UnitOfWork, transaction_id: int, picks: list[LotPick]) ->
                 "out and conversions take lots"
             )
         units = abs(entry.quantity or ZERO)
+        if any(p.quantity <= 0 for p in picks):
+            raise InvalidInput("each chosen lot gives a positive number of units")
         chosen = sum((p.quantity for p in picks), ZERO)
         if chosen != units:
             raise InvalidInput(
