@@ -229,3 +229,32 @@ def test_an_unreachable_database_is_one_clear_line() -> None:
     )
     assert 1 == result.exit_code
     assert "the database failed" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_each_users_own_closes_are_private(qd: Quantdesk) -> None:
+    """Alice's close for AAPL never values Bob's holdings."""
+
+    def as_user(user: str, *args: str) -> Any:
+        result = qd.runner.invoke(
+            app, ["--db", qd.url, "--user", user, *args], catch_exceptions=False
+        )
+        assert 0 == result.exit_code, result.output
+        return result
+
+    for user, close in (("bob", "150"), ("alice", "1")):
+        as_user(user, "accounts", "add", "B", "--kind", "brokerage")
+        as_user(
+            user,
+            "import",
+            qd.file(f"{user}.csv", "symbol,quantity,asset_type\nAAPL,10,stock\n"),
+            "--account",
+            "B",
+        )
+        as_user(
+            user,
+            "prices",
+            "import",
+            qd.file(f"{user}-p.csv", f"date,symbol,close\n2024-11-01,AAPL,{close}\n"),
+        )
+    bob = json.loads(as_user("bob", "positions", "--json").stdout)
+    assert ["1500"] == [p["market_value"] for p in bob["positions"]]

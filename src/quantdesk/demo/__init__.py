@@ -51,7 +51,7 @@ def load_demo(uow: UnitOfWork, *, clock: Callable[[], datetime]) -> str:
             [Instrument(r.symbol, r.asset_type, r.currency) for r in closes if r.asset_type],
             clock(),
         )
-        store.upsert_prices(
+        store.store_user_closes(
             [
                 (
                     ids[Instrument(r.symbol, r.asset_type, r.currency).key],

@@ -253,4 +253,4 @@ def import_prices(uow: UnitOfWork, path: Path, *, clock: Callable[[], datetime])
         stored = [
             (ids[i.key], r.day, r.close, r.currency) for i, r in zip(wanted, rows, strict=True)
         ]
-        return store.upsert_prices(stored, source="user")
+        return store.store_user_closes(stored, source="user")

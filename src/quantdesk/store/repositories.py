@@ -37,7 +37,15 @@ from quantdesk.domain.transactions import (
     Transaction,
     TransactionType,
 )
-from quantdesk.store.tables import accounts, imports, instruments, prices, transactions, users
+from quantdesk.store.tables import (
+    accounts,
+    imports,
+    instruments,
+    prices,
+    transactions,
+    user_prices,
+    users,
+)
 
 _INSERT_BATCH = 5_000
 _SAME_TIME_ORDER = case(
@@ -290,49 +298,70 @@ class LedgerRepository:
         )
 
     # prices -------------------------------------------------------------------------
-    def upsert_prices(self, rows: Sequence[tuple[int, date, Decimal, str]], *, source: str) -> int:
-        """Store closes (instrument id, day, close, currency); a newer close replaces the old."""
-        for instrument_id, day, _close, _currency in rows:
-            self.conn.execute(
-                delete(prices).where(
-                    prices.c.instrument_id == instrument_id,
-                    prices.c.day == day,
-                    prices.c.source == source,
+    def store_user_closes(
+        self, rows: Sequence[tuple[int, date, Decimal, str]], *, source: str
+    ) -> int:
+        """Store this user's closes (instrument id, day, close, currency); a close for a day
+        that already has one replaces it."""
+        days: dict[int, list[date]] = {}
+        for instrument_id, day, _, _ in rows:
+            days.setdefault(instrument_id, []).append(day)
+        for instrument_id, wanted in days.items():
+            for start in range(0, len(wanted), _IN_BATCH):
+                self.conn.execute(
+                    delete(user_prices).where(
+                        user_prices.c.user_id == self.user_id,
+                        user_prices.c.instrument_id == instrument_id,
+                        user_prices.c.day.in_(wanted[start : start + _IN_BATCH]),
+                    )
                 )
-            )
-        for start in range(0, len(rows), _INSERT_BATCH):
-            self.conn.execute(
-                insert(prices),
-                [
-                    {"instrument_id": i, "day": d, "close": c, "currency": cur, "source": source}
-                    for i, d, c, cur in rows[start : start + _INSERT_BATCH]
-                ],
-            )
-        return len(rows)
+        latest = {(i, d): (c, cur) for i, d, c, cur in rows}  # the file's last word per day
+        values = [
+            {
+                "user_id": self.user_id,
+                "instrument_id": i,
+                "day": d,
+                "close": c,
+                "currency": cur,
+                "source": source,
+            }
+            for (i, d), (c, cur) in latest.items()
+        ]
+        for start in range(0, len(values), _INSERT_BATCH):
+            self.conn.execute(insert(user_prices), values[start : start + _INSERT_BATCH])
+        return len(values)
 
     def latest_quotes(self, as_of: date) -> dict[InstrumentKey, Quote]:
-        """The latest stored close on or before ``as_of`` of every instrument."""
-        latest = (
-            select(prices.c.instrument_id, func.max(prices.c.day).label("day"))
-            .where(prices.c.day <= as_of)
-            .group_by(prices.c.instrument_id)
-            .subquery()
-        )
-        query = (
-            select(prices, instruments.c.symbol, instruments.c.asset_type)
-            .join(
-                latest,
-                and_(
-                    latest.c.instrument_id == prices.c.instrument_id, latest.c.day == prices.c.day
-                ),
-            )
-            .join(instruments, instruments.c.id == prices.c.instrument_id)
-        )
+        """The latest close on or before ``as_of`` of every instrument: the user's own
+        closes first, then the providers' (shared) closes for days the user has none."""
         quotes: dict[InstrumentKey, Quote] = {}
-        for row in self.conn.execute(query):
-            key = InstrumentKey(row.symbol, AssetType(row.asset_type))
-            if key not in quotes or row.source == "user":  # the user's own closes win
-                quotes[key] = Quote(row.close, row.currency, row.day, row.source)
+        for table, own in ((user_prices, True), (prices, False)):
+            scope = [table.c.day <= as_of]
+            if own:
+                scope.append(table.c.user_id == self.user_id)
+            latest = (
+                select(table.c.instrument_id, func.max(table.c.day).label("day"))
+                .where(*scope)
+                .group_by(table.c.instrument_id)
+                .subquery()
+            )
+            query = (
+                select(table, instruments.c.symbol, instruments.c.asset_type)
+                .join(
+                    latest,
+                    and_(
+                        latest.c.instrument_id == table.c.instrument_id,
+                        latest.c.day == table.c.day,
+                    ),
+                )
+                .join(instruments, instruments.c.id == table.c.instrument_id)
+                .where(*scope)
+            )
+            for row in self.conn.execute(query):
+                key = InstrumentKey(row.symbol, AssetType(row.asset_type))
+                known = quotes.get(key)
+                if known is None or (not own and row.day > known.as_of):
+                    quotes[key] = Quote(row.close, row.currency, row.day, row.source)
         return quotes
 
 
@@ -352,10 +381,26 @@ def _instrument(row: Row[Any]) -> Instrument:
 
 #: Columns that differ per entry, in the order :func:`_varying` gives them.
 _VARYING = (
-    "account_id", "type", "instrument_id", "quantity", "price", "fees", "amount", "currency",
-    "traded_at", "settles_on", "acquired_on", "split_ratio", "link", "lot_selection", "origin",
-    "external_id", "description", "fingerprint", "source_line",
-)  # fmt: skip
+    "account_id",
+    "type",
+    "instrument_id",
+    "quantity",
+    "price",
+    "fees",
+    "amount",
+    "currency",
+    "traded_at",
+    "settles_on",
+    "acquired_on",
+    "split_ratio",
+    "link",
+    "lot_selection",
+    "origin",
+    "external_id",
+    "description",
+    "fingerprint",
+    "source_line",
+)
 #: Columns one insert batch shares.
 _SHARED = ("user_id", "import_id", "created_at")
 
@@ -479,10 +524,28 @@ class _Converter:
 
     def __call__(self, row: Any) -> Transaction:
         (
-            id_, account, kind, symbol, asset_type, quantity, price, fees, amount, currency,
-            traded_at, settles_on, acquired_on, split_ratio, link, selection, origin,
-            external_id, description, fingerprint, source_line,
-        ) = row  # fmt: skip
+            id_,
+            account,
+            kind,
+            symbol,
+            asset_type,
+            quantity,
+            price,
+            fees,
+            amount,
+            currency,
+            traded_at,
+            settles_on,
+            acquired_on,
+            split_ratio,
+            link,
+            selection,
+            origin,
+            external_id,
+            description,
+            fingerprint,
+            source_line,
+        ) = row
         key = None
         if symbol is not None:
             key = self.keys.get((symbol, asset_type))

@@ -105,6 +105,25 @@ transactions = Table(
     Index("ix_transactions_user_traded", "user_id", "traded_at", "id"),
 )
 
+#: Closes a user loaded (``prices import``) or the demo loaded for its user: that user's
+#: own data, private to them, and preferred to any provider's close of the same day.
+user_prices = Table(
+    "user_prices",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "instrument_id",
+        Integer,
+        ForeignKey("instruments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("day", Date, primary_key=True),
+    Column("close", ExactDecimal, nullable=False),
+    Column("currency", String(5), nullable=False),
+    Column("source", String(20), nullable=False),
+)
+
+#: Market closes from providers, shared by every user.
 prices = Table(
     "prices",
     metadata,

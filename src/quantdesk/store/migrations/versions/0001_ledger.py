@@ -114,9 +114,26 @@ def upgrade() -> None:
         sa.Column("close", ExactDecimal(), nullable=False),
         sa.Column("currency", sa.String(5), nullable=False),
     )
+    op.create_table(
+        "user_prices",
+        sa.Column(
+            "user_id", sa.Integer(), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+        ),
+        sa.Column(
+            "instrument_id",
+            sa.Integer(),
+            sa.ForeignKey("instruments.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("day", sa.Date(), primary_key=True),
+        sa.Column("close", ExactDecimal(), nullable=False),
+        sa.Column("currency", sa.String(5), nullable=False),
+        sa.Column("source", sa.String(20), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("user_prices")
     op.drop_table("prices")
     op.drop_table("transactions")
     op.drop_table("imports")
