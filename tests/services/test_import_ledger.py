@@ -416,3 +416,41 @@ def test_a_transfer_beyond_the_history_opens_the_shortfall_in_the_sending_accoun
     assert {("IRA", "XYZ"): Decimal(10)} == held
     later = "date,type,symbol,quantity,price,asset_type\n2024-06-03,buy,MSFT,1,400,stock\n"
     assert _import(broker, later).ok
+
+
+def test_a_first_cash_row_sets_the_balance_it_states(broker: SqlUnitOfWork) -> None:
+    """Buys recorded before the account tracked cash do not skew the stated balance."""
+    assert _import(
+        broker, "date,type,symbol,quantity,price,asset_type\n2024-01-02,buy,AAPL,10,100,stock\n"
+    ).ok
+    assert _import(broker, "symbol,quantity,asset_type\nAAPL,10,stock\nUSD,500,cash\n").ok
+    assert Decimal(500) == _positions(broker)["USD"]
+
+
+def test_snapshot_corrections_come_after_the_same_days_trades(broker: SqlUnitOfWork) -> None:
+    today = NOW.date().isoformat()
+    trades = (
+        f"date,type,symbol,quantity,price,asset_type\n{today}T01:00:00Z,buy,NVDA,10,100,stock\n"
+    )
+    assert _import(broker, trades).ok
+    assert _import(broker, "symbol,quantity,asset_type\nNVDA,8,stock\n").ok
+    assert {"NVDA": Decimal(8)} == _positions(broker)
+    assert _import(broker, "date,type,symbol,quantity,price\n2024-01-02,buy,NVDA,1,50\n").ok
+
+
+def test_the_same_snapshot_applies_to_each_account_and_after_a_newer_one(
+    broker: SqlUnitOfWork,
+) -> None:
+    portfolio.add_account(
+        broker, "Other", kind="brokerage", institution=None, currency="USD", clock=clock
+    )
+    first = "symbol,quantity,asset_type\nAAPL,10,stock\n"
+    assert _import(broker, first).added == 1
+    assert _import(broker, first, account="Other").added == 1
+    assert _import(broker, "symbol,quantity,asset_type\nAAPL,15,stock\n").added == 1
+    assert _import(broker, first).added == 1  # s1 again after s2: s1 is the truth again
+    held = {
+        (p.account, p.instrument.symbol): p.quantity
+        for p in portfolio.current_positions(broker, as_of=NOW.date())
+    }
+    assert {("Broker", "AAPL"): Decimal(10), ("Other", "AAPL"): Decimal(10)} == held

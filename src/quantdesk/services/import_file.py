@@ -125,7 +125,8 @@ def _import_stream(
     try:
         with uow(commit=not options.dry_run) as store:
             account = store.account(options.account) if options.account else None
-            import_id = store.start_import(filename=filename, fmt=spec.name, now=now)
+            scope = options.account or ""
+            import_id = store.start_import(filename=filename, fmt=spec.name, scope=scope, now=now)
             if spec is TRADES:
                 rows = parse_trades(records, header, dialect, today=now.date(), issues=issues)
                 job = _TradesImport(store, account, issues, report, options, now, import_id)
@@ -134,12 +135,13 @@ def _import_stream(
                 holdings = list(
                     parse_holdings(records, header, dialect, today=now.date(), issues=issues)
                 )
-                previous = store.find_import(digest.hexdigest(), spec.name)
+                latest = store.latest_import(spec.name, scope)
+                previous = latest[1] if latest and latest[0] == digest.hexdigest() else None
                 if previous is None:
                     added = reconcile_snapshot(
                         store, holdings, account, issues, report, now, import_id
                     )
-                else:  # the very same snapshot file again: it must not be re-applied
+                else:  # the latest snapshot of this scope again: it must not be re-applied
                     added, report.duplicates, report.already_imported = 0, len(holdings), previous
             report.issue_count = issues.total
             report.issues = sorted(issues.items, key=lambda i: (i.line or 0, i.column or ""))

@@ -1,10 +1,11 @@
 """Holdings snapshots: opening balances the first time, marked adjustments after.
 
-A snapshot says what an account holds on a day (``as_of``, the upload date). For every
-symbol the ledger does not hold yet, each snapshot row becomes an opening balance: a
-``transfer_in`` of origin ``snapshot``, dated its purchase date (``as_of`` when absent),
-at its cost basis per unit (unknown when empty). Where the ledger already holds the
-symbol, only the difference is recorded, as ``adjustment`` entries dated ``as_of``: more
+A snapshot says what an account holds at the moment it is uploaded. For every symbol the
+ledger does not hold yet, each snapshot row becomes an opening balance: a
+``transfer_in`` of origin ``snapshot``, dated its purchase date (the upload instant when
+absent), at its cost basis per unit (unknown when empty). Where the ledger already holds
+the symbol, only the difference is recorded, as ``adjustment`` entries dated the upload
+instant (after every trade recorded before it, that day's included): more
 units come in at the cost of the newest snapshot rows, fewer units go out as a
 ``transfer_out`` (a snapshot does not say they were sold, so no gain is invented). A
 symbol the account holds but the snapshot omits is taken out the same way. Cash rows
@@ -14,6 +15,7 @@ symbol the account holds but the snapshot omits is taken out the same way. Cash 
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -27,6 +29,8 @@ from quantdesk.importers.base import HoldingRow, Issues
 from quantdesk.services.import_report import ImportReport
 from quantdesk.services.ports import LedgerStore, NewRow
 from quantdesk.services.resolve import AccountResolver, InstrumentResolver
+
+_CURRENCY = re.compile(r"[A-Z]{3}").fullmatch
 
 
 def reconcile_snapshot(
@@ -56,8 +60,9 @@ def reconcile_snapshot(
             continue
         referenced[account.name] = account
         currency = row.currency or account.currency
-        if row.asset_type is AssetType.CASH:
-            cash_wanted[account.name][row.currency or row.symbol] += row.quantity
+        if row.asset_type is AssetType.CASH:  # USD,1500,cash or CASH,1500,cash,...,EUR
+            code = row.currency or (row.symbol if _CURRENCY(row.symbol) else account.currency)
+            cash_wanted[account.name][code] += row.quantity
             continue
         resolved = resolver.resolve(row.symbol, row.asset_type, currency, issues, row.line)
         if resolved is not None:
@@ -65,13 +70,14 @@ def reconcile_snapshot(
             currencies[(account.name, resolved[0])] = currency
     if issues:
         return 0
-    held = replay((t for t in store.ledger() if t.traded_on <= as_of), presorted=True)
+    # What the ledger holds at the upload instant (trades earlier today included).
+    held = replay((t for t in store.ledger() if t.traded_at <= now), presorted=True)
     quantities: dict[tuple[str, InstrumentKey], Decimal] = defaultdict(lambda: ZERO)
     held_currency: dict[tuple[str, InstrumentKey], str] = {}
     for lot in held.lots:
         quantities[(lot.account, lot.instrument)] += lot.quantity
         held_currency[(lot.account, lot.instrument)] = lot.currency
-    moment = datetime.combine(as_of, time(0), tzinfo=UTC)
+    moment = now
     new: list[NewRow] = []
     for name, account in referenced.items():
         assert account.id is not None
@@ -92,7 +98,10 @@ def reconcile_snapshot(
             for txn in _entries(name, key, currency, rows, have, target, moment):
                 new.append((account.id, instrument_id, txn))
         for currency, amount in cash_wanted.get(name, {}).items():
-            balance = held.cash.get((name, currency), ZERO) if name in held.cash_accounts else ZERO
+            # The balance the ledger implies, even for an account that recorded no cash
+            # before: its first cash row makes it track cash, and from then on its buys
+            # and sells move that cash.
+            balance = held.cash.get((name, currency), ZERO)
             delta = amount - balance
             if delta:
                 kind = TransactionType.DEPOSIT if delta > 0 else TransactionType.WITHDRAWAL

@@ -186,13 +186,14 @@ class LedgerRepository:
             self.conn.exec_driver_sql(bulk.sql, bulk.bind(batch, shared))
         return len(rows)
 
-    def start_import(self, *, filename: str, fmt: str, now: datetime) -> int:
+    def start_import(self, *, filename: str, fmt: str, scope: str, now: datetime) -> int:
         """Open an import record; its id tags every entry the import adds."""
         result = self.conn.execute(
             insert(imports).values(
                 user_id=self.user_id,
                 filename=filename[:255],
                 format=fmt,
+                scope=scope,
                 sha256="",
                 rows=0,
                 added=0,
@@ -208,15 +209,21 @@ class LedgerRepository:
             .values(sha256=sha256, rows=rows, added=added)
         )
 
-    def find_import(self, sha256: str, fmt: str) -> datetime | None:
-        """When this user imported a file with this content in this format, if ever."""
-        return self.conn.execute(
-            select(func.min(imports.c.created_at)).where(
+    def latest_import(self, fmt: str, scope: str) -> tuple[str, datetime] | None:
+        """The content hash and time of this user's latest finished import of a format
+        into a scope, if any."""
+        row = self.conn.execute(
+            select(imports.c.sha256, imports.c.created_at)
+            .where(
                 imports.c.user_id == self.user_id,
-                imports.c.sha256 == sha256,
                 imports.c.format == fmt,
+                imports.c.scope == scope,
+                imports.c.sha256 != "",
             )
-        ).scalar_one_or_none()
+            .order_by(imports.c.id.desc())
+            .limit(1)
+        ).first()
+        return None if row is None else (row.sha256, row.created_at)
 
     def _ledger_query(self, account_id: int | None = None, types: Sequence[str] = ()) -> Any:
         query = (

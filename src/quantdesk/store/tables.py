@@ -69,6 +69,9 @@ imports = Table(
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("filename", String(255), nullable=False),
     Column("format", String(40), nullable=False),
+    #: What a holdings snapshot covers (the account it was imported into, or "" for a
+    #: file naming its accounts in a column): the same file is re-applied to nothing else.
+    Column("scope", String(100), nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("rows", Integer, nullable=False),
     Column("added", Integer, nullable=False),

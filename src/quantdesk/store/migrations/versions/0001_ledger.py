@@ -59,6 +59,7 @@ def upgrade() -> None:
         ),
         sa.Column("filename", sa.String(255), nullable=False),
         sa.Column("format", sa.String(40), nullable=False),
+        sa.Column("scope", sa.String(100), nullable=False),
         sa.Column("sha256", sa.String(64), nullable=False),
         sa.Column("rows", sa.Integer(), nullable=False),
         sa.Column("added", sa.Integer(), nullable=False),
