@@ -287,6 +287,11 @@ def import_command(
         f"{f' ({report.adjustments} adjustments)' if report.adjustments else ''}; "
         f"{report.duplicates} already in the ledger."
     )
+    if report.openings_removed:
+        out.print(
+            f"{report.openings_removed} opening(s) of unknown cost basis removed: this file's "
+            "history covers the units they stood in for."
+        )
     for s in report.unknown_basis:
         out.print(
             f"[yellow]Recorded {s.missing} {s.symbol} in '{s.account}' as an opening of unknown "

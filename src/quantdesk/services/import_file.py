@@ -212,32 +212,55 @@ class _TradesImport:
                     kept = None  # too large to hold: validate from the database instead
         if self.issues or not added:
             return added
+        # Openings of unknown basis stand in for history the ledger lacked; the new
+        # entries may supply it, so the check runs without them and they are re-derived.
         if kept is not None:
-            existing = list(self.store.iter_ledger(exclude_import=self.import_id))
+            existing = [
+                t
+                for t in self.store.iter_ledger(exclude_import=self.import_id)
+                if t.origin is not Origin.UNKNOWN_BASIS
+            ]
             state = replay(
                 [*existing, *kept], method=CHECKED, record=False, collect_shortfalls=True
             )
         else:
             transfers = list(self.store.iter_ledger(types=[t.value for t in TRANSFER_TYPES]))
             state = replay(
-                self.store.iter_ledger(),
+                (t for t in self.store.iter_ledger() if t.origin is not Origin.UNKNOWN_BASIS),
                 method=CHECKED,
-                transfers=transfers,
+                transfers=[t for t in transfers if t.origin is not Origin.UNKNOWN_BASIS],
                 record=False,
                 collect_shortfalls=True,
             )
-        if not state.shortfalls:
-            return added
+        return added + self._settle_shortfalls(state.shortfalls, first_new_id)
+
+    def _settle_shortfalls(self, shortfalls: list[Shortfall], first_new_id: int) -> int:
+        """Keep the openings of unknown basis that are still needed, delete those the
+        new history made unnecessary, and record (with ``--allow-unknown-basis``) or
+        refuse the new shortfalls. Returns how many entries that added."""
+        wanted = {_opening_fingerprint(s.entry): s for s in shortfalls}
+        kept = 0
+        for opening in self.store.ledger_of_origin(Origin.UNKNOWN_BASIS):
+            shortfall = wanted.get(opening.fingerprint or "")
+            if shortfall is not None and shortfall.missing == opening.quantity:
+                del wanted[opening.fingerprint or ""]  # still stands in for the same units
+                kept += 1
+            elif opening.id is not None:
+                self.store.delete_transaction(opening.id)
+                self.report.openings_removed += 1
+        fresh = list(wanted.values())
+        if not fresh:
+            return 0
         if not self.options.allow_unknown_basis:
-            for shortfall in state.shortfalls:
+            for shortfall in fresh:
                 entry = shortfall.entry
                 is_new = entry.id is None or entry.id >= first_new_id
                 self.issues.add(
                     entry.source_line if is_new else None, "quantity", shortfall.describe()
                 )
-            return added
-        self.report.unknown_basis = state.shortfalls
-        return added + self._record_unknown_basis(state.shortfalls)
+            return 0
+        self.report.unknown_basis = fresh
+        return self._record_unknown_basis(fresh)
 
     def _stage(self, chunk: list[ParsedTransaction]) -> list[NewRow]:
         self.resolver.prefetch(r.symbol for r in chunk if r.symbol)
@@ -304,7 +327,7 @@ class _TradesImport:
                     f"{entry.traded_on} disposes more than the history holds; set its cost "
                     "basis and acquisition date"
                 ),
-                fingerprint=_digest(f"unknown-basis\x1f{entry.fingerprint or entry.id}"),
+                fingerprint=_opening_fingerprint(entry),
                 source_line=entry.source_line,
             )
             _, instrument_id = self.resolver.resolve(
@@ -335,6 +358,11 @@ def _fingerprint(account_id: int, parsed: ParsedTransaction, occurrences: dict[i
     slot = hash(content)
     seen = occurrences[slot] = occurrences.get(slot, 0) + 1
     return _digest(f"{content}\x1f{seen}")
+
+
+def _opening_fingerprint(entry: Transaction) -> str:
+    """The identity of the unknown-basis opening that covers ``entry``'s shortfall."""
+    return _digest(f"unknown-basis\x1f{entry.fingerprint or entry.id}")
 
 
 def _digest(text: str) -> str:

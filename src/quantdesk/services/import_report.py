@@ -20,6 +20,8 @@ class ImportReport:
     added: int = 0
     duplicates: int = 0
     adjustments: int = 0
+    #: Openings of unknown basis this import made unnecessary (its history covers them).
+    openings_removed: int = 0
     unknown_basis: list[Shortfall] = field(default_factory=list)
     issues: list[RowIssue] = field(default_factory=list)
     issue_count: int = 0

@@ -257,6 +257,11 @@ class LedgerRepository:
         """The user's ledger (or one account's) in ledger order."""
         return list(map(_Converter(), self.conn.execute(self._ledger_query(account_id))))
 
+    def ledger_of_origin(self, origin: Origin) -> list[Transaction]:
+        """The user's entries of one origin, in ledger order."""
+        query = self._ledger_query().where(transactions.c.origin == origin.value)
+        return list(map(_Converter(), self.conn.execute(query)))
+
     def transaction(self, transaction_id: int) -> Transaction:
         row = self.conn.execute(
             self._ledger_query().where(transactions.c.id == transaction_id)
