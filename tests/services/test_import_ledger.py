@@ -487,3 +487,25 @@ def test_partly_missing_history_shrinks_the_opening(broker: SqlUnitOfWork) -> No
         [s.missing for s in report.unknown_basis],
     )
     assert "MSFT" not in _positions(broker)
+
+
+def test_a_date_only_sale_can_use_the_same_days_timed_buy(broker: SqlUnitOfWork) -> None:
+    content = (
+        "date,type,symbol,quantity,price,asset_type\n"
+        "2024-03-05,sell,AAPL,5,175,stock\n2024-03-05T10:00:00-05:00,buy,AAPL,5,170,stock\n"
+    )
+    report = _import(broker, content)
+    assert report.ok, report.issues
+    assert [Decimal(25)] == [d.gain for d in portfolio.realized_gains(broker).disposals]
+
+
+def test_holding_periods_count_in_the_trade_dates_the_broker_wrote(broker: SqlUnitOfWork) -> None:
+    """Sold at 20:00 New York time on the first anniversary: still short term, though the
+    same instant is the next day in UTC."""
+    content = (
+        "date,type,symbol,quantity,price,asset_type\n"
+        "2024-03-05,buy,AAPL,5,170,stock\n2025-03-05T20:00:00-05:00,sell,AAPL,5,180,stock\n"
+    )
+    assert _import(broker, content).ok
+    (sale,) = portfolio.realized_gains(broker).disposals
+    assert (date(2025, 3, 5), "short") == (sale.disposed_on, sale.term.value)

@@ -145,6 +145,12 @@ class Transaction(NamedTuple):
     #: The line of the imported file this entry came from (the header is line 1).
     source_line: int | None = None
     id: int | None = None
+    #: The trade date as the source gives it, in its own time zone (the date of
+    #: ``traded_at`` in UTC when absent): holding periods count in trade dates.
+    trade_date: date | None = None
+    #: Whether the source gave a time of day; a date-only entry's ``traded_at`` is
+    #: midnight UTC of its date and says nothing about its order within that day.
+    timed: bool = False
 
     def resolved(
         self,
@@ -180,11 +186,14 @@ class Transaction(NamedTuple):
             fingerprint,
             source_line,
             self.id,
+            self.trade_date,
+            self.timed,
         )
 
     @property
     def traded_on(self) -> date:
-        return self.traded_at.date()
+        """The trade date (see ``trade_date``)."""
+        return self.trade_date or self.traded_at.date()
 
     @property
     def gross(self) -> Decimal | None:
@@ -241,10 +250,11 @@ class Transaction(NamedTuple):
         )
 
 
-#: Entries at the same instant (date-only exports put a whole day at midnight) apply in
-#: this order: a split first (it takes effect at the open), then what brings units or cash
-#: in, then what takes them out; ties keep the order they were recorded in. A newest-first
-#: export therefore never sells before the same day's buy.
+#: Entries at the same instant apply in this order: a split first (it takes effect at the
+#: open), then what brings units or cash in, then what takes them out; ties keep the order
+#: they were recorded in. A newest-first export therefore never sells before the same
+#: day's buy. (An opening of unknown basis comes before everything: it stands in for
+#: units held before the entry that needed them.)
 SAME_TIME_PRIORITY: dict[TransactionType, int] = {
     TransactionType.SPLIT: 0,
     TransactionType.DEPOSIT: 1,
@@ -262,10 +272,31 @@ SAME_TIME_PRIORITY: dict[TransactionType, int] = {
 }
 
 
-def ledger_order_key(txn: Transaction) -> tuple[datetime, int]:
-    return (txn.traded_at, SAME_TIME_PRIORITY[txn.type])
+#: Types whose date-only entries open a day (before its timed entries); the others close it.
+INFLOW_PRIORITY_MAX = 4
+
+
+def day_bucket(txn: Transaction) -> int:
+    """Where in its trade date an entry falls: 0 a date-only inflow (split, deposit,
+    transfer in, buy, income), 1 an entry with a time of day, 2 a date-only outflow.
+
+    A date-only entry happened at some unknown time that day: placing inflows first and
+    outflows last lets it meet every timed entry of the day it could have met.
+    """
+    if txn.timed:
+        return 1
+    return 0 if SAME_TIME_PRIORITY[txn.type] <= INFLOW_PRIORITY_MAX else 2
+
+
+def same_time_priority(txn: Transaction) -> int:
+    return -1 if txn.origin is Origin.UNKNOWN_BASIS else SAME_TIME_PRIORITY[txn.type]
+
+
+def ledger_order_key(txn: Transaction) -> tuple[date, int, datetime, int]:
+    return (txn.traded_on, day_bucket(txn), txn.traded_at, same_time_priority(txn))
 
 
 def ordered(transactions: Sequence[Transaction]) -> list[Transaction]:
-    """Ledger order: by trade time, then :data:`SAME_TIME_PRIORITY`, then as recorded."""
+    """Ledger order: by trade date, then :func:`day_bucket`, time of day,
+    :func:`same_time_priority`, and the order they were recorded in."""
     return sorted(transactions, key=ledger_order_key)

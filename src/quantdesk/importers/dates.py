@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time
+from typing import NamedTuple
 
 from quantdesk.domain.errors import InvalidInput
 
@@ -24,8 +25,18 @@ def parse_date(text: str) -> date:
         return _fail(raw)
 
 
-def parse_when(text: str) -> datetime:
-    """A date (midnight UTC) or an ISO date-time; a time without offset is UTC."""
+class When(NamedTuple):
+    """When an entry happened: the instant in UTC, the trade date as written (in the
+    source's own time zone), and whether a time of day was given at all."""
+
+    at: datetime
+    on: date
+    timed: bool
+
+
+def parse_when(text: str) -> When:
+    """A date (midnight UTC, no time of day) or an ISO date-time (a time without an
+    offset is UTC); the trade date is the date as written."""
     raw = text.strip()
     if len(raw) > 10 and ("T" in raw or " " in raw) and raw[4] == "-":
         try:
@@ -34,8 +45,9 @@ def parse_when(text: str) -> datetime:
             _fail(raw)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        return moment.astimezone(UTC)
-    return datetime.combine(parse_date(raw), time(0), tzinfo=UTC)
+        return When(moment.astimezone(UTC), moment.date(), True)
+    day = parse_date(raw)
+    return When(datetime.combine(day, time(0), tzinfo=UTC), day, False)
 
 
 def _fail(raw: str) -> date:

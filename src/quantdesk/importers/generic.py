@@ -19,7 +19,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from operator import itemgetter
@@ -199,7 +199,9 @@ _asset_type = lru_cache(maxsize=64)(AssetType.parse)
 
 
 def _not_future(row: _Row, column: str, day: date | None, today: date) -> None:
-    if day is not None and day > today:
+    """Refuse dates after today; today is the UTC date, and the source's date may be a
+    day ahead of it (east of UTC), so one day of grace."""
+    if day is not None and day > today + timedelta(days=1):
         row.fail(column, f"{day.isoformat()} is in the future (today is {today.isoformat()})")
 
 
@@ -277,7 +279,7 @@ def _trade(row: _Row, today: date) -> tuple[ParsedTransaction, ...]:
     when = row.parsed("date", _when)
     row.require("date", when, "date is empty")
     if when is not None:
-        _not_future(row, "date", when.date(), today)
+        _not_future(row, "date", when.on, today)
     symbol = row.parsed("symbol", _symbol)
     quantity = row.number("quantity")
     price = row.number("price")
@@ -343,7 +345,9 @@ def _trade(row: _Row, today: date) -> tuple[ParsedTransaction, ...]:
     base = Transaction(
         account="",
         type=kind,
-        traded_at=when,
+        traded_at=when.at,
+        trade_date=when.on,
+        timed=when.timed,
         quantity=quantity,
         price=price,
         fees=fees,
@@ -358,7 +362,7 @@ def _trade(row: _Row, today: date) -> tuple[ParsedTransaction, ...]:
     )
     account = row.text("account") or None
     if kind is TransactionType.CONVERSION:
-        return _conversion(row, base, symbol, asset_type, account, currency, when)
+        return _conversion(row, base, symbol, asset_type, account, currency)
     return (
         ParsedTransaction(row.line, base, account, symbol, asset_type, currency, _content_key(row)),
     )
@@ -371,7 +375,6 @@ def _conversion(
     asset_type: AssetType | None,
     account: str | None,
     currency: str | None,
-    when: datetime,
 ) -> tuple[ParsedTransaction, ...]:
     """A one-row conversion (``to_symbol``/``to_quantity``) becomes two linked legs."""
     to_symbol = row.parsed("to_symbol", _symbol)

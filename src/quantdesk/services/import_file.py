@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from itertools import islice
 from pathlib import Path
 from typing import IO
@@ -317,7 +317,9 @@ class _TradesImport:
             opening = Transaction(
                 account=entry.account,
                 type=TransactionType.TRANSFER_IN,
-                traded_at=entry.traded_at - timedelta(microseconds=1),  # just before it
+                traded_at=entry.traded_at,  # the same moment; its origin orders it first
+                trade_date=entry.traded_on,
+                timed=entry.timed,
                 instrument=entry.instrument,
                 quantity=shortfall.missing,
                 currency=entry.currency,

@@ -31,6 +31,7 @@ from quantdesk.domain.errors import Conflict, NotFound
 from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey
 from quantdesk.domain.positions import Quote
 from quantdesk.domain.transactions import (
+    INFLOW_PRIORITY_MAX,
     SAME_TIME_PRIORITY,
     LotPick,
     Origin,
@@ -48,8 +49,13 @@ from quantdesk.store.tables import (
 )
 
 _INSERT_BATCH = 5_000
+# Ledger order in SQL, the same as transactions.ledger_order_key.
+_INFLOWS = [t.value for t, p in SAME_TIME_PRIORITY.items() if p <= INFLOW_PRIORITY_MAX]
+_DAY_BUCKET = case((transactions.c.timed, 1), (transactions.c.type.in_(_INFLOWS), 0), else_=2)
 _SAME_TIME_ORDER = case(
-    {t.value: p for t, p in SAME_TIME_PRIORITY.items()}, value=transactions.c.type, else_=99
+    (transactions.c.origin == Origin.UNKNOWN_BASIS.value, -1),
+    *((transactions.c.type == t.value, p) for t, p in SAME_TIME_PRIORITY.items()),
+    else_=99,
 )
 _IN_BATCH = 900  # stays under every engine's bound-parameter limit
 
@@ -231,7 +237,13 @@ class LedgerRepository:
             .join(accounts, accounts.c.id == transactions.c.account_id)
             .outerjoin(instruments, instruments.c.id == transactions.c.instrument_id)
             .where(transactions.c.user_id == self.user_id)
-            .order_by(transactions.c.traded_at, _SAME_TIME_ORDER, transactions.c.id)
+            .order_by(
+                transactions.c.trade_date,
+                _DAY_BUCKET,
+                transactions.c.traded_at,
+                _SAME_TIME_ORDER,
+                transactions.c.id,
+            )
         )
         if account_id is not None:
             query = query.where(transactions.c.account_id == account_id)
@@ -412,6 +424,8 @@ _VARYING = (
     "description",
     "fingerprint",
     "source_line",
+    "trade_date",
+    "timed",
 )
 #: Columns one insert batch shares.
 _SHARED = ("user_id", "import_id", "created_at")
@@ -441,6 +455,8 @@ def _varying(row: NewRow) -> list[Any]:
         t.description,
         t.fingerprint,
         t.source_line,
+        t.traded_on,
+        t.timed,
     ]
 
 
@@ -519,6 +535,8 @@ _LEDGER_COLUMNS = (
     transactions.c.description,
     transactions.c.fingerprint,
     transactions.c.source_line,
+    transactions.c.trade_date,
+    transactions.c.timed,
 )
 _TYPES = {t.value: t for t in TransactionType}
 _ORIGINS = {o.value: o for o in Origin}
@@ -557,6 +575,8 @@ class _Converter:
             description,
             fingerprint,
             source_line,
+            trade_date,
+            timed,
         ) = row
         key = None
         if symbol is not None:
@@ -586,4 +606,6 @@ class _Converter:
             fingerprint,
             source_line,
             id_,
+            trade_date,
+            bool(timed),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Date,
     ForeignKey,
@@ -92,6 +93,8 @@ transactions = Table(
     Column("amount", ExactDecimal),
     Column("currency", String(5), nullable=False),
     Column("traded_at", UTCDateTime, nullable=False),
+    Column("trade_date", Date, nullable=False),
+    Column("timed", Boolean, nullable=False),
     Column("settles_on", Date),
     Column("acquired_on", Date),
     Column("split_ratio", ExactDecimal),
@@ -105,7 +108,7 @@ transactions = Table(
     Column("source_line", Integer),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("account_id", "fingerprint", name="uq_transactions_account_fingerprint"),
-    Index("ix_transactions_user_traded", "user_id", "traded_at", "id"),
+    Index("ix_transactions_user_trade_date", "user_id", "trade_date", "id"),
 )
 
 #: Closes a user loaded (``prices import``) or the demo loaded for its user: that user's

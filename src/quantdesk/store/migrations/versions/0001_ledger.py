@@ -85,6 +85,8 @@ def upgrade() -> None:
         sa.Column("amount", ExactDecimal()),
         sa.Column("currency", sa.String(5), nullable=False),
         sa.Column("traded_at", UTCDateTime(), nullable=False),
+        sa.Column("trade_date", sa.Date(), nullable=False),
+        sa.Column("timed", sa.Boolean(), nullable=False),
         sa.Column("settles_on", sa.Date()),
         sa.Column("acquired_on", sa.Date()),
         sa.Column("split_ratio", ExactDecimal()),
@@ -101,7 +103,9 @@ def upgrade() -> None:
             "account_id", "fingerprint", name="uq_transactions_account_fingerprint"
         ),
     )
-    op.create_index("ix_transactions_user_traded", "transactions", ["user_id", "traded_at", "id"])
+    op.create_index(
+        "ix_transactions_user_trade_date", "transactions", ["user_id", "trade_date", "id"]
+    )
     op.create_table(
         "prices",
         sa.Column(
