@@ -8,7 +8,7 @@ import pytest
 
 from quantdesk.domain.errors import InsufficientLots, LedgerError
 from quantdesk.domain.lots import CostMethod, Term, holding_term, one_year_after, replay
-from quantdesk.domain.transactions import Origin
+from quantdesk.domain.transactions import Origin, day_bucket, ledger_order_key, same_time_priority
 from tests.builders import AAPL, BTC, ETH, D, trade
 
 
@@ -349,3 +349,20 @@ def test_a_chosen_lot_must_give_a_positive_number_of_units() -> None:
     ]
     with pytest.raises(LedgerError, match="positive"):
         replay(ledger, method=CostMethod.SPECIFIC)
+
+
+def test_ledger_order_key_agrees_with_its_parts() -> None:
+    """The inlined sort key orders as day_bucket and same_time_priority say."""
+    entries = [
+        trade("sell", "2024-03-05"),
+        trade("buy", "2024-03-05"),
+        trade("transfer_in", "2024-03-05", origin=Origin.UNKNOWN_BASIS),
+        trade("split", "2024-03-05", ratio="2"),
+    ]
+    for entry in entries:
+        key = ledger_order_key(entry)
+        assert (entry.traded_on, day_bucket(entry), same_time_priority(entry)) == (
+            key[0],
+            key[1],
+            key[3],
+        )
