@@ -258,3 +258,9 @@ def test_each_users_own_closes_are_private(qd: Quantdesk) -> None:
         )
     bob = json.loads(as_user("bob", "positions", "--json").stdout)
     assert ["1500"] == [p["market_value"] for p in bob["positions"]]
+
+
+def test_the_demo_never_overdraws_an_account(qd: Quantdesk) -> None:
+    qd("demo")
+    cash = [p for p in qd.json("positions")["positions"] if p["asset_type"] == "cash"]
+    assert cash and all(not p["quantity"].startswith("-") for p in cash)

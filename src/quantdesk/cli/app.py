@@ -388,6 +388,18 @@ def positions_command(
             p.currency,
         )
     out.print(table)
+    sources = sorted(
+        {(p.quote.source, p.quote.as_of) for p in rows if p.quote and p.quote.source != "cash"}
+    )
+    if sources:
+        described = ", ".join(f"{source} close of {day}" for source, day in sources[:4])
+        more = f" and {len(sources) - 4} more" if len(sources) > 4 else ""
+        note = (
+            " ('demo' closes are illustrative, not market data)"
+            if any(s == "demo" for s, _ in sources)
+            else ""
+        )
+        out.print(f"Prices: {described}{more}{note}")
     for currency, total in _totals(rows).items():
         value, basis, gain = (
             _money(None if total[k] is None else Decimal(str(total[k])))

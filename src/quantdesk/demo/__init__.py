@@ -18,7 +18,7 @@ from quantdesk.services.import_file import ImportOptions, import_stream
 from quantdesk.services.ports import UnitOfWork
 
 ACCOUNTS = (
-    ("Fidelity Brokerage", "brokerage", "Fidelity", "fidelity-holdings.csv", "fidelity-trades.csv"),
+    ("Fidelity", "brokerage", "Fidelity", "fidelity-holdings.csv", "fidelity-trades.csv"),
     ("Vanguard IRA", "retirement", "Vanguard", "vanguard-holdings.csv", None),
     ("Coinbase", "exchange", "Coinbase", None, "coinbase-trades.csv"),
 )
