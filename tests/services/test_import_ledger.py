@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -509,3 +510,68 @@ def test_holding_periods_count_in_the_trade_dates_the_broker_wrote(broker: SqlUn
     assert _import(broker, content).ok
     (sale,) = portfolio.realized_gains(broker).disposals
     assert (date(2025, 3, 5), "short") == (sale.disposed_on, sale.term.value)
+
+
+def test_a_newer_snapshot_never_rewrites_realized_gains(broker: SqlUnitOfWork) -> None:
+    """Units of a symbol sold out earlier come back as an adjustment dated now, not as a
+    backdated lot that the earlier sale would then have consumed."""
+    trades = (
+        "date,type,symbol,quantity,price,asset_type\n"
+        "2024-01-10,buy,NVDA,3,100,stock\n2025-01-15,sell,NVDA,3,150,stock\n"
+    )
+    assert _import(broker, trades).ok
+    report = _import(
+        broker, "symbol,quantity,asset_type,cost_basis,purchase_date\nNVDA,3,stock,10,2023-06-01\n"
+    )
+    assert (True, 1) == (report.ok, report.adjustments)
+    assert [Decimal(150)] == [d.gain for d in portfolio.realized_gains(broker).disposals]
+    (lot,) = portfolio.open_lots(broker)
+    assert (Decimal(30), date(2023, 6, 1)) == (lot.cost_basis, lot.acquired_on)
+
+
+def test_a_re_saved_export_is_not_imported_twice(broker: SqlUnitOfWork) -> None:
+    """The same trades written by a spreadsheet (US dates, 150 for 150.00, other column
+    order) are recognised; only the new row is added."""
+    first = (
+        "date,type,symbol,quantity,price,fees,asset_type\n"
+        "2025-01-10,buy,AAPL,10,150.00,0.00,stock\n2025-02-10,sell,AAPL,5,160.50,1.00,stock\n"
+    )
+    resaved = (
+        "type,symbol,date,price,quantity,fees\nbuy,AAPL,01/10/2025,150,10,0\n"
+        "sell,AAPL,02/10/2025,160.5,5,1\nbuy,AAPL,03/03/2025,170,1,0\n"
+    )
+    assert _import(broker, first).added == 2
+    report = _import(broker, resaved)
+    assert (1, 2) == (report.added, report.duplicates)
+    assert Decimal(6) == _positions(broker)["AAPL"]
+
+
+def test_a_sale_without_a_currency_is_in_its_instruments_currency(uow: SqlUnitOfWork) -> None:
+    """In a EUR account, a US stock bought in USD is sold in USD unless the row says."""
+    portfolio.add_account(
+        uow, "Depot", kind="brokerage", institution=None, currency="EUR", clock=clock
+    )
+    content = (
+        "date,type,symbol,quantity,price,currency,asset_type\n"
+        "2025-01-10,buy,AAPL,10,150,USD,stock\n2025-08-01,sell,AAPL,4,170,,\n"
+    )
+    assert _import(uow, content, account="Depot").ok
+    (sale,) = portfolio.realized_gains(uow).disposals
+    assert ("USD", Decimal(80)) == (sale.currency, sale.gain)
+
+
+def test_closes_loaded_before_any_trade_value_the_position_once_it_is_typed(
+    uow: SqlUnitOfWork, tmp_path: Path
+) -> None:
+    prices = tmp_path / "p.csv"
+    prices.write_text("date,symbol,close\n2026-11-20,TSLA,300\n")
+    portfolio.import_prices(uow, prices, clock=clock)
+    portfolio.add_account(
+        uow, "Broker", kind="brokerage", institution=None, currency="USD", clock=clock
+    )
+    assert _import(
+        uow, "date,type,symbol,quantity,price,asset_type\n2025-01-10,buy,TSLA,2,250,stock\n"
+    ).ok
+    (position,) = portfolio.current_positions(uow, as_of=NOW.date())
+    assert (Decimal(600), "stock") == (position.market_value, position.instrument.asset_type.value)
+    assert _import(uow, "date,type,symbol,quantity,price\n2025-02-10,buy,TSLA,1,260\n").ok

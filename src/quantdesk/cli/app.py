@@ -292,10 +292,12 @@ def import_command(
             f"{report.openings_removed} opening(s) of unknown cost basis removed: this file's "
             "history covers the units they stood in for."
         )
-    for s in report.unknown_basis:
+    for s, opening_id in zip(report.unknown_basis, report.opening_ids, strict=True):
+        verb = "Would record" if dry_run else f"Recorded (transaction {opening_id})"
         out.print(
-            f"[yellow]Recorded {s.missing} {s.symbol} in '{s.account}' as an opening of unknown "
-            f"cost basis before {s.on}; complete it with `quantdesk transactions set-basis`.[/]"
+            f"[yellow]{verb} {s.missing} {s.symbol} in '{s.account}' as an opening of unknown "
+            f"cost basis before {s.on}; complete it with `quantdesk transactions set-basis "
+            f"{opening_id if not dry_run else 'ID'} --price P --acquired-on D`.[/]"
         )
     if dry_run and report.preview:
         table = Table(*ENTRY_COLUMNS[1:], title="Preview")

@@ -65,9 +65,9 @@ def import_json(r: ImportReport) -> dict[str, Any]:
                 "symbol": s.symbol,
                 "date": s.on.isoformat(),
                 "quantity": to_text(s.missing),
-                "transaction_id": s.transaction_ref,
+                "transaction_id": None if r.dry_run else opening_id,
             }
-            for s in r.unknown_basis
+            for s, opening_id in zip(r.unknown_basis, r.opening_ids, strict=True)
         ],
         "preview": [transaction_json(t) for t in r.preview],
     }

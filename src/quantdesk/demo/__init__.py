@@ -12,9 +12,8 @@ from importlib.resources import files
 
 from quantdesk.domain.accounts import Account, AccountKind
 from quantdesk.domain.errors import QuantdeskError
-from quantdesk.domain.instruments import Instrument
-from quantdesk.importers.prices import parse_price_file
 from quantdesk.services.import_file import ImportOptions, import_stream
+from quantdesk.services.portfolio import import_price_stream
 from quantdesk.services.ports import UnitOfWork
 
 ACCOUNTS = (
@@ -45,25 +44,7 @@ def load_demo(uow: UnitOfWork, *, clock: Callable[[], datetime]) -> str:
                 raise QuantdeskError(f"demo file {filename} did not import: {problems}")
             added += report.added
     with data.joinpath("prices.csv").open("rb") as stream:
-        closes = parse_price_file(stream, today=clock().date())
-    with uow() as store:
-        ids = store.ensure_instruments(
-            [Instrument(r.symbol, r.asset_type, r.currency) for r in closes if r.asset_type],
-            clock(),
-        )
-        store.store_user_closes(
-            [
-                (
-                    ids[Instrument(r.symbol, r.asset_type, r.currency).key],
-                    r.day,
-                    r.close,
-                    r.currency,
-                )
-                for r in closes
-                if r.asset_type
-            ],
-            source="demo",
-        )
+        import_price_stream(uow, stream, clock=clock, source="demo")
     return (
         f"Demo portfolio loaded: {len(ACCOUNTS)} accounts, {added} new transactions "
         f"(prices marked 'demo' are illustrative closes, not market data)."

@@ -20,15 +20,22 @@ class AssetType(StrEnum):
     CRYPTO = "crypto"
     CASH = "cash"
     OTHER = "other"
+    #: Known only by its symbol so far (its own closes were loaded before any trade):
+    #: the first ledger entry that gives the symbol an asset type classifies it.
+    UNKNOWN = "unknown"
 
     @classmethod
     def parse(cls, text: str) -> AssetType:
+        """An asset type as files give it (``unknown`` is the ledger's, not a file's)."""
         key = text.strip().lower()
-        try:
+        if key in GIVEN_TYPES:
             return cls(key)
-        except ValueError:
-            allowed = ", ".join(t.value for t in cls)
-            raise InvalidInput(f"unknown asset type {text.strip()!r} (one of {allowed})") from None
+        allowed = ", ".join(GIVEN_TYPES)
+        raise InvalidInput(f"unknown asset type {text.strip()!r} (one of {allowed})")
+
+
+#: The asset types a file or a user may give.
+GIVEN_TYPES = ("stock", "etf", "fund", "bond", "crypto", "cash", "other")
 
 
 _SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-_/:^=]{0,39}$")

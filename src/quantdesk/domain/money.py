@@ -114,4 +114,5 @@ def money_text(value: Decimal | None) -> str | None:
     """A derived money amount for display: at most 10 decimals, rounded half-even."""
     if value is None:
         return None
-    return format(normalized(value.quantize(MONEY_PLACES, rounding=ROUND_HALF_EVEN)), "f")
+    rounded = value.quantize(MONEY_PLACES, rounding=ROUND_HALF_EVEN, context=_WIDE)
+    return format(normalized(rounded), "f")

@@ -22,12 +22,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
-from operator import itemgetter
 from typing import TypeVar
 
 from quantdesk.domain.errors import InvalidInput
 from quantdesk.domain.instruments import AssetType, normalize_currency, normalize_symbol
-from quantdesk.domain.money import ZERO, check_storable, derived, parse_decimal
+from quantdesk.domain.money import ZERO, check_storable, derived, normalized, parse_decimal
 from quantdesk.domain.transactions import (
     Origin,
     Transaction,
@@ -122,8 +121,6 @@ class _Columns:
         for position, name in enumerate(header):
             if name in self.at and self.at[name] == absent:
                 self.at[name] = position
-        # the key's cells in a fixed column order: an absent column reads as empty
-        self.key_cells = itemgetter(*(self.at.get(name, absent) for name in _KEY_COLUMNS))
 
     def cells(self, raw: list[str]) -> list[str]:
         cells = [cell.strip() for cell in raw]
@@ -364,7 +361,15 @@ def _trade(row: _Row, today: date) -> tuple[ParsedTransaction, ...]:
     if kind is TransactionType.CONVERSION:
         return _conversion(row, base, symbol, asset_type, account, currency)
     return (
-        ParsedTransaction(row.line, base, account, symbol, asset_type, currency, _content_key(row)),
+        ParsedTransaction(
+            row.line,
+            base,
+            account,
+            symbol,
+            asset_type,
+            currency,
+            _content_key(base),
+        ),
     )
 
 
@@ -388,7 +393,13 @@ def _conversion(
         if quantity < 0 or base.link:  # a single leg of a two-row conversion
             return (
                 ParsedTransaction(
-                    row.line, base, account, symbol, asset_type, currency, _content_key(row)
+                    row.line,
+                    base,
+                    account,
+                    symbol,
+                    asset_type,
+                    currency,
+                    _content_key(base),
                 ),
             )
         row.fail("to_symbol", "a one-row conversion needs to_symbol and to_quantity")
@@ -401,7 +412,7 @@ def _conversion(
         row.fail("price", "a conversion needs the value given up: a price per unit or an amount")
         return ()
     quantity = abs(quantity)
-    key = _content_key(row)
+    key = _content_key(base) + "\x1f".join(("", to_symbol, str(to_type), _number_key(to_quantity)))
     link = base.link or "conversion:" + hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
     out_leg = base._replace(
         quantity=-quantity, price=derived(value / quantity), amount=None, link=link
@@ -415,29 +426,28 @@ def _conversion(
     )
 
 
-_KEY_COLUMNS = (
-    "type",
-    "date",
-    "symbol",
-    "asset_type",
-    "quantity",
-    "price",
-    "fees",
-    "amount",
-    "currency",
-    "account",
-    "external_id",
-    "ratio",
-    "to_symbol",
-    "to_quantity",
-    "to_asset_type",
-    "link",
-    "acquired_on",
-    "settlement_date",
-)
+def _number_key(value: Decimal | None) -> str:
+    return "" if value is None else format(normalized(value), "f")
 
 
-def _content_key(row: _Row) -> str:
-    """What the row says, independent of column order, absent or empty columns and free
-    text (a re-export with a reworded description is the same trade)."""
-    return "\x1f".join(row.columns.key_cells(row.cells))
+def _content_key(entry: Transaction) -> str:
+    """What the row means, as parsed: a re-saved export (150.00 written 150, a date as
+    01/10/2025, columns reordered, a reworded description) gives the same key. The
+    importing service adds the resolved account, instrument and currency."""
+    return "\x1f".join(
+        (
+            entry.type.value,
+            entry.traded_at.isoformat(),
+            str(entry.timed),
+            str(entry.trade_date),
+            _number_key(entry.quantity),
+            _number_key(entry.price),
+            _number_key(entry.fees),
+            _number_key(entry.amount),
+            _number_key(entry.split_ratio),
+            entry.link or "",
+            str(entry.acquired_on),
+            str(entry.settles_on),
+            entry.external_id or "",
+        )
+    )

@@ -6,13 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import IO
 
 from quantdesk.domain.errors import InvalidInput
 from quantdesk.domain.instruments import AssetType, normalize_currency, normalize_symbol
-from quantdesk.domain.money import parse_decimal
+from quantdesk.domain.money import check_storable, parse_decimal
 from quantdesk.importers.base import Issues
-from quantdesk.importers.csvio import normalize_header, open_csv
+from quantdesk.importers.csvio import Readable, normalize_header, open_csv
 from quantdesk.importers.dates import parse_date
 
 REQUIRED = ("date", "symbol", "close")
@@ -20,10 +19,12 @@ REQUIRED = ("date", "symbol", "close")
 
 @dataclass(frozen=True, slots=True)
 class PriceRow:
+    line: int
     day: date
     symbol: str
     close: Decimal
-    currency: str
+    #: None when the file does not say: the instrument's own currency (else USD) applies.
+    currency: str | None
     asset_type: AssetType | None
 
 
@@ -37,7 +38,7 @@ class PriceFileError(InvalidInput):
         super().__init__(f"{issues.total} bad row(s), nothing stored: {lines}{more}")
 
 
-def parse_price_file(stream: IO[bytes], *, today: date) -> list[PriceRow]:
+def parse_price_file(stream: Readable, *, today: date) -> list[PriceRow]:
     dialect, records = open_csv(stream)
     first = next(records, None)
     if first is None:
@@ -62,15 +63,17 @@ def parse_price_file(stream: IO[bytes], *, today: date) -> list[PriceRow]:
             if day > today:
                 raise InvalidInput(f"{day} is in the future")
             symbol = normalize_symbol(cell("symbol"))
-            close = parse_decimal(cell("close"), decimal_comma=dialect.decimal_comma)
+            close = check_storable(
+                parse_decimal(cell("close"), decimal_comma=dialect.decimal_comma)
+            )
             if close <= 0:
                 raise InvalidInput(f"a close must be positive, got {close}")
-            currency = normalize_currency(cell("currency") or "USD")
+            currency = normalize_currency(cell("currency")) if cell("currency") else None
             kind = AssetType.parse(cell("asset_type")) if cell("asset_type") else None
         except InvalidInput as error:
             issues.add(line, None, str(error))
             continue
-        rows.append(PriceRow(day, symbol, close, currency, kind))
+        rows.append(PriceRow(line, day, symbol, close, currency, kind))
     if issues:
         raise PriceFileError(issues)
     return rows

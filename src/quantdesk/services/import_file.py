@@ -260,7 +260,10 @@ class _TradesImport:
                 )
             return 0
         self.report.unknown_basis = fresh
-        return self._record_unknown_basis(fresh)
+        added = self._record_unknown_basis(fresh)
+        ids = {t.fingerprint: t.id for t in self.store.ledger_of_origin(Origin.UNKNOWN_BASIS)}
+        self.report.opening_ids = [ids.get(_opening_fingerprint(s.entry)) for s in fresh]
+        return added
 
     def _stage(self, chunk: list[ParsedTransaction]) -> list[NewRow]:
         self.resolver.prefetch(r.symbol for r in chunk if r.symbol)
@@ -273,17 +276,21 @@ class _TradesImport:
             instrument_id: int | None = None
             key: InstrumentKey | None = None
             if parsed.symbol is not None:
-                resolved = self.resolver.resolve(
+                instrument = self.resolver.resolve(
                     parsed.symbol, parsed.asset_type, currency, self.issues, parsed.line
                 )
-                if resolved is None:
+                if instrument is None:
                     continue
-                key, instrument_id = resolved
+                key, instrument_id = instrument.key, instrument.id
+                # an instrument trades in its own currency unless the row says otherwise
+                currency = parsed.currency or instrument.currency
             entry = parsed.transaction.resolved(
                 account=account.name,
                 instrument=key,
                 currency=currency,
-                fingerprint=_fingerprint(account.id, parsed, self.occurrences),
+                fingerprint=_fingerprint(
+                    f"{account.id}\x1f{instrument_id}\x1f{currency}", parsed, self.occurrences
+                ),
                 source_line=parsed.line,
             )
             staged.append((account.id, instrument_id, entry))
@@ -332,18 +339,18 @@ class _TradesImport:
                 fingerprint=_opening_fingerprint(entry),
                 source_line=entry.source_line,
             )
-            _, instrument_id = self.resolver.resolve(
+            instrument = self.resolver.resolve(
                 entry.instrument.symbol,
                 entry.instrument.asset_type,
                 entry.currency,
                 self.issues,
                 entry.source_line or 0,
-            ) or (None, None)
-            rows.append((account.id, instrument_id, opening))
+            )
+            rows.append((account.id, instrument.id if instrument else None, opening))
         return self.store.add_transactions(rows, self.now, import_id=self.import_id)
 
 
-def _fingerprint(account_id: int, parsed: ParsedTransaction, occurrences: dict[int, int]) -> str:
+def _fingerprint(where: str, parsed: ParsedTransaction, occurrences: dict[int, int]) -> str:
     """Identity of a row for de-duplication across imports.
 
     ``external_id`` when the row has one; otherwise the row's content plus how many
@@ -356,7 +363,7 @@ def _fingerprint(account_id: int, parsed: ParsedTransaction, occurrences: dict[i
         # one order: the id, the type and the place among its namesakes identify a row.
         leg = key.rpartition(":")[2] if key.endswith((":in", ":out")) else ""
         key = f"id\x1f{parsed.transaction.external_id}\x1f{parsed.transaction.type}\x1f{leg}"
-    content = f"{account_id}\x1f{key}"
+    content = f"{where}\x1f{key}"
     slot = hash(content)
     seen = occurrences[slot] = occurrences.get(slot, 0) + 1
     return _digest(f"{content}\x1f{seen}")

@@ -23,6 +23,9 @@ class ImportReport:
     #: Openings of unknown basis this import made unnecessary (its history covers them).
     openings_removed: int = 0
     unknown_basis: list[Shortfall] = field(default_factory=list)
+    #: The ids of the openings recorded for ``unknown_basis`` (same order; None on a dry
+    #: run, which stores nothing): what `transactions set-basis` completes.
+    opening_ids: list[int | None] = field(default_factory=list)
     issues: list[RowIssue] = field(default_factory=list)
     issue_count: int = 0
     preview: list[Transaction] = field(default_factory=list)

@@ -10,14 +10,17 @@ from pathlib import Path
 
 from quantdesk.domain.accounts import Account, AccountKind, validate_account_name
 from quantdesk.domain.errors import InvalidInput
-from quantdesk.domain.instruments import AssetType, Instrument, normalize_currency
+from quantdesk.domain.instruments import AssetType, normalize_currency
 from quantdesk.domain.lots import CostMethod, Disposal, Income, LedgerState, Lot, Term, replay
 from quantdesk.domain.money import ZERO
 from quantdesk.domain.positions import Position, positions
 from quantdesk.domain.transactions import LotPick, Origin, Transaction, TransactionType
-from quantdesk.importers.prices import parse_price_file
+from quantdesk.importers.base import Issues
+from quantdesk.importers.csvio import Readable
+from quantdesk.importers.prices import PriceFileError, parse_price_file
 from quantdesk.services.bulk import cyclic_gc_paused
 from quantdesk.services.ports import LedgerStore, UnitOfWork
+from quantdesk.services.resolve import InstrumentResolver
 
 
 def add_account(
@@ -241,16 +244,37 @@ def identify_lots(uow: UnitOfWork, transaction_id: int, picks: list[LotPick]) ->
 def import_prices(uow: UnitOfWork, path: Path, *, clock: Callable[[], datetime]) -> int:
     """Store the user's own daily closes (``date,symbol,close[,currency][,asset_type]``)."""
     with path.open("rb") as stream:
-        rows = parse_price_file(stream, today=clock().date())
+        return import_price_stream(uow, stream, clock=clock)
+
+
+def import_price_stream(
+    uow: UnitOfWork, stream: Readable, *, clock: Callable[[], datetime], source: str = "user"
+) -> int:
+    """Store a price file's closes as the user's own, labelled ``source``; all or none.
+
+    A symbol no ledger entry has typed yet (and that the file does not type) is kept as
+    an instrument of unknown type, which the first entry naming its type classifies."""
+    rows = parse_price_file(stream, today=clock().date())
     with uow() as store:
-        found = store.instruments_by_symbol(r.symbol for r in rows)
-        wanted: list[Instrument] = []
+        resolver = InstrumentResolver(store, clock())
+        resolver.prefetch(r.symbol for r in rows)
+        issues = Issues()
+        stored: list[tuple[int, date, Decimal, str]] = []
         for r in rows:
-            existing = found.get(r.symbol, [])
-            asset_type = r.asset_type or (existing[0].asset_type if len(existing) == 1 else None)
-            wanted.append(Instrument(r.symbol, asset_type or AssetType.OTHER, r.currency))
-        ids = store.ensure_instruments(wanted, clock())
-        stored = [
-            (ids[i.key], r.day, r.close, r.currency) for i, r in zip(wanted, rows, strict=True)
-        ]
-        return store.store_user_closes(stored, source="user")
+            known = [
+                i for i in resolver.known.get(r.symbol, []) if i.asset_type is not AssetType.UNKNOWN
+            ]
+            if r.asset_type is None and not known:
+                # a symbol no entry has typed yet: kept as unknown until one does
+                instrument = resolver.resolve(
+                    r.symbol, AssetType.UNKNOWN, r.currency or "USD", issues, r.line
+                )
+            else:
+                instrument = resolver.resolve(
+                    r.symbol, r.asset_type, r.currency or "USD", issues, r.line
+                )
+            if instrument is not None and instrument.id is not None:
+                stored.append((instrument.id, r.day, r.close, r.currency or instrument.currency))
+        if issues:
+            raise PriceFileError(issues)
+        return store.store_user_closes(stored, source=source)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from quantdesk.domain.accounts import Account
-from quantdesk.domain.instruments import Instrument, InstrumentKey
+from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey
 from quantdesk.domain.positions import Quote
 from quantdesk.domain.transactions import Origin, Transaction
 
@@ -28,6 +28,7 @@ class LedgerStore(Protocol):
     def ensure_instruments(
         self, wanted: Iterable[Instrument], now: datetime
     ) -> dict[InstrumentKey, int]: ...
+    def classify_instrument(self, instrument_id: int, asset_type: AssetType) -> None: ...
     def existing_fingerprints(self, account_id: int, fingerprints: Sequence[str]) -> set[str]: ...
     def add_transactions(
         self, rows: Sequence[NewRow], now: datetime, *, import_id: int | None = None

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from quantdesk.domain.accounts import Account
-from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey
+from quantdesk.domain.instruments import GIVEN_TYPES, AssetType, Instrument, InstrumentKey
 from quantdesk.importers.base import Issues
 from quantdesk.services.ports import LedgerStore
 
@@ -78,29 +78,41 @@ class InstrumentResolver:
         currency: str,
         issues: Issues,
         line: int,
-    ) -> tuple[InstrumentKey, int] | None:
+    ) -> Instrument | None:
+        """The instrument a row names, created (in ``currency``) when new; an instrument
+        of unknown type takes the asset type the row gives."""
         candidates = self.known.get(symbol, [])
+        typed = [c for c in candidates if c.asset_type is not AssetType.UNKNOWN]
         if asset_type is None:
-            if not candidates:
-                types = ", ".join(t.value for t in AssetType)
+            if not typed:
+                types = ", ".join(GIVEN_TYPES)
                 issues.add(
                     line,
                     "symbol",
                     f"unknown symbol {symbol}: add an asset_type column with its type ({types})",
                 )
                 return None
-            if len(candidates) > 1:
-                types = " and ".join(c.asset_type.value for c in candidates)
+            if len(typed) > 1:
+                types = " and ".join(c.asset_type.value for c in typed)
                 issues.add(line, "asset_type", f"{symbol} is both {types}: give its asset_type")
                 return None
-            asset_type = candidates[0].asset_type
-        key = InstrumentKey(symbol, asset_type)
-        if key not in self.ids:
+            return typed[0]
+        for candidate in typed:
+            if candidate.asset_type is asset_type:
+                return candidate
+        untyped = next((c for c in candidates if c.asset_type is AssetType.UNKNOWN), None)
+        if untyped is not None and untyped.id is not None:
+            self.store.classify_instrument(untyped.id, asset_type)
+            instrument = Instrument(symbol, asset_type, untyped.currency, untyped.name, untyped.id)
+            candidates.remove(untyped)
+        else:
             created = self.store.ensure_instruments(
                 [Instrument(symbol, asset_type, currency)], self.now
             )
-            self.ids.update(created)
-            self.known.setdefault(symbol, []).append(
-                Instrument(symbol, asset_type, currency, id=created[key])
+            instrument = Instrument(
+                symbol, asset_type, currency, id=created[InstrumentKey(symbol, asset_type)]
             )
-        return key, self.ids[key]
+        self.known.setdefault(symbol, []).append(instrument)
+        if instrument.id is not None:
+            self.ids[instrument.key] = instrument.id
+        return instrument

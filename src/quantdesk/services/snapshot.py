@@ -64,14 +64,18 @@ def reconcile_snapshot(
             code = row.currency or (row.symbol if _CURRENCY(row.symbol) else account.currency)
             cash_wanted[account.name][code] += row.quantity
             continue
-        resolved = resolver.resolve(row.symbol, row.asset_type, currency, issues, row.line)
-        if resolved is not None:
-            wanted[account.name][resolved[0]].append(row)
-            currencies[(account.name, resolved[0])] = currency
+        instrument = resolver.resolve(row.symbol, row.asset_type, currency, issues, row.line)
+        if instrument is not None:
+            wanted[account.name][instrument.key].append(row)
+            currencies[(account.name, instrument.key)] = row.currency or instrument.currency
     if issues:
         return 0
     # What the ledger holds at the upload instant (trades earlier today included).
-    held = replay((t for t in store.ledger() if t.traded_at <= now), presorted=True)
+    ledger = [t for t in store.ledger() if t.traded_at <= now]
+    held = replay(ledger, presorted=True)
+    # Openings dated by purchase date only where the ledger never had the symbol in the
+    # account: backdating units into a history that sold them would change its gains.
+    known = {(t.account, t.instrument) for t in ledger if t.instrument is not None}
     quantities: dict[tuple[str, InstrumentKey], Decimal] = defaultdict(lambda: ZERO)
     held_currency: dict[tuple[str, InstrumentKey], str] = {}
     for lot in held.lots:
@@ -95,7 +99,8 @@ def reconcile_snapshot(
                 if key in resolver.ids
                 else _id(store, resolver, key, currency, now)
             )
-            for txn in _entries(name, key, currency, rows, have, target, moment):
+            fresh = (name, key) not in known
+            for txn in _entries(name, key, currency, rows, have, target, moment, fresh=fresh):
                 new.append((account.id, instrument_id, txn))
         for currency, amount in cash_wanted.get(name, {}).items():
             # The balance the ledger implies, even for an account that recorded no cash
@@ -150,11 +155,13 @@ def _entries(
     have: Decimal,
     target: Decimal,
     moment: datetime,
+    *,
+    fresh: bool,
 ) -> list[Transaction]:
     as_of = moment.date()
     if have == target:
         return []
-    if have == 0:  # opening balances, one lot per row
+    if fresh:  # opening balances, one lot per row, dated by purchase
         return [
             Transaction(
                 account=account,

@@ -11,13 +11,31 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from quantdesk.domain.errors import InvalidInput
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+SUPPORTED = ("sqlite", "postgresql", "mysql")
+
+
 def normalize_url(url: str) -> str:
-    """Pick the drivers quantdesk ships with when a URL names only the engine."""
-    parsed = make_url(url)
+    """Pick the drivers quantdesk ships with when a URL names only the engine; refuse
+    what is not a URL of a supported database."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise InvalidInput(
+            f"not a database URL: {url!r} (e.g. sqlite:////path/quantdesk.db, "
+            "postgresql://user@host/db, mysql://user@host/db)"
+        ) from None
+    if parsed.get_backend_name() not in SUPPORTED:
+        raise InvalidInput(
+            f"unsupported database {parsed.get_backend_name()!r}: use SQLite, PostgreSQL or "
+            "MySQL/MariaDB"
+        )
     driver = {
         "postgresql": "postgresql+psycopg",
         "mysql": "mysql+pymysql",

@@ -159,6 +159,14 @@ class LedgerRepository:
             ids[instrument.key] = _new_id(result)
         return ids
 
+    def classify_instrument(self, instrument_id: int, asset_type: AssetType) -> None:
+        """Give an instrument of unknown type its asset type (its closes stay attached)."""
+        self.conn.execute(
+            update(instruments)
+            .where(instruments.c.id == instrument_id, instruments.c.asset_type == "unknown")
+            .values(asset_type=asset_type.value)
+        )
+
     # transactions -------------------------------------------------------------------
     def existing_fingerprints(self, account_id: int, fingerprints: Sequence[str]) -> set[str]:
         found: set[str] = set()
