@@ -264,3 +264,44 @@ def test_the_demo_never_overdraws_an_account(qd: Quantdesk) -> None:
     qd("demo")
     cash = [p for p in qd.json("positions")["positions"] if p["asset_type"] == "cash"]
     assert cash and all(not p["quantity"].startswith("-") for p in cash)
+
+
+def test_the_demo_never_writes_into_a_real_ledger(qd: Quantdesk) -> None:
+    qd("accounts", "add", "Coinbase", "--kind", "exchange", "--currency", "EUR")
+    refused = qd("demo", ok=False)
+    assert 1 == refused.exit_code and "ledger of its own" in refused.stderr
+    assert [] == qd.json("transactions", "list")
+
+
+def test_a_price_in_another_currency_is_explained(qd: Quantdesk) -> None:
+    qd("accounts", "add", "Depot", "--kind", "brokerage", "--currency", "EUR")
+    qd(
+        "import",
+        qd.file("h.csv", "symbol,quantity,asset_type\nSAP,10,stock\n"),
+        "--account",
+        "Depot",
+    )
+    qd("prices", "import", qd.file("p.csv", "date,symbol,close,currency\n2026-11-20,SAP,220,USD\n"))
+    data = qd.json("positions")
+    assert [None] == [p["market_value"] for p in data["positions"]]
+    assert any("price is in USD but it is held in EUR" in w for w in data["warnings"])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--user", "", "accounts", "list"],
+        ["transactions", "list", "--limit", "-1"],
+        ["transactions", "set-basis", "1", "--price", "abc", "--acquired-on", "2020-01-01"],
+        ["positions", "--as-of", "yesterday"],
+    ],
+)
+def test_malformed_options_are_usage_errors(qd: Quantdesk, args: list[str]) -> None:
+    result = qd(*args, ok=False)
+    assert 2 == result.exit_code and "Traceback" not in result.output
+
+
+def test_account_names_differing_only_in_case_are_one_name(qd: Quantdesk) -> None:
+    qd("accounts", "add", "Fidelity", "--kind", "brokerage")
+    again = qd("accounts", "add", "fidelity", "--kind", "brokerage", ok=False)
+    assert 1 == again.exit_code and "'Fidelity' already exists" in again.stderr

@@ -168,3 +168,21 @@ def test_short_windows_1252_file_ending_in_an_accent_is_read(broker: SqlUnitOfWo
     report = _import(broker, content)
     assert report.ok, report.issues
     assert "Nestlé" == portfolio.list_transactions(broker)[0].description
+
+
+def test_forcing_the_wrong_format_is_refused(broker: SqlUnitOfWork) -> None:
+    with pytest.raises(InvalidInput, match="header is that of generic-trades"):
+        _import(broker, HEADER + "AAPL,buy,1,100,0,2024-01-02,stock\n", format="generic-holdings")
+
+
+def test_a_row_longer_than_its_header_is_an_error_unless_the_extra_cells_are_empty(
+    broker: SqlUnitOfWork,
+) -> None:
+    report = _import(broker, "symbol,quantity,asset_type\nAAPL,1,stock,extra\nMSFT,1,stock,,\n")
+    assert [(2, None)] == [(i.line, i.column) for i in report.issues]
+    assert "4 cells but the header names 3 columns" in report.issues[0].reason
+
+
+def test_a_date_with_trailing_text_is_refused(broker: SqlUnitOfWork) -> None:
+    report = _import(broker, HEADER + "AAPL,buy,1,100,0,2024-03-05xyz,stock\n")
+    assert [(2, "date")] == [(i.line, i.column) for i in report.issues]

@@ -363,7 +363,7 @@ def test_completing_a_basis_needs_an_opening_and_a_plausible_date(broker: SqlUni
     done = portfolio.complete_basis(
         broker, opening.id or 0, price_per_unit=Decimal(90), acquired_on=date(2020, 1, 2)
     )
-    assert Origin.MANUAL == done.origin
+    assert Origin.OPENING == done.origin
     with pytest.raises(InvalidInput, match="already has a cost basis"):
         portfolio.complete_basis(
             broker, opening.id or 0, price_per_unit=Decimal(1), acquired_on=date(2020, 1, 2)
@@ -575,3 +575,21 @@ def test_closes_loaded_before_any_trade_value_the_position_once_it_is_typed(
     (position,) = portfolio.current_positions(uow, as_of=NOW.date())
     assert (Decimal(600), "stock") == (position.market_value, position.instrument.asset_type.value)
     assert _import(uow, "date,type,symbol,quantity,price\n2025-02-10,buy,TSLA,1,260\n").ok
+
+
+def test_history_that_replaces_a_completed_opening_says_so(broker: SqlUnitOfWork) -> None:
+    """An opening the user completed gives way to the real history, and the report
+    names it: the units are never doubled."""
+    recent = "date,type,symbol,quantity,price,asset_type\n2024-06-03,sell,MSFT,10,420,stock\n"
+    assert _import(broker, recent, allow_unknown_basis=True).ok
+    opening = next(
+        t for t in portfolio.list_transactions(broker) if t.origin is Origin.UNKNOWN_BASIS
+    )
+    portfolio.complete_basis(
+        broker, opening.id or 0, price_per_unit=Decimal(250), acquired_on=date(2023, 1, 2)
+    )
+    report = _import(broker, "date,type,symbol,quantity,price\n2023-02-01,buy,MSFT,10,300\n")
+    assert report.ok
+    assert [opening.id] == [t.id for t in report.completed_openings_removed]
+    assert "MSFT" not in _positions(broker)
+    assert [Decimal(1200)] == [d.gain for d in portfolio.realized_gains(broker).disposals]

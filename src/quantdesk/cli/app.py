@@ -120,7 +120,9 @@ def main_options(
     ] = None,
     user: Annotated[str, typer.Option("--user", help="Act as this user.")] = bootstrap.DEFAULT_USER,
 ) -> None:
-    ctx.obj = Context(db or bootstrap.default_database_url(), user)
+    if not user.strip() or len(user) > 100:
+        _fail("--user takes a name of 1 to 100 characters", 2)
+    ctx.obj = Context(db or bootstrap.default_database_url(), user.strip())
     ctx.call_on_close(ctx.obj.close)
 
 
@@ -161,6 +163,13 @@ ENTRY_COLUMNS = (
     "Amount",
     "Origin",
 )
+
+
+def _number(text: str, option: str) -> Decimal:
+    try:
+        return parse_decimal(text)
+    except QuantdeskError:
+        _fail(f"{option} takes a number, got {text!r}", 2)
 
 
 def _day(text: str, option: str) -> date:
@@ -291,6 +300,12 @@ def import_command(
         out.print(
             f"{report.openings_removed} opening(s) of unknown cost basis removed: this file's "
             "history covers the units they stood in for."
+        )
+    for opening in report.completed_openings_removed:
+        out.print(
+            f"[yellow]! The opening you completed ({opening.quantity} {opening.instrument} in "
+            f"'{opening.account}' at {opening.price} per unit, acquired {opening.acquired_on}) "
+            "was replaced by the imported history.[/]"
         )
     for s, opening_id in zip(report.unknown_basis, report.opening_ids, strict=True):
         verb = "Would record" if dry_run else f"Recorded (transaction {opening_id})"
@@ -426,6 +441,12 @@ def _position_warnings(rows: list[Any]) -> list[str]:
                 f"{p.instrument.symbol}{where}: no price stored, so no market value "
                 "(`quantdesk prices import FILE`)"
             )
+        elif p.quote.currency != p.currency:
+            warnings.append(
+                f"{p.instrument.symbol}{where}: its price is in {p.quote.currency} but it is "
+                f"held in {p.currency}; without an exchange rate its value is unknown "
+                f"(give the price file a currency column, or wait for FX rates)"
+            )
     return warnings
 
 
@@ -546,7 +567,7 @@ def transactions_list(
     ctx: typer.Context,
     account: AccountOpt = None,
     symbol: Annotated[str | None, typer.Option(help="Only this symbol.")] = None,
-    limit: Annotated[int, typer.Option(help="Most recent N (0 for all).")] = 50,
+    limit: Annotated[int, typer.Option(min=0, help="Most recent N (0 for all).")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
     """The ledger, oldest first."""
@@ -578,7 +599,7 @@ def transactions_set_basis(
     entry = portfolio.complete_basis(
         _ctx(ctx).uow,
         transaction_id,
-        price_per_unit=parse_decimal(price),
+        price_per_unit=_number(price, "--price"),
         acquired_on=_day(acquired_on, "--acquired-on"),
     )
     out.print(
@@ -601,7 +622,7 @@ def transactions_set_lots(
         lot_id, _, units = text.partition("=")
         if not lot_id.strip().isdigit() or not units:
             _fail(f"--lot takes LOT_ID=UNITS, got {text!r}", 2)
-        picks.append(LotPick(int(lot_id), parse_decimal(units)))
+        picks.append(LotPick(int(lot_id), _number(units, "--lot")))
     portfolio.identify_lots(_ctx(ctx).uow, transaction_id, picks)
     chosen = ", ".join(f"{p.quantity} from lot {p.lot_id}" for p in picks)
     out.print(f"Transaction {transaction_id} takes {chosen} under `--method specific`.")

@@ -54,6 +54,7 @@ def import_json(r: ImportReport) -> dict[str, Any]:
         "duplicates": r.duplicates,
         "adjustments": r.adjustments,
         "openings_removed": r.openings_removed,
+        "completed_openings_removed": [transaction_json(t) for t in r.completed_openings_removed],
         "dry_run": r.dry_run,
         "already_imported": r.already_imported.isoformat() if r.already_imported else None,
         "stored": r.stored,

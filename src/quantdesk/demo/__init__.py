@@ -11,7 +11,7 @@ from datetime import datetime
 from importlib.resources import files
 
 from quantdesk.domain.accounts import Account, AccountKind
-from quantdesk.domain.errors import QuantdeskError
+from quantdesk.domain.errors import Conflict, QuantdeskError
 from quantdesk.services.import_file import ImportOptions, import_stream
 from quantdesk.services.portfolio import import_price_stream
 from quantdesk.services.ports import UnitOfWork
@@ -28,6 +28,17 @@ def load_demo(uow: UnitOfWork, *, clock: Callable[[], datetime]) -> str:
     data = files(__name__)
     added = 0
     with uow() as store:
+        demo = {name: (kind, institution) for name, kind, institution, _, _ in ACCOUNTS}
+        others = [
+            a.name
+            for a in store.list_accounts()
+            if demo.get(a.name) != (a.kind.value, a.institution) or a.currency != "USD"
+        ]
+        if others:
+            raise Conflict(
+                f"this ledger already has accounts of its own ({', '.join(others)}): the demo "
+                "loads only into a ledger of its own; use --db with a new file or --user demo"
+            )
         for name, kind, institution, _, _ in ACCOUNTS:
             if store.find_account(name) is None:
                 store.add_account(Account(name, AccountKind(kind), "USD", institution), clock())

@@ -89,6 +89,8 @@ class Origin(StrEnum):
     SNAPSHOT = "snapshot"
     ADJUSTMENT = "adjustment"
     UNKNOWN_BASIS = "unknown_basis"
+    #: An unknown-basis opening the user completed with a cost and a date.
+    OPENING = "opening"
 
 
 INSTRUMENT_TYPES = frozenset(

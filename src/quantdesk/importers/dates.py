@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from quantdesk.domain.errors import InvalidInput
 
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _US = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _DOTTED = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 
@@ -20,7 +21,7 @@ def parse_date(text: str) -> date:
             return date(int(match[3]), int(match[1]), int(match[2]))
         if match := _DOTTED.match(raw):
             return date(int(match[3]), int(match[2]), int(match[1]))
-        return date.fromisoformat(raw[:10]) if len(raw) >= 10 and raw[4] == "-" else _fail(raw)
+        return date.fromisoformat(raw) if _ISO.match(raw) else _fail(raw)
     except ValueError:
         return _fail(raw)
 

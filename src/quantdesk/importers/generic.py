@@ -123,9 +123,9 @@ class _Columns:
                 self.at[name] = position
 
     def cells(self, raw: list[str]) -> list[str]:
-        cells = [cell.strip() for cell in raw]
-        if len(cells) < self.width:
-            cells.extend([""] * (self.width - len(cells)))
+        """The stripped cells, cut or padded to the header, plus the empty cell."""
+        cells = [cell.strip() for cell in raw[: self.width - 1]]
+        cells.extend([""] * (self.width - len(cells)))
         return cells
 
 
@@ -146,6 +146,9 @@ class _Row:
         self.columns, self.at = columns, columns.at
         self.line, self.decimal_comma, self.issues = line, dialect.decimal_comma, issues
         self.ok = True
+        header = columns.width - 1
+        if len(cells) > header and any(cell.strip() for cell in cells[header:]):
+            self.fail(None, f"{len(cells)} cells but the header names {header} columns")
 
     def text(self, column: str) -> str:
         return self.cells[self.at[column]]

@@ -46,6 +46,8 @@ from quantdesk.services.snapshot import reconcile_snapshot
 
 CHUNK = 5_000
 PREVIEW = 20
+#: Entries that stand in for history the ledger lacked: re-derived on every import.
+STAND_INS = (Origin.UNKNOWN_BASIS, Origin.OPENING)
 #: The method imports are checked with: specific identification is FIFO where no lots
 #: are chosen, so it finds every shortfall FIFO would and also every chosen lot a change
 #: would break.
@@ -157,11 +159,20 @@ def _import_stream(
 def _choose_format(header: list[str], forced: str) -> FormatSpec:
     if forced in ("", "auto"):
         return detect(header)
-    for spec in FORMATS:
-        if spec.name == forced:
-            return spec
-    names = ", ".join(spec.name for spec in FORMATS)
-    raise InvalidInput(f"unknown format {forced!r} (one of auto, {names})")
+    chosen = next((spec for spec in FORMATS if spec.name == forced), None)
+    if chosen is None:
+        names = ", ".join(spec.name for spec in FORMATS)
+        raise InvalidInput(f"unknown format {forced!r} (one of auto, {names})")
+    try:
+        detected = detect(header)
+    except InvalidInput:
+        return chosen  # the header matches nothing: check_header names what is missing
+    if detected is not chosen:
+        raise InvalidInput(
+            f"the file's header is that of {detected.name}, not {chosen.name}: "
+            f"import it as {detected.name} (or leave --format out)"
+        )
+    return chosen
 
 
 def _counted(
@@ -218,7 +229,7 @@ class _TradesImport:
             existing = [
                 t
                 for t in self.store.iter_ledger(exclude_import=self.import_id)
-                if t.origin is not Origin.UNKNOWN_BASIS
+                if t.origin not in STAND_INS
             ]
             state = replay(
                 [*existing, *kept], method=CHECKED, record=False, collect_shortfalls=True
@@ -226,9 +237,9 @@ class _TradesImport:
         else:
             transfers = list(self.store.iter_ledger(types=[t.value for t in TRANSFER_TYPES]))
             state = replay(
-                (t for t in self.store.iter_ledger() if t.origin is not Origin.UNKNOWN_BASIS),
+                (t for t in self.store.iter_ledger() if t.origin not in STAND_INS),
                 method=CHECKED,
-                transfers=[t for t in transfers if t.origin is not Origin.UNKNOWN_BASIS],
+                transfers=[t for t in transfers if t.origin not in STAND_INS],
                 record=False,
                 collect_shortfalls=True,
             )
@@ -239,15 +250,16 @@ class _TradesImport:
         new history made unnecessary, and record (with ``--allow-unknown-basis``) or
         refuse the new shortfalls. Returns how many entries that added."""
         wanted = {_opening_fingerprint(s.entry): s for s in shortfalls}
-        kept = 0
-        for opening in self.store.ledger_of_origin(Origin.UNKNOWN_BASIS):
-            shortfall = wanted.get(opening.fingerprint or "")
-            if shortfall is not None and shortfall.missing == opening.quantity:
-                del wanted[opening.fingerprint or ""]  # still stands in for the same units
-                kept += 1
-            elif opening.id is not None:
-                self.store.delete_transaction(opening.id)
-                self.report.openings_removed += 1
+        for origin in STAND_INS:
+            for opening in self.store.ledger_of_origin(origin):
+                shortfall = wanted.get(opening.fingerprint or "")
+                if shortfall is not None and shortfall.missing == opening.quantity:
+                    del wanted[opening.fingerprint or ""]  # still stands in for the same units
+                elif opening.id is not None:
+                    self.store.delete_transaction(opening.id)
+                    self.report.openings_removed += 1
+                    if origin is Origin.OPENING:  # the user's estimate: say what went
+                        self.report.completed_openings_removed.append(opening)
         fresh = list(wanted.values())
         if not fresh:
             return 0

@@ -22,6 +22,9 @@ class ImportReport:
     adjustments: int = 0
     #: Openings of unknown basis this import made unnecessary (its history covers them).
     openings_removed: int = 0
+    #: Of those, the ones the user had completed with a cost and date (their estimate
+    #: gives way to the imported history, and the user is told).
+    completed_openings_removed: list[Transaction] = field(default_factory=list)
     unknown_basis: list[Shortfall] = field(default_factory=list)
     #: The ids of the openings recorded for ``unknown_basis`` (same order; None on a dry
     #: run, which stores nothing): what `transactions set-basis` completes.

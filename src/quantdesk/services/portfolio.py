@@ -184,8 +184,8 @@ def complete_basis(
     acquired_on: date,
 ) -> Transaction:
     """Give an opening of unknown basis (an ``unknown_basis`` entry, or a snapshot row
-    without cost) its cost per unit and acquisition date; it then counts as the user's
-    own (``manual``) entry."""
+    without cost) its cost per unit and acquisition date; an unknown-basis opening then
+    becomes a completed ``opening``."""
     if price_per_unit < 0:
         raise InvalidInput("a cost basis cannot be negative")
     with uow() as store:
@@ -202,7 +202,7 @@ def complete_basis(
             raise InvalidInput(
                 f"units held on {entry.traded_on} cannot have been acquired on {acquired_on}"
             )
-        origin = Origin.MANUAL if entry.origin is Origin.UNKNOWN_BASIS else entry.origin
+        origin = Origin.OPENING if entry.origin is Origin.UNKNOWN_BASIS else entry.origin
         store.update_transaction(
             transaction_id,
             {"price": price_per_unit, "acquired_on": acquired_on, "origin": origin.value},

@@ -81,8 +81,9 @@ class LedgerRepository:
 
     # accounts -----------------------------------------------------------------------
     def add_account(self, account: Account, now: datetime) -> Account:
-        if self.find_account(account.name) is not None:
-            raise Conflict(f"an account named '{account.name}' already exists")
+        taken = {a.name.casefold(): a.name for a in self.list_accounts()}
+        if account.name.casefold() in taken:
+            raise Conflict(f"an account named '{taken[account.name.casefold()]}' already exists")
         result = self.conn.execute(
             insert(accounts).values(
                 user_id=self.user_id,
