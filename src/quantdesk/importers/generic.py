@@ -26,7 +26,7 @@ from typing import TypeVar
 
 from quantdesk.domain.errors import InvalidInput
 from quantdesk.domain.instruments import AssetType, normalize_currency, normalize_symbol
-from quantdesk.domain.money import ZERO, check_storable, derived, normalized, parse_decimal
+from quantdesk.domain.money import ZERO, check_storable, derived, parse_decimal
 from quantdesk.domain.transactions import (
     Origin,
     Transaction,
@@ -430,7 +430,11 @@ def _conversion(
 
 
 def _number_key(value: Decimal | None) -> str:
-    return "" if value is None else format(normalized(value), "f")
+    """The number without trailing zeros (150.00 and 150 give one key), in plain digits."""
+    if value is None:
+        return ""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _content_key(entry: Transaction) -> str:
