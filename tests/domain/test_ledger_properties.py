@@ -18,7 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from quantdesk.domain.errors import InsufficientLots
 from quantdesk.domain.instruments import AssetType, InstrumentKey
-from quantdesk.domain.lots import CostMethod, replay
+from quantdesk.domain.lots import CostMethod, replay, stored_units
 from quantdesk.domain.transactions import Transaction, TransactionType
 from tests import strategies as s
 from tests.builders import at
@@ -70,7 +70,9 @@ class LedgerMachine(RuleBasedStateMachine):
     def sell(self, data: st.DataObject, fraction: Decimal, price: Decimal, fee: Decimal) -> None:
         held = sorted(k for k, v in self.units.items() if v > 0)
         account, symbol = data.draw(st.sampled_from(held))
-        quantity = self.units[(account, symbol)] * fraction
+        quantity = stored_units(self.units[(account, symbol)] * fraction)  # as a file could say
+        if not quantity:
+            return
         self._add(TransactionType.SELL, account, symbol, quantity=quantity, price=price, fees=fee)
         self.units[(account, symbol)] -= quantity
         self.net_invested -= quantity * price - fee
@@ -81,7 +83,7 @@ class LedgerMachine(RuleBasedStateMachine):
         held = sorted(k for k, v in self.units.items() if v > 0)
         account, symbol = data.draw(st.sampled_from(held))
         self._add(TransactionType.SPLIT, account, symbol, split_ratio=ratio)
-        self.units[(account, symbol)] *= ratio
+        self.units[(account, symbol)] = stored_units(self.units[(account, symbol)] * ratio)
 
     @precondition(lambda self: any(self.units.values()))
     @rule(data=st.data(), fraction=s.fractions)
@@ -89,7 +91,9 @@ class LedgerMachine(RuleBasedStateMachine):
         held = sorted(k for k, v in self.units.items() if v > 0)
         source, symbol = data.draw(st.sampled_from(held))
         destination = "IRA" if source == "Taxable" else "Taxable"
-        quantity = self.units[(source, symbol)] * fraction
+        quantity = stored_units(self.units[(source, symbol)] * fraction)
+        if not quantity:
+            return
         link = f"t{len(self.ledger)}"
         self._add(TransactionType.TRANSFER_OUT, source, symbol, quantity=quantity, link=link)
         self._add(TransactionType.TRANSFER_IN, destination, symbol, quantity=quantity, link=link)

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from quantdesk.domain.errors import InsufficientLots, LedgerError
+from quantdesk.domain.instruments import AssetType, InstrumentKey
 from quantdesk.domain.lots import CostMethod, Term, holding_term, one_year_after, replay
 from quantdesk.domain.transactions import Origin, day_bucket, ledger_order_key, same_time_priority
 from tests.builders import AAPL, BTC, ETH, D, trade
@@ -366,3 +367,79 @@ def test_ledger_order_key_agrees_with_its_parts() -> None:
             key[1],
             key[3],
         )
+
+
+def test_a_same_day_buy_then_transfer_moves_the_bought_units() -> None:
+    """Date-only: buy in A, transfer A to B the same day: B holds them, A holds none."""
+    state = replay(
+        [
+            trade("transfer_in", "2024-01-02", "10", account="B"),
+            trade("transfer_out", "2024-01-02", "10", account="A"),
+            trade("buy", "2024-01-02", "10", "100", account="A"),
+        ]
+    )
+    assert [("B", D(10), D(1000))] == [
+        (lot.account, lot.quantity, lot.cost_basis) for lot in state.lots
+    ]
+
+
+def test_a_split_given_as_units_added_holds_exactly_the_new_total() -> None:
+    state = replay(
+        [
+            trade("buy", "2024-01-02", "1", "30"),
+            trade("buy", "2024-01-03", "2", "30"),
+            trade("split", "2024-02-01", "1"),
+        ]
+    )
+    assert D(4) == sum(lot.quantity for lot in state.lots)
+    sold = replay([*_split_ledger(), trade("sell", "2024-03-01", "4", "40")])
+    assert [] == sold.lots
+
+
+def _split_ledger() -> list:
+    return [
+        trade("buy", "2024-01-02", "1", "30"),
+        trade("buy", "2024-01-03", "2", "30"),
+        trade("split", "2024-02-01", "1"),
+    ]
+
+
+def test_split_and_transfer_quantities_keep_to_the_ledgers_18_decimals() -> None:
+    state = replay(
+        [
+            trade("buy", "2024-01-02", "0.000000000000000003", "1", instrument=BTC, account="X"),
+            trade("split", "2024-02-01", ratio="0.5", instrument=BTC, account="X"),
+            trade(
+                "transfer_out",
+                "2024-03-01",
+                "0.000000000000000002",
+                instrument=BTC,
+                account="X",
+                link="t",
+            ),
+            trade(
+                "transfer_in",
+                "2024-03-01",
+                "0.000000000000000001",
+                instrument=BTC,
+                account="Y",
+                link="t",
+            ),
+        ]
+    )
+    assert all(lot.quantity.as_tuple().exponent >= -18 for lot in state.lots)  # type: ignore[operator]
+
+
+def test_chained_same_day_conversions_work_in_either_row_order() -> None:
+    """USDC to ETH, then ETH to BTC, all date-only: a newest-first export works too."""
+    usdc = InstrumentKey("USDC", AssetType.CRYPTO)
+    legs = [
+        trade("conversion", "2024-03-05", "-3000", "1", instrument=usdc, link="a"),
+        trade("conversion", "2024-03-05", "1", "3000", instrument=ETH, link="a"),
+        trade("conversion", "2024-03-05", "-1", "3000", instrument=ETH, link="b"),
+        trade("conversion", "2024-03-05", "0.05", "60000", instrument=BTC, link="b"),
+    ]
+    opening = trade("buy", "2024-03-01", "3000", "1", instrument=usdc)
+    for order in (legs, legs[::-1]):
+        state = replay([opening, *order])
+        assert [(BTC, D("0.05"))] == [(lot.instrument, lot.quantity) for lot in state.lots]

@@ -186,3 +186,17 @@ def test_a_row_longer_than_its_header_is_an_error_unless_the_extra_cells_are_emp
 def test_a_date_with_trailing_text_is_refused(broker: SqlUnitOfWork) -> None:
     report = _import(broker, HEADER + "AAPL,buy,1,100,0,2024-03-05xyz,stock\n")
     assert [(2, "date")] == [(i.line, i.column) for i in report.issues]
+
+
+def test_values_no_database_could_store_are_row_errors_on_every_backend(
+    broker: SqlUnitOfWork,
+) -> None:
+    """A 201-character external id, or an amount that makes a price of 1e21, is an
+    issue for its row, never a database error that SQLite would have let through."""
+    content = (
+        "symbol,type,quantity,price,amount,date,asset_type,external_id\n"
+        f"AAPL,buy,1,100,,2024-01-02,stock,{'x' * 201}\n"
+        "XYZ,buy,0.000000000000000001,,1000,2024-01-02,stock,\n"
+    )
+    report = _import(broker, content)
+    assert [(2, "external_id"), (3, "price")] == [(i.line, i.column) for i in report.issues]

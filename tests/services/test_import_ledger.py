@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -593,3 +594,59 @@ def test_history_that_replaces_a_completed_opening_says_so(broker: SqlUnitOfWork
     assert [opening.id] == [t.id for t in report.completed_openings_removed]
     assert "MSFT" not in _positions(broker)
     assert [Decimal(1200)] == [d.gain for d in portfolio.realized_gains(broker).disposals]
+
+
+def test_two_imports_at_once_never_sell_the_same_units_twice(broker: SqlUnitOfWork) -> None:
+    """Each import validates the whole ledger; two at once run one after the other, so
+    the second sees the first's sale and is refused."""
+    known = "".join(f"2024-01-02,buy,F{i},1,10,stock\n" for i in range(50))
+    first = "date,type,symbol,quantity,price,asset_type\n2024-01-02,buy,AAPL,10,100,stock\n"
+    # the filler's instruments exist already: nothing but the ledger lock makes them wait
+    assert _import(broker, first + known).ok
+    filler = "".join(f"2024-0{1 + i % 5}-1{i % 9},buy,F{i % 50},1,10,stock\n" for i in range(3000))
+    files = [
+        "date,type,symbol,quantity,price,asset_type\n"
+        + filler
+        + f"2024-0{m}-01,sell,AAPL,10,150,stock\n"
+        for m in (6, 7)
+    ]
+    barrier = threading.Barrier(2)
+    reports: list = []
+
+    def run(content: str) -> None:
+        barrier.wait()
+        reports.append(_import(broker, content))
+
+    threads = [threading.Thread(target=run, args=(content,)) for content in files]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert [True, False] == sorted((r.ok for r in reports), reverse=True)
+    assert "AAPL" not in _positions(broker)
+    assert _import(broker, "date,type,symbol,quantity,price\n2024-08-01,buy,AAPL,1,150\n").ok
+
+
+def test_chained_conversions_in_a_newest_first_export_import(broker: SqlUnitOfWork) -> None:
+    content = (
+        "date,type,symbol,quantity,price,asset_type,to_symbol,to_quantity,to_asset_type\n"
+        "2024-03-05,conversion,ETH,1,3000,crypto,BTC,0.05,crypto\n"
+        "2024-03-05,conversion,USDC,3000,1,crypto,ETH,1,crypto\n"
+        "2024-03-01,buy,USDC,3000,1,crypto,,,\n"
+    )
+    assert _import(broker, content).ok
+    assert {"BTC": Decimal("0.05")} == _positions(broker)
+
+
+def test_a_completed_basis_must_be_storable(broker: SqlUnitOfWork) -> None:
+    assert _import(broker, OVERSELL, allow_unknown_basis=True).ok
+    opening = next(
+        t for t in portfolio.list_transactions(broker) if t.origin is Origin.UNKNOWN_BASIS
+    )
+    with pytest.raises(InvalidInput, match="18 decimal places"):
+        portfolio.complete_basis(
+            broker,
+            opening.id or 0,
+            price_per_unit=Decimal("0.1234567890123456789012"),
+            acquired_on=date(2020, 1, 2),
+        )

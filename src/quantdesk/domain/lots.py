@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -32,6 +32,7 @@ from quantdesk.domain.instruments import InstrumentKey
 from quantdesk.domain.money import ZERO
 from quantdesk.domain.transactions import Origin, Transaction, TransactionType, ordered
 
+_UNIT = Decimal("1e-18")
 #: Working precision of the replay (decimal128's 34 digits): a pro-rata share of a
 #: basis of a trillion is exact to 1e-22, and sold + remaining basis always add up
 #: exactly, because the remainder is a subtraction.
@@ -305,12 +306,29 @@ class _Book:
             return known + unknown
         return lots
 
-    def split(self, account: str, instrument: InstrumentKey, ratio: Decimal) -> None:
+    def split(self, account: str, instrument: InstrumentKey, after: Decimal) -> None:
+        """Scale the account's lots so that they hold ``after`` units in all."""
         key = (account, instrument)
-        for lot in self.lots.get(key, ()):
-            lot.quantity *= ratio
-        if key in self.units:
-            self.units[key] *= ratio
+        lots = [lot for lot in self.lots.get(key, ()) if lot.quantity > 0]
+        if lots:
+            _rescale(lots, after)
+            self.units[key] = after
+
+
+def stored_units(quantity: Decimal) -> Decimal:
+    """Units as the ledger stores them: 18 decimals, half-even."""
+    return quantity.quantize(_UNIT, rounding=ROUND_HALF_EVEN)
+
+
+def _rescale(lots: list[Lot], total: Decimal) -> None:
+    """Scale lots' units in proportion so that they add up to exactly ``total`` (each at
+    most 18 decimals; the rounding rest goes to the last lot). Bases stay unchanged."""
+    held = sum((lot.quantity for lot in lots), ZERO)
+    given = ZERO
+    for lot in lots[:-1]:
+        lot.quantity = stored_units(lot.quantity * total / held)
+        given += lot.quantity
+    lots[-1].quantity = total - given
 
 
 def _acquired(lot: Lot) -> date:
@@ -366,7 +384,6 @@ def replay(
     pairs = pair_transfers(legs)
     by_ref = dict(legs)
     partner_of: dict[int, int] = {**pairs, **{v: k for k, v in pairs.items()}}
-    done: set[int] = set()
     state = LedgerState(transfer_pairs=pairs)
     book = _Book(method)
     cash: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
@@ -377,15 +394,8 @@ def replay(
             if txn.is_cash_movement():
                 state.cash_accounts.add(txn.account)
             cash[(txn.account, txn.currency)] += txn.cash_effect()
-            if not partner_of:  # no paired transfers: the common case
-                _apply(txn, ref, None, book, state, record)
-                continue
-            if ref in done:
-                continue
-            partner = partner_of.get(ref)
+            partner = partner_of.get(ref) if partner_of else None
             _apply(txn, ref, None if partner is None else by_ref[partner], book, state, record)
-            if partner is not None:
-                done.add(partner)
     if state.shortfalls and not collect_shortfalls:
         raise InsufficientLots(state.shortfalls)
     state.lots = book.open_lots()
@@ -433,31 +443,31 @@ def _apply(
         _open(book, txn, ref, txn.quantity or ZERO, basis, txn.traded_on)
     elif t is TransactionType.SPLIT:
         held = book.held(txn.account, key)
+        if held <= 0:
+            return
         if txn.split_ratio is not None:
-            ratio = txn.split_ratio
-        elif held > 0 and txn.quantity is not None:
-            ratio = (held + txn.quantity) / held
+            after = held * txn.split_ratio
+        elif txn.quantity is not None:
+            after = held + txn.quantity
         else:
             return
-        book.split(txn.account, key, ratio)
-    elif t is TransactionType.TRANSFER_OUT or (t is TransactionType.TRANSFER_IN and partner):
-        # A paired transfer moves the lots (basis and holding period kept) when its first
-        # leg is met; an unpaired transfer-out takes units out of the portfolio.
-        source, destination = (
-            (txn, partner) if t is TransactionType.TRANSFER_OUT else (partner, txn)
-        )
-        assert source is not None
-        sent = source.quantity or ZERO
-        pieces = _take(book, source, ref, sent, state)
-        if destination is not None:
+        book.split(txn.account, key, stored_units(after))
+    elif t is TransactionType.TRANSFER_OUT:
+        # A paired transfer moves the lots (basis and holding period kept) when they are
+        # sent; its receiving leg is then a no-op. An unpaired one leaves the portfolio.
+        sent = txn.quantity or ZERO
+        pieces = _take(book, txn, ref, sent, state)
+        if partner is not None:
             # Units lost on the way (a network fee paid in the coin) keep their basis in
             # the units that arrive: no gain or loss is invented for a transfer.
-            received = destination.quantity or sent
+            received = partner.quantity or sent
+            if received != sent:
+                _rescale(pieces, received)
             for piece in pieces:
-                piece.account = destination.account
-                if received != sent and sent:
-                    piece.quantity = piece.quantity * received / sent
+                piece.account = partner.account
                 book.add(piece)
+    elif t is TransactionType.TRANSFER_IN and partner is not None:
+        return  # its units arrive with the transfer-out that sent them
     elif t is TransactionType.TRANSFER_IN:
         gross = txn.gross
         basis = None if gross is None else gross + txn.fees

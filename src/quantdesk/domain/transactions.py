@@ -265,9 +265,9 @@ SAME_TIME_PRIORITY: dict[TransactionType, int] = {
     TransactionType.DIVIDEND: 4,
     TransactionType.INTEREST: 4,
     TransactionType.STAKING_REWARD: 4,
-    TransactionType.CONVERSION: 5,
-    TransactionType.SELL: 6,
-    TransactionType.TRANSFER_OUT: 7,
+    TransactionType.TRANSFER_OUT: 5,
+    TransactionType.CONVERSION: 6,
+    TransactionType.SELL: 7,
     TransactionType.FEE: 8,
     TransactionType.TAX: 8,
     TransactionType.WITHDRAWAL: 9,
@@ -287,6 +287,8 @@ def day_bucket(txn: Transaction) -> int:
     """
     if txn.timed:
         return 1
+    if txn.type is TransactionType.CONVERSION:  # its receiving leg brings units in
+        return 0 if (txn.quantity or 0) > 0 else 2
     return 0 if SAME_TIME_PRIORITY[txn.type] <= INFLOW_PRIORITY_MAX else 2
 
 
@@ -298,7 +300,12 @@ def ledger_order_key(txn: Transaction) -> tuple[date, int, datetime, int]:
     """:func:`day_bucket` and :func:`same_time_priority` inlined: sorting a large ledger
     calls this once an entry."""
     priority = SAME_TIME_PRIORITY[txn.type]
-    bucket = 1 if txn.timed else (0 if priority <= INFLOW_PRIORITY_MAX else 2)
+    if txn.timed:
+        bucket = 1
+    elif txn.type is TransactionType.CONVERSION:
+        bucket = 0 if (txn.quantity or 0) > 0 else 2
+    else:
+        bucket = 0 if priority <= INFLOW_PRIORITY_MAX else 2
     if txn.origin is Origin.UNKNOWN_BASIS:
         priority = -1
     return (txn.trade_date or txn.traded_at.date(), bucket, txn.traded_at, priority)

@@ -170,6 +170,14 @@ class _Row:
     def number(self, column: str) -> Decimal | None:
         return self.parsed(column, _european_number if self.decimal_comma else _number)
 
+    def checked(self, column: str, value: Decimal) -> Decimal | None:
+        """A derived number, if the ledger can store it; else an issue on ``column``."""
+        try:
+            return check_storable(value)
+        except InvalidInput as error:
+            self.fail(column, f"gives a price of {value}: {error}")
+            return None
+
     def require(self, column: str, value: object, why: str) -> None:
         if value is None and self.ok:
             self.fail(column, f"required {why}")
@@ -306,7 +314,7 @@ def _trade(row: _Row, today: date) -> tuple[ParsedTransaction, ...]:
             hint = " (record a sale with type sell)" if kind is TransactionType.BUY else ""
             row.fail("quantity", f"a {kind.value} quantity must be positive, got {quantity}{hint}")
         elif price is None and amount is not None:
-            price = derived(abs(amount) / quantity)
+            price = row.checked("price", derived(abs(amount) / quantity))
         if price is None and row.ok:
             row.fail("price", f"a {kind.value} needs a price (or an amount)")
     elif kind is TransactionType.DIVIDEND:
@@ -315,7 +323,7 @@ def _trade(row: _Row, today: date) -> tuple[ParsedTransaction, ...]:
         if amount is None and (quantity is None or price is None):
             row.fail("amount", "a dividend needs an amount (or quantity and price if reinvested)")
         if quantity is not None and price is None and amount is not None:
-            price = derived(amount / quantity)
+            price = row.checked("price", derived(amount / quantity))
     elif kind in (TransactionType.INTEREST, *_POSITIVE_AMOUNT):
         if amount is None and kind is TransactionType.FEE and fees:
             amount, fees = fees, ZERO
@@ -342,6 +350,11 @@ def _trade(row: _Row, today: date) -> tuple[ParsedTransaction, ...]:
     if not row.ok:
         return ()
     external_id = row.text("external_id") or None
+    for column, limit in (("external_id", 200), ("link", 100), ("account", 100)):
+        if len(row.text(column)) > limit:
+            row.fail(column, f"longer than {limit} characters")
+    if not row.ok:
+        return ()
     base = Transaction(
         account="",
         type=kind,
@@ -415,14 +428,14 @@ def _conversion(
         row.fail("price", "a conversion needs the value given up: a price per unit or an amount")
         return ()
     quantity = abs(quantity)
+    out_price = row.checked("price", derived(value / quantity))
+    in_price = row.checked("to_quantity", derived(value / to_quantity))
+    if out_price is None or in_price is None:
+        return ()
     key = _content_key(base) + "\x1f".join(("", to_symbol, str(to_type), _number_key(to_quantity)))
     link = base.link or "conversion:" + hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
-    out_leg = base._replace(
-        quantity=-quantity, price=derived(value / quantity), amount=None, link=link
-    )
-    in_leg = base._replace(
-        quantity=to_quantity, price=derived(value / to_quantity), amount=None, fees=ZERO, link=link
-    )
+    out_leg = base._replace(quantity=-quantity, price=out_price, amount=None, link=link)
+    in_leg = base._replace(quantity=to_quantity, price=in_price, amount=None, fees=ZERO, link=link)
     return (
         ParsedTransaction(row.line, out_leg, account, symbol, asset_type, currency, key + ":out"),
         ParsedTransaction(row.line, in_leg, account, to_symbol, to_type, currency, key + ":in"),

@@ -126,6 +126,7 @@ def _import_stream(
     issues = Issues()
     try:
         with uow(commit=not options.dry_run) as store:
+            store.lock()  # one import or edit of this user's ledger at a time
             account = store.account(options.account) if options.account else None
             scope = options.account or ""
             import_id = store.start_import(filename=filename, fmt=spec.name, scope=scope, now=now)

@@ -12,7 +12,7 @@ from quantdesk.domain.accounts import Account, AccountKind, validate_account_nam
 from quantdesk.domain.errors import InvalidInput
 from quantdesk.domain.instruments import AssetType, normalize_currency
 from quantdesk.domain.lots import CostMethod, Disposal, Income, LedgerState, Lot, Term, replay
-from quantdesk.domain.money import ZERO
+from quantdesk.domain.money import ZERO, check_storable
 from quantdesk.domain.positions import Position, positions
 from quantdesk.domain.transactions import LotPick, Origin, Transaction, TransactionType
 from quantdesk.importers.base import Issues
@@ -171,6 +171,7 @@ def list_transactions(
 def delete_transaction(uow: UnitOfWork, transaction_id: int) -> None:
     """Delete an entry, refusing if the ledger would then sell units it does not hold."""
     with uow() as store:
+        store.lock()
         store.delete_transaction(transaction_id)
         # raises InsufficientLots or LedgerError (a chosen lot gone): the delete rolls back
         replay(store.ledger(), method=CostMethod.SPECIFIC, presorted=True)
@@ -188,7 +189,9 @@ def complete_basis(
     becomes a completed ``opening``."""
     if price_per_unit < 0:
         raise InvalidInput("a cost basis cannot be negative")
+    check_storable(price_per_unit)
     with uow() as store:
+        store.lock()
         entry = store.transaction(transaction_id)
         if entry.type is not TransactionType.TRANSFER_IN or entry.instrument is None:
             raise InvalidInput(
@@ -217,6 +220,7 @@ def identify_lots(uow: UnitOfWork, transaction_id: int, picks: list[LotPick]) ->
     ``specific`` method to check every named lot holds enough, else nothing changes.
     """
     with uow() as store:
+        store.lock()
         entry = store.transaction(transaction_id)
         disposes = entry.type in (TransactionType.SELL, TransactionType.TRANSFER_OUT) or (
             entry.type is TransactionType.CONVERSION and (entry.quantity or ZERO) < 0

@@ -68,6 +68,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
         return engine
+    if backend == "mysql":
+        # MySQL's default REPEATABLE READ would let an import that waited for another
+        # one's lock (see LedgerRepository.lock) go on reading the ledger as it was
+        # before that import: READ COMMITTED, as on PostgreSQL, reads what was committed.
+        kwargs.setdefault("isolation_level", "READ COMMITTED")
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

@@ -16,8 +16,10 @@ from sqlalchemy import (
     Connection,
     Dialect,
     Row,
+    String,
     and_,
     case,
+    cast,
     delete,
     func,
     insert,
@@ -25,6 +27,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from quantdesk.domain.accounts import Account, AccountKind
 from quantdesk.domain.errors import Conflict, NotFound
@@ -51,7 +55,18 @@ from quantdesk.store.tables import (
 _INSERT_BATCH = 5_000
 # Ledger order in SQL, the same as transactions.ledger_order_key.
 _INFLOWS = [t.value for t, p in SAME_TIME_PRIORITY.items() if p <= INFLOW_PRIORITY_MAX]
-_DAY_BUCKET = case((transactions.c.timed, 1), (transactions.c.type.in_(_INFLOWS), 0), else_=2)
+_DAY_BUCKET = case(
+    (transactions.c.timed, 1),
+    (transactions.c.type.in_(_INFLOWS), 0),
+    (
+        and_(  # a conversion's receiving leg (quantity not negative) brings units in
+            transactions.c.type == TransactionType.CONVERSION.value,
+            func.substr(cast(transactions.c.quantity, String), 1, 1) != "-",
+        ),
+        0,
+    ),
+    else_=2,
+)
 _SAME_TIME_ORDER = case(
     (transactions.c.origin == Origin.UNKNOWN_BASIS.value, -1),
     *((transactions.c.type == t.value, p) for t, p in SAME_TIME_PRIORITY.items()),
@@ -147,18 +162,34 @@ class LedgerRepository:
                 if instrument.key in by_key and instrument.id is not None:
                     ids[instrument.key] = instrument.id
         missing = [i for k, i in by_key.items() if k not in ids]
-        for instrument in missing:
-            result = self.conn.execute(
-                insert(instruments).values(
-                    symbol=instrument.symbol,
-                    asset_type=instrument.asset_type.value,
-                    currency=instrument.currency,
-                    name=instrument.name,
-                    created_at=now,
-                )
-            )
-            ids[instrument.key] = _new_id(result)
+        if not missing:
+            return ids
+        # Instruments are shared: another user's import may create the same one at this
+        # moment, so a duplicate is skipped (waiting for that import) rather than an error.
+        self.conn.execute(
+            _insert_skipping_duplicates(self.conn.dialect.name),
+            [
+                {
+                    "symbol": i.symbol,
+                    "asset_type": i.asset_type.value,
+                    "currency": i.currency,
+                    "name": i.name,
+                    "created_at": now,
+                }
+                for i in missing
+            ],
+        )
+        for found in self.instruments_by_symbol(i.symbol for i in missing).values():
+            for instrument in found:
+                if instrument.key in by_key and instrument.id is not None:
+                    ids[instrument.key] = instrument.id
         return ids
+
+    def lock(self) -> None:
+        """Hold this user's ledger until the transaction ends: imports and edits of one
+        user run one at a time (each validates the whole ledger), other users' do not
+        wait. SQLite serializes writers by itself."""
+        self.conn.execute(select(users.c.id).where(users.c.id == self.user_id).with_for_update())
 
     def classify_instrument(self, instrument_id: int, asset_type: AssetType) -> None:
         """Give an instrument of unknown type its asset type (its closes stay attached)."""
@@ -396,6 +427,14 @@ class LedgerRepository:
                 if known is None or (not own and row.day > known.as_of):
                     quotes[key] = Quote(row.close, row.currency, row.day, row.source)
         return quotes
+
+
+def _insert_skipping_duplicates(dialect: str) -> Any:
+    if dialect == "postgresql":
+        return postgresql_insert(instruments).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite_insert(instruments).on_conflict_do_nothing()
+    return insert(instruments).prefix_with("IGNORE")  # MySQL / MariaDB
 
 
 def _new_id(result: Any) -> int:
