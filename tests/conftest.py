@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, delete, inspect, text
 
 from quantdesk.bootstrap import DEFAULT_USER
@@ -18,6 +19,12 @@ from quantdesk.store.tables import metadata
 from quantdesk.store.unit_of_work import SqlUnitOfWork
 
 NOW = datetime(2026, 11, 24, 15, 30, tzinfo=UTC)
+
+# CI explores the same examples every run (a red CI is then always reproducible);
+# developers' runs explore new ones each time: `pytest --hypothesis-seed=N` replays one.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 BACKENDS = {
     "postgres": "QUANTDESK_TEST_POSTGRES_URL",

@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -33,6 +33,7 @@ from quantdesk.domain.money import ZERO
 from quantdesk.domain.transactions import Origin, Transaction, TransactionType, ordered
 
 _UNIT = Decimal("1e-18")
+_WIDE = Context(prec=80)  # quantizing never fails for want of digits
 #: Working precision of the replay (decimal128's 34 digits): a pro-rata share of a
 #: basis of a trillion is exact to 1e-22, and sold + remaining basis always add up
 #: exactly, because the remainder is a subtraction.
@@ -317,7 +318,7 @@ class _Book:
 
 def stored_units(quantity: Decimal) -> Decimal:
     """Units as the ledger stores them: 18 decimals, half-even."""
-    return quantity.quantize(_UNIT, rounding=ROUND_HALF_EVEN)
+    return quantity.quantize(_UNIT, rounding=ROUND_HALF_EVEN, context=_WIDE)
 
 
 def _rescale(lots: list[Lot], total: Decimal) -> None:
