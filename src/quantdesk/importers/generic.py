@@ -454,20 +454,10 @@ def _content_key(entry: Transaction) -> str:
     """What the row means, as parsed: a re-saved export (150.00 written 150, a date as
     01/10/2025, columns reordered, a reworded description) gives the same key. The
     importing service adds the resolved account, instrument and currency."""
-    return "\x1f".join(
-        (
-            entry.type.value,
-            entry.traded_at.isoformat(),
-            str(entry.timed),
-            str(entry.trade_date),
-            _number_key(entry.quantity),
-            _number_key(entry.price),
-            _number_key(entry.fees),
-            _number_key(entry.amount),
-            _number_key(entry.split_ratio),
-            entry.link or "",
-            str(entry.acquired_on),
-            str(entry.settles_on),
-            entry.external_id or "",
-        )
+    n = _number_key
+    return (
+        f"{entry.type.value}\x1f{entry.traded_at.isoformat()}\x1f{entry.timed}\x1f"
+        f"{entry.trade_date}\x1f{n(entry.quantity)}\x1f{n(entry.price)}\x1f{n(entry.fees)}\x1f"
+        f"{n(entry.amount)}\x1f{n(entry.split_ratio)}\x1f{entry.link or ''}\x1f"
+        f"{entry.acquired_on}\x1f{entry.settles_on}\x1f{entry.external_id or ''}"
     )
