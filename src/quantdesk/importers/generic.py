@@ -374,30 +374,19 @@ def _trade(row: _Row, today: date) -> tuple[ParsedTransaction, ...]:
         description=row.text("description") or None,
     )
     account = row.text("account") or None
-    if kind is TransactionType.CONVERSION:
-        return _conversion(row, base, symbol, asset_type, account, currency)
-    return (
-        ParsedTransaction(
-            row.line,
-            base,
-            account,
-            symbol,
-            asset_type,
-            currency,
-            _content_key(base),
-        ),
+    single = ParsedTransaction(
+        row.line, base, account, symbol, asset_type, currency, _content_key(base)
     )
+    if kind is TransactionType.CONVERSION:
+        return _conversion(row, single)
+    return (single,)
 
 
-def _conversion(
-    row: _Row,
-    base: Transaction,
-    symbol: str | None,
-    asset_type: AssetType | None,
-    account: str | None,
-    currency: str | None,
-) -> tuple[ParsedTransaction, ...]:
-    """A one-row conversion (``to_symbol``/``to_quantity``) becomes two linked legs."""
+def _conversion(row: _Row, single: ParsedTransaction) -> tuple[ParsedTransaction, ...]:
+    """A one-row conversion (``to_symbol``/``to_quantity``) becomes two linked legs; a
+    row with a negative quantity or a link is one leg of a two-row conversion."""
+    base, account, symbol = single.transaction, single.account, single.symbol
+    asset_type, currency = single.asset_type, single.currency
     to_symbol = row.parsed("to_symbol", _symbol)
     to_quantity = row.number("to_quantity")
     to_type = row.parsed("to_asset_type", _asset_type)
@@ -407,17 +396,7 @@ def _conversion(
         return ()
     if to_symbol is None:
         if quantity < 0 or base.link:  # a single leg of a two-row conversion
-            return (
-                ParsedTransaction(
-                    row.line,
-                    base,
-                    account,
-                    symbol,
-                    asset_type,
-                    currency,
-                    _content_key(base),
-                ),
-            )
+            return (single,)
         row.fail("to_symbol", "a one-row conversion needs to_symbol and to_quantity")
         return ()
     if to_quantity is None or to_quantity <= 0:
