@@ -391,17 +391,18 @@ def positions_command(
         title=f"Positions as of {day} ({method.value})",
     )
     for p in rows:
+        cash = p.instrument.asset_type == "cash"  # a balance: no cost, price or gain to show
         price = "[yellow]no price[/]" if p.quote is None else _money(p.quote.price, 4)
         table.add_row(
             *([] if consolidated else [p.account or ""]),
             p.instrument.symbol,
             p.instrument.asset_type.value,
-            _qty(p.quantity),
-            _money(p.average_cost, 4),
-            _money(p.cost_basis),
-            price,
+            _money(p.quantity) if cash else _qty(p.quantity),
+            "" if cash else _money(p.average_cost, 4),
+            "" if cash else _money(p.cost_basis),
+            "" if cash else price,
             _money(p.market_value),
-            _money(p.unrealized_gain),
+            "" if cash else _money(p.unrealized_gain),
             p.currency,
         )
     out.print(table)
