@@ -66,6 +66,46 @@ class LedgerMachine(RuleBasedStateMachine):
         self.net_invested += quantity * price + fee
 
     @precondition(lambda self: any(self.units.values()))
+    @rule(data=st.data(), quantity=s.quantities, price=s.prices)
+    def reinvest_dividend(self, data: st.DataObject, quantity: Decimal, price: Decimal) -> None:
+        """A reinvested dividend: income that buys units at its price (a new lot)."""
+        held = sorted(k for k, v in self.units.items() if v > 0)
+        account, symbol = data.draw(st.sampled_from(held))
+        self._add(TransactionType.DIVIDEND, account, symbol, quantity=quantity, price=price)
+        self.units[(account, symbol)] += quantity
+        self.net_invested += quantity * price
+
+    @precondition(lambda self: any(self.units.values()))
+    @rule(data=st.data(), fraction=s.fractions, price=s.prices, received=s.quantities)
+    def convert(
+        self, data: st.DataObject, fraction: Decimal, price: Decimal, received: Decimal
+    ) -> None:
+        """A conversion into the other symbol: a disposal at fair value and a new lot."""
+        held = sorted(k for k, v in self.units.items() if v > 0)
+        account, symbol = data.draw(st.sampled_from(held))
+        other = "BBB" if symbol == "AAA" else "AAA"
+        given = stored_units(self.units[(account, symbol)] * fraction)
+        if not given:
+            return
+        value = given * price
+        link = f"c{len(self.ledger)}"
+        self._add(
+            TransactionType.CONVERSION, account, symbol, quantity=-given, price=price, link=link
+        )
+        self._add(
+            TransactionType.CONVERSION,
+            account,
+            other,
+            quantity=received,
+            price=value / received,
+            link=link,
+        )
+        self.units[(account, symbol)] -= given
+        self.units[(account, other)] += received
+        # the new lot's basis is the value given up: value in, value out, nothing invested
+        self.net_invested += received * (value / received) - value
+
+    @precondition(lambda self: any(self.units.values()))
     @rule(data=st.data(), fraction=s.fractions, price=s.prices, fee=s.fees)
     def sell(self, data: st.DataObject, fraction: Decimal, price: Decimal, fee: Decimal) -> None:
         held = sorted(k for k, v in self.units.items() if v > 0)
