@@ -354,13 +354,6 @@ class LedgerRepository:
             self.conn.execute(select(func.coalesce(func.max(transactions.c.id), 0))).scalar_one()
         )
 
-    def count_transactions(self) -> int:
-        return int(
-            self.conn.execute(
-                select(func.count()).where(transactions.c.user_id == self.user_id)
-            ).scalar_one()
-        )
-
     # prices -------------------------------------------------------------------------
     def store_user_closes(
         self, rows: Sequence[tuple[int, date, Decimal, str]], *, source: str
