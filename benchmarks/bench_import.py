@@ -1,5 +1,6 @@
 """Import benchmark: 100,000 generic trades (500 symbols, 5 accounts) into SQLite, then
-a rebuild of every lot from the stored ledger.
+a rebuild of every lot from the stored ledger (what positions and lots need), and a full
+replay that also records every disposal and income item (what gains need).
 
 Goals (issue 2): import <= 3 s, lot rebuild <= 1 s, medians on the project machine.
 Peers, run in the same process on the same data, give the floor each step stands on:
@@ -108,7 +109,7 @@ def main() -> None:
         f"{args.rows:,} trades ({len(data) / 1e6:.1f} MB), 500 symbols, 5 accounts; "
         f"{args.repeat} runs"
     )
-    imports, raw_imports, rebuilds, raw_fetches = [], [], [], []
+    imports, raw_imports, rebuilds, replays, raw_fetches = [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for run in range(args.repeat):
@@ -125,12 +126,13 @@ def main() -> None:
             assert report is not None and report.ok and report.added == args.rows, report
             raw_imports.append(timed(lambda run=run: raw_import(folder / f"raw{run}.db", data)))
 
-            def rebuild(uow: SqlUnitOfWork = uow) -> None:
+            def rebuild(uow: SqlUnitOfWork = uow, record: bool = False) -> None:
                 with uow(commit=False) as store:
-                    state = replay_ledger(store)
-                assert state.lots
+                    state = replay_ledger(store, record=record)
+                assert state.lots and bool(state.disposals) is record
 
-            rebuilds.append(timed(rebuild))
+            rebuilds.append(timed(rebuild))  # the lots, as positions and lots need them
+            replays.append(timed(lambda uow=uow: rebuild(uow, record=True)))  # and gains
             raw_fetches.append(timed(lambda run=run: raw_fetch(folder / f"q{run}.db")))
             uow.engine.dispose()
     rows = [
@@ -141,6 +143,7 @@ def main() -> None:
             "csv + sqlite3 executemany",
         ),
         ("lot rebuild (load ledger + replay)", rebuilds, raw_fetches, "sqlite3 fetch of all rows"),
+        ("full replay (+ disposals and income)", replays, raw_fetches, "sqlite3 fetch of all rows"),
     ]
     for label, ours, peer, peer_label in rows:
         m, p = statistics.median(ours), statistics.median(peer)

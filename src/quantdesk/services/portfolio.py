@@ -48,14 +48,19 @@ def list_accounts(uow: UnitOfWork) -> list[Account]:
 
 
 def replay_ledger(
-    store: LedgerStore, *, method: CostMethod = CostMethod.FIFO, as_of: date | None = None
+    store: LedgerStore,
+    *,
+    method: CostMethod = CostMethod.FIFO,
+    as_of: date | None = None,
+    record: bool = True,
 ) -> LedgerState:
-    """Load the user's ledger and replay it into lots, disposals, income and cash."""
+    """Load the user's ledger and replay it into lots and cash, and (``record``) the
+    disposals and income that gains need."""
     with cyclic_gc_paused():
         ledger = store.ledger()
         if as_of is not None:
             ledger = [t for t in ledger if t.traded_on <= as_of]
-        return replay(ledger, method=method, collect_shortfalls=True, presorted=True)
+        return replay(ledger, method=method, collect_shortfalls=True, presorted=True, record=record)
 
 
 def current_positions(
@@ -70,7 +75,7 @@ def current_positions(
     with uow(commit=False) as store:
         if account is not None:
             store.account(account)
-        state = replay_ledger(store, method=method, as_of=as_of)
+        state = replay_ledger(store, method=method, as_of=as_of, record=False)
         quotes = store.latest_quotes(as_of)
     return positions(state, quotes, consolidated=consolidated, account=account)
 
@@ -85,7 +90,7 @@ def open_lots(
     with uow(commit=False) as store:
         if account is not None:
             store.account(account)
-        state = replay_ledger(store, method=method)
+        state = replay_ledger(store, method=method, record=False)
     wanted = symbol.strip().upper() if symbol else None
     return [
         lot
