@@ -44,6 +44,11 @@ class LedgerMachine(RuleBasedStateMachine):
     def choose_method(self, method: CostMethod) -> None:
         self.method = method
 
+    def _a_position(self, data: st.DataObject) -> tuple[str, str]:
+        """An (account, symbol) that holds units, drawn by hypothesis."""
+        held = sorted(k for k, v in self.units.items() if v > 0)
+        return data.draw(st.sampled_from(held))
+
     def _add(self, kind: TransactionType, account: str, symbol: str, **fields: object) -> None:
         self.day += 1
         self.ledger.append(
@@ -69,8 +74,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(data=st.data(), quantity=s.quantities, price=s.prices)
     def reinvest_dividend(self, data: st.DataObject, quantity: Decimal, price: Decimal) -> None:
         """A reinvested dividend: income that buys units at its price (a new lot)."""
-        held = sorted(k for k, v in self.units.items() if v > 0)
-        account, symbol = data.draw(st.sampled_from(held))
+        account, symbol = self._a_position(data)
         self._add(TransactionType.DIVIDEND, account, symbol, quantity=quantity, price=price)
         self.units[(account, symbol)] += quantity
         self.net_invested += quantity * price
@@ -81,8 +85,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self, data: st.DataObject, fraction: Decimal, price: Decimal, received: Decimal
     ) -> None:
         """A conversion into the other symbol: a disposal at fair value and a new lot."""
-        held = sorted(k for k, v in self.units.items() if v > 0)
-        account, symbol = data.draw(st.sampled_from(held))
+        account, symbol = self._a_position(data)
         other = "BBB" if symbol == "AAA" else "AAA"
         given = stored_units(self.units[(account, symbol)] * fraction)
         if not given:
@@ -108,8 +111,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @precondition(lambda self: any(self.units.values()))
     @rule(data=st.data(), fraction=s.fractions, price=s.prices, fee=s.fees)
     def sell(self, data: st.DataObject, fraction: Decimal, price: Decimal, fee: Decimal) -> None:
-        held = sorted(k for k, v in self.units.items() if v > 0)
-        account, symbol = data.draw(st.sampled_from(held))
+        account, symbol = self._a_position(data)
         quantity = stored_units(self.units[(account, symbol)] * fraction)  # as a file could say
         if not quantity:
             return
@@ -120,16 +122,14 @@ class LedgerMachine(RuleBasedStateMachine):
     @precondition(lambda self: any(self.units.values()))
     @rule(data=st.data(), ratio=s.split_ratios)
     def split(self, data: st.DataObject, ratio: Decimal) -> None:
-        held = sorted(k for k, v in self.units.items() if v > 0)
-        account, symbol = data.draw(st.sampled_from(held))
+        account, symbol = self._a_position(data)
         self._add(TransactionType.SPLIT, account, symbol, split_ratio=ratio)
         self.units[(account, symbol)] = stored_units(self.units[(account, symbol)] * ratio)
 
     @precondition(lambda self: any(self.units.values()))
     @rule(data=st.data(), fraction=s.fractions)
     def transfer(self, data: st.DataObject, fraction: Decimal) -> None:
-        held = sorted(k for k, v in self.units.items() if v > 0)
-        source, symbol = data.draw(st.sampled_from(held))
+        source, symbol = self._a_position(data)
         destination = "IRA" if source == "Taxable" else "Taxable"
         quantity = stored_units(self.units[(source, symbol)] * fraction)
         if not quantity:
