@@ -6,7 +6,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    Date,
     ForeignKey,
     Index,
     Integer,
@@ -17,7 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from quantdesk.store.types import ExactDecimal, UTCDateTime
+from quantdesk.store.types import CalendarDate, ExactDecimal, UTCDateTime
 
 metadata = MetaData(
     naming_convention={
@@ -93,10 +92,10 @@ transactions = Table(
     Column("amount", ExactDecimal),
     Column("currency", String(5), nullable=False),
     Column("traded_at", UTCDateTime, nullable=False),
-    Column("trade_date", Date, nullable=False),
+    Column("trade_date", CalendarDate, nullable=False),
     Column("timed", Boolean, nullable=False),
-    Column("settles_on", Date),
-    Column("acquired_on", Date),
+    Column("settles_on", CalendarDate),
+    Column("acquired_on", CalendarDate),
     Column("split_ratio", ExactDecimal),
     Column("link", String(100)),
     Column("lot_selection", JSON(none_as_null=True)),
@@ -123,7 +122,7 @@ user_prices = Table(
         ForeignKey("instruments.id", ondelete="CASCADE"),
         primary_key=True,
     ),
-    Column("day", Date, primary_key=True),
+    Column("day", CalendarDate, primary_key=True),
     Column("close", ExactDecimal, nullable=False),
     Column("currency", String(5), nullable=False),
     Column("source", String(20), nullable=False),
@@ -139,7 +138,7 @@ prices = Table(
         ForeignKey("instruments.id", ondelete="CASCADE"),
         primary_key=True,
     ),
-    Column("day", Date, primary_key=True),
+    Column("day", CalendarDate, primary_key=True),
     Column("source", String(20), primary_key=True),
     Column("close", ExactDecimal, nullable=False),
     Column("currency", String(5), nullable=False),

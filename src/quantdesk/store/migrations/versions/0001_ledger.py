@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from quantdesk.store.types import ExactDecimal, UTCDateTime
+from quantdesk.store.types import CalendarDate, ExactDecimal, UTCDateTime
 
 revision = "0001"
 down_revision = None
@@ -85,10 +85,10 @@ def upgrade() -> None:
         sa.Column("amount", ExactDecimal()),
         sa.Column("currency", sa.String(5), nullable=False),
         sa.Column("traded_at", UTCDateTime(), nullable=False),
-        sa.Column("trade_date", sa.Date(), nullable=False),
+        sa.Column("trade_date", CalendarDate(), nullable=False),
         sa.Column("timed", sa.Boolean(), nullable=False),
-        sa.Column("settles_on", sa.Date()),
-        sa.Column("acquired_on", sa.Date()),
+        sa.Column("settles_on", CalendarDate()),
+        sa.Column("acquired_on", CalendarDate()),
         sa.Column("split_ratio", ExactDecimal()),
         sa.Column("link", sa.String(100)),
         sa.Column("lot_selection", sa.JSON(none_as_null=True)),
@@ -114,7 +114,7 @@ def upgrade() -> None:
             sa.ForeignKey("instruments.id", ondelete="CASCADE"),
             primary_key=True,
         ),
-        sa.Column("day", sa.Date(), primary_key=True),
+        sa.Column("day", CalendarDate(), primary_key=True),
         sa.Column("source", sa.String(20), primary_key=True),
         sa.Column("close", ExactDecimal(), nullable=False),
         sa.Column("currency", sa.String(5), nullable=False),
@@ -130,7 +130,7 @@ def upgrade() -> None:
             sa.ForeignKey("instruments.id", ondelete="CASCADE"),
             primary_key=True,
         ),
-        sa.Column("day", sa.Date(), primary_key=True),
+        sa.Column("day", CalendarDate(), primary_key=True),
         sa.Column("close", ExactDecimal(), nullable=False),
         sa.Column("currency", sa.String(5), nullable=False),
         sa.Column("source", sa.String(20), nullable=False),
