@@ -159,8 +159,6 @@ class LedgerState:
     cash: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     cash_accounts: set[str] = field(default_factory=set)
     shortfalls: list[Shortfall] = field(default_factory=list)
-    #: Transfers whose two legs were both found: transfer-out ref -> transfer-in ref.
-    transfer_pairs: dict[int, int] = field(default_factory=dict)
 
     def open_lots(self) -> list[Lot]:
         return [lot for lot in self.lots if lot.quantity > 0]
@@ -385,7 +383,7 @@ def replay(
     pairs = pair_transfers(legs)
     by_ref = dict(legs)
     partner_of: dict[int, int] = {**pairs, **{v: k for k, v in pairs.items()}}
-    state = LedgerState(transfer_pairs=pairs)
+    state = LedgerState()
     book = _Book(method)
     cash: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
     with localcontext() as ctx:

@@ -37,7 +37,6 @@ class Position:
     quantity: Decimal
     currency: str
     cost_basis: Decimal | None
-    known_cost_basis: Decimal
     unknown_basis_quantity: Decimal
     lot_count: int
     quote: Quote | None
@@ -97,7 +96,7 @@ def positions(
             continue
         key = InstrumentKey(currency, AssetType.CASH)
         quote = Quote(Decimal(1), currency, date.min, "cash")
-        result.append(Position(owner, key, balance, currency, balance, balance, ZERO, 0, quote))
+        result.append(Position(owner, key, balance, currency, balance, ZERO, 0, quote))
     result.sort(
         key=lambda p: (p.account or "", p.instrument.asset_type == "cash", p.instrument.symbol)
     )
@@ -111,4 +110,4 @@ def _position(
     known = sum((lot.cost_basis for lot in lots if lot.cost_basis is not None), ZERO)
     unknown = sum((lot.quantity for lot in lots if lot.cost_basis is None), ZERO)
     basis = None if unknown else known
-    return Position(owner, key, quantity, currency, basis, known, unknown, len(lots), quote)
+    return Position(owner, key, quantity, currency, basis, unknown, len(lots), quote)

@@ -93,24 +93,6 @@ class Origin(StrEnum):
     OPENING = "opening"
 
 
-INSTRUMENT_TYPES = frozenset(
-    {
-        TransactionType.BUY,
-        TransactionType.SELL,
-        TransactionType.SPLIT,
-        TransactionType.STAKING_REWARD,
-        TransactionType.CONVERSION,
-    }
-)
-CASH_TYPES = frozenset(
-    {
-        TransactionType.DEPOSIT,
-        TransactionType.WITHDRAWAL,
-        TransactionType.INTEREST,
-    }
-)
-
-
 @dataclass(frozen=True, slots=True)
 class LotPick:
     """Specific identification: take ``quantity`` units from lot ``lot_id``."""

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from quantdesk.domain.accounts import Account
-from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey
+from quantdesk.domain.instruments import AssetType, InstrumentKey
 from quantdesk.domain.lots import replay
 from quantdesk.domain.money import ZERO
 from quantdesk.domain.transactions import Origin, Transaction, TransactionType
@@ -81,7 +81,7 @@ def reconcile_snapshot(
     for lot in held.lots:
         quantities[(lot.account, lot.instrument)] += lot.quantity
         held_currency[(lot.account, lot.instrument)] = lot.currency
-    moment = now
+    resolver.prefetch(key.symbol for _, key in quantities)  # held, maybe not in the file
     new: list[NewRow] = []
     for name, account in referenced.items():
         assert account.id is not None
@@ -94,13 +94,11 @@ def reconcile_snapshot(
             currency = currencies.get((name, key)) or held_currency.get(
                 (name, key), account.currency
             )
-            instrument_id = (
-                resolver.ids[key]
-                if key in resolver.ids
-                else _id(store, resolver, key, currency, now)
-            )
+            instrument = resolver.resolve(key.symbol, key.asset_type, currency, issues, 0)
+            assert instrument is not None and instrument.id is not None  # typed: never an issue
+            instrument_id = instrument.id
             fresh = (name, key) not in known
-            for txn in _entries(name, key, currency, rows, have, target, moment, fresh=fresh):
+            for txn in _entries(name, key, currency, rows, have, target, now, fresh=fresh):
                 new.append((account.id, instrument_id, txn))
         for currency, amount in cash_wanted.get(name, {}).items():
             # The balance the ledger implies, even for an account that recorded no cash
@@ -118,7 +116,7 @@ def reconcile_snapshot(
                         Transaction(
                             account=name,
                             type=kind,
-                            traded_at=moment,
+                            traded_at=now,
                             timed=True,
                             amount=abs(delta),
                             currency=currency,
@@ -135,18 +133,6 @@ def reconcile_snapshot(
     return store.add_transactions(new, now, import_id=import_id)
 
 
-def _id(
-    store: LedgerStore,
-    resolver: InstrumentResolver,
-    key: InstrumentKey,
-    currency: str,
-    now: datetime,
-) -> int:
-    created = store.ensure_instruments([Instrument(key.symbol, key.asset_type, currency)], now)
-    resolver.ids.update(created)
-    return created[key]
-
-
 def _entries(
     account: str,
     key: InstrumentKey,
@@ -154,11 +140,11 @@ def _entries(
     rows: list[HoldingRow],
     have: Decimal,
     target: Decimal,
-    moment: datetime,
+    now: datetime,
     *,
     fresh: bool,
 ) -> list[Transaction]:
-    as_of = moment.date()
+    as_of = now.date()
     if have == target:
         return []
     if fresh:  # opening balances, one lot per row, dated by purchase
@@ -166,7 +152,7 @@ def _entries(
             Transaction(
                 account=account,
                 type=TransactionType.TRANSFER_IN,
-                traded_at=_day(r.purchased_on) if r.purchased_on else moment,
+                traded_at=_day(r.purchased_on) if r.purchased_on else now,
                 timed=r.purchased_on is None,
                 instrument=key,
                 quantity=r.quantity,
@@ -185,7 +171,7 @@ def _entries(
             Transaction(
                 account=account,
                 type=TransactionType.TRANSFER_OUT,
-                traded_at=moment,
+                traded_at=now,
                 timed=True,
                 instrument=key,
                 quantity=-delta,
@@ -207,7 +193,7 @@ def _entries(
             Transaction(
                 account=account,
                 type=TransactionType.TRANSFER_IN,
-                traded_at=moment,
+                traded_at=now,
                 timed=True,
                 instrument=key,
                 quantity=take,
