@@ -24,7 +24,8 @@ from quantdesk.cli import render
 from quantdesk.demo import load_demo
 from quantdesk.domain.errors import InsufficientLots, QuantdeskError
 from quantdesk.domain.lots import CostMethod, Term
-from quantdesk.domain.money import ZERO, money_text, normalized, parse_decimal
+from quantdesk.domain.money import money_text, normalized, parse_decimal
+from quantdesk.domain.positions import position_warnings, totals_by_currency
 from quantdesk.domain.transactions import LotPick, Transaction
 from quantdesk.importers.generic import FORMATS
 from quantdesk.services import portfolio
@@ -361,7 +362,8 @@ def positions_command(
     rows = portfolio.current_positions(
         _ctx(ctx).uow, account=account, consolidated=consolidated, method=method, as_of=day
     )
-    warnings = _position_warnings(rows)
+    warnings = position_warnings(rows)
+    totals = totals_by_currency(rows)
     if as_json:
         _print_json(
             {
@@ -369,7 +371,14 @@ def positions_command(
                 "method": method.value,
                 "consolidated": consolidated,
                 "positions": [render.position_json(p) for p in rows],
-                "totals": _totals(rows),
+                "totals": {
+                    currency: {
+                        "market_value": money_text(t.market_value),
+                        "cost_basis": money_text(t.cost_basis),
+                        "unrealized_gain": money_text(t.unrealized_gain),
+                    }
+                    for currency, t in totals.items()
+                },
                 "warnings": warnings,
             }
         )
@@ -418,55 +427,13 @@ def positions_command(
             else ""
         )
         out.print(f"Prices: {described}{more}{note}")
-    for currency, total in _totals(rows).items():
-        value, basis, gain = (
-            _money(None if total[k] is None else Decimal(str(total[k])))
-            for k in ("market_value", "cost_basis", "unrealized_gain")
+    for currency, t in totals.items():
+        out.print(
+            f"Total {currency}: value {_money(t.market_value)}, cost basis "
+            f"{_money(t.cost_basis)}, unrealized {_money(t.unrealized_gain)}"
         )
-        out.print(f"Total {currency}: value {value}, cost basis {basis}, unrealized {gain}")
     for warning in warnings:
         out.print(f"[yellow]! {warning}[/]")
-
-
-def _position_warnings(rows: list[Any]) -> list[str]:
-    warnings = []
-    for p in rows:
-        where = f" in '{p.account}'" if p.account else ""
-        if p.unknown_basis_quantity:
-            warnings.append(
-                f"{p.instrument.symbol}{where}: {_qty(p.unknown_basis_quantity)} units have an "
-                "unknown cost basis (see `quantdesk lots`, complete with `transactions set-basis`)"
-            )
-        if p.quote is None:
-            warnings.append(
-                f"{p.instrument.symbol}{where}: no price stored, so no market value "
-                "(`quantdesk prices import FILE`)"
-            )
-        elif p.quote.currency != p.currency:
-            warnings.append(
-                f"{p.instrument.symbol}{where}: its price is in {p.quote.currency} but it is "
-                f"held in {p.currency}; without an exchange rate its value is unknown "
-                f"(give the price file a currency column, or wait for FX rates)"
-            )
-    return warnings
-
-
-def _totals(rows: list[Any]) -> dict[str, dict[str, str | None]]:
-    """Totals per currency; a total is null when any part is unknown."""
-    totals: dict[str, dict[str, str | None]] = {}
-    for currency in sorted({p.currency for p in rows}):
-        group = [p for p in rows if p.currency == currency]
-
-        def total(values: list[Decimal | None]) -> str | None:
-            known = [v for v in values if v is not None]
-            return None if len(known) < len(values) else money_text(sum(known, ZERO))
-
-        totals[currency] = {
-            "market_value": total([p.market_value for p in group]),
-            "cost_basis": total([p.cost_basis for p in group]),
-            "unrealized_gain": total([p.unrealized_gain for p in group]),
-        }
-    return totals
 
 
 @app.command("lots")

@@ -111,3 +111,52 @@ def _position(
     unknown = sum((lot.quantity for lot in lots if lot.cost_basis is None), ZERO)
     basis = None if unknown else known
     return Position(owner, key, quantity, currency, basis, unknown, len(lots), quote)
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Sums over positions in one currency; a sum is None when any part is unknown."""
+
+    market_value: Decimal | None
+    cost_basis: Decimal | None
+    unrealized_gain: Decimal | None
+
+
+def totals_by_currency(rows: list[Position]) -> dict[str, Totals]:
+    def total(values: list[Decimal | None]) -> Decimal | None:
+        known = [v for v in values if v is not None]
+        return None if len(known) < len(values) else sum(known, ZERO)
+
+    result: dict[str, Totals] = {}
+    for currency in sorted({p.currency for p in rows}):
+        group = [p for p in rows if p.currency == currency]
+        result[currency] = Totals(
+            total([p.market_value for p in group]),
+            total([p.cost_basis for p in group]),
+            total([p.unrealized_gain for p in group]),
+        )
+    return result
+
+
+def position_warnings(rows: list[Position]) -> list[str]:
+    """What keeps positions from a full valuation: unknown basis, no price, or a price
+    in another currency (there is no exchange rate yet)."""
+    warnings = []
+    for p in rows:
+        where = f"{p.instrument.symbol}" + (f" in '{p.account}'" if p.account else "")
+        if p.unknown_basis_quantity:
+            warnings.append(
+                f"{where}: {format(p.unknown_basis_quantity, 'f')} units have an unknown cost "
+                "basis (see `quantdesk lots`, complete with `transactions set-basis`)"
+            )
+        if p.quote is None:
+            warnings.append(
+                f"{where}: no price stored, so no market value (`quantdesk prices import FILE`)"
+            )
+        elif p.quote.currency != p.currency:
+            warnings.append(
+                f"{where}: its price is in {p.quote.currency} but it is held in {p.currency}; "
+                "without an exchange rate its value is unknown (give the price file a "
+                "currency column, or wait for FX rates)"
+            )
+    return warnings
