@@ -75,3 +75,35 @@ class InsufficientLots(LedgerError):
     def __init__(self, shortfalls: list[Shortfall]) -> None:
         self.shortfalls = shortfalls
         super().__init__("; ".join(s.describe() for s in shortfalls))
+
+
+class ProviderError(QuantdeskError):
+    """A market-data provider could not answer.
+
+    ProviderError
+     +-- ProviderUnavailable  timeout, connection refused, 5xx, malformed or empty answer
+     |    +-- RateLimited     HTTP 429 or a provider's rate-limit payload (``retry_after`` s)
+     +-- UnknownSymbol        the provider does not know the symbol (cached negatively)
+    """
+
+    def __init__(self, message: str, *, provider: str = "") -> None:
+        self.provider = provider
+        super().__init__(f"{provider}: {message}" if provider else message)
+
+
+class ProviderUnavailable(ProviderError):
+    """The provider failed for a reason that may pass: retry later or fail over."""
+
+
+class RateLimited(ProviderUnavailable):
+    """The provider throttled us; ``retry_after`` is its hint in seconds, if it gave one."""
+
+    def __init__(
+        self, message: str, *, provider: str = "", retry_after: float | None = None
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, provider=provider)
+
+
+class UnknownSymbol(ProviderError):
+    """The provider has no data for this symbol (not a transient failure)."""

@@ -1,0 +1,365 @@
+"""The price cache: upstream calls that grow with distinct symbols and the TTL, never with
+how many users or processes ask.
+
+Quotes
+    A quote is fresh for ``ttl`` seconds after it was fetched (default 60). A request
+    first takes every fresh quote from the backend. For the rest, each symbol is
+    registered once, for good, in a numbered *batch* of its provider (up to
+    ``max_batch`` symbols, in order of first registration, shared by every process through
+    the backend). Refreshing a batch is one upstream call for all its registered members,
+    made by whoever holds the batch's lock; everyone else waiting on that lock then finds
+    their quotes fresh and calls nothing. So 100 identical requests arriving at once make
+    one call, and a batch costs one call per TTL window however many users hold its
+    symbols. Members of a batch are always fetched together, so they expire together.
+
+Unknown symbols
+    A provider's :class:`UnknownSymbol` is cached per (provider, symbol) for
+    ``negative_ttl`` (default an hour): nobody asks that provider again meanwhile.
+
+Failover and staleness
+    Providers are tried in the configured order among those that support the symbol's
+    asset type. One that answers :class:`RateLimited` with a ``Retry-After`` rests that
+    long (shared through the backend). When every provider fails, the last known quote is
+    served with ``stale=True`` and its original ``as_of``; without one, the symbol's
+    result is the error. A price is never 0.
+
+History
+    Daily bars are permanent (:class:`BarStore`): only the missing head or tail of a
+    requested range is fetched, and only finished days are kept (today's bar can still
+    move; today's price is a quote).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Protocol
+
+from quantdesk.domain.errors import (
+    ProviderError,
+    ProviderUnavailable,
+    RateLimited,
+    UnknownSymbol,
+)
+from quantdesk.domain.instruments import AssetType
+from quantdesk.market.base import Bar, History, LiveQuote, MarketSymbol, Provider
+
+DEFAULT_TTL = 60.0
+DEFAULT_NEGATIVE_TTL = 3600.0
+
+
+def cache_key(symbol: MarketSymbol) -> str:
+    """The identity of a symbol in the cache: asset type, ledger symbol and currency."""
+    return f"{symbol.asset_type.value}:{symbol.symbol}:{symbol.currency}"
+
+
+def encode_symbol(symbol: MarketSymbol) -> str:
+    return json.dumps(
+        [symbol.symbol, symbol.asset_type.value, symbol.currency, [list(p) for p in symbol.ids]]
+    )
+
+
+def decode_symbol(text: str) -> MarketSymbol:
+    name, kind, currency, ids = json.loads(text)
+    return MarketSymbol(name, AssetType(kind), currency, tuple((a, b) for a, b in ids))
+
+
+class CacheBackend(Protocol):
+    """Where quotes, negative entries, batch registrations and locks live: one process
+    (:class:`~quantdesk.market.memory.MemoryBackend`) or every process sharing Redis
+    (:class:`~quantdesk.market.redis_backend.RedisBackend`). Same behaviour, same tests."""
+
+    def get_quotes(self, keys: Sequence[str]) -> dict[str, LiveQuote]:
+        """The last known quote of each key that has one, however old."""
+        ...
+
+    def put_quotes(self, quotes: Mapping[str, LiveQuote]) -> None: ...
+
+    def get_unknown(self, provider: str, keys: Sequence[str], now: float) -> set[str]:
+        """The keys ``provider`` said it does not know, within their negative TTL."""
+        ...
+
+    def put_unknown(
+        self, provider: str, keys: Sequence[str], *, now: float, until: float
+    ) -> None: ...
+
+    def register(self, provider: str, key: str, symbol: MarketSymbol) -> int:
+        """The symbol's permanent position among the provider's registered symbols."""
+        ...
+
+    def batch_members(self, provider: str, first: int, count: int) -> list[MarketSymbol]:
+        """Registered symbols at positions ``first`` .. ``first + count - 1``."""
+        ...
+
+    def lock(self, name: str, timeout: float) -> AbstractContextManager[None]:
+        """Hold ``name`` exclusively (every process); wait for it if another holds it."""
+        ...
+
+    def resting_until(self, provider: str) -> float:
+        """Until when (epoch seconds) ``provider`` rests after a rate limit; 0 if not."""
+        ...
+
+    def rest(self, provider: str, *, now: float, until: float) -> None: ...
+
+
+class BarStore(Protocol):
+    """Permanent daily bars per symbol, with the contiguous range already fetched."""
+
+    def coverage(self, symbol: MarketSymbol) -> tuple[date, date] | None: ...
+
+    def bars(self, symbol: MarketSymbol, start: date, end: date) -> list[tuple[Bar, str]]:
+        """Stored closes in the range, oldest first, with each bar's source."""
+        ...
+
+    def save(self, symbol: MarketSymbol, history: History, covered: tuple[date, date]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteResult:
+    """Quotes for what could be priced, and an error for each symbol that could not."""
+
+    quotes: dict[str, LiveQuote]
+    errors: dict[str, ProviderError]
+
+
+@dataclass
+class _Fetch:
+    """Bookkeeping of one request's remaining symbols."""
+
+    wanted: dict[str, MarketSymbol]
+    errors: dict[str, list[ProviderError]]
+
+
+class PriceCache:
+    """Quotes and history from ``providers`` (in failover order) through ``backend``."""
+
+    def __init__(
+        self,
+        providers: Sequence[Provider],
+        backend: CacheBackend,
+        *,
+        bars: BarStore | None = None,
+        ttl: float = DEFAULT_TTL,
+        negative_ttl: float = DEFAULT_NEGATIVE_TTL,
+        clock: Callable[[], datetime],
+        lock_timeout: float = 60.0,
+    ) -> None:
+        self.providers = list(providers)
+        self.backend = backend
+        self.bar_store = bars
+        self.ttl = ttl
+        self.negative_ttl = negative_ttl
+        self.clock = clock
+        self.lock_timeout = lock_timeout
+
+    # quotes ---------------------------------------------------------------------------
+    def _fresh(self, quote: LiveQuote, now: datetime) -> bool:
+        return (now - quote.fetched_at).total_seconds() < self.ttl
+
+    def quotes(self, symbols: Sequence[MarketSymbol]) -> QuoteResult:
+        """The latest quote of every symbol, fetching only what is not fresh."""
+        wanted = {cache_key(s): s for s in symbols}
+        now = self.clock()
+        known = self.backend.get_quotes(list(wanted))
+        result = {k: q for k, q in known.items() if self._fresh(q, now)}
+        todo = _Fetch({k: s for k, s in wanted.items() if k not in result}, {})
+        for provider in self.providers:
+            if not todo.wanted:
+                break
+            mine = {k: s for k, s in todo.wanted.items() if provider.supports(s)}
+            if not mine:
+                continue
+            if self.backend.resting_until(provider.name) > now.timestamp():
+                error = ProviderUnavailable("resting after a rate limit", provider=provider.name)
+                for key in mine:
+                    todo.errors.setdefault(key, []).append(error)
+                continue
+            unknown = self.backend.get_unknown(provider.name, list(mine), now.timestamp())
+            for key in unknown:
+                todo.errors.setdefault(key, []).append(
+                    UnknownSymbol(f"{mine[key].symbol} is not known", provider=provider.name)
+                )
+                del mine[key]
+            got = self._from_provider(provider, mine, todo)
+            result.update(got)
+            for key in got:
+                del todo.wanted[key]
+        errors: dict[str, ProviderError] = {}
+        for key, symbol in todo.wanted.items():
+            last = known.get(key) or self.backend.get_quotes([key]).get(key)
+            if last is not None:
+                result[key] = replace(last, stale=True)
+                continue
+            errors[symbol.symbol] = _summarize(symbol, todo.errors.get(key, []))
+        return QuoteResult(
+            {wanted[k].symbol: q for k, q in result.items()},
+            errors,
+        )
+
+    def _from_provider(
+        self, provider: Provider, mine: dict[str, MarketSymbol], todo: _Fetch
+    ) -> dict[str, LiveQuote]:
+        """Fresh quotes for ``mine`` from ``provider``, one locked call per batch."""
+        size = max(1, provider.max_batch)
+        by_batch: dict[int, list[str]] = {}
+        for key, symbol in mine.items():
+            slot = self.backend.register(provider.name, key, symbol)
+            by_batch.setdefault(slot // size, []).append(key)
+        got: dict[str, LiveQuote] = {}
+        for batch, keys in sorted(by_batch.items()):
+            name = f"quotes:{provider.name}:{batch}"
+            with self.backend.lock(name, self.lock_timeout):
+                now = self.clock()
+                current = self.backend.get_quotes(keys)
+                fresh = {k: q for k, q in current.items() if self._fresh(q, now)}
+                got.update(fresh)
+                if len(fresh) == len(keys):
+                    continue  # another request refreshed this batch while we waited
+                got.update(self._refresh_batch(provider, batch * size, size, keys, todo, now))
+        return got
+
+    def _refresh_batch(
+        self,
+        provider: Provider,
+        first: int,
+        size: int,
+        keys: list[str],
+        todo: _Fetch,
+        now: datetime,
+    ) -> dict[str, LiveQuote]:
+        """One upstream call for every member of a batch (so they expire together)."""
+        members = {cache_key(s): s for s in self.backend.batch_members(provider.name, first, size)}
+        unknown = self.backend.get_unknown(provider.name, list(members), now.timestamp())
+        members = {k: s for k, s in members.items() if k not in unknown or k in keys}
+        for key in keys:
+            members.setdefault(key, todo.wanted[key])
+        try:
+            answer = provider.quotes(list(members.values()), now=now)
+        except ProviderUnavailable as failure:
+            if isinstance(failure, RateLimited) and failure.retry_after:
+                self.backend.rest(
+                    provider.name,
+                    now=now.timestamp(),
+                    until=now.timestamp() + failure.retry_after,
+                )
+            for key in keys:
+                todo.errors.setdefault(key, []).append(failure)
+            return {}
+        by_symbol = {s.symbol: k for k, s in members.items()}
+        fetched: dict[str, LiveQuote] = {}
+        for name, quote in answer.quotes.items():
+            found = by_symbol.get(name)
+            if found is not None and quote.price > 0:
+                fetched[found] = replace(quote, fetched_at=now, stale=False)
+        self.backend.put_quotes(fetched)
+        missing: list[str] = []
+        for name, error in answer.errors.items():
+            found = by_symbol.get(name)
+            if found is None:
+                continue
+            if isinstance(error, UnknownSymbol):
+                missing.append(found)
+            if found in keys:
+                todo.errors.setdefault(found, []).append(error)
+        for key in keys:
+            if key not in fetched and key not in todo.errors:
+                todo.errors.setdefault(key, []).append(
+                    ProviderUnavailable("gave no price", provider=provider.name)
+                )
+        if missing:
+            self.backend.put_unknown(
+                provider.name,
+                missing,
+                now=now.timestamp(),
+                until=now.timestamp() + self.negative_ttl,
+            )
+        return {k: q for k, q in fetched.items() if k in keys}
+
+    # history --------------------------------------------------------------------------
+    def history(self, symbol: MarketSymbol, start: date, end: date) -> History:
+        """Daily closes from ``start`` to ``end``, up to the last finished day (yesterday,
+        UTC): stored ones, plus only the missing head and tail fetched. Today's bar can
+        still move, so it is never stored: today's price is a quote."""
+        last_final = min(end, self.clock().date() - timedelta(days=1))
+        if self.bar_store is None:
+            return self._fetch_history(symbol, start, last_final)
+        with self.backend.lock(f"history:{cache_key(symbol)}", self.lock_timeout):
+            covered = self.bar_store.coverage(symbol)
+            gaps = _missing(covered, start, last_final)
+            for lo, hi in gaps:
+                fetched = self._fetch_history(symbol, lo, hi)
+                final = History(
+                    fetched.symbol,
+                    fetched.currency,
+                    fetched.source,
+                    tuple(b for b in fetched.bars if lo <= b.day <= hi),
+                )
+                self.bar_store.save(symbol, final, (lo, hi))
+            stored = self.bar_store.bars(symbol, start, last_final)
+        sources = sorted({source for _, source in stored})
+        return History(
+            symbol.symbol, symbol.currency, ",".join(sources), tuple(bar for bar, _ in stored)
+        )
+
+    def _fetch_history(self, symbol: MarketSymbol, start: date, end: date) -> History:
+        errors: list[ProviderError] = []
+        for provider in self.providers:
+            if not provider.supports(symbol):
+                continue
+            try:
+                return provider.history(symbol, start, end)
+            except ProviderError as error:
+                errors.append(error)
+        raise _summarize(symbol, errors)
+
+
+def _missing(covered: tuple[date, date] | None, start: date, end: date) -> list[tuple[date, date]]:
+    """The parts of [start, end] not yet stored. A gap runs up to the stored range (even
+    past the request) so that what is stored stays one contiguous range."""
+    if start > end:
+        return []
+    if covered is None:
+        return [(start, end)]
+    first, last = covered
+    gaps: list[tuple[date, date]] = []
+    if start < first:
+        gaps.append((start, first - timedelta(days=1)))
+    if end > last:
+        gaps.append((last + timedelta(days=1), end))
+    return gaps
+
+
+def _summarize(symbol: MarketSymbol, errors: list[ProviderError]) -> ProviderError:
+    """One error for a symbol no provider priced: unknown only if every provider that
+    answered said so, else unavailable (which may pass)."""
+    if not errors:
+        return UnknownSymbol(
+            f"no configured provider prices {symbol.asset_type.value} {symbol.symbol}"
+        )
+    detail = "; ".join(str(e) for e in errors)
+    if all(isinstance(e, UnknownSymbol) for e in errors):
+        return UnknownSymbol(f"{symbol.symbol} is unknown ({detail})")
+    return ProviderUnavailable(f"no price for {symbol.symbol} ({detail})")
+
+
+class LocalLocks:
+    """Named re-entrant-free locks within one process (for the in-process backend)."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    @contextmanager
+    def hold(self, name: str, timeout: float) -> Iterator[None]:
+        with self._guard:
+            lock = self._locks.setdefault(name, threading.Lock())
+        if not lock.acquire(timeout=timeout):
+            raise ProviderUnavailable(f"timed out waiting for {name}")
+        try:
+            yield
+        finally:
+            lock.release()

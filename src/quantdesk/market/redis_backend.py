@@ -1,0 +1,137 @@
+"""The shared cache backend: every API worker and job worker on one Redis.
+
+Keys live under a prefix (default ``quantdesk:``). Quotes are one hash of JSON
+(``quotes``); negative entries are keys with an expiry; a provider's batch registry is a
+hash (key -> position) plus a list (position -> symbol) filled by one Lua script, so
+positions are permanent and identical in every process; locks are redis-py's ``Lock``
+(``SET NX PX`` with a token, released only by its owner, expiring if the owner dies).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from datetime import datetime
+from decimal import Decimal
+
+import redis
+
+from quantdesk.domain.errors import ProviderUnavailable
+from quantdesk.market.base import LiveQuote, MarketSymbol
+from quantdesk.market.cache import decode_symbol, encode_symbol
+
+_REGISTER = """
+local slot = redis.call('HGET', KEYS[1], ARGV[1])
+if slot then return tonumber(slot) end
+local position = redis.call('RPUSH', KEYS[2], ARGV[2]) - 1
+redis.call('HSET', KEYS[1], ARGV[1], position)
+return position
+"""
+
+
+def quote_to_json(quote: LiveQuote) -> str:
+    return json.dumps(
+        {
+            "symbol": quote.symbol,
+            "price": str(quote.price),
+            "currency": quote.currency,
+            "as_of": quote.as_of.isoformat(),
+            "source": quote.source,
+            "fetched_at": quote.fetched_at.isoformat(),
+            "note": quote.note,
+        }
+    )
+
+
+def quote_from_json(text: str | bytes) -> LiveQuote:
+    data = json.loads(text)
+    return LiveQuote(
+        data["symbol"],
+        Decimal(data["price"]),
+        data["currency"],
+        datetime.fromisoformat(data["as_of"]),
+        data["source"],
+        datetime.fromisoformat(data["fetched_at"]),
+        note=data.get("note"),
+    )
+
+
+def _seconds(now: float, until: float) -> int:
+    """A Redis expiry for an entry valid until ``until`` on the cache's clock."""
+    return max(1, int(until - now) + 1)
+
+
+class RedisBackend:
+    """The same behaviour as the in-process backend, shared by every process on Redis."""
+
+    def __init__(self, client: redis.Redis, *, prefix: str = "quantdesk:") -> None:
+        self.redis = client
+        self.prefix = prefix
+        self._register = client.register_script(_REGISTER)
+
+    @classmethod
+    def from_url(cls, url: str, *, prefix: str = "quantdesk:") -> RedisBackend:
+        return cls(redis.Redis.from_url(url), prefix=prefix)
+
+    def _k(self, *parts: str) -> str:
+        return self.prefix + ":".join(parts)
+
+    def get_quotes(self, keys: Sequence[str]) -> dict[str, LiveQuote]:
+        if not keys:
+            return {}
+        values = self.redis.hmget(self._k("quotes"), list(keys))
+        return {k: quote_from_json(v) for k, v in zip(keys, values, strict=True) if v}
+
+    def put_quotes(self, quotes: Mapping[str, LiveQuote]) -> None:
+        if quotes:
+            self.redis.hset(
+                self._k("quotes"), mapping={k: quote_to_json(q) for k, q in quotes.items()}
+            )
+
+    def get_unknown(self, provider: str, keys: Sequence[str], now: float) -> set[str]:
+        if not keys:
+            return set()
+        values = self.redis.mget([self._k("unknown", provider, k) for k in keys])
+        return {k for k, v in zip(keys, values, strict=True) if v and float(v) > now}
+
+    def put_unknown(self, provider: str, keys: Sequence[str], *, now: float, until: float) -> None:
+        pipe = self.redis.pipeline()
+        for key in keys:
+            pipe.set(self._k("unknown", provider, key), repr(until), ex=_seconds(now, until))
+        pipe.execute()
+
+    def register(self, provider: str, key: str, symbol: MarketSymbol) -> int:
+        slot = self._register(
+            keys=[self._k("slots", provider), self._k("members", provider)],
+            args=[key, encode_symbol(symbol)],
+        )
+        return int(slot)
+
+    def batch_members(self, provider: str, first: int, count: int) -> list[MarketSymbol]:
+        values = self.redis.lrange(self._k("members", provider), first, first + count - 1)
+        return [decode_symbol(v.decode() if isinstance(v, bytes) else v) for v in values]
+
+    @contextmanager
+    def lock(self, name: str, timeout: float) -> Iterator[None]:
+        lock = self.redis.lock(
+            self._k("lock", name),
+            timeout=max(timeout, 1.0),
+            blocking_timeout=timeout,
+            sleep=0.005,
+        )
+        if not lock.acquire():
+            raise ProviderUnavailable(f"timed out waiting for {name}")
+        try:
+            yield
+        finally:
+            # expired while held (another may have it now): nothing of ours to release
+            with suppress(redis.exceptions.LockError):
+                lock.release()
+
+    def resting_until(self, provider: str) -> float:
+        value = self.redis.get(self._k("rest", provider))
+        return float(value) if value else 0.0
+
+    def rest(self, provider: str, *, now: float, until: float) -> None:
+        self.redis.set(self._k("rest", provider), repr(until), ex=_seconds(now, until))
