@@ -2,7 +2,9 @@
 how many users or processes ask.
 
 Quotes
-    A quote is fresh for ``ttl`` seconds after it was fetched (default 60). A request
+    A quote is fresh for ``ttl`` seconds after it was fetched (default 60), and one
+    fetched while its market was closed stays fresh until the market opens again
+    (``hours``; see :mod:`quantdesk.market.sessions`). A request
     first takes every fresh quote from the backend. For the rest, each symbol is
     registered once, for good, in a numbered *batch* of its provider (up to
     ``max_batch`` symbols, in order of first registration, shared by every process through
@@ -54,7 +56,7 @@ DEFAULT_NEGATIVE_TTL = 3600.0
 
 def cache_key(symbol: MarketSymbol) -> str:
     """The identity of a symbol in the cache: asset type, ledger symbol and currency."""
-    return f"{symbol.asset_type.value}:{symbol.symbol}:{symbol.currency}"
+    return symbol.key
 
 
 def encode_symbol(symbol: MarketSymbol) -> str:
@@ -106,6 +108,12 @@ class CacheBackend(Protocol):
     def rest(self, provider: str, *, now: float, until: float) -> None: ...
 
 
+class TradingHours(Protocol):
+    """When a symbol's market is closed (see :mod:`quantdesk.market.sessions`)."""
+
+    def closed_until(self, symbol: MarketSymbol, at: datetime) -> datetime | None: ...
+
+
 class BarStore(Protocol):
     """Permanent daily bars per symbol, with the contiguous range already fetched."""
 
@@ -147,6 +155,7 @@ class PriceCache:
         negative_ttl: float = DEFAULT_NEGATIVE_TTL,
         clock: Callable[[], datetime],
         lock_timeout: float = 60.0,
+        hours: TradingHours | None = None,
     ) -> None:
         self.providers = list(providers)
         self.backend = backend
@@ -155,17 +164,24 @@ class PriceCache:
         self.negative_ttl = negative_ttl
         self.clock = clock
         self.lock_timeout = lock_timeout
+        self.hours = hours
 
     # quotes ---------------------------------------------------------------------------
-    def _fresh(self, quote: LiveQuote, now: datetime) -> bool:
-        return (now - quote.fetched_at).total_seconds() < self.ttl
+    def _fresh(self, key: str, quote: LiveQuote, now: datetime) -> bool:
+        """Fetched within the TTL, or while its market was closed and still is."""
+        if (now - quote.fetched_at).total_seconds() < self.ttl:
+            return True
+        if self.hours is None:
+            return False
+        reopens = self.hours.closed_until(MarketSymbol.from_key(key), quote.fetched_at)
+        return reopens is not None and now < reopens
 
     def quotes(self, symbols: Sequence[MarketSymbol]) -> QuoteResult:
         """The latest quote of every symbol, fetching only what is not fresh."""
         wanted = {cache_key(s): s for s in symbols}
         now = self.clock()
         known = self.backend.get_quotes(list(wanted))
-        result = {k: q for k, q in known.items() if self._fresh(q, now)}
+        result = {k: q for k, q in known.items() if self._fresh(k, q, now)}
         todo = _Fetch({k: s for k, s in wanted.items() if k not in result}, {})
         for provider in self.providers:
             if not todo.wanted:
@@ -215,7 +231,7 @@ class PriceCache:
             with self.backend.lock(name, self.lock_timeout):
                 now = self.clock()
                 current = self.backend.get_quotes(keys)
-                fresh = {k: q for k, q in current.items() if self._fresh(q, now)}
+                fresh = {k: q for k, q in current.items() if self._fresh(k, q, now)}
                 got.update(fresh)
                 if len(fresh) == len(keys):
                     continue  # another request refreshed this batch while we waited

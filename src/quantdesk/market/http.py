@@ -66,6 +66,11 @@ class Answer:
     headers: Mapping[str, str]
 
 
+def _no_constants(name: str) -> Any:
+    """JSON's NaN and Infinity are not prices: such a body is malformed."""
+    raise ValueError(f"{name} in a provider answer")
+
+
 def retry_after_seconds(value: str | None, *, now: datetime) -> float | None:
     """``Retry-After`` as seconds from ``now``: delta-seconds or an HTTP date."""
     if not value:
@@ -152,6 +157,11 @@ class HttpSource:
                     f"cannot connect ({type(error).__name__})", provider=self.provider
                 )
                 continue
+            except httpx.RequestError as error:  # undecodable body, too many redirects
+                self._count("malformed")
+                raise ProviderUnavailable(
+                    f"unusable answer ({type(error).__name__})", provider=self.provider
+                ) from None
             status = response.status_code
             if status == 429:
                 self._count("rate_limited")
@@ -178,7 +188,9 @@ class HttpSource:
                 self._count("ok")
                 return Answer(status, response.text, response.headers)
             try:
-                body = json.loads(response.content, parse_float=Decimal)
+                body = json.loads(
+                    response.content, parse_float=Decimal, parse_constant=_no_constants
+                )
             except ValueError:
                 self._count("malformed")
                 raise ProviderUnavailable(
