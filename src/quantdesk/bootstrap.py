@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,8 +11,17 @@ from platformdirs import user_data_dir
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from quantdesk.domain.errors import QuantdeskError
+from quantdesk.domain.errors import InvalidInput, QuantdeskError
+from quantdesk.market.base import Provider
+from quantdesk.market.cache import DEFAULT_TTL, CacheBackend, PriceCache
+from quantdesk.market.memory import MemoryBackend
+from quantdesk.market.providers.alphavantage import AlphaVantage
+from quantdesk.market.providers.coingecko import CoinGecko
+from quantdesk.market.providers.yahoo import YahooFinance
+from quantdesk.market.redis_backend import RedisBackend
+from quantdesk.market.sessions import UsEquityHours
 from quantdesk.store.database import current_revision, head_revision, make_engine, migrate
+from quantdesk.store.market_data import SqlMarketData
 from quantdesk.store.unit_of_work import SqlUnitOfWork
 
 DEFAULT_USER = "local"
@@ -64,5 +74,101 @@ def upgrade_database(url: str) -> str:
     return head_revision()
 
 
-def unit_of_work(engine: Engine, user: str = DEFAULT_USER) -> SqlUnitOfWork:
-    return SqlUnitOfWork(engine, user, utc_now)
+def unit_of_work(
+    engine: Engine, user: str = DEFAULT_USER, *, market: str | None = None
+) -> SqlUnitOfWork:
+    """One user's unit of work; ``market`` overrides the user's market for its commands."""
+    return SqlUnitOfWork(engine, user, utc_now, market=market)
+
+
+# market data ------------------------------------------------------------------------------
+#: Failover order: each symbol goes to the first provider that prices its asset type
+#: (crypto: CoinGecko, then Yahoo; stocks, funds, FX: Yahoo, then Alpha Vantage).
+DEFAULT_PROVIDERS = "coingecko,yahoo,alphavantage"
+
+
+def offline_requested(flag: bool = False) -> bool:
+    """``--offline`` or ``QUANTDESK_OFFLINE=1``: no network access at all."""
+    return flag or os.environ.get("QUANTDESK_OFFLINE", "").strip().lower() in {"1", "true", "yes"}
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a number of seconds, got {raw!r}") from None
+
+
+def live_providers() -> list[Provider]:
+    """The configured providers in failover order (``QUANTDESK_PROVIDERS``), each at its
+    configured base URL; Alpha Vantage only with ``QUANTDESK_ALPHAVANTAGE_API_KEY``."""
+    env = os.environ
+    built: list[Provider] = []
+    for entry in env.get("QUANTDESK_PROVIDERS", DEFAULT_PROVIDERS).split(","):
+        name = entry.strip().lower()
+        if not name:
+            continue
+        if name == "yahoo":
+            url = env.get("QUANTDESK_YAHOO_BASE_URL")
+            built.append(YahooFinance(url) if url else YahooFinance())
+        elif name == "coingecko":
+            url = env.get("QUANTDESK_COINGECKO_BASE_URL")
+            key = env.get("QUANTDESK_COINGECKO_API_KEY") or None
+            built.append(CoinGecko(url, api_key=key) if url else CoinGecko(api_key=key))
+        elif name == "alphavantage":
+            key = env.get("QUANTDESK_ALPHAVANTAGE_API_KEY")
+            if not key:
+                continue  # needs a key; without one it is simply not in the chain
+            url = env.get("QUANTDESK_ALPHAVANTAGE_BASE_URL")
+            built.append(AlphaVantage(key, url) if url else AlphaVantage(key))
+        else:
+            raise InvalidInput(
+                f"QUANTDESK_PROVIDERS names an unknown provider {name!r} "
+                "(yahoo, coingecko, alphavantage)"
+            )
+    return built
+
+
+@dataclass(frozen=True)
+class MarketWiring:
+    """What a command needs for prices: the cache (None offline) and, under the simulated
+    market, where its closes are stored."""
+
+    market: str
+    cache: PriceCache | None
+    simulated_closes: SqlMarketData | None
+
+
+def market_data(engine: Engine, *, market: str, offline: bool) -> MarketWiring:
+    """The price cache for ``market`` (``live`` or ``simulated``).
+
+    Live: the configured providers, quotes cached in Redis when ``QUANTDESK_REDIS_URL``
+    is set (shared by every process) else in this process with last known quotes in the
+    database, daily closes stored for good in the database. Offline (and not simulated):
+    no cache at all, so nothing can reach the network. Simulated: the local simulated
+    market (it never touches the network), its closes stored labelled ``simulated``.
+    """
+    ttl = _env_float("QUANTDESK_QUOTE_TTL", DEFAULT_TTL)
+    store = SqlMarketData(engine, utc_now)
+    if market == "simulated":
+        # imported only when chosen: it pulls in exchange_calendars and pandas (~1 s)
+        from quantdesk.market.providers.simulated import SimulatedMarket  # noqa: PLC0415
+
+        seed = int(_env_float("QUANTDESK_SIMULATED_SEED", 7))
+        cache = PriceCache([SimulatedMarket(seed)], MemoryBackend(), ttl=ttl, clock=utc_now)
+        return MarketWiring(market, cache, store)
+    if market != "live":
+        raise InvalidInput(f"unknown market {market!r} (live or simulated)")
+    if offline:
+        return MarketWiring(market, None, None)
+    redis_url = os.environ.get("QUANTDESK_REDIS_URL")
+    backend: CacheBackend = (
+        RedisBackend.from_url(redis_url) if redis_url else MemoryBackend(durable=store)
+    )
+    cache = PriceCache(
+        live_providers(), backend, bars=store, ttl=ttl, clock=utc_now, hours=UsEquityHours()
+    )
+    return MarketWiring(market, cache, None)

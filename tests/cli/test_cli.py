@@ -218,8 +218,24 @@ def test_demo_loads_and_is_idempotent(qd: Quantdesk) -> None:
     qd("demo")
     assert count == len(qd.json("transactions", "list", "--limit", "0"))
     positions = qd.json("positions", "--consolidated")
-    assert {"demo", "cash"} == {p["price_source"] for p in positions["positions"]}
+    assert {"simulated", "cash"} == {p["price_source"] for p in positions["positions"]}
     assert [] == list(positions["warnings"])
+
+
+def test_demo_prices_stay_out_of_a_live_ledger(qd: Quantdesk) -> None:
+    """Simulated closes priced the demo user; another user of the same database sees none."""
+    qd("--user", "demo", "demo")
+    qd("accounts", "add", "Mine", "--kind", "brokerage")
+    qd(
+        "import",
+        str(Path(__file__).parents[1] / "golden/importers/generic/holdings-basic.csv"),
+        "--account",
+        "Mine",
+    )
+    mine = qd.json("positions")
+    assert all(p["price_source"] in (None, "cash") for p in mine["positions"])
+    assert "live" in qd("prices", "market").stdout
+    assert "simulated" in qd("--user", "demo", "prices", "market").stdout
 
 
 def test_an_unreachable_database_is_one_clear_line() -> None:

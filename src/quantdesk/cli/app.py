@@ -28,7 +28,7 @@ from quantdesk.domain.money import money_text, normalized, parse_decimal
 from quantdesk.domain.positions import position_warnings, totals_by_currency
 from quantdesk.domain.transactions import LotPick, Transaction
 from quantdesk.importers.generic import FORMATS
-from quantdesk.services import portfolio
+from quantdesk.services import portfolio, prices
 from quantdesk.services.import_file import ImportOptions, import_file
 from quantdesk.services.ports import UnitOfWork
 
@@ -69,7 +69,10 @@ app = typer.Typer(
 )
 accounts_app = typer.Typer(help="Create and list accounts.", no_args_is_help=True)
 transactions_app = typer.Typer(help="List and edit ledger entries.", no_args_is_help=True)
-prices_app = typer.Typer(help="Your own price history.", no_args_is_help=True)
+prices_app = typer.Typer(
+    help="Market prices (quotes and daily closes) and your own price history.",
+    no_args_is_help=True,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(transactions_app, name="transactions")
@@ -90,6 +93,8 @@ AccountOpt = Annotated[str | None, typer.Option("--account", "-a", help="Only th
 class Context:
     db: str
     user: str
+    market_choice: str | None = None
+    offline: bool = False
 
     @cached_property
     def engine(self) -> Engine:
@@ -97,7 +102,13 @@ class Context:
 
     @cached_property
     def uow(self) -> UnitOfWork:
-        return bootstrap.unit_of_work(self.engine, self.user)
+        return bootstrap.unit_of_work(self.engine, self.user, market=self.market_choice)
+
+    @cached_property
+    def market(self) -> bootstrap.MarketWiring:
+        """The price cache of this ledger's market (``--market`` or the stored one)."""
+        chosen = self.market_choice or prices.user_market(self.uow)
+        return bootstrap.market_data(self.engine, market=chosen, offline=self.offline)
 
     def close(self) -> None:
         if "engine" in self.__dict__:
@@ -120,10 +131,28 @@ def main_options(
         ),
     ] = None,
     user: Annotated[str, typer.Option("--user", help="Act as this user.")] = bootstrap.DEFAULT_USER,
+    market: Annotated[
+        str | None,
+        typer.Option(
+            "--market",
+            help="live or simulated (default: the ledger's own, see `prices market`).",
+        ),
+    ] = None,
+    offline: Annotated[
+        bool,
+        typer.Option("--offline", help="No network access at all (also QUANTDESK_OFFLINE=1)."),
+    ] = False,
 ) -> None:
     if not user.strip() or len(user) > 100:
         _fail("--user takes a name of 1 to 100 characters", 2)
-    ctx.obj = Context(db or bootstrap.default_database_url(), user.strip())
+    if market is not None and market not in prices.MARKETS:
+        _fail(f"--market takes live or simulated, got {market!r}", 2)
+    ctx.obj = Context(
+        db or bootstrap.default_database_url(),
+        user.strip(),
+        market,
+        bootstrap.offline_requested(offline),
+    )
     ctx.call_on_close(ctx.obj.close)
 
 
@@ -607,6 +636,143 @@ def prices_import(
     out.print(f"Stored {count} closes from {file.name}.")
 
 
+@prices_app.command("refresh")
+def prices_refresh(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Fetch quotes and daily closes of every instrument in your ledger."""
+    context = _ctx(ctx)
+    wiring = context.market
+    sink = wiring.simulated_closes
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        console=err,
+        disable=as_json,
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task("Refreshing prices", total=None)
+
+        def step(symbol: str, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total, description=f"History {symbol}")
+
+        report = prices.refresh_prices(
+            context.uow, wiring.cache, clock=bootstrap.utc_now, simulated=sink, progress=step
+        )
+    if as_json:
+        _print_json(render.refresh_json(report))
+        return
+    if report.offline:
+        out.print("Offline: nothing fetched (stored prices are used as they are).")
+        return
+    if not report.symbols and not report.untyped:
+        out.print("No instruments in your ledger yet: nothing to refresh.")
+        return
+    label = (
+        " [magenta](simulated market: not real prices)[/]" if report.market == "simulated" else ""
+    )
+    table = Table("Symbol", "Price", "Ccy", "As of", "Source", "Closes", title=f"Prices{label}")
+    for symbol in report.symbols:
+        quote = report.quotes.get(symbol)
+        if quote is None:
+            table.add_row(
+                symbol, "[yellow]no price[/]", "", "", "", str(report.closes.get(symbol, ""))
+            )
+            continue
+        source = quote.source + (" [yellow](stale)[/]" if quote.stale else "")
+        table.add_row(
+            symbol,
+            _money(quote.price, 4),
+            quote.currency,
+            quote.as_of.strftime("%Y-%m-%d %H:%M UTC"),
+            source,
+            str(report.closes.get(symbol, "")),
+        )
+    out.print(table)
+    for symbol, reason in sorted(report.errors.items()):
+        err.print(f"[yellow]warning:[/] {symbol}: {reason}", highlight=False, soft_wrap=True)
+    for symbol in report.untyped:
+        err.print(
+            f"[yellow]warning:[/] {symbol} has no asset type yet (only your own closes "
+            "name it): an entry that types it lets providers price it",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+@prices_app.command("show")
+def prices_show(
+    ctx: typer.Context,
+    symbol: str,
+    asset_type: Annotated[
+        str | None, typer.Option("--type", help="Asset type, for a symbol not in your ledger.")
+    ] = None,
+    days: Annotated[int, typer.Option(help="How many days of closes.", min=1, max=3650)] = 30,
+    as_json: JsonOpt = False,
+) -> None:
+    """The latest quote and recent daily closes of one symbol."""
+    context = _ctx(ctx)
+    view = prices.show_prices(
+        context.uow,
+        context.market.cache,
+        symbol,
+        clock=bootstrap.utc_now,
+        days=days,
+        asset_type=asset_type,
+    )
+    if as_json:
+        _print_json(render.price_view_json(view))
+        return
+    if view.quote is not None:
+        q = view.quote
+        flag = " [yellow](stale: every provider failed)[/]" if q.stale else ""
+        out.print(
+            f"{view.symbol.symbol} {_money(q.price, 4)} {q.currency} as of "
+            f"{q.as_of.strftime('%Y-%m-%d %H:%M UTC')} from {q.source}{flag}",
+            highlight=False,
+        )
+        if q.note:
+            out.print(f"  {q.note}", highlight=False)
+    else:
+        err.print(f"[yellow]no quote:[/] {view.error}", highlight=False, soft_wrap=True)
+    if view.history is not None and view.history.bars:
+        table = Table("Day", "Close", title=f"Daily closes ({view.history.source})")
+        for bar in view.history.bars:
+            table.add_row(bar.day.isoformat(), _money(bar.close, 4))
+        out.print(table)
+    elif view.history_error:
+        err.print(f"[yellow]no history:[/] {view.history_error}", highlight=False, soft_wrap=True)
+    if view.quote is None and view.history is None:
+        raise typer.Exit(1)
+
+
+@prices_app.command("set-id")
+def prices_set_id(
+    ctx: typer.Context,
+    symbol: str,
+    provider: Annotated[str, typer.Argument(help="yahoo, coingecko or alphavantage")],
+    provider_id: Annotated[
+        str | None, typer.Argument(help="The provider's id; omit to clear it.")
+    ] = None,
+) -> None:
+    """Fix the id a provider knows a symbol by (a CoinGecko id for a shared ticker)."""
+    instrument = prices.set_provider_id(_ctx(ctx).uow, symbol, provider, provider_id)
+    ids = ", ".join(f"{k}={v}" for k, v in instrument.provider_ids) or "none"
+    out.print(f"{instrument.symbol}: provider ids {ids}.", highlight=False)
+
+
+@prices_app.command("market")
+def prices_market(
+    ctx: typer.Context,
+    market: Annotated[str | None, typer.Argument(help="live or simulated")] = None,
+) -> None:
+    """Show or set where this ledger's market prices come from (live or simulated)."""
+    uow = _ctx(ctx).uow
+    if market is not None:
+        prices.choose_market(uow, market)
+    out.print(f"This ledger uses the {prices.user_market(uow)} market.")
+
+
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Migrate the database to this version's schema."""
@@ -617,7 +783,15 @@ def db_upgrade(ctx: typer.Context) -> None:
 @app.command("demo")
 def demo_command(ctx: typer.Context) -> None:
     """Load the demo portfolio (three accounts, a year of trades) and show it."""
-    summary = load_demo(_ctx(ctx).uow, clock=bootstrap.utc_now)
+    context = _ctx(ctx)
+    wiring = bootstrap.market_data(context.engine, market="simulated", offline=True)
+    assert wiring.cache is not None and wiring.simulated_closes is not None
+    summary = load_demo(
+        context.uow,
+        clock=bootstrap.utc_now,
+        market=wiring.cache,
+        closes=wiring.simulated_closes,
+    )
     out.print(summary)
     positions_command(ctx, None, False, CostMethod.FIFO, None, False)
     gains_command(ctx, None, CostMethod.FIFO, None, False)

@@ -6,11 +6,13 @@ from typing import Any
 
 from quantdesk.domain.accounts import Account
 from quantdesk.domain.lots import Disposal, Income, Lot, Term
+from quantdesk.domain.market import LiveQuote
 from quantdesk.domain.money import money_text, to_text
 from quantdesk.domain.positions import Position
 from quantdesk.domain.transactions import Transaction
 from quantdesk.services.import_report import ImportReport
 from quantdesk.services.portfolio import GainsReport
+from quantdesk.services.prices import PriceView, RefreshReport
 
 
 def account_json(a: Account) -> dict[str, Any]:
@@ -158,4 +160,50 @@ def gains_json(g: GainsReport) -> dict[str, Any]:
         "income": {k: money_text(v) for k, v in g.income_total().items()},
         "disposals": [disposal_json(d) for d in g.disposals],
         "income_items": [income_json(i) for i in g.income],
+    }
+
+
+def live_quote_json(q: LiveQuote) -> dict[str, Any]:
+    return {
+        "symbol": q.symbol,
+        "price": to_text(q.price),
+        "currency": q.currency,
+        "as_of": q.as_of.isoformat(),
+        "source": q.source,
+        "fetched_at": q.fetched_at.isoformat(),
+        "stale": q.stale,
+        "simulated": q.source == "simulated",
+        "note": q.note,
+    }
+
+
+def refresh_json(r: RefreshReport) -> dict[str, Any]:
+    return {
+        "market": r.market,
+        "offline": r.offline,
+        "symbols": r.symbols,
+        "quotes": {s: live_quote_json(q) for s, q in sorted(r.quotes.items())},
+        "closes": dict(sorted(r.closes.items())),
+        "stale": r.stale,
+        "errors": dict(sorted(r.errors.items())),
+        "untyped": r.untyped,
+    }
+
+
+def price_view_json(v: PriceView) -> dict[str, Any]:
+    history = v.history
+    return {
+        "symbol": v.symbol.symbol,
+        "asset_type": v.symbol.asset_type.value,
+        "quote": live_quote_json(v.quote) if v.quote else None,
+        "error": v.error,
+        "history": None
+        if history is None
+        else {
+            "source": history.source,
+            "currency": history.currency,
+            "simulated": history.source == "simulated",
+            "closes": [{"day": b.day.isoformat(), "close": to_text(b.close)} for b in history.bars],
+        },
+        "history_error": v.history_error,
     }

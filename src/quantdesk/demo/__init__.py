@@ -1,7 +1,9 @@
-"""The demo portfolio: three accounts with a snapshot, a year of trades and demo closes.
+"""The demo portfolio: three accounts with a snapshot and a year of trades, priced by the
+simulated market.
 
-Its closes are stored with source ``demo`` and shown as such: they are illustrative, not
-market data. (The simulated market of the market-data work replaces them.)
+The demo's ledger uses the simulated market for good (``prices market``): its quotes and
+closes are made locally from a seed, stored labelled ``simulated`` and shown as such.
+They are illustrative, not market data, and no other ledger ever sees them.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from importlib.resources import files
 from quantdesk.domain.accounts import Account, AccountKind
 from quantdesk.domain.errors import Conflict, QuantdeskError
 from quantdesk.services.import_file import ImportOptions, import_stream
-from quantdesk.services.portfolio import import_price_stream
-from quantdesk.services.ports import UnitOfWork
+from quantdesk.services.ports import CloseSink, MarketData, UnitOfWork
+from quantdesk.services.prices import choose_market, refresh_prices
 
 ACCOUNTS = (
     ("Fidelity", "brokerage", "Fidelity", "fidelity-holdings.csv", "fidelity-trades.csv"),
@@ -23,8 +25,15 @@ ACCOUNTS = (
 )
 
 
-def load_demo(uow: UnitOfWork, *, clock: Callable[[], datetime]) -> str:
-    """Create the demo accounts and import their files; running it again adds nothing."""
+def load_demo(
+    uow: UnitOfWork,
+    *,
+    clock: Callable[[], datetime],
+    market: MarketData,
+    closes: CloseSink,
+) -> str:
+    """Create the demo accounts, import their files and price them with the simulated
+    ``market`` (closes stored in ``closes``); running it again adds nothing."""
     data = files(__name__)
     added = 0
     with uow() as store:
@@ -54,9 +63,13 @@ def load_demo(uow: UnitOfWork, *, clock: Callable[[], datetime]) -> str:
                 problems = "; ".join(i.describe() for i in report.issues)
                 raise QuantdeskError(f"demo file {filename} did not import: {problems}")
             added += report.added
-    with data.joinpath("prices.csv").open("rb") as stream:
-        import_price_stream(uow, stream, clock=clock, source="demo")
+    choose_market(uow, "simulated")
+    priced = refresh_prices(uow, market, clock=clock, simulated=closes)
+    if priced.errors:
+        problems = "; ".join(f"{s}: {e}" for s, e in sorted(priced.errors.items()))
+        raise QuantdeskError(f"the simulated market could not price the demo: {problems}")
     return (
-        f"Demo portfolio loaded: {len(ACCOUNTS)} accounts, {added} new transactions "
-        f"(prices marked 'demo' are illustrative closes, not market data)."
+        f"Demo portfolio loaded: {len(ACCOUNTS)} accounts, {added} new transactions, "
+        f"{sum(priced.closes.values())} daily closes of {len(priced.symbols)} instruments "
+        "from the simulated market (illustrative prices, not market data)."
     )

@@ -81,6 +81,8 @@ class Instrument:
     currency: str = "USD"
     name: str | None = None
     id: int | None = None
+    #: Explicit ids at market-data providers, as (provider, id) pairs sorted by provider.
+    provider_ids: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> InstrumentKey:

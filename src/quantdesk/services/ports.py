@@ -10,8 +10,10 @@ from typing import Any, Protocol
 
 from quantdesk.domain.accounts import Account
 from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey
+from quantdesk.domain.market import History, MarketSymbol
 from quantdesk.domain.positions import Quote
 from quantdesk.domain.transactions import Origin, Transaction
+from quantdesk.market.cache import QuoteResult
 
 #: A transaction to insert with its keys resolved: (account id, instrument id, entry).
 NewRow = tuple[int, int | None, Transaction]
@@ -51,6 +53,25 @@ class LedgerStore(Protocol):
         self, rows: Sequence[tuple[int, date, Decimal, str]], *, source: str
     ) -> int: ...
     def latest_quotes(self, as_of: date) -> dict[InstrumentKey, Quote]: ...
+    def market(self) -> str: ...
+    def set_market(self, market: str) -> None: ...
+    def priced_instruments(self) -> list[tuple[Instrument, date]]: ...
+    def set_provider_id(
+        self, symbol: str, provider: str, provider_id: str | None
+    ) -> Instrument: ...
+
+
+class MarketData(Protocol):
+    """Quotes and daily history through the price cache (``quantdesk.market.cache``)."""
+
+    def quotes(self, symbols: Sequence[MarketSymbol]) -> QuoteResult: ...
+    def history(self, symbol: MarketSymbol, start: date, end: date) -> History: ...
+
+
+class CloseSink(Protocol):
+    """Where made-up closes go: the simulated market's, stored labelled ``simulated``."""
+
+    def store_closes(self, symbol: MarketSymbol, history: History) -> int: ...
 
 
 class UnitOfWork(Protocol):

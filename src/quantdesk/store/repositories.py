@@ -7,6 +7,7 @@ user's rows through these methods.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from operator import itemgetter
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Dialect,
     Row,
     String,
+    Table,
     and_,
     case,
     cast,
@@ -47,6 +49,7 @@ from quantdesk.store.tables import (
     imports,
     instruments,
     prices,
+    quotes,
     transactions,
     user_prices,
     users,
@@ -90,9 +93,11 @@ NewRow = tuple[int, int | None, Transaction]
 class LedgerRepository:
     """One user's accounts and transactions, plus the shared instruments and prices."""
 
-    def __init__(self, conn: Connection, user_id: int) -> None:
+    def __init__(self, conn: Connection, user_id: int, *, market: str | None = None) -> None:
         self.conn = conn
         self.user_id = user_id
+        #: ``--market`` for one command: overrides the user's stored market.
+        self.market_override = market
 
     # accounts -----------------------------------------------------------------------
     def add_account(self, account: Account, now: datetime) -> Account:
@@ -167,7 +172,7 @@ class LedgerRepository:
         # Instruments are shared: another user's import may create the same one at this
         # moment, so a duplicate is skipped (waiting for that import) rather than an error.
         self.conn.execute(
-            _insert_skipping_duplicates(self.conn.dialect.name),
+            insert_skipping_duplicates(self.conn.dialect.name),
             [
                 {
                     "symbol": i.symbol,
@@ -389,13 +394,20 @@ class LedgerRepository:
         return len(values)
 
     def latest_quotes(self, as_of: date) -> dict[InstrumentKey, Quote]:
-        """The latest close on or before ``as_of`` of every instrument: the user's own
-        closes first, then the providers' (shared) closes for days the user has none."""
-        quotes: dict[InstrumentKey, Quote] = {}
+        """The latest price on or before ``as_of`` of every instrument: the user's own
+        closes first, then the market's closes (and, for today, its live quotes) for days
+        the user has none. The market is the user's: a live ledger never sees simulated
+        prices and a simulated one never sees real ones."""
+        simulated = self.market() == "simulated"
+        quotes_found: dict[InstrumentKey, Quote] = {}
         for table, own in ((user_prices, True), (prices, False)):
             scope = [table.c.day <= as_of]
             if own:
                 scope.append(table.c.user_id == self.user_id)
+            elif simulated:
+                scope.append(table.c.source == "simulated")
+            else:
+                scope.append(table.c.source != "simulated")
             latest = (
                 select(table.c.instrument_id, func.max(table.c.day).label("day"))
                 .where(*scope)
@@ -416,18 +428,95 @@ class LedgerRepository:
             )
             for row in self.conn.execute(query):
                 key = InstrumentKey(row.symbol, AssetType(row.asset_type))
-                known = quotes.get(key)
+                known = quotes_found.get(key)
                 if known is None or (not own and row.day > known.as_of):
-                    quotes[key] = Quote(row.close, row.currency, row.day, row.source)
-        return quotes
+                    quotes_found[key] = Quote(row.close, row.currency, row.day, row.source)
+        live = select(quotes, instruments.c.symbol, instruments.c.asset_type).join(
+            instruments, instruments.c.id == quotes.c.instrument_id
+        )
+        for row in self.conn.execute(live):
+            if (row.source == "simulated") != simulated:
+                continue
+            day = row.as_of.date()
+            if day > as_of:
+                continue
+            key = InstrumentKey(row.symbol, AssetType(row.asset_type))
+            known = quotes_found.get(key)
+            if known is None or (day > known.as_of and known.source not in _OWN_SOURCES):
+                quotes_found[key] = Quote(row.price, row.currency, day, row.source)
+        return quotes_found
+
+    # market data --------------------------------------------------------------------
+    def market(self) -> str:
+        """``live`` or ``simulated``: where this user's market prices come from."""
+        if self.market_override is not None:
+            return self.market_override
+        found = self.conn.execute(select(users.c.market).where(users.c.id == self.user_id))
+        return str(found.scalar_one())
+
+    def set_market(self, market: str) -> None:
+        self.conn.execute(update(users).where(users.c.id == self.user_id).values(market=market))
+
+    def priced_instruments(self) -> list[tuple[Instrument, date]]:
+        """Every instrument in this user's ledger (cash aside) with its first trade date:
+        what a price refresh fetches, and from when."""
+        first = (
+            select(
+                transactions.c.instrument_id,
+                func.min(transactions.c.trade_date).label("first_day"),
+            )
+            .where(
+                transactions.c.user_id == self.user_id,
+                transactions.c.instrument_id.is_not(None),
+            )
+            .group_by(transactions.c.instrument_id)
+            .subquery()
+        )
+        rows = self.conn.execute(
+            select(instruments, first.c.first_day)
+            .join(first, first.c.instrument_id == instruments.c.id)
+            .where(instruments.c.asset_type != AssetType.CASH.value)
+            .order_by(instruments.c.symbol)
+        )
+        return [(_instrument(row), row.first_day) for row in rows]
+
+    def set_provider_id(self, symbol: str, provider: str, provider_id: str | None) -> Instrument:
+        """Fix (or, with None, clear) the id ``provider`` knows ``symbol`` by."""
+        found = [
+            i
+            for i in self.instruments_by_symbol([symbol]).get(symbol, [])
+            if i.asset_type is not AssetType.CASH
+        ]
+        if not found:
+            raise NotFound(f"no instrument {symbol!r}")
+        if len(found) > 1:
+            kinds = ", ".join(i.asset_type.value for i in found)
+            raise Conflict(f"{symbol} is several instruments ({kinds}); cannot tell which")
+        instrument = found[0]
+        ids = dict(instrument.provider_ids)
+        if provider_id:
+            ids[provider] = provider_id
+        else:
+            ids.pop(provider, None)
+        self.conn.execute(
+            update(instruments)
+            .where(instruments.c.id == instrument.id)
+            .values(provider_ids=ids or None)
+        )
+        return replace(instrument, provider_ids=tuple(sorted(ids.items())))
 
 
-def _insert_skipping_duplicates(dialect: str) -> Any:
+#: Sources of closes a user gave: never overridden by a market quote.
+_OWN_SOURCES = frozenset({"user", "demo"})
+
+
+def insert_skipping_duplicates(dialect: str, table: Table = instruments) -> Any:
+    """An INSERT that skips rows whose key already exists, on every supported engine."""
     if dialect == "postgresql":
-        return postgresql_insert(instruments).on_conflict_do_nothing()
+        return postgresql_insert(table).on_conflict_do_nothing()
     if dialect == "sqlite":
-        return sqlite_insert(instruments).on_conflict_do_nothing()
-    return insert(instruments).prefix_with("IGNORE")  # MySQL / MariaDB
+        return sqlite_insert(table).on_conflict_do_nothing()
+    return insert(table).prefix_with("IGNORE")  # MySQL / MariaDB
 
 
 def _new_id(result: Any) -> int:
@@ -441,7 +530,15 @@ def _account(row: Row[Any]) -> Account:
 
 
 def _instrument(row: Row[Any]) -> Instrument:
-    return Instrument(row.symbol, AssetType(row.asset_type), row.currency, row.name, int(row.id))
+    ids = row.provider_ids if "provider_ids" in row._fields else None
+    return Instrument(
+        row.symbol,
+        AssetType(row.asset_type),
+        row.currency,
+        row.name,
+        int(row.id),
+        tuple(sorted((ids or {}).items())),
+    )
 
 
 #: Columns that differ per entry, in the order :func:`_varying` gives them.

@@ -34,6 +34,10 @@ users = Table(
     Column("name", String(100), nullable=False, unique=True),
     Column("password_hash", String(255)),
     Column("created_at", UTCDateTime, nullable=False),
+    #: Where this user's market prices come from: ``live`` providers, or the
+    #: ``simulated`` market (the demo's). Never mixed: a live ledger never sees
+    #: simulated closes, a simulated one never sees provider closes.
+    Column("market", String(10), nullable=False, server_default="live"),
 )
 
 accounts = Table(
@@ -59,6 +63,9 @@ instruments = Table(
     Column("currency", String(5), nullable=False),
     Column("name", String(200)),
     Column("created_at", UTCDateTime, nullable=False),
+    #: Explicit provider ids ({"coingecko": "bitcoin", "yahoo": "BRK-B"}): they win over
+    #: every provider's own mapping of the symbol.
+    Column("provider_ids", JSON(none_as_null=True)),
     UniqueConstraint("symbol", "asset_type", name="uq_instruments_symbol_type"),
 )
 
@@ -142,4 +149,38 @@ prices = Table(
     Column("source", String(20), primary_key=True),
     Column("close", ExactDecimal, nullable=False),
     Column("currency", String(5), nullable=False),
+)
+
+#: The contiguous range of days whose provider closes are stored for good: only days
+#: outside it are ever fetched again.
+price_coverage = Table(
+    "price_coverage",
+    metadata,
+    Column(
+        "instrument_id",
+        Integer,
+        ForeignKey("instruments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("first_day", CalendarDate, nullable=False),
+    Column("last_day", CalendarDate, nullable=False),
+)
+
+#: The last known live quote per instrument and currency: served (flagged stale) when
+#: every provider fails, also after a restart.
+quotes = Table(
+    "quotes",
+    metadata,
+    Column(
+        "instrument_id",
+        Integer,
+        ForeignKey("instruments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("currency", String(5), primary_key=True),
+    Column("price", ExactDecimal, nullable=False),
+    Column("as_of", UTCDateTime, nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    Column("note", Text),
 )

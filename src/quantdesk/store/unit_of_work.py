@@ -14,10 +14,18 @@ from quantdesk.store.repositories import LedgerRepository, get_or_create_user
 class SqlUnitOfWork:
     """Opens a connection and transaction; commits on success unless told not to."""
 
-    def __init__(self, engine: Engine, user: str, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        user: str,
+        clock: Callable[[], datetime],
+        *,
+        market: str | None = None,
+    ) -> None:
         self.engine = engine
         self.user = user
         self.clock = clock
+        self.market = market
 
     @contextmanager
     def __call__(self, *, commit: bool = True) -> Iterator[LedgerRepository]:
@@ -25,7 +33,7 @@ class SqlUnitOfWork:
             transaction = conn.begin()
             try:
                 user_id = get_or_create_user(conn, self.user, self.clock())
-                yield LedgerRepository(conn, user_id)
+                yield LedgerRepository(conn, user_id, market=self.market)
             except BaseException:
                 transaction.rollback()
                 raise

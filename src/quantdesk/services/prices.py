@@ -1,0 +1,173 @@
+"""Market prices for the user's ledger: refresh every held symbol, show one symbol.
+
+A refresh asks the price cache for the latest quote of every instrument in the ledger
+(one batched call per provider batch, none for what is fresh) and for its daily closes
+from its first trade date to yesterday (stored for good: later refreshes fetch only the
+new days). Under the simulated market the closes are made locally and stored labelled
+``simulated``, where only a simulated ledger sees them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from quantdesk.domain.errors import InvalidInput, ProviderError
+from quantdesk.domain.instruments import AssetType, Instrument, normalize_symbol
+from quantdesk.domain.market import History, LiveQuote, MarketSymbol
+from quantdesk.services.ports import CloseSink, MarketData, UnitOfWork
+
+MARKETS = ("live", "simulated")
+PROVIDERS = ("yahoo", "coingecko", "alphavantage")
+
+
+def market_symbol(instrument: Instrument) -> MarketSymbol:
+    return MarketSymbol(
+        instrument.symbol, instrument.asset_type, instrument.currency, instrument.provider_ids
+    )
+
+
+@dataclass
+class RefreshReport:
+    """What a refresh did, symbol by symbol."""
+
+    market: str
+    offline: bool
+    symbols: list[str] = field(default_factory=list)
+    quotes: dict[str, LiveQuote] = field(default_factory=dict)
+    closes: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    #: Instruments no provider can be asked about until their asset type is known.
+    untyped: list[str] = field(default_factory=list)
+
+    @property
+    def stale(self) -> list[str]:
+        return sorted(s for s, q in self.quotes.items() if q.stale)
+
+
+def refresh_prices(
+    uow: UnitOfWork,
+    market: MarketData | None,
+    *,
+    clock: Callable[[], datetime],
+    simulated: CloseSink | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> RefreshReport:
+    """Quotes and daily closes of every instrument in the ledger.
+
+    ``market`` None means offline: nothing is fetched and the report says so. With
+    ``simulated`` the closes go to that sink (labelled simulated) rather than to the
+    permanent store of provider closes.
+    """
+    report = RefreshReport("simulated" if simulated else "live", market is None)
+    with uow(commit=False) as store:
+        held = store.priced_instruments()
+    wanted: list[tuple[MarketSymbol, date]] = []
+    for instrument, first_day in held:
+        if instrument.asset_type is AssetType.UNKNOWN:
+            report.untyped.append(instrument.symbol)
+            continue
+        wanted.append((market_symbol(instrument), first_day))
+    report.symbols = [s.symbol for s, _ in wanted]
+    if market is None or not wanted:
+        return report
+    answer = market.quotes([s for s, _ in wanted])
+    report.quotes = dict(answer.quotes)
+    report.errors.update({s: str(e) for s, e in answer.errors.items()})
+    yesterday = clock().date() - timedelta(days=1)
+    for done, (symbol, first_day) in enumerate(wanted, start=1):
+        if progress is not None:
+            progress(symbol.symbol, done, len(wanted))
+        if first_day > yesterday:
+            continue
+        try:
+            history = market.history(symbol, first_day, yesterday)
+        except ProviderError as error:
+            report.errors.setdefault(symbol.symbol, str(error))
+            continue
+        if simulated is not None:
+            simulated.store_closes(symbol, history)
+        report.closes[symbol.symbol] = len(history.bars)
+    return report
+
+
+@dataclass(frozen=True)
+class PriceView:
+    """One symbol's latest quote (or why there is none) and its recent closes."""
+
+    symbol: MarketSymbol
+    quote: LiveQuote | None
+    error: str | None
+    history: History | None
+    history_error: str | None
+
+
+def show_prices(
+    uow: UnitOfWork,
+    market: MarketData | None,
+    symbol_text: str,
+    *,
+    clock: Callable[[], datetime],
+    days: int = 30,
+    asset_type: str | None = None,
+) -> PriceView:
+    """The latest quote and the last ``days`` days of closes of one symbol: an instrument
+    of the ledger, or (with ``asset_type``) any symbol the providers know."""
+    symbol = _lookup(uow, normalize_symbol(symbol_text), asset_type)
+    if market is None:
+        return PriceView(symbol, None, "offline: nothing fetched", None, None)
+    answer = market.quotes([symbol])
+    quote = answer.quotes.get(symbol.symbol)
+    error = answer.errors.get(symbol.symbol)
+    today = clock().date()
+    try:
+        history: History | None = market.history(symbol, today - timedelta(days=days), today)
+        history_error = None
+    except ProviderError as failure:
+        history, history_error = None, str(failure)
+    return PriceView(symbol, quote, str(error) if error else None, history, history_error)
+
+
+def _lookup(uow: UnitOfWork, symbol: str, asset_type: str | None) -> MarketSymbol:
+    kind = AssetType.parse(asset_type) if asset_type else None
+    with uow(commit=False) as store:
+        known = [
+            i
+            for i in store.instruments_by_symbol([symbol]).get(symbol, [])
+            if i.asset_type is not AssetType.CASH and (kind is None or i.asset_type is kind)
+        ]
+    if len(known) == 1 and known[0].asset_type is not AssetType.UNKNOWN:
+        return market_symbol(known[0])
+    if kind is not None:
+        return MarketSymbol(symbol, kind)
+    if len(known) > 1:
+        kinds = ", ".join(sorted(i.asset_type.value for i in known))
+        raise InvalidInput(f"{symbol} is several instruments ({kinds}): say which with --type")
+    raise InvalidInput(
+        f"{symbol} has no known asset type in your ledger: say which with --type "
+        "(stock, etf, fund, bond, crypto)"
+    )
+
+
+def set_provider_id(
+    uow: UnitOfWork, symbol_text: str, provider: str, provider_id: str | None
+) -> Instrument:
+    """Fix the id a provider knows a symbol by (e.g. a CoinGecko id for a shared ticker)."""
+    if provider not in PROVIDERS:
+        raise InvalidInput(f"unknown provider {provider!r} (one of {', '.join(PROVIDERS)})")
+    with uow() as store:
+        return store.set_provider_id(normalize_symbol(symbol_text), provider, provider_id)
+
+
+def user_market(uow: UnitOfWork) -> str:
+    with uow(commit=False) as store:
+        return store.market()
+
+
+def choose_market(uow: UnitOfWork, market: str) -> None:
+    """Make ``market`` (live or simulated) this user's market for good."""
+    if market not in MARKETS:
+        raise InvalidInput(f"unknown market {market!r} (one of {', '.join(MARKETS)})")
+    with uow() as store:
+        store.set_market(market)

@@ -1,0 +1,214 @@
+"""Provider prices in the database: permanent daily closes with their covered range, and
+the last known quote of each symbol. Shared by every user; satisfies the price cache's
+``BarStore`` and the embedded backend's ``QuoteStore``.
+
+Each call runs in its own short transaction, so the cache can call it from any thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime
+
+from sqlalchemy import Connection, Engine, and_, insert, select, update
+
+from quantdesk.domain.instruments import AssetType, InstrumentKey
+from quantdesk.domain.market import Bar, History, LiveQuote, MarketSymbol
+from quantdesk.domain.money import derived
+from quantdesk.store.repositories import insert_skipping_duplicates
+from quantdesk.store.tables import instruments, price_coverage, prices, quotes
+
+_CHUNK = 500
+
+
+def instrument_ids(
+    conn: Connection, wanted: Iterable[MarketSymbol], now: datetime, *, create: bool = True
+) -> dict[InstrumentKey, int]:
+    """Ids of the instruments of ``wanted`` (by symbol and asset type), creating the
+    missing ones when ``create`` (an FX pair or a symbol only priced so far)."""
+    by_key = {InstrumentKey(s.symbol, s.asset_type): s for s in wanted}
+    ids: dict[InstrumentKey, int] = {}
+
+    def load() -> None:
+        names = sorted({k.symbol for k in by_key})
+        for start in range(0, len(names), _CHUNK):
+            chunk = names[start : start + _CHUNK]
+            query = select(instruments.c.id, instruments.c.symbol, instruments.c.asset_type)
+            for row in conn.execute(query.where(instruments.c.symbol.in_(chunk))):
+                key = InstrumentKey(row.symbol, AssetType(row.asset_type))
+                if key in by_key:
+                    ids[key] = int(row.id)
+
+    load()
+    missing = [s for k, s in by_key.items() if k not in ids]
+    if missing and create:
+        conn.execute(
+            insert_skipping_duplicates(conn.dialect.name),
+            [
+                {
+                    "symbol": s.symbol,
+                    "asset_type": s.asset_type.value,
+                    "currency": s.currency,
+                    "created_at": now,
+                }
+                for s in missing
+            ],
+        )
+        load()
+    return ids
+
+
+class SqlMarketData:
+    """Daily closes, their coverage and last known quotes, in the database."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def _id(self, conn: Connection, symbol: MarketSymbol) -> int:
+        return instrument_ids(conn, [symbol], self.clock())[
+            InstrumentKey(symbol.symbol, symbol.asset_type)
+        ]
+
+    # BarStore -------------------------------------------------------------------------
+    def coverage(self, symbol: MarketSymbol) -> tuple[date, date] | None:
+        with self.engine.connect() as conn:
+            ids = instrument_ids(conn, [symbol], self.clock(), create=False)
+            found = ids.get(InstrumentKey(symbol.symbol, symbol.asset_type))
+            if found is None:
+                return None
+            row = conn.execute(
+                select(price_coverage).where(price_coverage.c.instrument_id == found)
+            ).one_or_none()
+        return None if row is None else (row.first_day, row.last_day)
+
+    def bars(self, symbol: MarketSymbol, start: date, end: date) -> list[tuple[Bar, str]]:
+        with self.engine.connect() as conn:
+            ids = instrument_ids(conn, [symbol], self.clock(), create=False)
+            found = ids.get(InstrumentKey(symbol.symbol, symbol.asset_type))
+            if found is None:
+                return []
+            rows = conn.execute(
+                select(prices.c.day, prices.c.close, prices.c.source)
+                .where(
+                    prices.c.instrument_id == found,
+                    prices.c.day >= start,
+                    prices.c.day <= end,
+                    prices.c.source != "simulated",
+                )
+                .order_by(prices.c.day)
+            ).all()
+        by_day: dict[date, tuple[Bar, str]] = {}
+        for row in rows:  # one close a day even if two providers filled different ranges
+            by_day.setdefault(row.day, (Bar(row.day, row.close), row.source))
+        return list(by_day.values())
+
+    def save(self, symbol: MarketSymbol, history: History, covered: tuple[date, date]) -> None:
+        with self.engine.begin() as conn:
+            found = self._id(conn, symbol)
+            if history.bars:
+                conn.execute(
+                    insert_skipping_duplicates(conn.dialect.name, prices),
+                    [
+                        {
+                            "instrument_id": found,
+                            "day": bar.day,
+                            "source": history.source,
+                            "close": derived(bar.close),
+                            "currency": history.currency,
+                        }
+                        for bar in history.bars
+                    ],
+                )
+            row = conn.execute(
+                select(price_coverage)
+                .where(price_coverage.c.instrument_id == found)
+                .with_for_update()
+            ).one_or_none()
+            if row is None:
+                conn.execute(
+                    insert(price_coverage).values(
+                        instrument_id=found, first_day=covered[0], last_day=covered[1]
+                    )
+                )
+            else:
+                conn.execute(
+                    update(price_coverage)
+                    .where(price_coverage.c.instrument_id == found)
+                    .values(
+                        first_day=min(row.first_day, covered[0]),
+                        last_day=max(row.last_day, covered[1]),
+                    )
+                )
+
+    def store_closes(self, symbol: MarketSymbol, history: History) -> int:
+        """Store closes without coverage (the simulated market's: never fetched, made)."""
+        with self.engine.begin() as conn:
+            found = self._id(conn, symbol)
+            if not history.bars:
+                return 0
+            conn.execute(
+                insert_skipping_duplicates(conn.dialect.name, prices),
+                [
+                    {
+                        "instrument_id": found,
+                        "day": bar.day,
+                        "source": history.source,
+                        "close": derived(bar.close),
+                        "currency": history.currency,
+                    }
+                    for bar in history.bars
+                ],
+            )
+        return len(history.bars)
+
+    # QuoteStore -----------------------------------------------------------------------
+    def load_quotes(self, keys: Sequence[str]) -> dict[str, LiveQuote]:
+        wanted = {k: MarketSymbol.from_key(k) for k in keys}
+        found: dict[str, LiveQuote] = {}
+        with self.engine.connect() as conn:
+            ids = instrument_ids(conn, wanted.values(), self.clock(), create=False)
+            by_id = {
+                (ids[InstrumentKey(s.symbol, s.asset_type)], s.currency): k
+                for k, s in wanted.items()
+                if InstrumentKey(s.symbol, s.asset_type) in ids
+            }
+            if not by_id:
+                return found
+            rows = conn.execute(
+                select(quotes).where(quotes.c.instrument_id.in_({i for i, _ in by_id}))
+            )
+            for row in rows:
+                key = by_id.get((row.instrument_id, row.currency))
+                if key is not None:
+                    found[key] = LiveQuote(
+                        wanted[key].symbol,
+                        row.price,
+                        row.currency,
+                        row.as_of,
+                        row.source,
+                        row.fetched_at,
+                        note=row.note,
+                    )
+        return found
+
+    def save_quotes(self, latest: Mapping[str, LiveQuote]) -> None:
+        wanted = {k: MarketSymbol.from_key(k) for k in latest}
+        with self.engine.begin() as conn:
+            ids = instrument_ids(conn, wanted.values(), self.clock())
+            for key, quote in latest.items():
+                symbol = wanted[key]
+                found = ids[InstrumentKey(symbol.symbol, symbol.asset_type)]
+                values = {
+                    "price": derived(quote.price),
+                    "as_of": quote.as_of,
+                    "source": quote.source,
+                    "fetched_at": quote.fetched_at,
+                    "note": quote.note,
+                }
+                where = and_(quotes.c.instrument_id == found, quotes.c.currency == symbol.currency)
+                if conn.execute(update(quotes).where(where).values(**values)).rowcount == 0:
+                    conn.execute(
+                        insert_skipping_duplicates(conn.dialect.name, quotes),
+                        [{"instrument_id": found, "currency": symbol.currency, **values}],
+                    )

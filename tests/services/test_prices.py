@@ -1,0 +1,128 @@
+"""Refreshing the ledger's prices: every held symbol once, stored, and valued."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import pytest
+
+from quantdesk.domain.errors import InvalidInput
+from quantdesk.domain.instruments import AssetType
+from quantdesk.market.cache import PriceCache
+from quantdesk.market.memory import MemoryBackend
+from quantdesk.services import portfolio, prices
+from quantdesk.services.import_file import ImportOptions, import_stream
+from quantdesk.services.portfolio import import_price_stream
+from quantdesk.store.market_data import SqlMarketData
+from quantdesk.store.unit_of_work import SqlUnitOfWork
+from quantdesk.testing import FakeProvider
+from tests.conftest import NOW, clock
+
+TRADES = """date,type,symbol,quantity,price,fees,asset_type
+2026-11-02,buy,AAPL,10,200,0,stock
+2026-11-03,buy,BTC,0.5,90000,0,crypto
+"""
+MARKET = {"AAPL": Decimal("231.5"), "BTC": Decimal("91234.56")}
+
+
+@pytest.fixture
+def ledger(uow: SqlUnitOfWork) -> SqlUnitOfWork:
+    portfolio.add_account(
+        uow, "Broker", kind="brokerage", institution=None, currency="USD", clock=clock
+    )
+    report = import_stream(
+        uow, io.BytesIO(TRADES.encode()), "t.csv", ImportOptions(account="Broker"), clock=clock
+    )
+    assert report.ok
+    return uow
+
+
+def _cache(uow: SqlUnitOfWork, *providers: FakeProvider) -> PriceCache:
+    store = SqlMarketData(uow.engine, clock)
+    return PriceCache(providers, MemoryBackend(durable=store), bars=store, clock=clock)
+
+
+def test_refresh_prices_every_instrument_once_and_values_positions(ledger: SqlUnitOfWork) -> None:
+    """One quote call for the ledger's instruments; positions are then valued by them."""
+    provider = FakeProvider("yahoo", MARKET)
+    report = prices.refresh_prices(ledger, _cache(ledger, provider), clock=clock)
+    assert ["AAPL", "BTC"] == report.symbols
+    assert 1 == len(provider.quote_calls)
+    assert {"AAPL": 16, "BTC": 21} == report.closes  # weekdays / every day since first trade
+    valued = {p.instrument.symbol: p for p in portfolio.current_positions(ledger, as_of=NOW.date())}
+    assert Decimal("2315.0") == valued["AAPL"].market_value
+    assert "yahoo" == valued["AAPL"].quote.source if valued["AAPL"].quote else None
+
+
+def test_refresh_again_fetches_no_history_already_stored(ledger: SqlUnitOfWork) -> None:
+    """A second refresh asks for no daily closes already stored."""
+    provider = FakeProvider("yahoo", MARKET)
+    prices.refresh_prices(ledger, _cache(ledger, provider), clock=clock)
+    prices.refresh_prices(ledger, _cache(ledger, provider), clock=clock)
+    assert 2 == len(provider.history_calls)
+
+
+def test_offline_refresh_fetches_nothing(ledger: SqlUnitOfWork) -> None:
+    """Offline there is no cache at all: the report says so and nothing is asked."""
+    report = prices.refresh_prices(ledger, None, clock=clock)
+    assert (True, {}, ["AAPL", "BTC"]) == (report.offline, report.quotes, report.symbols)
+
+
+def test_unknown_symbol_is_reported_and_others_are_priced(ledger: SqlUnitOfWork) -> None:
+    """A symbol no provider knows is an error in the report, never a price of 0."""
+    provider = FakeProvider("yahoo", {"AAPL": Decimal("231.5")})
+    report = prices.refresh_prices(ledger, _cache(ledger, provider), clock=clock)
+    assert {"AAPL"} == set(report.quotes)
+    assert "unknown" in report.errors["BTC"]
+    btc = [p for p in portfolio.current_positions(ledger, as_of=NOW.date()) if p.quote is None]
+    assert ["BTC"] == [p.instrument.symbol for p in btc]
+
+
+def test_own_closes_win_over_market_quotes(ledger: SqlUnitOfWork) -> None:
+    """A close the user loaded for a day is used rather than a provider price of that day."""
+    closes = f"date,symbol,close\n{NOW.date()},AAPL,250\n"
+    import_price_stream(ledger, io.BytesIO(closes.encode()), clock=clock)
+    prices.refresh_prices(ledger, _cache(ledger, FakeProvider("yahoo", MARKET)), clock=clock)
+    aapl = next(
+        p for p in portfolio.current_positions(ledger, as_of=NOW.date()) if p.quote is not None
+    )
+    assert (Decimal(250), "user") == (aapl.quote.price, aapl.quote.source) if aapl.quote else None
+
+
+def test_symbols_typed_only_by_own_closes_are_not_sent_upstream(uow: SqlUnitOfWork) -> None:
+    """An instrument of unknown type is reported, not guessed at a provider."""
+    import_price_stream(uow, io.BytesIO(b"date,symbol,close\n2026-11-02,XYZ,5\n"), clock=clock)
+    provider = FakeProvider("yahoo", MARKET)
+    report = prices.refresh_prices(uow, _cache(uow, provider), clock=clock)
+    assert ([], 0) == (report.symbols, provider.calls)
+
+
+def test_show_needs_a_type_for_a_symbol_outside_the_ledger(ledger: SqlUnitOfWork) -> None:
+    """`prices show` of a symbol the ledger does not type asks for --type."""
+    with pytest.raises(InvalidInput, match="--type"):
+        prices.show_prices(ledger, _cache(ledger), "MSFT", clock=clock)
+    view = prices.show_prices(
+        ledger,
+        _cache(ledger, FakeProvider("yahoo", {"MSFT": Decimal(500)})),
+        "msft",
+        clock=clock,
+        asset_type="stock",
+        days=7,
+    )
+    assert (AssetType.STOCK, Decimal(500)) == (
+        view.symbol.asset_type,
+        view.quote.price if view.quote else None,
+    )
+    assert 5 == len(view.history.bars) if view.history else None
+
+
+def test_explicit_provider_id_reaches_the_provider(ledger: SqlUnitOfWork) -> None:
+    """An id set for a provider is what the provider is asked for."""
+    instrument = prices.set_provider_id(ledger, "btc", "coingecko", "bitcoin")
+    assert (("coingecko", "bitcoin"),) == instrument.provider_ids
+    with ledger(commit=False) as store:
+        held = {i.symbol: i for i, _ in store.priced_instruments()}
+    assert "bitcoin" == prices.market_symbol(held["BTC"]).id_for("coingecko")
+    with pytest.raises(InvalidInput, match="unknown provider"):
+        prices.set_provider_id(ledger, "BTC", "bloomberg", "XBT")

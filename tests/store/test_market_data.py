@@ -1,0 +1,75 @@
+"""Provider prices in the database, on every engine: permanent closes, coverage, quotes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import Engine
+
+from quantdesk.domain.errors import ProviderUnavailable
+from quantdesk.domain.instruments import AssetType
+from quantdesk.domain.market import Bar, History, LiveQuote, MarketSymbol, fx_pair
+from quantdesk.market.cache import PriceCache
+from quantdesk.market.memory import MemoryBackend
+from quantdesk.store.market_data import SqlMarketData
+from quantdesk.testing import FakeProvider
+from tests.conftest import NOW, clock
+
+SPY = MarketSymbol("SPY", AssetType.ETF)
+PRICE = Decimal("612.123456789012345678")
+
+
+def test_closes_round_trip_exactly_and_coverage_grows_as_one_range(engine: Engine) -> None:
+    """A close keeps all 18 decimals; two adjacent saves cover one contiguous range."""
+    store = SqlMarketData(engine, clock)
+    june = History("SPY", "USD", "yahoo", (Bar(date(2026, 6, 1), PRICE),))
+    store.save(SPY, june, (date(2026, 6, 1), date(2026, 6, 30)))
+    store.save(SPY, History("SPY", "USD", "yahoo", ()), (date(2026, 5, 1), date(2026, 5, 31)))
+    assert (date(2026, 5, 1), date(2026, 6, 30)) == store.coverage(SPY)
+    assert [(Bar(date(2026, 6, 1), PRICE), "yahoo")] == store.bars(
+        SPY, date(2026, 1, 1), date(2026, 12, 31)
+    )
+
+
+def test_simulated_closes_are_never_served_as_provider_closes(engine: Engine) -> None:
+    """Closes the simulated market made stay out of the live bar store."""
+    store = SqlMarketData(engine, clock)
+    made = History("SPY", "USD", "simulated", (Bar(date(2026, 6, 1), Decimal("1.5")),))
+    assert 1 == store.store_closes(SPY, made)
+    assert [] == store.bars(SPY, date(2026, 1, 1), date(2026, 12, 31))
+    assert store.coverage(SPY) is None
+
+
+def test_last_quote_is_kept_and_replaced(engine: Engine) -> None:
+    """The last known quote of a symbol survives in the database; a newer one replaces it."""
+    store = SqlMarketData(engine, clock)
+    pair = fx_pair("EUR", "USD")
+    first = LiveQuote("EURUSD", Decimal("1.0812"), "USD", NOW, "yahoo", NOW)
+    later = LiveQuote("EURUSD", Decimal("1.0815"), "USD", NOW, "yahoo", NOW + timedelta(1))
+    store.save_quotes({pair.key: first})
+    store.save_quotes({pair.key: later})
+    assert {pair.key: later} == store.load_quotes([pair.key, SPY.key])
+
+
+def test_history_is_not_fetched_again_after_a_restart(engine: Engine) -> None:
+    """Closes fetched by one process are stored for good: a new cache fetches nothing."""
+    yahoo = FakeProvider("yahoo", {"SPY": PRICE})
+    for _ in range(2):  # two "processes": a fresh cache each time, one database
+        cache = PriceCache([yahoo], MemoryBackend(), bars=SqlMarketData(engine, clock), clock=clock)
+        history = cache.history(SPY, date(2026, 11, 2), date(2026, 11, 13))
+    assert 1 == len(yahoo.history_calls)
+    assert 10 == len(history.bars)
+    assert "yahoo" == history.source
+
+
+def test_a_restarted_process_serves_the_stored_quote_as_stale(engine: Engine) -> None:
+    """With the provider down after a restart, the database's last quote is served stale."""
+    store = SqlMarketData(engine, clock)
+    yahoo = FakeProvider("yahoo", {"SPY": PRICE})
+    PriceCache([yahoo], MemoryBackend(durable=store), clock=clock).quotes([SPY])
+    later = datetime(2026, 11, 25, tzinfo=UTC)
+    yahoo.failures.append(ProviderUnavailable("HTTP 503", provider="yahoo"))
+    restarted = PriceCache([yahoo], MemoryBackend(durable=store), clock=lambda: later)
+    quote = restarted.quotes([SPY]).quotes["SPY"]
+    assert (True, PRICE, NOW) == (quote.stale, quote.price, quote.as_of)
