@@ -113,7 +113,10 @@ def live_providers() -> list[Provider]:
             continue
         if name == "yahoo":
             url = env.get("QUANTDESK_YAHOO_BASE_URL")
-            built.append(YahooFinance(url) if url else YahooFinance())
+            cookie = env.get("QUANTDESK_YAHOO_COOKIE_URL") or None
+            built.append(
+                YahooFinance(url, cookie_url=cookie) if url else YahooFinance(cookie_url=cookie)
+            )
         elif name == "coingecko":
             url = env.get("QUANTDESK_COINGECKO_BASE_URL")
             key = env.get("QUANTDESK_COINGECKO_API_KEY") or None

@@ -640,3 +640,23 @@ def test_a_shared_source_is_used_as_given(upstream: Upstream) -> None:
     with pytest.raises(TypeError):
         YahooFinance(source=source, timeout=1.0)
     source.close()
+
+
+def test_session_cookie_is_fetched_from_the_cookie_host_before_the_crumb(
+    upstream: Upstream,
+) -> None:
+    """With a cookie URL, its cookie reaches the crumb call (Yahoo hands it out elsewhere)."""
+    upstream.route(
+        "/cookie", Reply({"error": "not found"}, status=404, headers={"Set-Cookie": "A3=x; Path=/"})
+    )
+    upstream.route("/v1/test/getcrumb", Reply(raw="crumb-1"))
+    upstream.route("/v7/finance/quote", Reply(quote_body(row("AAPL", 201.5))))
+    adapter = YahooFinance(
+        upstream.url, cookie_url=f"{upstream.url}/cookie", attempts=1, sleep=lambda _: None
+    )
+    quotes = adapter.quotes([MarketSymbol("AAPL", AssetType.STOCK)], now=datetime.now(UTC))
+    adapter.close()
+    assert Decimal("201.5") == quotes.quotes["AAPL"].price
+    calls = upstream.calls()
+    assert ["/cookie", "/v1/test/getcrumb", "/v7/finance/quote"] == [r.path for r in calls]
+    assert "A3=x" == calls[1].headers.get("cookie")

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 class Request:
     path: str
     params: dict[str, str]
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,9 @@ class Upstream:
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-                request = Request(parts.path, params)
+                request = Request(
+                    parts.path, params, {k.lower(): v for k, v in self.headers.items()}
+                )
                 reply = upstream._reply(request)
                 if reply.delay:
                     time.sleep(reply.delay)

@@ -126,3 +126,23 @@ def test_explicit_provider_id_reaches_the_provider(ledger: SqlUnitOfWork) -> Non
     assert "bitcoin" == prices.market_symbol(held["BTC"]).id_for("coingecko")
     with pytest.raises(InvalidInput, match="unknown provider"):
         prices.set_provider_id(ledger, "BTC", "bloomberg", "XBT")
+
+
+def test_refresh_fetches_the_fx_rate_of_every_other_currency(uow: SqlUnitOfWork) -> None:
+    """A holding in EUR brings the EURUSD rate into the refresh, quote and closes."""
+    portfolio.add_account(
+        uow, "Depot", kind="brokerage", institution=None, currency="EUR", clock=clock
+    )
+    trades = "date,type,symbol,quantity,price,fees,asset_type\n2026-11-16,buy,SAP,4,210,0,stock\n"
+    report = import_stream(
+        uow, io.BytesIO(trades.encode()), "t.csv", ImportOptions(account="Depot"), clock=clock
+    )
+    assert report.ok
+    provider = FakeProvider("yahoo", {"SAP": Decimal(215), "EURUSD": Decimal("1.0842")})
+    refreshed = prices.refresh_prices(uow, _cache(uow, provider), clock=clock)
+    assert ["SAP", "EURUSD"] == refreshed.symbols
+    assert (Decimal("1.0842"), "USD") == (
+        refreshed.quotes["EURUSD"].price,
+        refreshed.quotes["EURUSD"].currency,
+    )
+    assert 6 == refreshed.closes["EURUSD"]

@@ -722,6 +722,8 @@ def prices_show(
     )
     if as_json:
         _print_json(render.price_view_json(view))
+        if view.quote is None and view.history is None:
+            raise typer.Exit(1)
         return
     if view.quote is not None:
         q = view.quote

@@ -1,6 +1,7 @@
 """Market prices for the user's ledger: refresh every held symbol, show one symbol.
 
 A refresh asks the price cache for the latest quote of every instrument in the ledger
+(and of the FX pair of every other currency than the base currency into it)
 (one batched call per provider batch, none for what is fresh) and for its daily closes
 from its first trade date to yesterday (stored for good: later refreshes fetch only the
 new days). Under the simulated market the closes are made locally and stored labelled
@@ -15,10 +16,12 @@ from datetime import date, datetime, timedelta
 
 from quantdesk.domain.errors import InvalidInput, ProviderError
 from quantdesk.domain.instruments import AssetType, Instrument, normalize_symbol
-from quantdesk.domain.market import History, LiveQuote, MarketSymbol
+from quantdesk.domain.market import History, LiveQuote, MarketSymbol, fx_pair
 from quantdesk.services.ports import CloseSink, MarketData, UnitOfWork
 
 MARKETS = ("live", "simulated")
+#: The currency every holding converts into until users choose their own base currency.
+BASE_CURRENCY = "USD"
 PROVIDERS = ("yahoo", "coingecko", "alphavantage")
 
 
@@ -63,12 +66,21 @@ def refresh_prices(
     report = RefreshReport("simulated" if simulated else "live", market is None)
     with uow(commit=False) as store:
         held = store.priced_instruments()
+        currencies = {a.currency for a in store.list_accounts()}
     wanted: list[tuple[MarketSymbol, date]] = []
     for instrument, first_day in held:
         if instrument.asset_type is AssetType.UNKNOWN:
             report.untyped.append(instrument.symbol)
             continue
         wanted.append((market_symbol(instrument), first_day))
+        currencies.add(instrument.currency)
+    if wanted:  # the FX rates that convert every holding into the base currency
+        since = min(first for _, first in wanted)
+        wanted.extend(
+            (fx_pair(c, BASE_CURRENCY), since)
+            for c in sorted(currencies - {BASE_CURRENCY})
+            if len(c) == 3  # ISO currencies; a coin code is priced as a coin, not as FX
+        )
     report.symbols = [s.symbol for s, _ in wanted]
     if market is None or not wanted:
         return report

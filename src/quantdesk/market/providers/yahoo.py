@@ -58,6 +58,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import httpx
+
 from quantdesk.domain.errors import ProviderError, ProviderUnavailable, UnknownSymbol
 from quantdesk.domain.instruments import AssetType
 from quantdesk.market.base import (
@@ -68,9 +70,10 @@ from quantdesk.market.base import (
     QuoteBatch,
     Resolution,
 )
-from quantdesk.market.http import Answer, HttpSource
+from quantdesk.market.http import UPSTREAM_CALLS, Answer, HttpSource
 
 DEFAULT_BASE_URL = "https://query2.finance.yahoo.com"
+DEFAULT_COOKIE_URL = "https://fc.yahoo.com"
 
 NAME = "yahoo"
 
@@ -112,6 +115,7 @@ class YahooFinance:
         base_url: str = DEFAULT_BASE_URL,
         *,
         source: HttpSource | None = None,
+        cookie_url: str | None = None,
         **http_options: Any,
     ) -> None:
         if source is None:
@@ -123,6 +127,12 @@ class YahooFinance:
         elif base_url != DEFAULT_BASE_URL and base_url.rstrip("/") != source.base_url:
             raise ValueError(f"base_url {base_url!r} differs from the source's {source.base_url!r}")
         self.source = source
+        #: Where the session cookie that ``getcrumb`` needs is handed out: Yahoo sets it on
+        #: another host than the API's (fc.yahoo.com). Default: that host for Yahoo's own
+        #: API, none for a configured base URL (a proxy or a test server does its own).
+        self.cookie_url = cookie_url or (
+            DEFAULT_COOKIE_URL if source.base_url == DEFAULT_BASE_URL else None
+        )
         self._crumb: str | None = None
         self._crumb_lock = threading.Lock()
 
@@ -243,12 +253,27 @@ class YahooFinance:
         rejected (so concurrent callers that saw the same rejection fetch it once)."""
         with self._crumb_lock:
             if self._crumb is None or self._crumb == stale:
+                self._fetch_cookie()
                 answer = self.source.get("/v1/test/getcrumb", as_json=False)
                 crumb = str(answer.body).strip()
                 if not crumb or len(crumb) > 64 or any(c.isspace() or c in "<>{}" for c in crumb):
                     raise ProviderUnavailable("answered getcrumb without a crumb", provider=NAME)
                 self._crumb = crumb
             return self._crumb
+
+    def _fetch_cookie(self) -> None:
+        """Visit the cookie host once per crumb: any answer will do (it often is a 404
+        that sets the cookie); only a failure to connect is an error."""
+        if self.cookie_url is None:
+            return
+        try:
+            self.source.client.get(self.cookie_url)
+        except httpx.HTTPError as error:
+            UPSTREAM_CALLS.labels(NAME, "connection_error").inc()
+            raise ProviderUnavailable(
+                f"cannot get a session cookie ({type(error).__name__})", provider=NAME
+            ) from None
+        UPSTREAM_CALLS.labels(NAME, "ok").inc()
 
     # history ------------------------------------------------------------------------------
     def history(self, symbol: MarketSymbol, start: date, end: date) -> History:
