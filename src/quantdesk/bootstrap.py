@@ -168,8 +168,11 @@ def market_data(engine: Engine, *, market: str, offline: bool) -> MarketWiring:
     if offline:
         return MarketWiring(market, None, None)
     redis_url = os.environ.get("QUANTDESK_REDIS_URL")
+    prefix = os.environ.get("QUANTDESK_REDIS_PREFIX") or "quantdesk:"
     backend: CacheBackend = (
-        RedisBackend.from_url(redis_url) if redis_url else MemoryBackend(durable=store)
+        RedisBackend.from_url(redis_url, prefix=prefix)
+        if redis_url
+        else MemoryBackend(durable=store)
     )
     cache = PriceCache(
         live_providers(), backend, bars=store, ttl=ttl, clock=utc_now, hours=UsEquityHours()

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from typer.testing import CliRunner
 
 from quantdesk.cli.app import app
+from tests.market.conftest import REDIS_URL_VARIABLE
 from tests.market.upstream import Reply, Upstream
 
 TRADES = """date,type,symbol,quantity,price,fees,asset_type
@@ -142,11 +146,14 @@ def test_refresh_prices_the_ledger_through_the_configured_providers(
 def test_second_refresh_within_the_ttl_calls_nothing_upstream(cli: Cli, market: Upstream) -> None:
     """A new process within the TTL finds fresh quotes and stored closes: no upstream call."""
     cli.ledger()
-    cli("prices", "refresh")
+    first = cli.json("prices", "refresh")
     before = len(market.calls())
     again = cli.json("prices", "refresh")
     assert before == len(market.calls())
     assert {"AAPL", "BTC"} == set(again["quotes"])
+    assert {"yahoo": 0, "coingecko": 0, "alphavantage": 0} == again["upstream_calls"]
+    assert first["upstream_calls"]["yahoo"] >= 2  # crumb, one quote batch, one chart
+    assert before == sum(first["upstream_calls"].values())
 
 
 def test_offline_refresh_fetches_nothing_and_succeeds(
@@ -232,3 +239,30 @@ def test_set_id_fixes_the_coingecko_id(cli: Cli, market: Upstream) -> None:
     report = cli.json("prices", "refresh")
     assert "91000.5" == report["quotes"]["BTC"]["price"]
     assert "wrapped-bitcoin" == market.calls("/api/v3/simple/price")[-1].params["ids"]
+
+
+def test_processes_sharing_redis_share_quotes(
+    tmp_path: Path, market: Upstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two deployments on one Redis: the second's refresh finds the first's fresh quotes."""
+    url = os.environ.get(REDIS_URL_VARIABLE)
+    if not url:
+        pytest.skip(f"{REDIS_URL_VARIABLE} is not set")
+    prefix = f"quantdesk-test:{uuid.uuid4().hex}:"
+    monkeypatch.setenv("QUANTDESK_REDIS_URL", url)
+    monkeypatch.setenv("QUANTDESK_REDIS_PREFIX", prefix)
+    first, second = Cli(tmp_path / "a"), Cli(tmp_path / "b")
+    for cli in (first, second):
+        cli.tmp.mkdir()
+        cli.ledger()
+    one = first.json("prices", "refresh")
+    quote_calls = len(market.calls("/v7/finance/quote")) + len(market.calls("/api/v3/simple/price"))
+    two = second.json("prices", "refresh")
+    client = redis.Redis.from_url(url)
+    client.delete(*client.scan_iter(match=prefix + "*"))
+    client.close()
+    assert 2 == quote_calls
+    assert quote_calls == len(market.calls("/v7/finance/quote")) + len(
+        market.calls("/api/v3/simple/price")
+    )
+    assert one["quotes"] == two["quotes"]

@@ -28,6 +28,7 @@ from quantdesk.domain.money import money_text, normalized, parse_decimal
 from quantdesk.domain.positions import position_warnings, totals_by_currency
 from quantdesk.domain.transactions import LotPick, Transaction
 from quantdesk.importers.generic import FORMATS
+from quantdesk.market.http import upstream_calls
 from quantdesk.services import portfolio, prices
 from quantdesk.services.import_file import ImportOptions, import_file
 from quantdesk.services.ports import UnitOfWork
@@ -656,11 +657,13 @@ def prices_refresh(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         def step(symbol: str, done: int, total: int) -> None:
             progress.update(task, completed=done, total=total, description=f"History {symbol}")
 
+        before = {p: upstream_calls(p) for p in prices.PROVIDERS}
         report = prices.refresh_prices(
             context.uow, wiring.cache, clock=bootstrap.utc_now, simulated=sink, progress=step
         )
+        calls = {p: int(upstream_calls(p) - before[p]) for p in prices.PROVIDERS}
     if as_json:
-        _print_json(render.refresh_json(report))
+        _print_json({**render.refresh_json(report), "upstream_calls": calls})
         return
     if report.offline:
         out.print("Offline: nothing fetched (stored prices are used as they are).")
@@ -689,6 +692,11 @@ def prices_refresh(ctx: typer.Context, as_json: JsonOpt = False) -> None:
             str(report.closes.get(symbol, "")),
         )
     out.print(table)
+    made = ", ".join(f"{p} {n}" for p, n in calls.items() if n) or "none (all fresh or stored)"
+    out.print(f"Upstream calls: {made}.", highlight=False)
+    for symbol, quote in sorted(report.quotes.items()):
+        if quote.note and quote.source != "simulated":
+            out.print(f"note: {symbol}: {quote.note}", highlight=False, soft_wrap=True)
     for symbol, reason in sorted(report.errors.items()):
         err.print(f"[yellow]warning:[/] {symbol}: {reason}", highlight=False, soft_wrap=True)
     for symbol in report.untyped:
