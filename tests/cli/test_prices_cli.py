@@ -66,24 +66,7 @@ def market(monkeypatch: pytest.MonkeyPatch) -> Iterator[Upstream]:
 
 def _serve(upstream: Upstream, monkeypatch: pytest.MonkeyPatch) -> None:
     upstream.route("/v1/test/getcrumb", Reply(raw="crumb-1"))
-    upstream.route(
-        "/v7/finance/quote",
-        Reply(
-            {
-                "quoteResponse": {
-                    "result": [
-                        {
-                            "symbol": "AAPL",
-                            "regularMarketPrice": 231.5,
-                            "currency": "USD",
-                            "regularMarketTime": NOW - 60,
-                        }
-                    ],
-                    "error": None,
-                }
-            }
-        ),
-    )
+    upstream.route("/v7/finance/quote", Reply(aapl_quote()))
     upstream.route("/v8/finance/chart/AAPL", Reply(_chart()))
     upstream.route(
         "/api/v3/coins/list", Reply([{"id": "bitcoin", "symbol": "btc", "name": "Bitcoin"}])
@@ -188,13 +171,15 @@ def test_provider_outage_is_reported_per_symbol(cli: Cli, market: Upstream) -> N
     cli.ledger()
     market.route("/api/v3/simple/price", Reply({"error": "boom"}, status=500))
     market.route("/api/v3/coins/bitcoin/market_chart/range", Reply({"error": "boom"}, status=500))
-    market.route("/v7/finance/quote", Reply(quote_with_btc_missing()))
+    market.route("/v7/finance/quote", Reply(aapl_quote()))
     report = cli.json("prices", "refresh")
     assert ["AAPL"] == list(report["quotes"])
     assert "HTTP 500" in report["errors"]["BTC"]
 
 
-def quote_with_btc_missing() -> dict[str, Any]:
+def aapl_quote() -> dict[str, Any]:
+    """Yahoo's quote answer with AAPL only (BTC is not asked of Yahoo while CoinGecko
+    answers, and is missing from the answer when it is)."""
     return {
         "quoteResponse": {
             "result": [

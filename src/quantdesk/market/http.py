@@ -200,3 +200,22 @@ class HttpSource:
             return Answer(status, body, response.headers)
         assert failure is not None
         raise failure
+
+
+def source_for(
+    provider: str,
+    base_url: str,
+    default_base_url: str,
+    source: HttpSource | None,
+    http_options: Mapping[str, Any],
+) -> HttpSource:
+    """The HttpSource an adapter calls through: ``source`` if given (then HTTP options are
+    refused, and a ``base_url`` other than the default must be the source's), else one
+    built from ``base_url`` and ``http_options``."""
+    if source is None:
+        return HttpSource(provider, base_url, **http_options)
+    if http_options:
+        raise TypeError(f"pass HTTP options to the HttpSource, not here: {sorted(http_options)}")
+    if base_url != default_base_url and base_url.rstrip("/") != source.base_url:
+        raise ValueError(f"base_url {base_url!r} differs from the source's {source.base_url!r}")
+    return source

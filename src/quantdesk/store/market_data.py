@@ -58,6 +58,25 @@ def instrument_ids(
     return ids
 
 
+def _insert_closes(conn: Connection, instrument_id: int, history: History) -> None:
+    """Store a history's closes; a day already stored from the same source is kept."""
+    if not history.bars:
+        return
+    conn.execute(
+        insert_skipping_duplicates(conn.dialect.name, prices),
+        [
+            {
+                "instrument_id": instrument_id,
+                "day": bar.day,
+                "source": history.source,
+                "close": derived(bar.close),
+                "currency": history.currency,
+            }
+            for bar in history.bars
+        ],
+    )
+
+
 class SqlMarketData:
     """Daily closes, their coverage and last known quotes, in the database."""
 
@@ -106,20 +125,7 @@ class SqlMarketData:
     def save(self, symbol: MarketSymbol, history: History, covered: tuple[date, date]) -> None:
         with self.engine.begin() as conn:
             found = self._id(conn, symbol)
-            if history.bars:
-                conn.execute(
-                    insert_skipping_duplicates(conn.dialect.name, prices),
-                    [
-                        {
-                            "instrument_id": found,
-                            "day": bar.day,
-                            "source": history.source,
-                            "close": derived(bar.close),
-                            "currency": history.currency,
-                        }
-                        for bar in history.bars
-                    ],
-                )
+            _insert_closes(conn, found, history)
             row = conn.execute(
                 select(price_coverage)
                 .where(price_coverage.c.instrument_id == found)
@@ -144,22 +150,7 @@ class SqlMarketData:
     def store_closes(self, symbol: MarketSymbol, history: History) -> int:
         """Store closes without coverage (the simulated market's: never fetched, made)."""
         with self.engine.begin() as conn:
-            found = self._id(conn, symbol)
-            if not history.bars:
-                return 0
-            conn.execute(
-                insert_skipping_duplicates(conn.dialect.name, prices),
-                [
-                    {
-                        "instrument_id": found,
-                        "day": bar.day,
-                        "source": history.source,
-                        "close": derived(bar.close),
-                        "currency": history.currency,
-                    }
-                    for bar in history.bars
-                ],
-            )
+            _insert_closes(conn, self._id(conn, symbol), history)
         return len(history.bars)
 
     # QuoteStore -----------------------------------------------------------------------

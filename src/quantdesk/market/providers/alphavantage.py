@@ -51,7 +51,7 @@ from quantdesk.market.base import (
     QuoteBatch,
     Resolution,
 )
-from quantdesk.market.http import HttpSource
+from quantdesk.market.http import HttpSource, source_for
 
 DEFAULT_BASE_URL = "https://www.alphavantage.co"
 
@@ -92,14 +92,7 @@ class AlphaVantage:
         if not api_key:
             raise ValueError("Alpha Vantage needs an API key")
         self.api_key = api_key
-        if source is None:
-            source = HttpSource(NAME, base_url, **http_options)
-        elif http_options:
-            raise TypeError(
-                f"pass HTTP options to the HttpSource, not here: {sorted(http_options)}"
-            )
-        elif base_url != DEFAULT_BASE_URL and base_url.rstrip("/") != source.base_url:
-            raise ValueError(f"base_url {base_url!r} differs from the source's {source.base_url!r}")
+        source = source_for(NAME, base_url, DEFAULT_BASE_URL, source, http_options)
         self.source = source
 
     def __repr__(self) -> str:

@@ -55,7 +55,7 @@ from urllib.parse import quote, urlsplit
 from quantdesk.domain.errors import ProviderError, ProviderUnavailable, RateLimited, UnknownSymbol
 from quantdesk.domain.instruments import AssetType
 from quantdesk.market.base import Bar, History, LiveQuote, MarketSymbol, QuoteBatch, Resolution
-from quantdesk.market.http import HttpSource
+from quantdesk.market.http import HttpSource, source_for
 
 PROVIDER = "coingecko"
 DEFAULT_BASE_URL = "https://api.coingecko.com/api/v3"
@@ -113,14 +113,7 @@ class CoinGecko:
         """``source`` replaces the HttpSource built from ``base_url`` and ``http_options``
         (``timeout``, ``attempts``, ``sleep``...); an ``api_key`` is then set on its
         client's headers. ``clock`` times the coins list's TTL."""
-        if source is None:
-            source = HttpSource(PROVIDER, base_url, **http_options)
-        elif http_options:
-            raise TypeError(
-                f"pass HTTP options to the HttpSource, not here: {sorted(http_options)}"
-            )
-        elif base_url != DEFAULT_BASE_URL and base_url.rstrip("/") != source.base_url:
-            raise ValueError(f"base_url {base_url!r} differs from the source's {source.base_url!r}")
+        source = source_for(PROVIDER, base_url, DEFAULT_BASE_URL, source, http_options)
         if api_key:
             source.client.headers[api_key_header(source.base_url)] = api_key
         self.source = source

@@ -70,7 +70,7 @@ from quantdesk.market.base import (
     QuoteBatch,
     Resolution,
 )
-from quantdesk.market.http import UPSTREAM_CALLS, Answer, HttpSource
+from quantdesk.market.http import UPSTREAM_CALLS, Answer, HttpSource, source_for
 
 DEFAULT_BASE_URL = "https://query2.finance.yahoo.com"
 DEFAULT_COOKIE_URL = "https://fc.yahoo.com"
@@ -118,14 +118,7 @@ class YahooFinance:
         cookie_url: str | None = None,
         **http_options: Any,
     ) -> None:
-        if source is None:
-            source = HttpSource(NAME, base_url, **http_options)
-        elif http_options:
-            raise TypeError(
-                f"pass HTTP options to the HttpSource, not here: {sorted(http_options)}"
-            )
-        elif base_url != DEFAULT_BASE_URL and base_url.rstrip("/") != source.base_url:
-            raise ValueError(f"base_url {base_url!r} differs from the source's {source.base_url!r}")
+        source = source_for(NAME, base_url, DEFAULT_BASE_URL, source, http_options)
         self.source = source
         #: Where the session cookie that ``getcrumb`` needs is handed out: Yahoo sets it on
         #: another host than the API's (fc.yahoo.com). Default: that host for Yahoo's own
