@@ -23,6 +23,7 @@ demo: $(STAMP)
 	@echo
 	@echo "Explore it: $(BIN)/quantdesk --db '$(DEMO_DB)' positions --consolidated"
 	@echo "            $(BIN)/quantdesk --db '$(DEMO_DB)' gains --year 2025 --method hifo"
+	@echo "            $(BIN)/quantdesk --db '$(DEMO_DB)' prices show BTC"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

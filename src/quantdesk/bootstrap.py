@@ -85,6 +85,9 @@ def unit_of_work(
 #: Failover order: each symbol goes to the first provider that prices its asset type
 #: (crypto: CoinGecko, then Yahoo; stocks, funds, FX: Yahoo, then Alpha Vantage).
 DEFAULT_PROVIDERS = "coingecko,yahoo,alphavantage"
+#: The simulated market's default seed: one whose late-2026 closes sit near real levels
+#: (BTC ~82k, SPY ~740, AAPL ~300), so the demo looks like a plausible portfolio.
+DEFAULT_SIMULATED_SEED = 9
 
 
 def offline_requested(flag: bool = False) -> bool:
@@ -137,12 +140,14 @@ def live_providers() -> list[Provider]:
 
 @dataclass(frozen=True)
 class MarketWiring:
-    """What a command needs for prices: the cache (None offline) and, under the simulated
-    market, where its closes are stored."""
+    """What a command needs for prices: the cache and, under the simulated market, where
+    its closes are stored. Offline, the cache serves only what is stored and has no
+    provider to call at all."""
 
     market: str
-    cache: PriceCache | None
+    cache: PriceCache
     simulated_closes: SqlMarketData | None
+    offline: bool = False
 
 
 def market_data(engine: Engine, *, market: str, offline: bool) -> MarketWiring:
@@ -151,8 +156,10 @@ def market_data(engine: Engine, *, market: str, offline: bool) -> MarketWiring:
     Live: the configured providers, quotes cached in Redis when ``QUANTDESK_REDIS_URL``
     is set (shared by every process) else in this process with last known quotes in the
     database, daily closes stored for good in the database. Offline (and not simulated):
-    no cache at all, so nothing can reach the network. Simulated: the local simulated
-    market (it never touches the network), its closes stored labelled ``simulated``.
+    no provider is even built, so nothing can reach the network; stored quotes (flagged
+    stale once past their TTL) and stored closes are served. Simulated: the local
+    simulated market (it never touches the network), its closes stored labelled
+    ``simulated``.
     """
     ttl = _env_float("QUANTDESK_QUOTE_TTL", DEFAULT_TTL)
     store = SqlMarketData(engine, utc_now)
@@ -160,13 +167,16 @@ def market_data(engine: Engine, *, market: str, offline: bool) -> MarketWiring:
         # imported only when chosen: it pulls in exchange_calendars and pandas (~1 s)
         from quantdesk.market.providers.simulated import SimulatedMarket  # noqa: PLC0415
 
-        seed = int(_env_float("QUANTDESK_SIMULATED_SEED", 7))
+        seed = int(_env_float("QUANTDESK_SIMULATED_SEED", DEFAULT_SIMULATED_SEED))
         cache = PriceCache([SimulatedMarket(seed)], MemoryBackend(), ttl=ttl, clock=utc_now)
         return MarketWiring(market, cache, store)
     if market != "live":
         raise InvalidInput(f"unknown market {market!r} (live or simulated)")
     if offline:
-        return MarketWiring(market, None, None)
+        cache = PriceCache(
+            [], MemoryBackend(durable=store), bars=store, ttl=ttl, clock=utc_now, offline=True
+        )
+        return MarketWiring(market, cache, None, offline=True)
     redis_url = os.environ.get("QUANTDESK_REDIS_URL")
     prefix = os.environ.get("QUANTDESK_REDIS_PREFIX") or "quantdesk:"
     backend: CacheBackend = (

@@ -147,8 +147,22 @@ def test_offline_refresh_fetches_nothing_and_succeeds(
     assert "Offline" in cli("--offline", "prices", "refresh").stdout
     monkeypatch.setenv("QUANTDESK_OFFLINE", "1")
     assert cli.json("prices", "refresh")["offline"] is True
-    assert 1 == cli("prices", "show", "AAPL", code=1).exit_code
+    assert 1 == cli("prices", "show", "AAPL", code=1).exit_code  # nothing stored yet
     assert [] == market.calls()
+
+
+def test_offline_show_serves_what_is_stored(
+    cli: Cli, market: Upstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Offline, `prices show` gives the stored quote and closes and calls nothing."""
+    cli.ledger()
+    cli("prices", "refresh")
+    before = len(market.calls())
+    view = cli.json("--offline", "prices", "show", "AAPL", "--days", "60")
+    assert before == len(market.calls())
+    assert ("231.5", "yahoo") == (view["quote"]["price"], view["quote"]["source"])
+    assert len(view["history"]["closes"]) > 0
+    assert "yahoo" == view["history"]["source"]
 
 
 def test_show_an_unknown_symbol_is_a_clear_failure(cli: Cli, market: Upstream) -> None:

@@ -223,3 +223,24 @@ def test_a_price_of_zero_or_less_is_never_served(
     result = cache.quotes(symbols(["S001"]))
     assert {} == result.quotes
     assert isinstance(result.errors["S001"], ProviderUnavailable)
+
+
+def test_offline_cache_serves_only_what_is_stored(cache_backend: CacheBackend) -> None:
+    """Offline no provider is called: stored quotes come back stale past their TTL."""
+    yahoo = FakeProvider("yahoo", PRICES)
+    bars = MemoryBarStore()
+    clock = FakeClock(START)
+    online = PriceCache([yahoo], cache_backend, bars=bars, clock=clock)
+    online.quotes(symbols(["S001"]))
+    online.history(MarketSymbol("S001", AssetType.STOCK), date(2026, 11, 2), date(2026, 11, 6))
+    calls = yahoo.calls
+    clock.advance(600)
+    offline = PriceCache([yahoo], cache_backend, bars=bars, clock=clock, offline=True)
+    result = offline.quotes(symbols(["S001", "S002"]))
+    history = offline.history(
+        MarketSymbol("S001", AssetType.STOCK), date(2026, 10, 1), date(2026, 11, 20)
+    )
+    assert calls == yahoo.calls
+    assert (True, Decimal("101.25")) == (result.quotes["S001"].stale, result.quotes["S001"].price)
+    assert "offline" in str(result.errors["S002"])
+    assert 5 == len(history.bars)

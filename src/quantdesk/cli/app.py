@@ -659,7 +659,11 @@ def prices_refresh(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
         before = {p: upstream_calls(p) for p in prices.PROVIDERS}
         report = prices.refresh_prices(
-            context.uow, wiring.cache, clock=bootstrap.utc_now, simulated=sink, progress=step
+            context.uow,
+            None if wiring.offline else wiring.cache,
+            clock=bootstrap.utc_now,
+            simulated=sink,
+            progress=step,
         )
         calls = {p: int(upstream_calls(p) - before[p]) for p in prices.PROVIDERS}
     if as_json:
@@ -728,9 +732,10 @@ def prices_show(
         days=days,
         asset_type=asset_type,
     )
+    nothing = view.quote is None and not (view.history and view.history.bars)
     if as_json:
         _print_json(render.price_view_json(view))
-        if view.quote is None and view.history is None:
+        if nothing:
             raise typer.Exit(1)
         return
     if view.quote is not None:
@@ -752,7 +757,7 @@ def prices_show(
         out.print(table)
     elif view.history_error:
         err.print(f"[yellow]no history:[/] {view.history_error}", highlight=False, soft_wrap=True)
-    if view.quote is None and view.history is None:
+    if nothing:
         raise typer.Exit(1)
 
 

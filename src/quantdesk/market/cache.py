@@ -156,8 +156,11 @@ class PriceCache:
         clock: Callable[[], datetime],
         lock_timeout: float = 60.0,
         hours: TradingHours | None = None,
+        offline: bool = False,
     ) -> None:
-        self.providers = list(providers)
+        #: Offline: no provider is ever called; only what is stored is served.
+        self.offline = offline
+        self.providers = [] if offline else list(providers)
         self.backend = backend
         self.bar_store = bars
         self.ttl = ttl
@@ -209,6 +212,11 @@ class PriceCache:
             last = known.get(key) or self.backend.get_quotes([key]).get(key)
             if last is not None:
                 result[key] = replace(last, stale=True)
+                continue
+            if self.offline:
+                errors[symbol.symbol] = ProviderUnavailable(
+                    f"offline, and no price of {symbol.symbol} is stored"
+                )
                 continue
             errors[symbol.symbol] = _summarize(symbol, todo.errors.get(key, []))
         return QuoteResult(
@@ -303,6 +311,12 @@ class PriceCache:
         last_final = min(end, self.clock().date() - timedelta(days=1))
         if self.bar_store is None:
             return self._fetch_history(symbol, start, last_final)
+        if self.offline:
+            stored = self.bar_store.bars(symbol, start, last_final)
+            sources = sorted({source for _, source in stored})
+            return History(
+                symbol.symbol, symbol.currency, ",".join(sources), tuple(b for b, _ in stored)
+            )
         with self.backend.lock(f"history:{cache_key(symbol)}", self.lock_timeout):
             covered = self.bar_store.coverage(symbol)
             gaps = _missing(covered, start, last_final)

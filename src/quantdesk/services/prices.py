@@ -117,7 +117,7 @@ class PriceView:
 
 def show_prices(
     uow: UnitOfWork,
-    market: MarketData | None,
+    market: MarketData,
     symbol_text: str,
     *,
     clock: Callable[[], datetime],
@@ -127,8 +127,6 @@ def show_prices(
     """The latest quote and the last ``days`` days of closes of one symbol: an instrument
     of the ledger, or (with ``asset_type``) any symbol the providers know."""
     symbol = _lookup(uow, normalize_symbol(symbol_text), asset_type)
-    if market is None:
-        return PriceView(symbol, None, "offline: nothing fetched", None, None)
     answer = market.quotes([symbol])
     quote = answer.quotes.get(symbol.symbol)
     error = answer.errors.get(symbol.symbol)
