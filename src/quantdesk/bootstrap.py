@@ -180,7 +180,7 @@ def market_data(engine: Engine, *, market: str, offline: bool) -> MarketWiring:
     redis_url = os.environ.get("QUANTDESK_REDIS_URL")
     prefix = os.environ.get("QUANTDESK_REDIS_PREFIX") or "quantdesk:"
     backend: CacheBackend = (
-        RedisBackend.from_url(redis_url, prefix=prefix)
+        RedisBackend.from_url(redis_url, prefix=prefix, durable=store)
         if redis_url
         else MemoryBackend(durable=store)
     )

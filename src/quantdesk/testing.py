@@ -33,6 +33,8 @@ class FakeProvider:
     failures: list[ProviderError] = field(default_factory=list)
     quote_calls: list[list[str]] = field(default_factory=list)
     history_calls: list[tuple[str, date, date]] = field(default_factory=list)
+    #: The last day with a published close (a lagging feed); None: every day.
+    published_until: date | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -78,9 +80,10 @@ class FakeProvider:
         if price is None:
             raise UnknownSymbol(f"{symbol.symbol} is not listed", provider=self.name)
         every_day = symbol.asset_type is AssetType.CRYPTO
+        last = min(end, self.published_until or end)
         bars = [
             Bar(start + timedelta(days=i), price)
-            for i in range((end - start).days + 1)
+            for i in range((last - start).days + 1)
             if every_day or (start + timedelta(days=i)).weekday() < 5
         ]
         return History(symbol.symbol, symbol.currency, self.name, tuple(bars))
@@ -103,14 +106,16 @@ class MemoryBarStore:
             stored = self._bars.get(cache_key(symbol), {})
             return [stored[d] for d in sorted(stored) if start <= d <= end]
 
-    def save(self, symbol: MarketSymbol, history: History, covered: tuple[date, date]) -> None:
+    def save(
+        self, symbol: MarketSymbol, history: History, covered: tuple[date, date] | None
+    ) -> None:
         key = cache_key(symbol)
         with self._lock:
             stored = self._bars.setdefault(key, {})
             for bar in history.bars:
                 stored[bar.day] = (bar, history.source)
-            known = self._covered.get(key)
-            self._covered[key] = _union(known, covered)
+            if covered is not None:
+                self._covered[key] = _union(self._covered.get(key), covered)
 
 
 def _union(known: tuple[date, date] | None, new: tuple[date, date]) -> tuple[date, date]:

@@ -259,9 +259,11 @@ def test_processes_sharing_redis_share_quotes(
     two = second.json("prices", "refresh")
     client = redis.Redis.from_url(url)
     client.delete(*client.scan_iter(match=prefix + "*"))
-    client.close()
+    client.close()  # the database still has the quotes: positions below read them there
     assert 2 == quote_calls
     assert quote_calls == len(market.calls("/v7/finance/quote")) + len(
         market.calls("/api/v3/simple/price")
     )
     assert one["quotes"] == two["quotes"]
+    aapl = next(p for p in first.json("positions")["positions"] if p["symbol"] == "AAPL")
+    assert ("231.5", "yahoo") == (aapl["price"], aapl["price_source"])  # written through

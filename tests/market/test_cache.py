@@ -244,3 +244,76 @@ def test_offline_cache_serves_only_what_is_stored(cache_backend: CacheBackend) -
     assert (True, Decimal("101.25")) == (result.quotes["S001"].stale, result.quotes["S001"].price)
     assert "offline" in str(result.errors["S002"])
     assert 5 == len(history.bars)
+
+
+@pytest.mark.parametrize("trouble", ["unknown symbol", "provider down"])
+def test_a_failed_batch_is_not_asked_again_by_every_waiting_request(
+    cache_backend: CacheBackend, trouble: str
+) -> None:
+    """100 requests waiting on a call that fails (or misses a symbol) make no call of their own."""
+    yahoo = FakeProvider("yahoo", PRICES, delay=0.05)
+    if trouble == "provider down":
+        yahoo.failures.extend([ProviderUnavailable("HTTP 503")] * 100)
+    cache, _ = make_cache(cache_backend, yahoo)
+    wanted = symbols(["S001", "NOPE"])
+    barrier = threading.Barrier(100)
+
+    def ask(_: int) -> set[str]:
+        barrier.wait()
+        return set(cache.quotes(wanted).errors)
+
+    with ThreadPoolExecutor(100) as pool:
+        failed = list(pool.map(ask, range(100)))
+    assert 1 == len(yahoo.quote_calls)
+    expected = {"NOPE"} if trouble == "unknown symbol" else {"S001", "NOPE"}
+    assert [expected] * 100 == failed
+
+
+def test_waiting_too_long_for_a_batch_serves_the_last_price(cache_backend: CacheBackend) -> None:
+    """A request that cannot get the batch's lock in time gets the stale price, not an error."""
+    yahoo = FakeProvider("yahoo", PRICES)
+    clock = FakeClock(START)
+    cache = PriceCache([yahoo], cache_backend, clock=clock, lock_timeout=0.2)
+    cache.quotes(symbols(["S001"]))
+    clock.advance(120)
+    with cache_backend.lock("quotes:yahoo:0", 5):  # another request holds the batch
+        result = cache.quotes(symbols(["S001"]))
+    assert (True, Decimal("101.25")) == (result.quotes["S001"].stale, result.quotes["S001"].price)
+
+
+def test_an_explicit_id_set_later_reaches_the_provider(cache_backend: CacheBackend) -> None:
+    """After an id is set for a symbol the provider did not know, it is asked with the id."""
+    gecko = FakeProvider("coingecko", {"UNI": Decimal("7.5")})
+    cache, clock = make_cache(cache_backend, gecko)
+    plain = MarketSymbol("XUNI", AssetType.CRYPTO)
+    assert isinstance(cache.quotes([plain]).errors["XUNI"], UnknownSymbol)
+    clock.advance(30)
+    pinned = MarketSymbol("XUNI", AssetType.CRYPTO, ids=(("coingecko", "uniswap"),))
+    cache.quotes([pinned])
+    assert 2 == len(gecko.quote_calls)
+    assert ["XUNI", "XUNI"] == [call[0] for call in gecko.quote_calls]
+
+
+def test_a_rate_limit_stops_the_remaining_batches_of_the_request(
+    cache_backend: CacheBackend,
+) -> None:
+    """After a 429 with Retry-After on the first batch, the other batches are not sent."""
+    yahoo = FakeProvider("yahoo", PRICES, failures=[RateLimited("429", retry_after=120)])
+    cache, _ = make_cache(cache_backend, yahoo)
+    cache.quotes(symbols(sorted(PRICES)[:150]))
+    assert 1 == len(yahoo.quote_calls)
+
+
+def test_a_close_published_late_is_fetched_on_the_next_request(
+    cache_backend: CacheBackend,
+) -> None:
+    """A recent day the provider had no close for yet is asked again, not settled as empty."""
+    late = FakeProvider("yahoo", PRICES, published_until=date(2026, 11, 21))
+    cache, _ = make_cache(cache_backend, late)
+    coin = MarketSymbol("S001", AssetType.CRYPTO)
+    first = cache.history(coin, date(2026, 11, 20), date(2026, 11, 23))
+    late.published_until = None
+    second = cache.history(coin, date(2026, 11, 20), date(2026, 11, 23))
+    assert [date(2026, 11, 20), date(2026, 11, 21)] == [b.day for b in first.bars]
+    assert 4 == len(second.bars)
+    assert ("S001", date(2026, 11, 22), date(2026, 11, 23)) == late.history_calls[-1]

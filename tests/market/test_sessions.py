@@ -59,3 +59,12 @@ def test_weekend_quote_is_not_fetched_again_until_monday(cache_backend: CacheBac
     clock.now = MONDAY_OPEN
     cache.quotes([SPY])
     assert [["SPY"], ["SPY", "BTC"], ["SPY", "BTC"], ["SPY", "BTC"]] == yahoo.quote_calls
+
+
+def test_quote_taken_just_after_the_close_is_not_final() -> None:
+    """For 20 minutes after the bell the closing auction may still print: TTL only."""
+    hours = UsEquityHours()
+    friday_close = datetime(2026, 12, 4, 21, 0, tzinfo=UTC)
+    assert hours.closed_until(SPY, friday_close.replace(minute=5)) is None
+    monday_open = datetime(2026, 12, 7, 14, 30, tzinfo=UTC)
+    assert monday_open == hours.closed_until(SPY, friday_close.replace(minute=25))

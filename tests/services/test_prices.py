@@ -146,3 +146,21 @@ def test_refresh_fetches_the_fx_rate_of_every_other_currency(uow: SqlUnitOfWork)
         refreshed.quotes["EURUSD"].currency,
     )
     assert 6 == refreshed.closes["EURUSD"]
+
+
+def test_the_newest_price_wins_and_an_own_close_wins_its_day(ledger: SqlUnitOfWork) -> None:
+    """An old own close gives way to today's quote; an own close of today beats it."""
+    old = "date,symbol,close\n2026-10-30,AAPL,250\n"
+    import_price_stream(ledger, io.BytesIO(old.encode()), clock=clock)
+    prices.refresh_prices(ledger, _cache(ledger, FakeProvider("yahoo", MARKET)), clock=clock)
+
+    def aapl() -> tuple[Decimal, str] | None:
+        for p in portfolio.current_positions(ledger, as_of=NOW.date()):
+            if p.instrument.symbol == "AAPL" and p.quote is not None:
+                return (p.quote.price, p.quote.source)
+        return None
+
+    assert (Decimal("231.5"), "yahoo") == aapl()
+    today = f"date,symbol,close\n{NOW.date()},AAPL,250\n"
+    import_price_stream(ledger, io.BytesIO(today.encode()), clock=clock)
+    assert (Decimal(250), "user") == aapl()

@@ -73,3 +73,30 @@ def test_a_restarted_process_serves_the_stored_quote_as_stale(engine: Engine) ->
     restarted = PriceCache([yahoo], MemoryBackend(durable=store), clock=lambda: later)
     quote = restarted.quotes([SPY]).quotes["SPY"]
     assert (True, PRICE, NOW) == (quote.stale, quote.price, quote.as_of)
+
+
+def test_a_quote_keeps_the_currency_the_provider_priced_it_in(engine: Engine) -> None:
+    """A USD price asked for an EUR instrument comes back in USD, never relabelled EUR."""
+    store = SqlMarketData(engine, clock)
+    sap = MarketSymbol("SAP", AssetType.STOCK, "EUR")
+    store.save_quotes({sap.key: LiveQuote("SAP", Decimal("240.1"), "USD", NOW, "yahoo", NOW)})
+    assert "USD" == store.load_quotes([sap.key])[sap.key].currency
+
+
+def test_an_older_quote_never_overwrites_a_newer_one(engine: Engine) -> None:
+    """Two processes saving out of order keep the newest fetch."""
+    store = SqlMarketData(engine, clock)
+    newer = LiveQuote("SPY", Decimal("641"), "USD", NOW, "yahoo", NOW + timedelta(minutes=1))
+    older = LiveQuote("SPY", Decimal("640"), "USD", NOW, "yahoo", NOW)
+    store.save_quotes({SPY.key: newer})
+    store.save_quotes({SPY.key: older})
+    assert Decimal(641) == store.load_quotes([SPY.key])[SPY.key].price
+
+
+def test_recent_range_is_settled_only_up_to_its_last_close(engine: Engine) -> None:
+    """Coverage of a recent fetch ends at its last close; an old empty range is settled."""
+    store = SqlMarketData(engine, clock)
+    recent = History("SPY", "USD", "yahoo", (Bar(date(2026, 11, 20), PRICE),))
+    store.save(SPY, recent, (date(2026, 11, 16), date(2026, 11, 20)))
+    store.save(SPY, History("SPY", "USD", "yahoo", ()), None)
+    assert (date(2026, 11, 16), date(2026, 11, 20)) == store.coverage(SPY)

@@ -14,9 +14,12 @@ Quotes
     one call, and a batch costs one call per TTL window however many users hold its
     symbols. Members of a batch are always fetched together, so they expire together.
 
-Unknown symbols
-    A provider's :class:`UnknownSymbol` is cached per (provider, symbol) for
-    ``negative_ttl`` (default an hour): nobody asks that provider again meanwhile.
+Unknown symbols and failures
+    A provider's :class:`UnknownSymbol` is cached per (provider, symbol and its explicit
+    ids) for ``negative_ttl`` (default an hour): nobody asks that provider again
+    meanwhile. A symbol a provider failed on (an outage, a partial answer) is not asked of
+    it again for ``FAILURE_PAUSE`` seconds (at most the TTL), so the requests that waited
+    for that call fail over or serve stale prices instead of calling again in turn.
 
 Failover and staleness
     Providers are tried in the configured order among those that support the symbol's
@@ -52,6 +55,24 @@ from quantdesk.market.base import Bar, History, LiveQuote, MarketSymbol, Provide
 
 DEFAULT_TTL = 60.0
 DEFAULT_NEGATIVE_TTL = 3600.0
+#: Seconds a provider is not asked again about symbols it just failed on (at most the TTL).
+FAILURE_PAUSE = 15.0
+
+
+class LockTimeout(ProviderUnavailable):
+    """Waited too long for another request's upstream call on the same data."""
+
+
+def _failing(provider: str) -> str:
+    """The namespace of a provider's short-lived "failed on this symbol" entries."""
+    return f"{provider}#failed"
+
+
+def _negative_key(symbol: MarketSymbol) -> str:
+    """A symbol's negative-cache key: with its explicit ids, so that setting an id lets
+    the provider be asked again at once."""
+    ids = ",".join(f"{p}={i}" for p, i in symbol.ids)
+    return f"{symbol.key}|{ids}" if ids else symbol.key
 
 
 def cache_key(symbol: MarketSymbol) -> str:
@@ -123,7 +144,11 @@ class BarStore(Protocol):
         """Stored closes in the range, oldest first, with each bar's source."""
         ...
 
-    def save(self, symbol: MarketSymbol, history: History, covered: tuple[date, date]) -> None: ...
+    def save(
+        self, symbol: MarketSymbol, history: History, covered: tuple[date, date] | None
+    ) -> None:
+        """Store the closes; widen the stored range by ``covered`` (None: nothing settled)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,18 +217,8 @@ class PriceCache:
             mine = {k: s for k, s in todo.wanted.items() if provider.supports(s)}
             if not mine:
                 continue
-            if self.backend.resting_until(provider.name) > now.timestamp():
-                error = ProviderUnavailable("resting after a rate limit", provider=provider.name)
-                for key in mine:
-                    todo.errors.setdefault(key, []).append(error)
-                continue
-            unknown = self.backend.get_unknown(provider.name, list(mine), now.timestamp())
-            for key in unknown:
-                todo.errors.setdefault(key, []).append(
-                    UnknownSymbol(f"{mine[key].symbol} is not known", provider=provider.name)
-                )
-                del mine[key]
-            got = self._from_provider(provider, mine, todo)
+            mine = self._askable(provider, mine, todo, now)
+            got = self._from_provider(provider, mine, todo) if mine else {}
             result.update(got)
             for key in got:
                 del todo.wanted[key]
@@ -224,6 +239,34 @@ class PriceCache:
             errors,
         )
 
+    def _askable(
+        self, provider: Provider, mine: dict[str, MarketSymbol], todo: _Fetch, now: datetime
+    ) -> dict[str, MarketSymbol]:
+        """The symbols worth asking ``provider`` about now: not while it rests after a rate
+        limit, not those it said it does not know, not those it failed on moments ago (so
+        an outage or a partial answer is not asked again by every waiting request)."""
+        if self.backend.resting_until(provider.name) > now.timestamp():
+            error = ProviderUnavailable("resting after a rate limit", provider=provider.name)
+            for key in mine:
+                todo.errors.setdefault(key, []).append(error)
+            return {}
+        negative = {_negative_key(s): k for k, s in mine.items()}
+        moment = now.timestamp()
+        for found in self.backend.get_unknown(provider.name, list(negative), moment):
+            key = negative[found]
+            todo.errors.setdefault(key, []).append(
+                UnknownSymbol(f"{mine[key].symbol} is not known", provider=provider.name)
+            )
+            del mine[key]
+        for key in self.backend.get_unknown(_failing(provider.name), list(mine), moment):
+            todo.errors.setdefault(key, []).append(
+                ProviderUnavailable(
+                    f"failed on {mine[key].symbol} moments ago", provider=provider.name
+                )
+            )
+            del mine[key]
+        return mine
+
     def _from_provider(
         self, provider: Provider, mine: dict[str, MarketSymbol], todo: _Fetch
     ) -> dict[str, LiveQuote]:
@@ -235,16 +278,33 @@ class PriceCache:
             by_batch.setdefault(slot // size, []).append(key)
         got: dict[str, LiveQuote] = {}
         for batch, keys in sorted(by_batch.items()):
-            name = f"quotes:{provider.name}:{batch}"
-            with self.backend.lock(name, self.lock_timeout):
-                now = self.clock()
-                current = self.backend.get_quotes(keys)
-                fresh = {k: q for k, q in current.items() if self._fresh(k, q, now)}
-                got.update(fresh)
-                if len(fresh) == len(keys):
-                    continue  # another request refreshed this batch while we waited
-                got.update(self._refresh_batch(provider, batch * size, size, keys, todo, now))
+            try:
+                with self.backend.lock(f"quotes:{provider.name}:{batch}", self.lock_timeout):
+                    got.update(self._locked_batch(provider, batch * size, size, keys, todo))
+            except LockTimeout:
+                busy = ProviderUnavailable(
+                    f"still busy with another request for these symbols after "
+                    f"{self.lock_timeout:.0f} s",
+                    provider=provider.name,
+                )
+                for key in keys:
+                    todo.errors.setdefault(key, []).append(busy)
         return got
+
+    def _locked_batch(
+        self, provider: Provider, first: int, size: int, keys: list[str], todo: _Fetch
+    ) -> dict[str, LiveQuote]:
+        """Under the batch's lock: what another request fetched while we waited, else one
+        call for the batch."""
+        now = self.clock()
+        current = self.backend.get_quotes(keys)
+        fresh = {k: q for k, q in current.items() if self._fresh(k, q, now)}
+        stale = {k: todo.wanted[k] for k in keys if k not in fresh}
+        if stale:
+            stale = self._askable(provider, stale, todo, now)
+        if stale:
+            fresh.update(self._refresh_batch(provider, first, size, list(stale), todo, now))
+        return fresh
 
     def _refresh_batch(
         self,
@@ -257,19 +317,22 @@ class PriceCache:
     ) -> dict[str, LiveQuote]:
         """One upstream call for every member of a batch (so they expire together)."""
         members = {cache_key(s): s for s in self.backend.batch_members(provider.name, first, size)}
-        unknown = self.backend.get_unknown(provider.name, list(members), now.timestamp())
-        members = {k: s for k, s in members.items() if k not in unknown or k in keys}
-        for key in keys:
-            members.setdefault(key, todo.wanted[key])
+        negative = {_negative_key(s): k for k, s in members.items()}
+        unknown = {
+            negative[n]
+            for n in self.backend.get_unknown(provider.name, list(negative), now.timestamp())
+        }
+        members = {k: s for k, s in members.items() if k not in unknown}
+        members.update({k: todo.wanted[k] for k in keys})  # the ids asked for now win
+        moment = now.timestamp()
         try:
             answer = provider.quotes(list(members.values()), now=now)
         except ProviderUnavailable as failure:
             if isinstance(failure, RateLimited) and failure.retry_after:
-                self.backend.rest(
-                    provider.name,
-                    now=now.timestamp(),
-                    until=now.timestamp() + failure.retry_after,
-                )
+                self.backend.rest(provider.name, now=moment, until=moment + failure.retry_after)
+            self.backend.put_unknown(
+                _failing(provider.name), list(members), now=moment, until=moment + self._pause
+            )
             for key in keys:
                 todo.errors.setdefault(key, []).append(failure)
             return {}
@@ -286,7 +349,7 @@ class PriceCache:
             if found is None:
                 continue
             if isinstance(error, UnknownSymbol):
-                missing.append(found)
+                missing.append(_negative_key(members[found]))
             if found in keys:
                 todo.errors.setdefault(found, []).append(error)
         for key in keys:
@@ -294,14 +357,21 @@ class PriceCache:
                 todo.errors.setdefault(key, []).append(
                     ProviderUnavailable("gave no price", provider=provider.name)
                 )
+        unpriced = [k for k in members if k not in fetched]
+        if unpriced:
+            self.backend.put_unknown(
+                _failing(provider.name), unpriced, now=moment, until=moment + self._pause
+            )
         if missing:
             self.backend.put_unknown(
-                provider.name,
-                missing,
-                now=now.timestamp(),
-                until=now.timestamp() + self.negative_ttl,
+                provider.name, missing, now=moment, until=moment + self.negative_ttl
             )
         return {k: q for k, q in fetched.items() if k in keys}
+
+    @property
+    def _pause(self) -> float:
+        """How long a provider is not asked again about symbols it just failed on."""
+        return min(self.ttl, FAILURE_PAUSE)
 
     # history --------------------------------------------------------------------------
     def history(self, symbol: MarketSymbol, start: date, end: date) -> History:
@@ -328,7 +398,7 @@ class PriceCache:
                     fetched.source,
                     tuple(b for b in fetched.bars if lo <= b.day <= hi),
                 )
-                self.bar_store.save(symbol, final, (lo, hi))
+                self.bar_store.save(symbol, final, _covered(lo, hi, final, last_final))
             stored = self.bar_store.bars(symbol, start, last_final)
         sources = sorted({source for _, source in stored})
         return History(
@@ -345,6 +415,22 @@ class PriceCache:
             except ProviderError as error:
                 errors.append(error)
         raise _summarize(symbol, errors)
+
+
+#: Days before yesterday within which a provider may still publish a close late (a fund's
+#: NAV, a lagging feed): a recent range counts as stored only up to its last close.
+RECENT_DAYS = 5
+
+
+def _covered(lo: date, hi: date, fetched: History, yesterday: date) -> tuple[date, date] | None:
+    """The range a fetch settles for good. An old range is settled whole (no close in it
+    means no trading); a recent one only up to its last close, so a close published late
+    is fetched next time rather than missing for ever (weekends cost a re-ask)."""
+    if hi < yesterday - timedelta(days=RECENT_DAYS):
+        return (lo, hi)
+    if not fetched.bars:
+        return None
+    return (lo, max(b.day for b in fetched.bars))
 
 
 def _missing(covered: tuple[date, date] | None, start: date, end: date) -> list[tuple[date, date]]:
@@ -388,7 +474,7 @@ class LocalLocks:
         with self._guard:
             lock = self._locks.setdefault(name, threading.Lock())
         if not lock.acquire(timeout=timeout):
-            raise ProviderUnavailable(f"timed out waiting for {name}")
+            raise LockTimeout(f"timed out waiting for {name}")
         try:
             yield
         finally:

@@ -17,9 +17,9 @@ from decimal import Decimal
 
 import redis
 
-from quantdesk.domain.errors import ProviderUnavailable
 from quantdesk.market.base import LiveQuote, MarketSymbol
-from quantdesk.market.cache import decode_symbol, encode_symbol
+from quantdesk.market.cache import LockTimeout, decode_symbol, encode_symbol
+from quantdesk.market.memory import QuoteStore
 
 _REGISTER = """
 local slot = redis.call('HGET', KEYS[1], ARGV[1])
@@ -65,14 +65,25 @@ def _seconds(now: float, until: float) -> int:
 class RedisBackend:
     """The same behaviour as the in-process backend, shared by every process on Redis."""
 
-    def __init__(self, client: redis.Redis, *, prefix: str = "quantdesk:") -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        prefix: str = "quantdesk:",
+        durable: QuoteStore | None = None,
+    ) -> None:
         self.redis = client
         self.prefix = prefix
+        #: The database's last quotes: written through (positions read them there) and
+        #: read when Redis has none (after a Redis restart, stale prices still exist).
+        self.durable = durable
         self._register = client.register_script(_REGISTER)
 
     @classmethod
-    def from_url(cls, url: str, *, prefix: str = "quantdesk:") -> RedisBackend:
-        return cls(redis.Redis.from_url(url), prefix=prefix)
+    def from_url(
+        cls, url: str, *, prefix: str = "quantdesk:", durable: QuoteStore | None = None
+    ) -> RedisBackend:
+        return cls(redis.Redis.from_url(url), prefix=prefix, durable=durable)
 
     def _k(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -81,13 +92,18 @@ class RedisBackend:
         if not keys:
             return {}
         values = self.redis.hmget(self._k("quotes"), list(keys))
-        return {k: quote_from_json(v) for k, v in zip(keys, values, strict=True) if v}
+        found = {k: quote_from_json(v) for k, v in zip(keys, values, strict=True) if v}
+        missing = [k for k in keys if k not in found]
+        if missing and self.durable is not None:
+            found.update(self.durable.load_quotes(missing))
+        return found
 
     def put_quotes(self, quotes: Mapping[str, LiveQuote]) -> None:
-        if quotes:
-            self.redis.hset(
-                self._k("quotes"), mapping={k: quote_to_json(q) for k, q in quotes.items()}
-            )
+        if not quotes:
+            return
+        self.redis.hset(self._k("quotes"), mapping={k: quote_to_json(q) for k, q in quotes.items()})
+        if self.durable is not None:
+            self.durable.save_quotes(quotes)
 
     def get_unknown(self, provider: str, keys: Sequence[str], now: float) -> set[str]:
         if not keys:
@@ -116,12 +132,12 @@ class RedisBackend:
     def lock(self, name: str, timeout: float) -> Iterator[None]:
         lock = self.redis.lock(
             self._k("lock", name),
-            timeout=max(timeout, 1.0),
+            timeout=max(3 * timeout, 1.0),  # outlives one slow call with its retries
             blocking_timeout=timeout,
             sleep=0.005,
         )
         if not lock.acquire():
-            raise ProviderUnavailable(f"timed out waiting for {name}")
+            raise LockTimeout(f"timed out waiting for {name}")
         try:
             yield
         finally:

@@ -1,7 +1,8 @@
 """When a market is closed, a quote cannot change: it stays fresh until the next open.
 
-A US stock or ETF quoted while the NYSE is closed (nights, weekends, holidays) is the
-regular session's last price until the next session opens, so asking again before then
+A US stock or ETF quoted while the NYSE is closed (nights, weekends, holidays; from 20
+minutes after the close, once the closing auction has printed) is the regular session's
+last price until the next session opens, so asking again before then
 only spends an upstream call. This applies only where the calendar is known for sure:
 stocks and ETFs quoted in USD, on the NYSE's regular sessions (``exchange_calendars``,
 ``XNYS``, early closes included). Mutual funds are excluded (their NAV arrives hours after
@@ -27,6 +28,9 @@ _CALENDAR_START = date(2000, 1, 1)
 _CALENDAR_END = date(2049, 12, 31)
 _US_LISTED = frozenset({AssetType.STOCK, AssetType.ETF})
 _LOCK = threading.Lock()
+#: After the closing bell the official close (closing auction) still arrives for a while:
+#: only a quote taken this long after the close is final until the next open.
+_SETTLING = 20 * 60 * 1_000_000_000
 
 
 @functools.cache
@@ -60,8 +64,8 @@ class UsEquityHours:
             opens, closes = _nyse_sessions()
         moment = int(at.timestamp() * 1_000_000_000)
         started = int(np.searchsorted(opens, moment, side="right"))  # sessions opened by now
-        if started and moment < closes[started - 1]:
-            return None  # in session
+        if started and moment < closes[started - 1] + _SETTLING:
+            return None  # in session, or the closing prints may still be arriving
         if started >= len(opens):
             return None
         return datetime.fromtimestamp(int(opens[started]) / 1_000_000_000, tz=UTC)

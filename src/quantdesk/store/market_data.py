@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import Connection, Engine, and_, insert, select, update
+from sqlalchemy import Connection, Engine, and_, case, select, update
 
 from quantdesk.domain.instruments import AssetType, InstrumentKey
 from quantdesk.domain.market import Bar, History, LiveQuote, MarketSymbol
@@ -122,30 +122,35 @@ class SqlMarketData:
             by_day.setdefault(row.day, (Bar(row.day, row.close), row.source))
         return list(by_day.values())
 
-    def save(self, symbol: MarketSymbol, history: History, covered: tuple[date, date]) -> None:
+    def save(
+        self, symbol: MarketSymbol, history: History, covered: tuple[date, date] | None
+    ) -> None:
         with self.engine.begin() as conn:
             found = self._id(conn, symbol)
             _insert_closes(conn, found, history)
-            row = conn.execute(
-                select(price_coverage)
+            if covered is None:
+                return
+            first, last = covered
+            # Insert-or-widen that two processes may run at once on any engine: the insert
+            # of a row another process just created is skipped, the widening is monotone.
+            conn.execute(
+                insert_skipping_duplicates(conn.dialect.name, price_coverage),
+                [{"instrument_id": found, "first_day": first, "last_day": last}],
+            )
+            conn.execute(
+                update(price_coverage)
                 .where(price_coverage.c.instrument_id == found)
-                .with_for_update()
-            ).one_or_none()
-            if row is None:
-                conn.execute(
-                    insert(price_coverage).values(
-                        instrument_id=found, first_day=covered[0], last_day=covered[1]
-                    )
+                .values(
+                    first_day=case(
+                        (price_coverage.c.first_day > first, first),
+                        else_=price_coverage.c.first_day,
+                    ),
+                    last_day=case(
+                        (price_coverage.c.last_day < last, last),
+                        else_=price_coverage.c.last_day,
+                    ),
                 )
-            else:
-                conn.execute(
-                    update(price_coverage)
-                    .where(price_coverage.c.instrument_id == found)
-                    .values(
-                        first_day=min(row.first_day, covered[0]),
-                        last_day=max(row.last_day, covered[1]),
-                    )
-                )
+            )
 
     def store_closes(self, symbol: MarketSymbol, history: History) -> int:
         """Store closes without coverage (the simulated market's: never fetched, made)."""
@@ -175,7 +180,7 @@ class SqlMarketData:
                     found[key] = LiveQuote(
                         wanted[key].symbol,
                         row.price,
-                        row.currency,
+                        row.price_currency,
                         row.as_of,
                         row.source,
                         row.fetched_at,
@@ -192,14 +197,19 @@ class SqlMarketData:
                 found = ids[InstrumentKey(symbol.symbol, symbol.asset_type)]
                 values = {
                     "price": derived(quote.price),
+                    "price_currency": quote.currency,
                     "as_of": quote.as_of,
                     "source": quote.source,
                     "fetched_at": quote.fetched_at,
                     "note": quote.note,
                 }
-                where = and_(quotes.c.instrument_id == found, quotes.c.currency == symbol.currency)
+                where = and_(
+                    quotes.c.instrument_id == found,
+                    quotes.c.currency == symbol.currency,
+                    quotes.c.fetched_at <= quote.fetched_at,  # never overwrite a newer quote
+                )
                 if conn.execute(update(quotes).where(where).values(**values)).rowcount == 0:
-                    conn.execute(
+                    conn.execute(  # new, or a newer one is there: then this is skipped
                         insert_skipping_duplicates(conn.dialect.name, quotes),
                         [{"instrument_id": found, "currency": symbol.currency, **values}],
                     )

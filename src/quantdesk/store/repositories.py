@@ -394,9 +394,9 @@ class LedgerRepository:
         return len(values)
 
     def latest_quotes(self, as_of: date) -> dict[InstrumentKey, Quote]:
-        """The latest price on or before ``as_of`` of every instrument: the user's own
-        closes first, then the market's closes (and, for today, its live quotes) for days
-        the user has none. The market is the user's: a live ledger never sees simulated
+        """The latest price on or before ``as_of`` of every instrument: the newest day
+        wins, and on the same day the user's own close wins over the market's close, which
+        wins over its live quote. The market is the user's: a live ledger never sees simulated
         prices and a simulated one never sees real ones."""
         simulated = self.market() == "simulated"
         quotes_found: dict[InstrumentKey, Quote] = {}
@@ -442,8 +442,8 @@ class LedgerRepository:
                 continue
             key = InstrumentKey(row.symbol, AssetType(row.asset_type))
             known = quotes_found.get(key)
-            if known is None or (day > known.as_of and known.source not in _OWN_SOURCES):
-                quotes_found[key] = Quote(row.price, row.currency, day, row.source)
+            if known is None or day > known.as_of:  # a close of the same day wins
+                quotes_found[key] = Quote(row.price, row.price_currency, day, row.source)
         return quotes_found
 
     # market data --------------------------------------------------------------------
@@ -504,10 +504,6 @@ class LedgerRepository:
             .values(provider_ids=ids or None)
         )
         return replace(instrument, provider_ids=tuple(sorted(ids.items())))
-
-
-#: Sources of closes a user gave: never overridden by a market quote.
-_OWN_SOURCES = frozenset({"user", "demo"})
 
 
 def insert_skipping_duplicates(dialect: str, table: Table = instruments) -> Any:

@@ -177,8 +177,11 @@ quotes = Table(
         ForeignKey("instruments.id", ondelete="CASCADE"),
         primary_key=True,
     ),
+    #: The currency the quote was asked in (the instrument's).
     Column("currency", String(5), primary_key=True),
     Column("price", ExactDecimal, nullable=False),
+    #: The currency the provider priced it in: a mismatch is shown, never converted silently.
+    Column("price_currency", String(5), nullable=False),
     Column("as_of", UTCDateTime, nullable=False),
     Column("source", String(20), nullable=False),
     Column("fetched_at", UTCDateTime, nullable=False),

@@ -45,6 +45,7 @@ def upgrade() -> None:
         ),
         sa.Column("currency", sa.String(5), primary_key=True),
         sa.Column("price", ExactDecimal(), nullable=False),
+        sa.Column("price_currency", sa.String(5), nullable=False),
         sa.Column("as_of", UTCDateTime(), nullable=False),
         sa.Column("source", sa.String(20), nullable=False),
         sa.Column("fetched_at", UTCDateTime(), nullable=False),
