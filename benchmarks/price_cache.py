@@ -8,8 +8,10 @@ upstream call is one provider call (one HTTP request with the real adapters); th
 providers are counting fakes with 20 ms of latency so that requests overlap.
 
 Scenarios, each printed with its counts:
-  1. one process, in-process backend, during NYSE hours; and the same hour at night,
-     when stock quotes stay fresh until the next open (crypto still every TTL);
+  1. one process, in-process backend, during NYSE hours; the same with the batch
+     registry warmed at start from the held symbols (as a server that knows its users'
+     holdings does); and the same hour at night, when stock quotes stay fresh until the
+     next open (crypto still every TTL);
   2. one process, Redis backend;
   3. 4 processes sharing Redis (25 users each, minutes kept in step by a barrier);
   4. a burst: 100 identical requests for 100 stocks at once (2 batches), in one process
@@ -101,10 +103,13 @@ def simulate_hour(
     offsets: list[int],
     barrier: Callable[[], object] | None = None,
     start: datetime = START,
+    warm: bool = False,
 ) -> Run:
     gecko, yahoo = providers()
     clock = ThreadClock()
     cache = PriceCache([gecko, yahoo], backend, clock=clock, hours=UsEquityHours())
+    if warm:  # the server registers every held symbol at start (it knows the holdings)
+        cache.warm(sorted({s for held in users for s in held}, key=lambda s: s.symbol))
     answered = 0
 
     def refresh(user: int, minute: int) -> int:
@@ -236,6 +241,13 @@ def main() -> None:
     report(
         "1 process, in-process backend",
         [simulate_hour(MemoryBackend(), users, offsets=offsets) for _ in range(args.repeat)],
+    )
+    report(
+        "same, registry warmed at start",
+        [
+            simulate_hour(MemoryBackend(), users, offsets=offsets, warm=True)
+            for _ in range(args.repeat)
+        ],
     )
     report(
         "same, NYSE closed (22:00 New York)",

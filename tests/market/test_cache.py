@@ -317,3 +317,16 @@ def test_a_close_published_late_is_fetched_on_the_next_request(
     assert [date(2026, 11, 20), date(2026, 11, 21)] == [b.day for b in first.bars]
     assert 4 == len(second.bars)
     assert ("S001", date(2026, 11, 22), date(2026, 11, 23)) == late.history_calls[-1]
+
+
+def test_a_warmed_registry_fetches_each_batch_once_from_the_start(
+    cache_backend: CacheBackend,
+) -> None:
+    """Symbols registered at start share their batch's first call with every user."""
+    yahoo = FakeProvider("yahoo", PRICES)
+    cache, _ = make_cache(cache_backend, yahoo)
+    cache.warm(symbols(sorted(PRICES)[:60]))
+    assert [] == yahoo.quote_calls
+    for user in (["S001"], ["S010", "S020"], ["S049"], ["S055"]):
+        cache.quotes(symbols(user))
+    assert [50, 10] == [len(call) for call in yahoo.quote_calls]

@@ -164,3 +164,16 @@ def test_the_newest_price_wins_and_an_own_close_wins_its_day(ledger: SqlUnitOfWo
     today = f"date,symbol,close\n{NOW.date()},AAPL,250\n"
     import_price_stream(ledger, io.BytesIO(today.encode()), clock=clock)
     assert (Decimal(250), "user") == aapl()
+
+
+def test_show_puts_own_closes_in_place_of_the_markets(ledger: SqlUnitOfWork) -> None:
+    """`prices show` lists the user's own close on its day, and labels both sources."""
+    own = "date,symbol,close\n2026-11-20,AAPL,199.5\n"
+    import_price_stream(ledger, io.BytesIO(own.encode()), clock=clock)
+    view = prices.show_prices(
+        ledger, _cache(ledger, FakeProvider("yahoo", MARKET)), "AAPL", clock=clock, days=7
+    )
+    assert view.history is not None
+    closes = {bar.day.isoformat(): bar.close for bar in view.history.bars}
+    assert (Decimal("199.5"), Decimal("231.5")) == (closes["2026-11-20"], closes["2026-11-19"])
+    assert "user,yahoo" == view.history.source

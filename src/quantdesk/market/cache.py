@@ -195,6 +195,15 @@ class PriceCache:
         self.hours = hours
 
     # quotes ---------------------------------------------------------------------------
+    def warm(self, symbols: Sequence[MarketSymbol]) -> None:
+        """Register symbols in their providers' batches without fetching anything: a
+        server that knows every user's holdings registers them at start, so the first
+        minute's batches are as full as every later one's."""
+        for provider in self.providers:
+            for symbol in symbols:
+                if provider.supports(symbol):
+                    self.backend.register(provider.name, cache_key(symbol), symbol)
+
     def _fresh(self, key: str, quote: LiveQuote, now: datetime) -> bool:
         """Fetched within the TTL, or while its market was closed and still is."""
         if (now - quote.fetched_at).total_seconds() < self.ttl:

@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from quantdesk.domain.errors import InvalidInput, ProviderError
-from quantdesk.domain.instruments import AssetType, Instrument, normalize_symbol
-from quantdesk.domain.market import History, LiveQuote, MarketSymbol, fx_pair
+from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey, normalize_symbol
+from quantdesk.domain.market import Bar, History, LiveQuote, MarketSymbol, fx_pair
 from quantdesk.services.ports import CloseSink, MarketData, UnitOfWork
 
 MARKETS = ("live", "simulated")
@@ -125,18 +126,36 @@ def show_prices(
     asset_type: str | None = None,
 ) -> PriceView:
     """The latest quote and the last ``days`` days of closes of one symbol: an instrument
-    of the ledger, or (with ``asset_type``) any symbol the providers know."""
+    of the ledger, or (with ``asset_type``) any symbol the providers know. The user's own
+    closes take the place of the market's on the days they cover."""
     symbol = _lookup(uow, normalize_symbol(symbol_text), asset_type)
     answer = market.quotes([symbol])
     quote = answer.quotes.get(symbol.symbol)
     error = answer.errors.get(symbol.symbol)
     today = clock().date()
+    start = today - timedelta(days=days)
     try:
-        history: History | None = market.history(symbol, today - timedelta(days=days), today)
+        history: History | None = market.history(symbol, start, today)
         history_error = None
     except ProviderError as failure:
         history, history_error = None, str(failure)
+    with uow(commit=False) as store:
+        own = store.own_closes(InstrumentKey(symbol.symbol, symbol.asset_type), start, today)
+    if own:
+        history = _with_own_closes(symbol, history, own)
     return PriceView(symbol, quote, str(error) if error else None, history, history_error)
+
+
+def _with_own_closes(
+    symbol: MarketSymbol, history: History | None, own: list[tuple[date, Decimal]]
+) -> History:
+    """The market's closes with the user's own in their place on the days they cover."""
+    days = {bar.day: bar for bar in history.bars} if history else {}
+    days.update({day: Bar(day, close) for day, close in own})
+    sources = {"user"} | ({history.source} if history and history.source else set())
+    currency = history.currency if history else symbol.currency
+    bars = tuple(days[d] for d in sorted(days))
+    return History(symbol.symbol, currency, ",".join(sorted(sources)), bars)
 
 
 def _lookup(uow: UnitOfWork, symbol: str, asset_type: str | None) -> MarketSymbol:

@@ -447,6 +447,22 @@ class LedgerRepository:
         return quotes_found
 
     # market data --------------------------------------------------------------------
+    def own_closes(self, key: InstrumentKey, start: date, end: date) -> list[tuple[date, Decimal]]:
+        """This user's own closes of one instrument in a range, oldest first."""
+        rows = self.conn.execute(
+            select(user_prices.c.day, user_prices.c.close)
+            .join(instruments, instruments.c.id == user_prices.c.instrument_id)
+            .where(
+                user_prices.c.user_id == self.user_id,
+                instruments.c.symbol == key.symbol,
+                instruments.c.asset_type == key.asset_type.value,
+                user_prices.c.day >= start,
+                user_prices.c.day <= end,
+            )
+            .order_by(user_prices.c.day)
+        )
+        return [(row.day, row.close) for row in rows]
+
     def market(self) -> str:
         """``live`` or ``simulated``: where this user's market prices come from."""
         if self.market_override is not None:
