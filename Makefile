@@ -35,6 +35,7 @@ test: lint
 	$(BIN)/pytest
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_import.py
 	$(BIN)/python benchmarks/price_cache.py
 

@@ -447,6 +447,54 @@ class LedgerRepository:
         return quotes_found
 
     # market data --------------------------------------------------------------------
+    def daily_closes(
+        self, keys: Iterable[InstrumentKey], start: date, end: date
+    ) -> dict[InstrumentKey, tuple[list[date], list[Decimal], str]]:
+        """Closes of each instrument from ``start`` to ``end``, oldest first, with their
+        currency: the user's own where they have one for the day, else the market's (the
+        user's market: live or simulated, never both)."""
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+        names = sorted({k.symbol for k in wanted})
+        ids: dict[int, InstrumentKey] = {}
+        for start_at in range(0, len(names), _IN_BATCH):
+            chunk = names[start_at : start_at + _IN_BATCH]
+            for row in self.conn.execute(
+                select(instruments.c.id, instruments.c.symbol, instruments.c.asset_type).where(
+                    instruments.c.symbol.in_(chunk)
+                )
+            ):
+                key = InstrumentKey(row.symbol, AssetType(row.asset_type))
+                if key in wanted:
+                    ids[int(row.id)] = key
+        if not ids:
+            return {}
+        simulated = self.market() == "simulated"
+        by_key: dict[InstrumentKey, dict[date, tuple[Decimal, str, bool]]] = {}
+        market_scope = (
+            prices.c.source == "simulated" if simulated else prices.c.source != "simulated"
+        )
+        for table, own in ((prices, False), (user_prices, True)):
+            query = select(
+                table.c.instrument_id, table.c.day, table.c.close, table.c.currency
+            ).where(table.c.instrument_id.in_(list(ids)), table.c.day >= start, table.c.day <= end)
+            query = (
+                query.where(table.c.user_id == self.user_id) if own else query.where(market_scope)
+            )
+            for row in self.conn.execute(query.order_by(table.c.day)):
+                days = by_key.setdefault(ids[row.instrument_id], {})
+                if own or row.day not in days:
+                    days[row.day] = (row.close, row.currency, own)
+        out: dict[InstrumentKey, tuple[list[date], list[Decimal], str]] = {}
+        for key, days in by_key.items():
+            ordered_days = sorted(days)
+            currencies = [days[d][1] for d in ordered_days]
+            currency = max(set(currencies), key=currencies.count)  # one currency per series
+            kept = [d for d in ordered_days if days[d][1] == currency]
+            out[key] = (kept, [days[d][0] for d in kept], currency)
+        return out
+
     def own_closes(self, key: InstrumentKey, start: date, end: date) -> list[tuple[date, Decimal]]:
         """This user's own closes of one instrument in a range, oldest first."""
         rows = self.conn.execute(

@@ -1,0 +1,119 @@
+"""Ledger-true daily values and flows: units held at each close times that close."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from quantdesk.analytics.frames import Closes, build_frames
+from quantdesk.domain.instruments import AssetType, InstrumentKey
+from quantdesk.domain.ledger_history import ledger_history
+from quantdesk.domain.transactions import ordered
+from tests.builders import AAPL, BTC, trade
+
+DAYS = [date(2026, 11, 2), date(2026, 11, 3), date(2026, 11, 4)]
+AAPL_CLOSES = {AAPL: Closes(DAYS, [100.0, 110.0, 99.0], "USD")}
+
+
+def frames(entries, closes=AAPL_CLOSES, fx=None, **options):  # type: ignore[no-untyped-def]
+    history = ledger_history(ordered(entries), account=options.pop("account", None))
+    return build_frames(history, closes, fx or {}, start=DAYS[0], end=DAYS[-1], **options)
+
+
+def test_cash_account_values_cash_and_counts_only_deposits_as_flows() -> None:
+    """Buys move value between cash and holdings; deposits are the only flows."""
+    f = frames(
+        [
+            trade("deposit", "2026-11-02", amount="1000", instrument=None),
+            trade("buy", "2026-11-02", "10", "100"),
+            trade("deposit", "2026-11-04", amount="500", instrument=None),
+        ]
+    )
+    assert [1000.0, 1100.0, 1490.0] == f.values.tolist()
+    assert [1000.0, 0.0, 500.0] == f.flows.tolist()
+    assert (252, "trading") == (f.annualization, f.calendar)
+
+
+def test_holdings_only_account_counts_each_trade_as_a_flow() -> None:
+    """Without cash records a buy is an inflow and a sale an outflow at trade value."""
+    f = frames([trade("buy", "2026-11-02", "10", "100"), trade("sell", "2026-11-03", "5", "110")])
+    assert [1000.0, 550.0, 495.0] == f.values.tolist()
+    assert [1000.0, -550.0, 0.0] == f.flows.tolist()
+
+
+def test_todays_units_are_never_applied_to_old_prices() -> None:
+    """A buy on the last day does not inflate earlier values."""
+    f = frames([trade("buy", "2026-11-02", "1", "100"), trade("buy", "2026-11-04", "9", "99")])
+    assert [100.0, 110.0, 990.0] == f.values.tolist()
+
+
+def test_transfer_between_own_accounts_is_not_a_flow_but_is_for_one_account() -> None:
+    """Moving units between accounts nets out for the portfolio, not for the account."""
+    entries = [
+        trade("buy", "2026-11-02", "10", "100", account="A"),
+        trade("transfer_out", "2026-11-03", "4", account="A", link="t1"),
+        trade("transfer_in", "2026-11-03", "4", account="B", link="t1"),
+    ]
+    whole = frames(entries)
+    just_a = frames(entries, account="A")
+    assert [1000.0, 0.0, 0.0] == whole.flows.tolist()
+    assert [1000.0, -440.0, 0.0] == just_a.flows.tolist()
+    assert [1000.0, 660.0, 594.0] == just_a.values.tolist()
+
+
+def test_snapshot_opening_is_an_inflow_at_market_value() -> None:
+    """Units that arrive without cash are worth their close that day."""
+    f = frames([trade("transfer_in", "2026-11-03", "10", "50")])
+    assert [0.0, 1100.0, 990.0] == f.values.tolist()
+    assert [0.0, 1100.0, 0.0] == f.flows.tolist()
+
+
+def test_a_coin_switches_to_the_daily_calendar() -> None:
+    """Holding crypto values every calendar day (A = 365), carrying stock closes over."""
+    closes = {
+        **AAPL_CLOSES,
+        BTC: Closes([date(2026, 11, d) for d in range(1, 5)], [1.0, 2.0, 3.0, 4.0], "USD"),
+    }
+    entries = [
+        trade("buy", "2026-11-02", "1", "100"),
+        trade("buy", "2026-11-02", "1", "2", instrument=BTC),
+    ]
+    f = build_frames(
+        ledger_history(ordered(entries)), closes, {}, start=date(2026, 11, 1), end=DAYS[-1]
+    )
+    assert (365, "daily") == (f.annualization, f.calendar)
+    assert [0.0, 102.0, 113.0, 103.0] == f.values.tolist()
+
+
+def test_a_missing_close_beyond_the_carry_limit_leaves_the_day_out_and_says_so() -> None:
+    """A held instrument without a usable close is reported, never valued at 0."""
+    closes = {AAPL: Closes([DAYS[0]], [100.0], "USD")}
+    spy = InstrumentKey("SPY", AssetType.ETF)
+    closes[spy] = Closes(DAYS, [1.0, 1.0, 1.0], "USD")
+    f = frames(
+        [
+            trade("buy", "2026-11-02", "1", "100"),
+            trade("buy", "2026-11-02", "1", "1", instrument=spy),
+        ],
+        closes=closes,
+        carry_limit=1,
+    )
+    assert [date(2026, 11, 2), date(2026, 11, 3)] == f.days
+    assert "AAPL" in f.warnings[0]
+
+
+def test_foreign_currency_is_converted_at_each_days_rate() -> None:
+    """A EUR holding and EUR cash are valued in USD at that day's EURUSD close."""
+    sap = InstrumentKey("SAP", AssetType.STOCK)
+    closes = {sap: Closes(DAYS, [200.0, 200.0, 210.0], "EUR")}
+    fx = {"EUR": Closes(DAYS, [1.0, 1.1, 1.2], "USD")}
+    entries = [
+        trade("deposit", "2026-11-02", amount="1000", instrument=None),
+        trade("buy", "2026-11-02", "2", "200", instrument=sap),
+    ]
+    entries = [e._replace(currency="EUR") for e in entries]
+    f = frames(entries, closes=closes, fx=fx)
+    assert pytest.approx([1000.0, 1100.0, 1224.0]) == f.values.tolist()
+    assert np.isclose(f.flows[0], 1000.0)
