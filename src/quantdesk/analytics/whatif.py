@@ -1,0 +1,80 @@
+"""Holdings held through a period (buy and hold): the metric set of current or
+hypothetical quantities over the same prices, for instant what-if (no I/O, no ledger)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import numpy.typing as npt
+
+from quantdesk.analytics.metrics import MetricSet, metric_set
+from quantdesk.analytics.var import AssetMoments, asset_moments
+
+Floats = npt.NDArray[np.float64]
+
+
+@dataclass
+class HoldingsModel:
+    """Per-unit values of each asset per day (T x K, base currency, NaN where unpriced),
+    a cash amount held alongside, and the benchmark's returns on the same days."""
+
+    unit_values: Floats
+    cash: float
+    days: Sequence[date]
+    periods_per_year: int
+    benchmark_returns: Floats | None = None
+
+    def __post_init__(self) -> None:
+        self._filled = np.nan_to_num(np.asarray(self.unit_values, dtype=np.float64), nan=0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            #: NaN or inf where an asset has no price on either day (not yet listed).
+            self._asset_returns = self._filled[1:] / self._filled[:-1] - 1
+        #: The moments of each set of held assets over their common priced days: they do
+        #: not depend on quantities, so a what-if of new quantities reuses them.
+        self._moments: dict[tuple[int, ...], tuple[Floats, AssetMoments | None]] = {}
+
+    def metrics(
+        self,
+        quantities: Floats,
+        *,
+        risk_free: float,
+        confidences: Sequence[float] = (0.95, 0.99),
+        horizon: int = 1,
+        seed: int = 0,
+    ) -> MetricSet:
+        """The metric set of holding ``quantities`` (and the cash) through the period."""
+        q = np.asarray(quantities, dtype=np.float64)
+        values = self._filled @ q + self.cash
+        previous = values[:-1]
+        valid = previous > 0
+        returns = np.where(valid, values[1:] / np.where(valid, previous, 1.0) - 1, 0.0)
+        held = np.flatnonzero(q)
+        last = float(values[-1])
+        assets = weights = None
+        moments = None
+        if len(held) and last > 0:
+            key = tuple(int(k) for k in held)
+            if key not in self._moments:
+                chosen = self._asset_returns[:, held]
+                common = chosen[np.isfinite(chosen).all(axis=1)]
+                self._moments[key] = (common, asset_moments(common) if len(common) >= 2 else None)
+            assets, moments = self._moments[key]
+            weights = self._filled[-1, held] * q[held] / last
+        return metric_set(
+            returns,
+            self.days[1:],
+            start=self.days[0],
+            periods_per_year=self.periods_per_year,
+            risk_free=risk_free,
+            benchmark_returns=self.benchmark_returns,
+            asset_returns=assets,
+            weights=weights,
+            last_value=last,
+            confidences=confidences,
+            horizon=horizon,
+            seed=seed,
+            moments=moments,
+        )
