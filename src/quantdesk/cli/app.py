@@ -29,7 +29,7 @@ from quantdesk.domain.positions import position_warnings, totals_by_currency
 from quantdesk.domain.transactions import LotPick, Transaction
 from quantdesk.importers.generic import FORMATS
 from quantdesk.market.http import upstream_calls
-from quantdesk.services import portfolio, prices
+from quantdesk.services import analytics, portfolio, prices
 from quantdesk.services.import_file import ImportOptions, import_file
 from quantdesk.services.ports import UnitOfWork
 
@@ -786,6 +786,280 @@ def prices_market(
     if market is not None:
         prices.choose_market(uow, market)
     out.print(f"This ledger uses the {prices.user_market(uow)} market.")
+
+
+# analytics --------------------------------------------------------------------------------
+def _analytics_options(
+    start: str | None,
+    end: str | None,
+    period: str | None,
+    benchmark: str,
+    risk_free: float,
+    confidence: str,
+    horizon: int,
+    calendar: str,
+    account: str | None,
+) -> analytics.Options:
+    try:
+        confidences = tuple(float(c) for c in confidence.split(",") if c.strip())
+    except ValueError:
+        _fail(f"--confidence takes fractions such as 0.95,0.99, got {confidence!r}", 2)
+    if calendar not in ("auto", "trading", "daily"):
+        _fail(f"--calendar takes auto, trading or daily, got {calendar!r}", 2)
+    return analytics.Options(
+        start=_day(start, "--start") if start else None,
+        end=_day(end, "--end") if end else None,
+        period=period,
+        benchmark=benchmark,
+        risk_free=risk_free,
+        confidences=confidences,
+        horizon=horizon,
+        calendar=calendar,  # type: ignore[arg-type]
+        account=account,
+    )
+
+
+StartOpt = Annotated[str | None, typer.Option("--start", help="First day (YYYY-MM-DD).")]
+EndOpt = Annotated[str | None, typer.Option("--end", help="Last day (default today).")]
+PeriodOpt = Annotated[str | None, typer.Option("--period", help="1M, 3M, YTD, 1Y, 3Y, 5Y or ALL.")]
+BenchmarkOpt = Annotated[str, typer.Option("--benchmark", help="Benchmark symbol.")]
+RiskFreeOpt = Annotated[float, typer.Option("--risk-free", help="Annual risk-free rate.")]
+ConfidenceOpt = Annotated[str, typer.Option("--confidence", help="VaR confidences.")]
+HorizonOpt = Annotated[int, typer.Option("--horizon", help="VaR horizon in days.")]
+CalendarOpt = Annotated[
+    str, typer.Option("--calendar", help="auto (daily if any coin), trading or daily.")
+]
+
+
+def _pct(value: float | None, places: int = 2) -> str:
+    return "[yellow]n/a[/]" if value is None else f"{value * 100:,.{places}f}%"
+
+
+def _ratio(value: float | None) -> str:
+    return "[yellow]n/a[/]" if value is None else f"{value:,.2f}"
+
+
+@app.command("analytics")
+def analytics_command(
+    ctx: typer.Context,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    period: PeriodOpt = None,
+    benchmark: BenchmarkOpt = "SPY",
+    risk_free: RiskFreeOpt = 0.04,
+    confidence: ConfidenceOpt = "0.95,0.99",
+    horizon: HorizonOpt = 1,
+    calendar: CalendarOpt = "auto",
+    account: AccountOpt = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="The flows and sub-periods behind the returns.")
+    ] = False,
+    what_if: Annotated[
+        list[str] | None,
+        typer.Option("--what-if", help="SYMBOL=+N or SYMBOL=-N units, not saved (repeat)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Returns (simple, time- and money-weighted) and the risk metric set."""
+    context = _ctx(ctx)
+    options = _analytics_options(
+        start, end, period, benchmark, risk_free, confidence, horizon, calendar, account
+    )
+    report = analytics.analyze(
+        context.uow,
+        None if context.market.offline else context.market.cache,
+        options,
+        clock=bootstrap.utc_now,
+    )
+    changes = _what_if_changes(what_if or [])
+    result = analytics.WhatIfEngine(report).evaluate(changes) if changes else None
+    if as_json:
+        data = render.analytics_json(report, explain=explain)
+        if result is not None:
+            data["what_if"] = {
+                "quantities": {s: [a, b] for s, (a, b) in result.quantities.items()},
+                "current": render.metric_set_json(result.current),
+                "hypothetical": render.metric_set_json(result.hypothetical),
+            }
+        _print_json(data)
+        return
+    _print_analytics(report, explain=explain)
+    if result is not None:
+        _print_what_if(result)
+
+
+def _what_if_changes(items: list[str]) -> dict[str, float]:
+    changes: dict[str, float] = {}
+    for item in items:
+        symbol, _, amount = item.partition("=")
+        try:
+            changes[symbol.strip().upper()] = changes.get(symbol.strip().upper(), 0.0) + float(
+                amount
+            )
+        except ValueError:
+            _fail(f"--what-if takes SYMBOL=+N or SYMBOL=-N, got {item!r}", 2)
+    return changes
+
+
+def _print_analytics(report: analytics.Report, *, explain: bool) -> None:
+    m = report.metrics
+    scope = f"account '{report.options.account}'" if report.options.account else "portfolio"
+    table = Table(
+        "Metric", "Value", "How", title=f"Analytics of the {scope}, {report.start} to {report.end}"
+    )
+    table.add_row(
+        "Value",
+        _money(None if report.total_value is None else Decimal(str(round(report.total_value, 2)))),
+        "units at the last close, USD",
+    )
+    table.add_row("Simple return", _pct(report.simple_return), "gain / (start value + inflows)")
+    table.add_row("Time-weighted (TWR)", _pct(m.twr), "daily returns net of flows, chained")
+    table.add_row("TWR annualized", _pct(m.twr_annualized), f"A = {m.annualization}")
+    table.add_row("Money-weighted (MWR)", _pct(report.mwr), "XIRR of start, flows, end")
+    table.add_row("Volatility", _pct(m.volatility), "std of daily returns x sqrt(A)")
+    table.add_row("Sharpe", _ratio(m.sharpe), f"risk-free {report.options.risk_free:g}")
+    table.add_row("Sortino", _ratio(m.sortino), "downside deviation, all days")
+    table.add_row("Calmar", _ratio(m.calmar), "annual return / |max drawdown|")
+    table.add_row("Beta", _ratio(m.beta), f"vs {report.benchmark}")
+    table.add_row("Alpha", _pct(m.alpha), "annualized, empyrical's definition")
+    dd = m.max_drawdown
+    table.add_row(
+        "Max drawdown",
+        _pct(None if dd is None else dd.value),
+        ""
+        if dd is None
+        else f"peak {dd.peak}, trough {dd.trough}, recovered {dd.recovery or 'not yet'}",
+    )
+    for method in ("historical", "parametric", "cornish_fisher", "monte_carlo"):
+        for c, figure in m.var.get(method, {}).items():
+            cvar = m.cvar[method][c]
+            amount = "" if figure.amount is None else f" ({figure.amount:,.2f} USD)"
+            table.add_row(
+                f"VaR {c:g} {method.replace('_', '-')}",
+                _pct(figure.fraction) + amount,
+                f"CVaR {_pct(cvar.fraction)}, {report.options.horizon}-day",
+            )
+    table.add_row("Observations", str(m.observations), f"{report.frames.calendar} calendar")
+    out.print(table)
+    if m.contributions:
+        parts = Table(
+            "Symbol",
+            "Weight",
+            "Return contrib.",
+            "Vol contrib.",
+            "VaR contrib.",
+            title="Contributions",
+        )
+        for symbol, part in zip(report.symbols, m.contributions, strict=False):
+            parts.add_row(
+                symbol,
+                _pct(part.weight),
+                _pct(part.return_contribution),
+                _pct(part.volatility_contribution),
+                _pct(part.var_contribution),
+            )
+        out.print(parts)
+    if explain:
+        flows = Table("Day", "Net flow (USD)", title="Flows (counted at the end of their day)")
+        for day, flow in report.flows():
+            flows.add_row(day.isoformat(), f"{flow:,.2f}")
+        out.print(flows)
+        periods = Table(
+            "From",
+            "To",
+            "Start value",
+            "End value",
+            "Flow at end",
+            "Return",
+            title="TWR sub-periods (chained)",
+        )
+        for p in report.sub_periods():
+            periods.add_row(
+                p.start.isoformat(),
+                p.end.isoformat(),
+                f"{p.start_value:,.2f}",
+                f"{p.end_value:,.2f}",
+                f"{p.flow_at_end:,.2f}",
+                _pct(p.growth),
+            )
+        out.print(periods)
+    for warning in report.warnings:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+
+
+def _print_what_if(result: analytics.WhatIf) -> None:
+    table = Table(
+        "Metric",
+        "Current",
+        "What-if",
+        title="What-if (not saved; holdings held through the period)",
+    )
+    rows = (
+        ("TWR", result.current.twr, result.hypothetical.twr, _pct),
+        ("Volatility", result.current.volatility, result.hypothetical.volatility, _pct),
+        ("Sharpe", result.current.sharpe, result.hypothetical.sharpe, _ratio),
+        ("Beta", result.current.beta, result.hypothetical.beta, _ratio),
+    )
+    for name, now, then, fmt in rows:
+        table.add_row(name, fmt(now), fmt(then))
+    for c in sorted(result.current.var.get("historical", {})):
+        table.add_row(
+            f"VaR {c:g} historical",
+            _pct(result.current.var["historical"][c].fraction),
+            _pct(result.hypothetical.var["historical"][c].fraction),
+        )
+    out.print(table)
+
+
+@app.command("history")
+def history_command(
+    ctx: typer.Context,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    period: PeriodOpt = None,
+    benchmark: BenchmarkOpt = "SPY",
+    calendar: CalendarOpt = "auto",
+    account: AccountOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The daily series: value, net flow, TWR return, cumulative return, drawdown."""
+    context = _ctx(ctx)
+    options = _analytics_options(
+        start, end, period, benchmark, 0.04, "0.95,0.99", 1, calendar, account
+    )
+    report = analytics.analyze(
+        context.uow,
+        None if context.market.offline else context.market.cache,
+        options,
+        clock=bootstrap.utc_now,
+    )
+    rows = analytics.history_rows(report)
+    if as_json:
+        _print_json(render.history_json(rows))
+        return
+    table = Table(
+        "Day",
+        "Value",
+        "Net flow",
+        "Return",
+        "Cumulative",
+        "Drawdown",
+        f"{report.benchmark}",
+        title="Daily history (USD)",
+    )
+    for h in rows:
+        table.add_row(
+            h.day.isoformat(),
+            f"{h.value:,.2f}",
+            f"{h.flow:,.2f}" if h.flow else "",
+            _pct(h.daily_return),
+            _pct(h.cumulative_return),
+            _pct(h.drawdown),
+            _pct(h.benchmark_cumulative),
+        )
+    out.print(table)
+    for warning in report.warnings:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
 
 
 @db_app.command("upgrade")

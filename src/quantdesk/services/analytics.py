@@ -1,0 +1,496 @@
+"""Portfolio analytics: the ledger-true daily history, returns that explain themselves, and
+the full risk metric set, for the whole portfolio or one account, plus what-if.
+
+The service loads the ledger and the stored closes, and asks the market for the
+benchmark's; everything else is pure computation in :mod:`quantdesk.analytics`.
+
+* **Returns side by side.** Simple return: the gain (end value minus start value minus
+  net flows) over the money at work (start value plus inflows). Time-weighted (TWR):
+  daily returns with each day's flows taken out, chained. Money-weighted (MWR): the
+  XIRR of the start value, every flow and the end value.
+* **Holdings-based risk.** Correlation, contributions and Monte Carlo VaR use the daily
+  returns of the assets held at the end, weighted by their end values. What-if changes
+  those quantities (nothing is saved) and gives the metric set of the hypothetical
+  holdings held through the period next to the same for the current holdings.
+"""
+
+from __future__ import annotations
+
+import calendar as calendars
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from itertools import pairwise
+
+import numpy as np
+import numpy.typing as npt
+
+from quantdesk.analytics.drawdown import drawdown_series
+from quantdesk.analytics.frames import DEFAULT_CARRY_LIMIT, Calendar, Closes, Frames, build_frames
+from quantdesk.analytics.metrics import MetricSet, metric_set
+from quantdesk.analytics.returns import cumulative_returns, twr_returns, xirr
+from quantdesk.analytics.whatif import HoldingsModel
+from quantdesk.domain.errors import InvalidInput, ProviderError
+from quantdesk.domain.instruments import AssetType, InstrumentKey, normalize_symbol
+from quantdesk.domain.ledger_history import LedgerHistory, ledger_history
+from quantdesk.domain.market import MarketSymbol
+from quantdesk.services.portfolio import replay_ledger
+from quantdesk.services.ports import LedgerStore, MarketData, UnitOfWork
+from quantdesk.services.prices import BASE_CURRENCY
+
+Floats = npt.NDArray[np.float64]
+PERIODS = ("1M", "3M", "YTD", "1Y", "3Y", "5Y", "ALL")
+
+
+@dataclass(frozen=True)
+class Options:
+    """What an analytics request asks for (the CLI's and the API's options)."""
+
+    start: date | None = None
+    end: date | None = None
+    period: str | None = None
+    benchmark: str = "SPY"
+    risk_free: float = 0.04
+    confidences: tuple[float, ...] = (0.95, 0.99)
+    horizon: int = 1
+    calendar: Calendar = "auto"
+    account: str | None = None
+    seed: int = 0
+
+    def validate(self) -> None:
+        if self.period is not None and self.period.upper() not in PERIODS:
+            raise InvalidInput(f"unknown period {self.period!r} (one of {', '.join(PERIODS)})")
+        if any(not 0.5 < c < 1 for c in self.confidences):
+            raise InvalidInput("a confidence is a fraction between 0.5 and 1, such as 0.95")
+        if self.horizon < 1:
+            raise InvalidInput("the horizon is a number of days, at least 1")
+        if not -0.5 < self.risk_free < 1:
+            raise InvalidInput("the risk-free rate is an annual fraction, such as 0.04")
+        if self.start and self.end and self.start >= self.end:
+            raise InvalidInput("the start must come before the end")
+
+
+@dataclass(frozen=True)
+class SubPeriod:
+    """The stretch between two flows: what the TWR chains."""
+
+    start: date
+    end: date
+    start_value: float
+    #: The value at the end, before that day's flow.
+    end_value: float
+    flow_at_end: float
+    growth: float
+
+
+@dataclass
+class Report:
+    """Everything ``quantdesk analytics`` shows (see docs/cli-json.md)."""
+
+    options: Options
+    start: date
+    end: date
+    benchmark: str
+    frames: Frames
+    returns: Floats
+    benchmark_returns: Floats | None
+    metrics: MetricSet
+    symbols: list[str]
+    total_value: float | None
+    total_cost_basis: Decimal | None
+    unrealized_gain: Decimal | None
+    realized_gain: Decimal | None
+    simple_return: float | None
+    mwr: float | None
+    warnings: list[str] = field(default_factory=list)
+
+    def flows(self) -> list[tuple[date, float]]:
+        return [
+            (d, float(f))
+            for d, f in zip(self.frames.days, self.frames.flows, strict=True)
+            if f != 0
+        ]
+
+    def sub_periods(self) -> list[SubPeriod]:
+        """The TWR's sub-periods: each ends on a day with a flow (counted at its end of
+        day), and the next starts from the value after it."""
+        days, values, flows = self.frames.days, self.frames.values, self.frames.flows
+        n = len(days)
+        bounds = [0] + [t for t in range(1, n) if flows[t] != 0]
+        if bounds[-1] != n - 1:
+            bounds.append(n - 1)
+        return [
+            SubPeriod(
+                days[s],
+                days[e],
+                float(values[s]),
+                float(values[e] - flows[e]),
+                float(flows[e]),
+                float(np.prod(1 + self.returns[s:e])) - 1,
+            )
+            for s, e in pairwise(bounds)
+        ]
+
+
+def period_start(period: str, end: date, first: date) -> date:
+    """The day a named period starts (its value is the base of the first return)."""
+    key = period.upper()
+    if key == "ALL":
+        return first
+    if key == "YTD":
+        return date(end.year - 1, 12, 31)
+    months = {"1M": 1, "3M": 3, "1Y": 12, "3Y": 36, "5Y": 60}[key]
+    year, month = divmod(end.year * 12 + end.month - 1 - months, 12)
+    day = min(end.day, calendars.monthrange(year, month + 1)[1])
+    return max(first, date(year, month + 1, day))
+
+
+def analyze(
+    uow: UnitOfWork,
+    market: MarketData | None,
+    options: Options,
+    *,
+    clock: Callable[[], datetime],
+) -> Report:
+    """The metric set of the scope over the requested period."""
+    options.validate()
+    today = clock().date()
+    with uow(commit=False) as store:
+        if options.account is not None:
+            store.account(options.account)
+        ledger = store.ledger()
+        if not ledger:
+            raise InvalidInput("the ledger is empty: import a file first")
+        history = ledger_history(ledger, account=options.account)
+        if not history.days:
+            raise InvalidInput(f"account '{options.account}' has no entries")
+        end = min(options.end or today, today)
+        first = history.days[0].day
+        start = options.start or (
+            period_start(options.period, end, first) if options.period else first
+        )
+        start = max(start, first)
+        if start >= end:
+            raise InvalidInput(f"nothing to measure: the ledger starts on {first}")
+        frames = _frames(store, history, start, end, options)
+        totals = _totals(store, options.account, start, end)
+        bench = _benchmark_closes(store, market, options.benchmark, start, end)
+    return _report(options, start, end, frames, bench, totals)
+
+
+def _frames(
+    store: LedgerStore, history: LedgerHistory, start: date, end: date, options: Options
+) -> Frames:
+    keys = [k for k in history.instruments if k.asset_type is not AssetType.CASH]
+    currencies = [c for c in history.currencies if c != BASE_CURRENCY]
+    pairs = {c: InstrumentKey(f"{c}{BASE_CURRENCY}", AssetType.CASH) for c in currencies}
+    lookback = start - timedelta(days=DEFAULT_CARRY_LIMIT)
+    stored = store.daily_closes([*keys, *pairs.values()], lookback, end)
+    closes = {k: Closes.of(*stored[k]) for k in keys if k in stored}
+    fx = {c: Closes.of(*stored[p]) for c, p in pairs.items() if p in stored}
+    return build_frames(
+        history, closes, fx, start=start, end=end, base=BASE_CURRENCY, calendar=options.calendar
+    )
+
+
+@dataclass(frozen=True)
+class _Totals:
+    cost_basis: Decimal | None
+    unrealized: Decimal | None
+    realized: Decimal | None
+    warnings: list[str]
+
+
+def _totals(store: LedgerStore, account: str | None, start: date, end: date) -> _Totals:
+    """Cost basis and unrealized gain of what is held at the end (base currency only),
+    and the gains realized in the period."""
+    state = replay_ledger(store, as_of=end)
+    quotes = store.latest_quotes(end)
+    basis: Decimal | None = Decimal(0)
+    unrealized: Decimal | None = Decimal(0)
+    warnings: list[str] = []
+    for lot in state.open_lots():
+        if account is not None and lot.account != account:
+            continue
+        if lot.currency != BASE_CURRENCY:
+            warnings.append(f"{lot.instrument} is held in {lot.currency}: not in the totals")
+            continue
+        quote = quotes.get(lot.instrument)
+        if lot.cost_basis is None or basis is None:
+            basis = unrealized = None
+            continue
+        basis += lot.cost_basis
+        if unrealized is not None:
+            if quote is None or quote.currency != lot.currency:
+                unrealized = None
+            else:
+                unrealized += lot.quantity * quote.price - lot.cost_basis
+    realized: Decimal | None = Decimal(0)
+    for disposal in state.disposals:
+        if account is not None and disposal.account != account:
+            continue
+        if not start < disposal.disposed_on <= end or disposal.currency != BASE_CURRENCY:
+            continue
+        gain = disposal.gain
+        realized = None if gain is None or realized is None else realized + gain
+    return _Totals(basis, unrealized, realized, sorted(set(warnings)))
+
+
+def _benchmark_closes(
+    store: LedgerStore, market: MarketData | None, name: str, start: date, end: date
+) -> Closes | None:
+    symbol = normalize_symbol(name)
+    known = [
+        i
+        for i in store.instruments_by_symbol([symbol]).get(symbol, [])
+        if i.asset_type not in (AssetType.CASH, AssetType.UNKNOWN)
+    ]
+    kind = known[0].asset_type if known else AssetType.ETF
+    key = InstrumentKey(symbol, kind)
+    lookback = start - timedelta(days=DEFAULT_CARRY_LIMIT)
+    if market is not None:
+        try:
+            found = market.history(MarketSymbol(symbol, kind), lookback, end)
+        except ProviderError:
+            found = None
+        if found is not None and found.bars:
+            return Closes.of(
+                [b.day for b in found.bars], [b.close for b in found.bars], found.currency
+            )
+    stored = store.daily_closes([key], lookback, end)
+    return Closes.of(*stored[key]) if key in stored else None
+
+
+def _report(
+    options: Options,
+    start: date,
+    end: date,
+    frames: Frames,
+    bench: Closes | None,
+    totals: _Totals,
+) -> Report:
+    warnings = list(frames.warnings) + totals.warnings
+    values, flows, days = frames.values, frames.flows, frames.days
+    live = np.flatnonzero(values > 0)
+    if len(live) == 0:
+        raise InvalidInput("nothing was held in the period (no valued day)")
+    begin = int(live[0])  # the series starts on the first day with something held
+    if begin:
+        frames = _slice(frames, begin)
+        values, flows, days = frames.values, frames.flows, frames.days
+    returns = twr_returns(values, flows)
+    dead = ~np.isfinite(returns)
+    if dead.any():
+        warnings.append(
+            f"{int(dead.sum())} day(s) followed a day worth nothing: no return is measured "
+            "over them"
+        )
+        returns = np.where(dead, 0.0, returns)  # nothing was at work: the period is skipped
+    return_days = days[1:]
+    bench_returns = _aligned_benchmark(bench, days) if bench is not None else None
+    if bench is None:
+        warnings.append(f"no closes of the benchmark {options.benchmark} in the period")
+    elif bench_returns is None:
+        warnings.append(f"the benchmark {options.benchmark} has no closes on these days")
+    held = np.flatnonzero(frames.units[-1] != 0)
+    last_value = float(values[-1])
+    asset_returns, weights, symbols = _assets(frames, held, last_value, warnings)
+    metrics = metric_set(
+        returns,
+        return_days,
+        start=days[0],
+        periods_per_year=frames.annualization,
+        risk_free=options.risk_free,
+        benchmark_returns=bench_returns,
+        asset_returns=asset_returns,
+        weights=weights,
+        last_value=last_value,
+        confidences=options.confidences,
+        horizon=options.horizon,
+        seed=options.seed,
+    )
+    warnings.extend(metrics.warnings)
+    return Report(
+        options,
+        days[0],
+        end,
+        normalize_symbol(options.benchmark),
+        frames,
+        returns,
+        bench_returns,
+        metrics,
+        symbols,
+        last_value,
+        totals.cost_basis,
+        totals.unrealized,
+        totals.realized,
+        _simple_return(values, flows),
+        _mwr(days, values, flows),
+        warnings,
+    )
+
+
+def _slice(frames: Frames, begin: int) -> Frames:
+    return Frames(
+        frames.days[begin:],
+        frames.values[begin:],
+        np.concatenate([[0.0], frames.flows[begin + 1 :]]),
+        frames.instruments,
+        frames.holdings[begin:],
+        frames.prices[begin:],
+        frames.unit_values[begin:],
+        frames.units[begin:],
+        frames.annualization,
+        frames.calendar,
+        frames.warnings,
+    )
+
+
+def _aligned_benchmark(bench: Closes, days: Sequence[date]) -> Floats | None:
+    """The benchmark's returns on the portfolio's days (its closes carried forward)."""
+    ords = np.fromiter((d.toordinal() for d in bench.days), dtype=np.int64)
+    values = np.asarray(bench.values, dtype=np.float64)
+    at = np.searchsorted(ords, [d.toordinal() for d in days], side="right") - 1
+    if (at < 0).all() or len(days) < 2:
+        return None
+    if (at < 0).any():
+        return None  # no close before the first day: no overlap for the whole period
+    level = values[at]
+    return level[1:] / level[:-1] - 1
+
+
+def _assets(
+    frames: Frames, held: npt.NDArray[np.intp], last_value: float, warnings: list[str]
+) -> tuple[Floats | None, Floats | None, list[str]]:
+    """Daily returns of the assets held at the end (their common priced days) and their
+    end-of-period value weights."""
+    symbols = [frames.instruments[k].symbol for k in held]
+    if not len(held) or last_value <= 0:
+        return None, None, symbols
+    units = frames.unit_values[:, held]
+    returns = units[1:] / units[:-1] - 1
+    complete = np.isfinite(returns).all(axis=1)
+    if not complete.all():
+        warnings.append(
+            f"asset returns on {int((~complete).sum())} day(s) left out of correlation and "
+            "contributions: not every holding had a close"
+        )
+    returns = returns[complete]
+    weights = frames.holdings[-1, held] / last_value
+    return returns, weights, symbols
+
+
+def _simple_return(values: Floats, flows: Floats) -> float | None:
+    inflows = float(flows[1:][flows[1:] > 0].sum())
+    base = float(values[0]) + inflows
+    if base <= 0:
+        return None
+    gain = float(values[-1] - values[0] - flows[1:].sum())
+    return gain / base
+
+
+def _mwr(days: Sequence[date], values: Floats, flows: Floats) -> float | None:
+    amounts = [-float(values[0])]
+    dates = [days[0]]
+    for d, f in zip(days[1:], flows[1:], strict=True):
+        if f:
+            dates.append(d)
+            amounts.append(-float(f))
+    dates.append(days[-1])
+    amounts.append(float(values[-1]))
+    return xirr(dates, amounts)
+
+
+# history and what-if -------------------------------------------------------------------
+@dataclass(frozen=True)
+class HistoryRow:
+    day: date
+    value: float
+    flow: float
+    daily_return: float | None
+    cumulative_return: float
+    drawdown: float
+    benchmark_cumulative: float | None
+
+
+def history_rows(report: Report) -> list[HistoryRow]:
+    """The daily series behind the report (charts and ``quantdesk history``)."""
+    r = report.returns
+    cumulative = np.concatenate([[0.0], cumulative_returns(r)])
+    drawdown = np.concatenate([[0.0], drawdown_series(r)])
+    bench = (
+        None
+        if report.benchmark_returns is None
+        else np.concatenate([[0.0], cumulative_returns(report.benchmark_returns)])
+    )
+    f = report.frames
+    return [
+        HistoryRow(
+            day,
+            float(f.values[t]),
+            float(f.flows[t]),
+            None if t == 0 else float(r[t - 1]),
+            float(cumulative[t]),
+            float(drawdown[t]),
+            None if bench is None else float(bench[t]),
+        )
+        for t, day in enumerate(f.days)
+    ]
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """The metric set of the current holdings and of the hypothetical ones, each held
+    through the period (buy and hold), side by side."""
+
+    current: MetricSet
+    hypothetical: MetricSet
+    quantities: dict[str, tuple[float, float]]
+
+
+class WhatIfEngine:
+    """Prepared once per report; each :meth:`evaluate` is pure numpy (a grid keystroke)."""
+
+    def __init__(self, report: Report) -> None:
+        f = report.frames
+        self.report = report
+        self.symbols = [k.symbol for k in f.instruments]
+        self.units = f.units[-1].copy()
+        self.model = HoldingsModel(
+            f.unit_values,
+            float(f.values[-1] - f.holdings[-1].sum()),
+            f.days,
+            f.annualization,
+            report.benchmark_returns,
+        )
+
+    def metrics(self, quantities: Floats) -> MetricSet:
+        options = self.report.options
+        return self.model.metrics(
+            quantities,
+            risk_free=options.risk_free,
+            confidences=options.confidences,
+            horizon=options.horizon,
+            seed=options.seed,
+        )
+
+    def evaluate(self, changes: Mapping[str, float]) -> WhatIf:
+        hypothetical = self.units.copy()
+        for symbol, delta in changes.items():
+            if symbol not in self.symbols:
+                raise InvalidInput(
+                    f"{symbol} is not in this portfolio's history: what-if changes what is held"
+                )
+            hypothetical[self.symbols.index(symbol)] += delta
+        if (hypothetical < 0).any():
+            raise InvalidInput("a what-if cannot hold fewer than 0 units")
+        return WhatIf(
+            self.metrics(self.units),
+            self.metrics(hypothetical),
+            {
+                s: (float(self.units[k]), float(hypothetical[k]))
+                for k, s in enumerate(self.symbols)
+                if self.units[k] or hypothetical[k]
+            },
+        )

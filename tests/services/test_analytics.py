@@ -1,0 +1,120 @@
+"""Portfolio analytics from the stored ledger and closes: hand-worked numbers."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+
+from quantdesk.domain.errors import InvalidInput
+from quantdesk.services import analytics, portfolio
+from quantdesk.services.import_file import ImportOptions, import_stream
+from quantdesk.services.portfolio import import_price_stream
+from quantdesk.store.unit_of_work import SqlUnitOfWork
+from tests.conftest import clock
+
+TRADES = """date,type,symbol,quantity,price,fees,amount,asset_type
+2026-11-02,deposit,,,,,1000,
+2026-11-02,buy,AAPL,10,100,0,,stock
+2026-11-04,deposit,,,,,500,
+"""
+CLOSES = """date,symbol,close,asset_type
+2026-11-02,AAPL,100,stock
+2026-11-03,AAPL,110,stock
+2026-11-04,AAPL,99,stock
+2026-11-05,AAPL,108.9,stock
+2026-11-02,SPY,500,etf
+2026-11-03,SPY,505,etf
+2026-11-04,SPY,500,etf
+2026-11-05,SPY,510,etf
+"""
+OPTIONS = analytics.Options(end=date(2026, 11, 5))
+
+
+@pytest.fixture
+def ledger(uow: SqlUnitOfWork) -> SqlUnitOfWork:
+    portfolio.add_account(
+        uow, "Broker", kind="brokerage", institution=None, currency="USD", clock=clock
+    )
+    report = import_stream(
+        uow, io.BytesIO(TRADES.encode()), "t.csv", ImportOptions(account="Broker"), clock=clock
+    )
+    assert report.ok
+    import_price_stream(uow, io.BytesIO(CLOSES.encode()), clock=clock)
+    return uow
+
+
+def test_twr_takes_deposits_out_and_mwr_weights_them(ledger: SqlUnitOfWork) -> None:
+    """The deposit is not a return: -10% on its day is the stock's move alone."""
+    report = analytics.analyze(ledger, None, OPTIONS, clock=clock)
+    assert [1000.0, 1100.0, 1490.0, 1589.0] == report.frames.values.tolist()
+    assert pytest.approx([0.1, -0.1, 1589 / 1490 - 1], rel=1e-12) == report.returns.tolist()
+    assert pytest.approx(1.1 * 0.9 * 1589 / 1490 - 1, rel=1e-12) == report.metrics.twr
+    assert pytest.approx(89 / 1500, rel=1e-12) == report.simple_return
+    assert report.mwr is not None and report.mwr > 0
+    assert pytest.approx(1589.0) == report.total_value
+
+
+def test_explain_lists_flows_and_the_sub_periods_the_twr_chains(ledger: SqlUnitOfWork) -> None:
+    """The deposit splits the period; the chained sub-period growth is the TWR."""
+    report = analytics.analyze(ledger, None, OPTIONS, clock=clock)
+    assert [(date(2026, 11, 2), 1000.0), (date(2026, 11, 4), 500.0)] == report.flows()
+    periods = report.sub_periods()
+    assert [(date(2026, 11, 2), date(2026, 11, 4)), (date(2026, 11, 4), date(2026, 11, 5))] == [
+        (p.start, p.end) for p in periods
+    ]
+    chained = (1 + periods[0].growth) * (1 + periods[1].growth) - 1
+    assert pytest.approx(report.metrics.twr, rel=1e-12) == chained
+    assert pytest.approx(990.0) == periods[0].end_value
+
+
+def test_beta_against_the_benchmark_on_the_same_days(ledger: SqlUnitOfWork) -> None:
+    """The benchmark's stored closes give its returns on the portfolio's days."""
+    report = analytics.analyze(ledger, None, OPTIONS, clock=clock)
+    assert report.benchmark_returns is not None
+    assert pytest.approx([0.01, 0.5 / 505 * -10, 0.02], rel=1e-9) == (
+        report.benchmark_returns.tolist()
+    )
+    assert report.metrics.beta is not None
+
+
+def test_too_few_days_gives_nulls_and_a_reason_not_zeros(ledger: SqlUnitOfWork) -> None:
+    """One daily return is not enough for any metric: every one is None, with why."""
+    report = analytics.analyze(ledger, None, analytics.Options(end=date(2026, 11, 3)), clock=clock)
+    assert (None, None, None) == (
+        report.metrics.volatility,
+        report.metrics.sharpe,
+        report.metrics.twr,
+    )
+    assert any("at least 2" in w for w in report.warnings)
+
+
+def test_empty_ledger_is_a_clear_error(uow: SqlUnitOfWork) -> None:
+    """Nothing to measure is said, not computed as zeros."""
+    with pytest.raises(InvalidInput, match="empty"):
+        analytics.analyze(uow, None, OPTIONS, clock=clock)
+
+
+def test_what_if_changes_holdings_without_saving(ledger: SqlUnitOfWork) -> None:
+    """Doubling a holding gives the hypothetical metric set; the ledger is untouched."""
+    report = analytics.analyze(ledger, None, OPTIONS, clock=clock)
+    engine = analytics.WhatIfEngine(report)
+    result = engine.evaluate({"AAPL": 10.0})
+    assert {"AAPL": (10.0, 20.0)} == result.quantities
+    assert result.hypothetical.volatility is not None and result.current.volatility is not None
+    assert result.hypothetical.volatility > result.current.volatility  # less cash, more stock
+    again = analytics.analyze(ledger, None, OPTIONS, clock=clock)
+    assert report.frames.values.tolist() == again.frames.values.tolist()
+    with pytest.raises(InvalidInput, match="fewer than 0"):
+        engine.evaluate({"AAPL": -11.0})
+
+
+def test_named_periods_start_where_analysts_expect() -> None:
+    """YTD starts at the last close of the previous year; 1M is one calendar month back."""
+    first = date(2020, 1, 1)
+    end = date(2026, 3, 31)
+    assert date(2025, 12, 31) == analytics.period_start("YTD", end, first)
+    assert date(2026, 2, 28) == analytics.period_start("1M", end, first)
+    assert date(2025, 3, 31) == analytics.period_start("1y", end, first)
+    assert first == analytics.period_start("ALL", end, first)
