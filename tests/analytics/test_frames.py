@@ -117,3 +117,18 @@ def test_foreign_currency_is_converted_at_each_days_rate() -> None:
     f = frames(entries, closes=closes, fx=fx)
     assert pytest.approx([1000.0, 1100.0, 1224.0]) == f.values.tolist()
     assert np.isclose(f.flows[0], 1000.0)
+
+
+def test_an_asset_class_sleeve_counts_its_trades_as_flows() -> None:
+    """Within one asset class a buy paid from cash is money coming into the sleeve."""
+    spy = InstrumentKey("SPY", AssetType.ETF)
+    closes = {**AAPL_CLOSES, spy: Closes(DAYS, [10.0, 11.0, 12.0], "USD")}
+    entries = [
+        trade("deposit", "2026-11-02", amount="2000", instrument=None),
+        trade("buy", "2026-11-02", "10", "100"),
+        trade("buy", "2026-11-03", "10", "11", instrument=spy),
+    ]
+    history = ledger_history(ordered(entries), asset_class=AssetType.STOCK)
+    f = build_frames(history, closes, {}, start=DAYS[0], end=DAYS[-1])
+    assert [1000.0, 1100.0, 990.0] == f.values.tolist()
+    assert [1000.0, 0.0, 0.0] == f.flows.tolist()

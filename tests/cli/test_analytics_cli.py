@@ -87,3 +87,20 @@ def test_table_output_names_each_methods_definition(demo: list[str], tmp_path: P
     """The table says how each number is defined (the tooltips' text)."""
     text = run(demo, "analytics", "--period", "YTD").stdout
     assert "Time-weighted" in text and "Money-weighted" in text and "XIRR" in text
+
+
+def test_history_carries_rolling_volatility_sharpe_and_beta(demo: list[str]) -> None:
+    """Rolling 63- and 252-return series are null until their window is full."""
+    rows = json.loads(run(demo, "history", "--period", "3Y", "--json").stdout)
+    assert {} == rows[0]["rolling"]
+    assert rows[62]["rolling"]["volatility_63"] is None
+    assert rows[63]["rolling"]["volatility_63"] > 0
+    assert rows[-1]["rolling"]["beta_252"] is not None
+
+
+def test_one_asset_class_is_its_own_scope(demo: list[str]) -> None:
+    """--asset-class crypto measures the coins alone, on the daily calendar."""
+    data = json.loads(run(demo, "analytics", "--asset-class", "crypto", "--json").stdout)
+    assert {"BTC", "ETH", "SOL"} == set(data["correlation"]["symbols"])
+    assert (365, "crypto") == (data["annualization"], data["asset_class"])
+    assert "asset type" in run(demo, "analytics", "--asset-class", "gold", code=1).output

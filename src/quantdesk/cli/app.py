@@ -799,6 +799,7 @@ def _analytics_options(
     horizon: int,
     calendar: str,
     account: str | None,
+    asset_class: str | None = None,
 ) -> analytics.Options:
     try:
         confidences = tuple(float(c) for c in confidence.split(",") if c.strip())
@@ -816,6 +817,7 @@ def _analytics_options(
         horizon=horizon,
         calendar=calendar,  # type: ignore[arg-type]
         account=account,
+        asset_class=asset_class,
     )
 
 
@@ -828,6 +830,10 @@ ConfidenceOpt = Annotated[str, typer.Option("--confidence", help="VaR confidence
 HorizonOpt = Annotated[int, typer.Option("--horizon", help="VaR horizon in days.")]
 CalendarOpt = Annotated[
     str, typer.Option("--calendar", help="auto (daily if any coin), trading or daily.")
+]
+AssetClassOpt = Annotated[
+    str | None,
+    typer.Option("--asset-class", help="Only this asset class (stock, etf, fund, crypto...)."),
 ]
 
 
@@ -851,6 +857,7 @@ def analytics_command(
     horizon: HorizonOpt = 1,
     calendar: CalendarOpt = "auto",
     account: AccountOpt = None,
+    asset_class: AssetClassOpt = None,
     explain: Annotated[
         bool, typer.Option("--explain", help="The flows and sub-periods behind the returns.")
     ] = False,
@@ -863,7 +870,16 @@ def analytics_command(
     """Returns (simple, time- and money-weighted) and the risk metric set."""
     context = _ctx(ctx)
     options = _analytics_options(
-        start, end, period, benchmark, risk_free, confidence, horizon, calendar, account
+        start,
+        end,
+        period,
+        benchmark,
+        risk_free,
+        confidence,
+        horizon,
+        calendar,
+        account,
+        asset_class,
     )
     report = analytics.analyze(
         context.uow,
@@ -903,7 +919,17 @@ def _what_if_changes(items: list[str]) -> dict[str, float]:
 
 def _print_analytics(report: analytics.Report, *, explain: bool) -> None:
     m = report.metrics
-    scope = f"account '{report.options.account}'" if report.options.account else "portfolio"
+    scope = (
+        " ".join(
+            x
+            for x in (
+                f"{report.options.asset_class} sleeve" if report.options.asset_class else "",
+                f"account '{report.options.account}'" if report.options.account else "",
+            )
+            if x
+        )
+        or "portfolio"
+    )
     table = Table(
         "Metric", "Value", "How", title=f"Analytics of the {scope}, {report.start} to {report.end}"
     )
@@ -1020,12 +1046,13 @@ def history_command(
     benchmark: BenchmarkOpt = "SPY",
     calendar: CalendarOpt = "auto",
     account: AccountOpt = None,
+    asset_class: AssetClassOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The daily series: value, net flow, TWR return, cumulative return, drawdown."""
     context = _ctx(ctx)
     options = _analytics_options(
-        start, end, period, benchmark, 0.04, "0.95,0.99", 1, calendar, account
+        start, end, period, benchmark, 0.04, "0.95,0.99", 1, calendar, account, asset_class
     )
     report = analytics.analyze(
         context.uow,

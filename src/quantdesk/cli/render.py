@@ -239,6 +239,7 @@ def analytics_json(r: Report, *, explain: bool = False) -> dict[str, Any]:
         "start": r.start.isoformat(),
         "end": r.end.isoformat(),
         "account": r.options.account,
+        "asset_class": r.options.asset_class,
         "total_value": _money_float(r.total_value),
         "total_cost_basis": money_text(r.total_cost_basis),
         "unrealized_gain": money_text(r.unrealized_gain),
@@ -317,6 +318,7 @@ def history_json(rows: list[HistoryRow]) -> list[dict[str, Any]]:
             "cumulative_return": h.cumulative_return,
             "drawdown": h.drawdown,
             "benchmark_cumulative_return": h.benchmark_cumulative,
+            "rolling": h.rolling,
         }
         for h in rows
     ]

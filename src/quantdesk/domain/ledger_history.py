@@ -16,8 +16,10 @@ of that day, and the day's external flows. Which entries are flows follows DESIG
   flows at their market value that day, or at their recorded price when the day has no
   close (see :class:`UnitFlow`).
 
-A scope is the whole portfolio (transfers between the user's accounts are internal) or
-one account (they cross its boundary).
+A scope is the whole portfolio (transfers between the user's accounts are internal), one
+account (they cross its boundary), or one asset class: a sleeve with no cash of its own,
+so every entry's cash crosses its boundary (buys are inflows, sales and income outflows),
+as for a holdings-only account.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from quantdesk.domain.instruments import InstrumentKey
+from quantdesk.domain.instruments import AssetType, InstrumentKey
 from quantdesk.domain.lots import TRANSFER_TYPES, pair_transfers, ref_of
 from quantdesk.domain.money import ZERO
 from quantdesk.domain.transactions import Transaction, TransactionType
@@ -103,10 +105,14 @@ _EXTERNAL_CASH = frozenset({TransactionType.DEPOSIT, TransactionType.WITHDRAWAL}
 
 
 def ledger_history(
-    transactions: Sequence[Transaction], *, account: str | None = None
+    transactions: Sequence[Transaction],
+    *,
+    account: str | None = None,
+    asset_class: AssetType | None = None,
 ) -> LedgerHistory:
     """Walk ``transactions`` (in ledger order) into days of change and flows, for the
-    whole portfolio or, with ``account``, for that account alone."""
+    whole portfolio or, with ``account``, for that account alone (and, with
+    ``asset_class``, only its instruments of that class)."""
     legs = [(ref_of(t, i), t) for i, t in enumerate(transactions) if t.type in TRANSFER_TYPES]
     pairs = pair_transfers(legs)
     paired = set(pairs) | set(pairs.values())
@@ -120,6 +126,10 @@ def ledger_history(
     for index, txn in enumerate(transactions):
         if account is not None and txn.account != account:
             continue
+        if asset_class is not None and (
+            txn.instrument is None or txn.instrument.asset_type != asset_class
+        ):
+            continue
         ref = ref_of(txn, index)
         day = txn.traded_on
         if current is not None and day != current:
@@ -130,7 +140,7 @@ def ledger_history(
         )
         _apply_units(txn, units)
         effect = txn.cash_effect()
-        tracks_cash = txn.account in cash_accounts
+        tracks_cash = txn.account in cash_accounts and asset_class is None
         if tracks_cash:
             cash[(txn.account, txn.currency)] += effect
         _record_flows(txn, ref, effect, tracks_cash=tracks_cash, internal=internal, into=history)

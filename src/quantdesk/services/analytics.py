@@ -30,6 +30,7 @@ from quantdesk.analytics.drawdown import drawdown_series
 from quantdesk.analytics.frames import DEFAULT_CARRY_LIMIT, Calendar, Closes, Frames, build_frames
 from quantdesk.analytics.metrics import MetricSet, metric_set
 from quantdesk.analytics.returns import cumulative_returns, twr_returns, xirr
+from quantdesk.analytics.risk import rolling_beta, rolling_sharpe, rolling_volatility
 from quantdesk.analytics.whatif import HoldingsModel
 from quantdesk.domain.errors import InvalidInput, ProviderError
 from quantdesk.domain.instruments import AssetType, InstrumentKey, normalize_symbol
@@ -56,6 +57,7 @@ class Options:
     horizon: int = 1
     calendar: Calendar = "auto"
     account: str | None = None
+    asset_class: str | None = None
     seed: int = 0
 
     def validate(self) -> None:
@@ -69,6 +71,8 @@ class Options:
             raise InvalidInput("the risk-free rate is an annual fraction, such as 0.04")
         if self.start and self.end and self.start >= self.end:
             raise InvalidInput("the start must come before the end")
+        if self.asset_class is not None:
+            AssetType.parse(self.asset_class)
 
 
 @dataclass(frozen=True)
@@ -162,9 +166,13 @@ def analyze(
         ledger = store.ledger()
         if not ledger:
             raise InvalidInput("the ledger is empty: import a file first")
-        history = ledger_history(ledger, account=options.account)
+        kind = AssetType.parse(options.asset_class) if options.asset_class else None
+        history = ledger_history(ledger, account=options.account, asset_class=kind)
         if not history.days:
-            raise InvalidInput(f"account '{options.account}' has no entries")
+            scope = " ".join(
+                x for x in (options.asset_class, f"in account '{options.account}'") if x
+            )
+            raise InvalidInput(f"no entries of {scope}")
         end = min(options.end or today, today)
         first = history.days[0].day
         start = options.start or (
@@ -403,6 +411,9 @@ def _mwr(days: Sequence[date], values: Floats, flows: Floats) -> float | None:
 
 
 # history and what-if -------------------------------------------------------------------
+ROLLING_WINDOWS = (63, 252)
+
+
 @dataclass(frozen=True)
 class HistoryRow:
     day: date
@@ -412,6 +423,9 @@ class HistoryRow:
     cumulative_return: float
     drawdown: float
     benchmark_cumulative: float | None
+    #: Rolling volatility, Sharpe and beta over the last 63 and 252 returns (None before
+    #: a window is full), keyed like ``volatility_63``.
+    rolling: dict[str, float | None] = field(default_factory=dict)
 
 
 def history_rows(report: Report) -> list[HistoryRow]:
@@ -425,6 +439,26 @@ def history_rows(report: Report) -> list[HistoryRow]:
         else np.concatenate([[0.0], cumulative_returns(report.benchmark_returns)])
     )
     f = report.frames
+    a = f.annualization
+    series: dict[str, Floats] = {}
+    for window in ROLLING_WINDOWS:
+        if len(r) < window:
+            continue
+        series[f"volatility_{window}"] = rolling_volatility(r, window, periods_per_year=a)
+        series[f"sharpe_{window}"] = rolling_sharpe(
+            r, window, risk_free=report.options.risk_free, periods_per_year=a
+        )
+        if report.benchmark_returns is not None:
+            series[f"beta_{window}"] = rolling_beta(r, report.benchmark_returns, window)
+
+    def rolling_at(t: int) -> dict[str, float | None]:
+        if t == 0:
+            return {}
+        return {
+            name: float(values[t - 1]) if np.isfinite(values[t - 1]) else None
+            for name, values in series.items()
+        }
+
     return [
         HistoryRow(
             day,
@@ -434,6 +468,7 @@ def history_rows(report: Report) -> list[HistoryRow]:
             float(cumulative[t]),
             float(drawdown[t]),
             None if bench is None else float(bench[t]),
+            rolling_at(t),
         )
         for t, day in enumerate(f.days)
     ]
