@@ -153,15 +153,16 @@ def metric_set(
         returns_part = return_contributions(assets, w)
         vol_part = volatility_contributions(assets, w, moments=moments)
         var_part = var_contributions(assets, w, confidence=max(confidences), moments=moments)
-        for k in range(assets.shape[1]):
-            result.contributions.append(
-                Contribution(
-                    float(w[k]),
-                    _item(returns_part, k, scale=a),
-                    _item(vol_part, k, scale=np.sqrt(a)),
-                    _item(var_part, k),
-                )
+        result.contributions = [
+            Contribution(weight, ret, vol, var)
+            for weight, ret, vol, var in zip(
+                w.tolist(),
+                _column(returns_part, a, len(w)),
+                _column(vol_part, float(np.sqrt(a)), len(w)),
+                _column(var_part, 1.0, len(w)),
+                strict=True,
             )
+        ]
     return result
 
 
@@ -171,8 +172,9 @@ def _figure(value: float | None, last_value: float | None) -> RiskFigure:
     return RiskFigure(value, None if last_value is None else value * last_value)
 
 
-def _item(values: Floats | None, k: int, *, scale: float = 1.0) -> float | None:
+def _column(values: Floats | None, scale: float, n: int) -> list[float | None]:
+    """A contribution column as floats (scaled), None where not computable."""
     if values is None:
-        return None
-    value = float(values[k])
-    return value * scale if np.isfinite(value) else None
+        return [None] * n
+    scaled = np.asarray(values, dtype=np.float64) * scale
+    return [v if np.isfinite(v) else None for v in scaled.tolist()]

@@ -392,7 +392,8 @@ def _simulate(
     simulations: int,
     seed: int,
     moments: AssetMoments | None = None,
-) -> FloatArray | None:
+) -> tuple[float, float] | None:
+    """The location and scale of the simulated h-day portfolio returns ``m + s z``."""
     if simulations < 2:
         msg = f"simulations must be at least 2, got {simulations!r}"
         raise ValueError(msg)
@@ -410,16 +411,26 @@ def _simulate(
     # asset normals took ~15 ms here, 20,000 portfolio normals take ~0.3 ms).
     factor = _covariance_factor(risk.cov * horizon)
     scale = float(np.linalg.norm(factor.T @ w))
-    rng = np.random.default_rng(seed)
-    z = rng.standard_normal(simulations)
-    result: FloatArray = float(w @ risk.mean) * horizon + scale * z
-    return result
+    return float(w @ risk.mean) * horizon, scale
 
 
-def _tail(draws: FloatArray, confidence: float) -> tuple[float, float]:
-    var = -float(np.percentile(draws, 100.0 * (1.0 - confidence)))
-    cvar = -float(np.mean(draws[draws <= -var]))
-    return var, cvar
+@lru_cache(maxsize=64)
+def _standard_tail(seed: int, simulations: int, confidence: float) -> tuple[float, float]:
+    """The seeded standard normal scenarios' (1 - c) percentile (linear) and the mean of
+    the scenarios at or below it. Scenarios ``m + s z`` (s > 0) have percentile
+    ``m + s q`` and tail mean ``m + s t``: an affine map keeps both, so the draws are made
+    once per seed and size, and every portfolio reuses them."""
+    z = np.random.default_rng(seed).standard_normal(simulations)
+    q = float(np.percentile(z, 100.0 * (1.0 - confidence)))
+    return q, float(np.mean(z[z <= q]))
+
+
+def _tail(
+    location_scale: tuple[float, float], confidence: float, *, seed: int, simulations: int
+) -> tuple[float, float]:
+    m, scale = location_scale
+    q, t = _standard_tail(seed, simulations, confidence)
+    return -(m + scale * q), -(m + scale * t)
 
 
 def monte_carlo_var(
@@ -442,7 +453,9 @@ def monte_carlo_var(
     """
     _check_options(confidence, horizon)
     draws = _simulate(asset_returns, weights, horizon=horizon, simulations=simulations, seed=seed)
-    return None if draws is None else _tail(draws, confidence)
+    if draws is None:
+        return None
+    return _tail(draws, confidence, seed=seed, simulations=simulations)
 
 
 # -------------------------------------------------------------------------------- table
@@ -489,7 +502,9 @@ def var_table(
         table["cornish_fisher"][c] = (
             _cornish_fisher(series, c, horizon) if series is not None and cf_ok else (None, None)
         )
-        table["monte_carlo"][c] = (None, None) if draws is None else _tail(draws, c)
+        table["monte_carlo"][c] = (
+            (None, None) if draws is None else _tail(draws, c, seed=seed, simulations=simulations)
+        )
     return table
 
 
