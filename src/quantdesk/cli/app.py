@@ -29,7 +29,7 @@ from quantdesk.domain.positions import position_warnings, totals_by_currency
 from quantdesk.domain.transactions import LotPick, Transaction
 from quantdesk.importers.generic import FORMATS
 from quantdesk.market.http import upstream_calls
-from quantdesk.services import analytics, portfolio, prices
+from quantdesk.services import analytics, materialize, portfolio, prices
 from quantdesk.services.import_file import ImportOptions, import_file
 from quantdesk.services.ports import UnitOfWork
 
@@ -881,16 +881,18 @@ def analytics_command(
         account,
         asset_class,
     )
-    report = analytics.analyze(
-        context.uow,
-        None if context.market.offline else context.market.cache,
-        options,
-        clock=bootstrap.utc_now,
-    )
+    market = None if context.market.offline else context.market.cache
     changes = _what_if_changes(what_if or [])
-    result = analytics.WhatIfEngine(report).evaluate(changes) if changes else None
-    if as_json:
+    result = None
+    if changes:  # hypothetical: computed fresh, never stored
+        report = analytics.analyze(context.uow, market, options, clock=bootstrap.utc_now)
         data = render.analytics_json(report, explain=explain)
+        result = analytics.WhatIfEngine(report).evaluate(changes)
+    else:
+        data = materialize.materialized_analytics(
+            context.uow, market, options, clock=bootstrap.utc_now, explain=explain
+        ).payload
+    if as_json:
         if result is not None:
             data["what_if"] = {
                 "quantities": {s: [a, b] for s, (a, b) in result.quantities.items()},
@@ -899,7 +901,7 @@ def analytics_command(
             }
         _print_json(data)
         return
-    _print_analytics(report, explain=explain)
+    _print_analytics(data)
     if result is not None:
         _print_what_if(result)
 
@@ -917,57 +919,59 @@ def _what_if_changes(items: list[str]) -> dict[str, float]:
     return changes
 
 
-def _print_analytics(report: analytics.Report, *, explain: bool) -> None:
-    m = report.metrics
+def _print_analytics(data: dict[str, Any]) -> None:
+    """The analytics table, from the JSON contract (the same numbers, stored or fresh)."""
     scope = (
         " ".join(
             x
             for x in (
-                f"{report.options.asset_class} sleeve" if report.options.asset_class else "",
-                f"account '{report.options.account}'" if report.options.account else "",
+                f"{data['asset_class']} sleeve" if data.get("asset_class") else "",
+                f"account '{data['account']}'" if data.get("account") else "",
             )
             if x
         )
         or "portfolio"
     )
     table = Table(
-        "Metric", "Value", "How", title=f"Analytics of the {scope}, {report.start} to {report.end}"
-    )
-    table.add_row(
+        "Metric",
         "Value",
-        _money(None if report.total_value is None else Decimal(str(round(report.total_value, 2)))),
-        "units at the last close, USD",
+        "How",
+        title=f"Analytics of the {scope}, {data['start']} to {data['end']}",
     )
-    table.add_row("Simple return", _pct(report.simple_return), "gain / (start value + inflows)")
-    table.add_row("Time-weighted (TWR)", _pct(m.twr), "daily returns net of flows, chained")
-    table.add_row("TWR annualized", _pct(m.twr_annualized), f"A = {m.annualization}")
-    table.add_row("Money-weighted (MWR)", _pct(report.mwr), "XIRR of start, flows, end")
-    table.add_row("Volatility", _pct(m.volatility), "std of daily returns x sqrt(A)")
-    table.add_row("Sharpe", _ratio(m.sharpe), f"risk-free {report.options.risk_free:g}")
-    table.add_row("Sortino", _ratio(m.sortino), "downside deviation, all days")
-    table.add_row("Calmar", _ratio(m.calmar), "annual return / |max drawdown|")
-    table.add_row("Beta", _ratio(m.beta), f"vs {report.benchmark}")
-    table.add_row("Alpha", _pct(m.alpha), "annualized, empyrical's definition")
-    dd = m.max_drawdown
+    value = data["total_value"]
+    table.add_row(
+        "Value", _money(None if value is None else Decimal(value)), "units at the last close, USD"
+    )
+    table.add_row("Simple return", _pct(data["simple_return"]), "gain / (start value + inflows)")
+    table.add_row("Time-weighted (TWR)", _pct(data["twr"]), "daily returns net of flows, chained")
+    table.add_row("TWR annualized", _pct(data["twr_annualized"]), f"A = {data['annualization']}")
+    table.add_row("Money-weighted (MWR)", _pct(data["mwr"]), "XIRR of start, flows, end")
+    table.add_row("Volatility", _pct(data["volatility"]), "std of daily returns x sqrt(A)")
+    table.add_row("Sharpe", _ratio(data["sharpe"]), f"risk-free {data['risk_free']:g}")
+    table.add_row("Sortino", _ratio(data["sortino"]), "downside deviation, all days")
+    table.add_row("Calmar", _ratio(data["calmar"]), "annual return / |max drawdown|")
+    table.add_row("Beta", _ratio(data["beta"]), f"vs {data['benchmark']}")
+    table.add_row("Alpha", _pct(data["alpha"]), "annualized, empyrical's definition")
+    dd = data["max_drawdown"]
     table.add_row(
         "Max drawdown",
-        _pct(None if dd is None else dd.value),
+        _pct(None if dd is None else dd["value"]),
         ""
         if dd is None
-        else f"peak {dd.peak}, trough {dd.trough}, recovered {dd.recovery or 'not yet'}",
+        else f"peak {dd['peak']}, trough {dd['trough']}, recovered {dd['recovery'] or 'not yet'}",
     )
-    for method in ("historical", "parametric", "cornish_fisher", "monte_carlo"):
-        for c, figure in m.var.get(method, {}).items():
-            cvar = m.cvar[method][c]
-            amount = "" if figure.amount is None else f" ({figure.amount:,.2f} USD)"
+    for method, levels in data["var"].items():
+        for level, figure in levels.items():
+            cvar = data["cvar"][method][level]
+            amount = "" if figure["amount"] is None else f" ({Decimal(figure['amount']):,.2f} USD)"
             table.add_row(
-                f"VaR {c:g} {method.replace('_', '-')}",
-                _pct(figure.fraction) + amount,
-                f"CVaR {_pct(cvar.fraction)}, {report.options.horizon}-day",
+                f"VaR {level} {method.replace('_', '-')}",
+                _pct(figure["fraction"]) + amount,
+                f"CVaR {_pct(cvar['fraction'])}, {data['horizon']}-day",
             )
-    table.add_row("Observations", str(m.observations), f"{report.frames.calendar} calendar")
+    table.add_row("Observations", str(data["observations"]), f"{data['calendar']} calendar")
     out.print(table)
-    if m.contributions:
+    if data["contributions"]:
         parts = Table(
             "Symbol",
             "Weight",
@@ -976,19 +980,20 @@ def _print_analytics(report: analytics.Report, *, explain: bool) -> None:
             "VaR contrib.",
             title="Contributions",
         )
-        for symbol, part in zip(report.symbols, m.contributions, strict=False):
+        for c in data["contributions"]:
             parts.add_row(
-                symbol,
-                _pct(part.weight),
-                _pct(part.return_contribution),
-                _pct(part.volatility_contribution),
-                _pct(part.var_contribution),
+                c["symbol"],
+                _pct(c["weight"]),
+                _pct(c["return_contribution"]),
+                _pct(c["volatility_contribution"]),
+                _pct(c["var_contribution"]),
             )
         out.print(parts)
-    if explain:
+    explained = data.get("explain")
+    if explained:
         flows = Table("Day", "Net flow (USD)", title="Flows (counted at the end of their day)")
-        for day, flow in report.flows():
-            flows.add_row(day.isoformat(), f"{flow:,.2f}")
+        for flow in explained["flows"]:
+            flows.add_row(flow["day"], f"{Decimal(flow['amount']):,.2f}")
         out.print(flows)
         periods = Table(
             "From",
@@ -999,17 +1004,17 @@ def _print_analytics(report: analytics.Report, *, explain: bool) -> None:
             "Return",
             title="TWR sub-periods (chained)",
         )
-        for p in report.sub_periods():
+        for p in explained["sub_periods"]:
             periods.add_row(
-                p.start.isoformat(),
-                p.end.isoformat(),
-                f"{p.start_value:,.2f}",
-                f"{p.end_value:,.2f}",
-                f"{p.flow_at_end:,.2f}",
-                _pct(p.growth),
+                p["start"],
+                p["end"],
+                f"{Decimal(p['start_value']):,.2f}",
+                f"{Decimal(p['end_value']):,.2f}",
+                f"{Decimal(p['flow_at_end']):,.2f}",
+                _pct(p["return"]),
             )
         out.print(periods)
-    for warning in report.warnings:
+    for warning in data["warnings"]:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
 
 

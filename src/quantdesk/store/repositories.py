@@ -48,6 +48,9 @@ from quantdesk.store.tables import (
     accounts,
     imports,
     instruments,
+    ledger_changes,
+    portfolio_analytics,
+    portfolio_history,
     prices,
     quotes,
     transactions,
@@ -230,6 +233,7 @@ class LedgerRepository:
         """
         if not rows:
             return 0
+        self._ledger_changed(min(t.traded_on for _, _, t in rows))
         bulk = _bulk_insert(self.conn.dialect)
         shared = {"user_id": self.user_id, "import_id": import_id, "created_at": now}
         for start in range(0, len(rows), _INSERT_BATCH):
@@ -327,7 +331,49 @@ class LedgerRepository:
             raise NotFound(f"no transaction {transaction_id}")
         return _Converter()(row)
 
+    def _ledger_changed(self, from_day: date | None) -> None:
+        """Bump the user's ledger revision and note the earliest day the change touched
+        (materialized analytics are redone from there)."""
+        if from_day is None:
+            return
+        self.conn.execute(
+            update(users)
+            .where(users.c.id == self.user_id)
+            .values(ledger_revision=users.c.ledger_revision + 1)
+        )
+        revision = self.ledger_revision()
+        self.conn.execute(
+            insert(ledger_changes).values(
+                user_id=self.user_id, revision=revision, from_day=from_day
+            )
+        )
+
+    def ledger_revision(self) -> int:
+        found = self.conn.execute(
+            select(users.c.ledger_revision).where(users.c.id == self.user_id)
+        ).scalar_one()
+        return int(found)
+
+    def changed_since(self, revision: int) -> date | None:
+        """The earliest day touched by the changes after ``revision`` (None: none)."""
+        found = self.conn.execute(
+            select(func.min(ledger_changes.c.from_day)).where(
+                ledger_changes.c.user_id == self.user_id,
+                ledger_changes.c.revision > revision,
+            )
+        ).scalar_one_or_none()
+        return found if isinstance(found, date) else None
+
+    def _trade_day(self, transaction_id: int) -> date | None:
+        found = self.conn.execute(
+            select(transactions.c.trade_date).where(
+                transactions.c.id == transaction_id, transactions.c.user_id == self.user_id
+            )
+        ).scalar_one_or_none()
+        return found if isinstance(found, date) else None
+
     def delete_transaction(self, transaction_id: int) -> None:
+        self._ledger_changed(self._trade_day(transaction_id))
         result = self.conn.execute(
             delete(transactions).where(
                 transactions.c.id == transaction_id, transactions.c.user_id == self.user_id
@@ -337,6 +383,7 @@ class LedgerRepository:
             raise NotFound(f"no transaction {transaction_id}")
 
     def update_transaction(self, transaction_id: int, values: dict[str, Any]) -> None:
+        self._ledger_changed(self._trade_day(transaction_id))
         result = self.conn.execute(
             update(transactions)
             .where(transactions.c.id == transaction_id, transactions.c.user_id == self.user_id)
@@ -365,6 +412,7 @@ class LedgerRepository:
     ) -> int:
         """Store this user's closes (instrument id, day, close, currency); a close for a day
         that already has one replaces it."""
+        self._ledger_changed(min((day for _, day, _, _ in rows), default=None))
         days: dict[int, list[date]] = {}
         for instrument_id, day, _, _ in rows:
             days.setdefault(instrument_id, []).append(day)
@@ -568,6 +616,134 @@ class LedgerRepository:
             .values(provider_ids=ids or None)
         )
         return replace(instrument, provider_ids=tuple(sorted(ids.items())))
+
+    # materialized analytics -----------------------------------------------------------
+    def price_stats(self, keys: Iterable[InstrumentKey]) -> dict[str, list[object]]:
+        """Per instrument of the user's market: how many closes, the first and last day
+        (a cheap fingerprint of the market closes the analytics read)."""
+        wanted = list(dict.fromkeys(keys))
+        names = sorted({k.symbol for k in wanted})
+        if not names:
+            return {}
+        simulated = self.market() == "simulated"
+        scope = prices.c.source == "simulated" if simulated else prices.c.source != "simulated"
+        rows = self.conn.execute(
+            select(
+                instruments.c.symbol,
+                instruments.c.asset_type,
+                func.count(),
+                func.min(prices.c.day),
+                func.max(prices.c.day),
+            )
+            .join(prices, prices.c.instrument_id == instruments.c.id)
+            .where(instruments.c.symbol.in_(names), scope)
+            .group_by(instruments.c.symbol, instruments.c.asset_type)
+        )
+        out: dict[str, list[object]] = {}
+        for symbol, kind, count, first, last in rows:
+            key = InstrumentKey(symbol, AssetType(kind))
+            if key in wanted:
+                out[f"{kind}:{symbol}"] = [int(count), str(first), str(last)]
+        return out
+
+    def closes_through(self, key: InstrumentKey, last: date) -> int:
+        """How many market closes of ``key`` there are up to ``last`` (inclusive)."""
+        simulated = self.market() == "simulated"
+        scope = prices.c.source == "simulated" if simulated else prices.c.source != "simulated"
+        found = self.conn.execute(
+            select(func.count())
+            .select_from(prices.join(instruments, instruments.c.id == prices.c.instrument_id))
+            .where(
+                instruments.c.symbol == key.symbol,
+                instruments.c.asset_type == key.asset_type.value,
+                prices.c.day <= last,
+                scope,
+            )
+        ).scalar_one()
+        return int(found)
+
+    def stored_analytics(self, request: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            select(portfolio_analytics).where(
+                portfolio_analytics.c.user_id == self.user_id,
+                portfolio_analytics.c.request == request,
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        return {
+            "fingerprint": row.fingerprint,
+            "revision": row.revision,
+            "price_stats": row.price_stats,
+            "payload": row.payload,
+            "scope": row.scope,
+        }
+
+    def store_analytics(
+        self,
+        request: str,
+        *,
+        scope: str,
+        fingerprint: str,
+        revision: int,
+        price_stats: dict[str, list[object]],
+        payload: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        self.conn.execute(
+            delete(portfolio_analytics).where(
+                portfolio_analytics.c.user_id == self.user_id,
+                portfolio_analytics.c.request == request,
+            )
+        )
+        self.conn.execute(
+            insert(portfolio_analytics).values(
+                user_id=self.user_id,
+                request=request,
+                scope=scope,
+                fingerprint=fingerprint,
+                revision=revision,
+                price_stats=price_stats,
+                computed_at=now,
+                payload=payload,
+            )
+        )
+
+    def history_of(self, scope: str) -> list[tuple[date, Decimal, Decimal]]:
+        rows = self.conn.execute(
+            select(portfolio_history.c.day, portfolio_history.c.value, portfolio_history.c.flow)
+            .where(portfolio_history.c.user_id == self.user_id, portfolio_history.c.scope == scope)
+            .order_by(portfolio_history.c.day)
+        )
+        return [(row.day, row.value, row.flow) for row in rows]
+
+    def replace_history(
+        self,
+        scope: str,
+        from_day: date,
+        until: date,
+        rows: Sequence[tuple[date, Decimal, Decimal]],
+    ) -> int:
+        """Replace the scope's materialized days from ``from_day`` to ``until``; returns
+        how many rows were written."""
+        self.conn.execute(
+            delete(portfolio_history).where(
+                portfolio_history.c.user_id == self.user_id,
+                portfolio_history.c.scope == scope,
+                portfolio_history.c.day >= from_day,
+                portfolio_history.c.day <= until,
+            )
+        )
+        kept = [r for r in rows if from_day <= r[0] <= until]
+        if kept:
+            self.conn.execute(
+                insert(portfolio_history),
+                [
+                    {"user_id": self.user_id, "scope": scope, "day": d, "value": v, "flow": f}
+                    for d, v, f in kept
+                ],
+            )
+        return len(kept)
 
 
 def insert_skipping_duplicates(dialect: str, table: Table = instruments) -> Any:

@@ -38,6 +38,8 @@ users = Table(
     #: ``simulated`` market (the demo's). Never mixed: a live ledger never sees
     #: simulated closes, a simulated one never sees provider closes.
     Column("market", String(10), nullable=False, server_default="live"),
+    #: Bumped by every change to the user's ledger or own closes (see ledger_changes).
+    Column("ledger_revision", Integer, nullable=False, server_default="0"),
 )
 
 accounts = Table(
@@ -186,4 +188,43 @@ quotes = Table(
     Column("source", String(20), nullable=False),
     Column("fetched_at", UTCDateTime, nullable=False),
     Column("note", Text),
+)
+
+
+#: Each change to a user's ledger or own closes: the revision it made and the earliest
+#: day it touched, so materialized history is redone only from that day.
+ledger_changes = Table(
+    "ledger_changes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("from_day", CalendarDate, nullable=False),
+    Index("ix_ledger_changes_user_revision", "user_id", "revision"),
+)
+
+#: The materialized daily value and net flow of each scope of a user (base currency).
+portfolio_history = Table(
+    "portfolio_history",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("scope", String(200), primary_key=True),
+    Column("day", CalendarDate, primary_key=True),
+    Column("value", ExactDecimal, nullable=False),
+    Column("flow", ExactDecimal, nullable=False),
+)
+
+#: The materialized metric set of each analytics request, with the fingerprint of the
+#: inputs (ledger revision, closes, options) it was computed from.
+portfolio_analytics = Table(
+    "portfolio_analytics",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("request", String(64), primary_key=True),
+    Column("scope", String(200), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("price_stats", JSON, nullable=False),
+    Column("computed_at", UTCDateTime, nullable=False),
+    Column("payload", JSON, nullable=False),
 )

@@ -1,0 +1,156 @@
+"""Materialized analytics: a request's metric set is stored with the fingerprint of its
+inputs and served as stored while nothing changed; the scope's daily history is stored
+and rewritten only from the earliest day a change touched.
+
+The fingerprint covers everything the numbers depend on: the request's options, the day
+(a default end is today), the user's market, the ledger revision (bumped by every change
+to the ledger or the user's own closes), and per instrument read (holdings, their FX
+pairs and the benchmark) the count and span of the market's stored closes. The earliest
+affected day is the earliest day any ledger change since the stored revision touched, or,
+for market closes, the day after the last stored close when closes were only appended
+(the usual refresh), else the first close.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from quantdesk.domain.instruments import AssetType, InstrumentKey, normalize_symbol
+from quantdesk.services.analytics import Options, Report, analyze
+from quantdesk.services.analytics_view import analytics_json
+from quantdesk.services.ports import LedgerStore, MarketData, UnitOfWork
+from quantdesk.services.prices import BASE_CURRENCY
+
+#: Bumped when the analytics' definitions change, so stored results are not reused.
+ANALYTICS_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Materialized:
+    """A request's payload, whether it came from the store, and what was rewritten."""
+
+    payload: dict[str, Any]
+    cached: bool
+    history_rows: int
+    rewritten_from: date | None
+    report: Report | None
+
+
+def request_key(options: Options, *, explain: bool) -> str:
+    text = json.dumps({**asdict(options), "explain": explain}, default=str, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def scope_key(options: Options, calendar: str) -> str:
+    return f"{options.account or '*'}|{options.asset_class or '*'}|{calendar}"
+
+
+def _inputs(store: LedgerStore, options: Options) -> list[InstrumentKey]:
+    held = [i for i, _ in store.priced_instruments()]
+    currencies = {a.currency for a in store.list_accounts()} | {i.currency for i in held}
+    keys = [i.key for i in held]
+    keys += [
+        InstrumentKey(f"{c}{BASE_CURRENCY}", AssetType.CASH)
+        for c in sorted(currencies - {BASE_CURRENCY})
+    ]
+    symbol = normalize_symbol(options.benchmark)
+    keys += [k for k in (InstrumentKey(symbol, t) for t in AssetType) if k not in keys]
+    return keys
+
+
+def _price_change_day(
+    store: LedgerStore, before: dict[str, list[Any]], now: dict[str, list[Any]]
+) -> date | None:
+    """The earliest day whose market closes changed between two price fingerprints."""
+    earliest: date | None = None
+    for name in set(before) | set(now):
+        old, new = before.get(name), now.get(name)
+        if old == new:
+            continue
+        if old is None or new is None:
+            day = date.fromisoformat(str((new or old or [0, "9999-12-31"])[1]))
+        else:
+            kind, symbol = name.split(":", 1)
+            old_last = date.fromisoformat(str(old[2]))
+            appended = store.closes_through(InstrumentKey(symbol, AssetType(kind)), old_last)
+            day = (
+                date.fromordinal(old_last.toordinal() + 1)
+                if appended == old[0] and str(new[1]) == str(old[1])
+                else date.fromisoformat(str(new[1]))
+            )
+        earliest = day if earliest is None else min(earliest, day)
+    return earliest
+
+
+def materialized_analytics(
+    uow: UnitOfWork,
+    market: MarketData | None,
+    options: Options,
+    *,
+    clock: Callable[[], datetime],
+    explain: bool = False,
+) -> Materialized:
+    """The request's metric set: the stored one if its inputs did not change, else
+    computed, stored, and the scope's daily history rewritten from the earliest change."""
+    options.validate()
+    request = request_key(options, explain=explain)
+    with uow(commit=False) as store:
+        revision = store.ledger_revision()
+        stats = store.price_stats(_inputs(store, options))
+        stored = store.stored_analytics(request)
+        fingerprint = hashlib.sha256(
+            json.dumps(
+                [ANALYTICS_VERSION, str(clock().date()), store.market(), revision, stats, request],
+                sort_keys=True,
+                default=str,
+            ).encode()
+        ).hexdigest()
+        if stored is not None and stored["fingerprint"] == fingerprint:
+            return Materialized(stored["payload"], True, 0, None, None)
+        changed: list[date] = []
+        if stored is not None:
+            for day in (
+                store.changed_since(int(stored["revision"])),
+                _price_change_day(store, stored["price_stats"], stats),
+            ):
+                if day is not None:
+                    changed.append(day)
+    report = analyze(uow, market, options, clock=clock)
+    payload = analytics_json(report, explain=explain)
+    scope = scope_key(options, report.frames.calendar)
+    start = report.frames.days[0]
+    if changed:
+        rewrite_from = max(start, min(changed))
+    elif stored is not None:  # only the day moved on: the days already stored stand
+        rewrite_from = max(start, date.fromisoformat(str(stored["payload"]["end"])))
+    else:
+        rewrite_from = start
+    rows = [
+        (day, _stored(value), _stored(flow))
+        for day, value, flow in zip(
+            report.frames.days, report.frames.values, report.frames.flows, strict=True
+        )
+    ]
+    with uow() as store:
+        store.store_analytics(
+            request,
+            scope=scope,
+            fingerprint=fingerprint,
+            revision=revision,
+            price_stats=stats,
+            payload=payload,
+            now=clock(),
+        )
+        written = store.replace_history(scope, rewrite_from, report.frames.days[-1], rows)
+    return Materialized(payload, False, written, rewrite_from, report)
+
+
+def _stored(value: float) -> Decimal:
+    """A float series value as the NUMERIC the database keeps (8 decimals)."""
+    return Decimal(f"{value:.8f}")

@@ -1,0 +1,118 @@
+"""Materialized analytics: stored while nothing changes, redone from the earliest change."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime
+
+import pytest
+
+from quantdesk.services import analytics, portfolio
+from quantdesk.services.import_file import ImportOptions, import_stream
+from quantdesk.services.materialize import materialized_analytics, scope_key
+from quantdesk.services.portfolio import import_price_stream
+from quantdesk.store.unit_of_work import SqlUnitOfWork
+from tests.conftest import clock
+
+TRADES = """date,type,symbol,quantity,price,fees,amount,asset_type
+2026-11-02,deposit,,,,,1000,
+2026-11-02,buy,AAPL,10,100,0,,stock
+"""
+CLOSES = "date,symbol,close,asset_type\n" + "".join(
+    f"2026-11-{d:02d},AAPL,{100 + d},stock\n2026-11-{d:02d},SPY,{500 + d},etf\n"
+    for d in (2, 3, 4, 5, 6, 9, 10)
+)
+OPTIONS = analytics.Options(end=date(2026, 11, 10))
+HEADER = "date,type,symbol,quantity,price,fees,amount,asset_type\n"
+
+
+@pytest.fixture
+def ledger(uow: SqlUnitOfWork) -> SqlUnitOfWork:
+    portfolio.add_account(
+        uow, "Broker", kind="brokerage", institution=None, currency="USD", clock=clock
+    )
+    assert import_stream(
+        uow, io.BytesIO(TRADES.encode()), "t.csv", ImportOptions(account="Broker"), clock=clock
+    ).ok
+    import_price_stream(uow, io.BytesIO(CLOSES.encode()), clock=clock)
+    return uow
+
+
+def _stored_history(uow: SqlUnitOfWork) -> list[tuple[date, float, float]]:
+    with uow(commit=False) as store:
+        rows = store.history_of(scope_key(OPTIONS, "trading"))
+    return [(d, float(v), float(f)) for d, v, f in rows]
+
+
+def test_nothing_changed_means_nothing_recomputed(ledger: SqlUnitOfWork) -> None:
+    """The second identical request is served from the store, with the same numbers."""
+    first = materialized_analytics(ledger, None, OPTIONS, clock=clock)
+    second = materialized_analytics(ledger, None, OPTIONS, clock=clock)
+    assert (False, True) == (first.cached, second.cached)
+    assert first.payload == second.payload
+    assert second.report is None
+
+
+def test_the_daily_history_is_stored_as_computed(ledger: SqlUnitOfWork) -> None:
+    """Every valued day of the scope is a row: its value and its net flow."""
+    result = materialized_analytics(ledger, None, OPTIONS, clock=clock)
+    assert result.report is not None
+    expected = [
+        (d, float(v), float(f))
+        for d, v, f in zip(
+            result.report.frames.days,
+            result.report.frames.values,
+            result.report.frames.flows,
+            strict=True,
+        )
+    ]
+    assert expected == _stored_history(ledger)
+    assert (date(2026, 11, 2), 1020.0, 1000.0) == expected[0]
+
+
+def test_a_new_trade_redoes_the_history_only_from_its_day(ledger: SqlUnitOfWork) -> None:
+    """A deposit dated the 5th rewrites from the 5th; the days before stay as stored."""
+    materialized_analytics(ledger, None, OPTIONS, clock=clock)
+    before = _stored_history(ledger)
+    late = HEADER + "2026-11-05,deposit,,,,,100,\n"
+    assert import_stream(
+        ledger, io.BytesIO(late.encode()), "late.csv", ImportOptions(account="Broker"), clock=clock
+    ).ok
+    again = materialized_analytics(ledger, None, OPTIONS, clock=clock)
+    after = _stored_history(ledger)
+    assert (False, date(2026, 11, 5)) == (again.cached, again.rewritten_from)
+    assert before[:3] == after[:3]
+    assert (before[3][1] + 100, 100.0) == (after[3][1], after[3][2])
+
+
+def test_appended_closes_redo_only_the_new_days(ledger: SqlUnitOfWork) -> None:
+    """Own closes added for the 11th change the history from the 11th on."""
+    options = analytics.Options(end=date(2026, 11, 11))
+    materialized_analytics(ledger, None, options, clock=clock)
+    more = "date,symbol,close,asset_type\n2026-11-11,AAPL,115,stock\n2026-11-11,SPY,515,etf\n"
+    import_price_stream(ledger, io.BytesIO(more.encode()), clock=clock)
+    again = materialized_analytics(ledger, None, options, clock=clock)
+    assert date(2026, 11, 11) == again.rewritten_from
+
+
+def test_a_new_day_keeps_the_stored_days(ledger: SqlUnitOfWork) -> None:
+    """When only the date moves on, the stored days stand and only new ones are written."""
+    materialized_analytics(ledger, None, analytics.Options(), clock=clock)
+    tomorrow = datetime(2026, 11, 25, 15, 30, tzinfo=UTC)
+    again = materialized_analytics(ledger, None, analytics.Options(), clock=lambda: tomorrow)
+    assert not again.cached
+    assert again.rewritten_from is not None and again.rewritten_from >= date(2026, 11, 10)
+
+
+def test_deleting_an_entry_invalidates_the_stored_result(ledger: SqlUnitOfWork) -> None:
+    """A deletion bumps the ledger revision: the next request recomputes."""
+    materialized_analytics(ledger, None, OPTIONS, clock=clock)
+    late = HEADER + "2026-11-09,buy,AAPL,1,109,0,,stock\n"
+    import_stream(
+        ledger, io.BytesIO(late.encode()), "late.csv", ImportOptions(account="Broker"), clock=clock
+    )
+    materialized_analytics(ledger, None, OPTIONS, clock=clock)
+    newest = max(t.id for t in portfolio.list_transactions(ledger) if t.id is not None)
+    portfolio.delete_transaction(ledger, newest)
+    again = materialized_analytics(ledger, None, OPTIONS, clock=clock)
+    assert (False, date(2026, 11, 9)) == (again.cached, again.rewritten_from)
