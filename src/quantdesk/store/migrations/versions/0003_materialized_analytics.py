@@ -63,7 +63,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("portfolio_analytics")
     op.drop_table("portfolio_history")
-    op.drop_index("ix_ledger_changes_user_revision", "ledger_changes")
-    op.drop_table("ledger_changes")
+    op.drop_table("ledger_changes")  # with its index (MySQL keeps it for the foreign key)
     with op.batch_alter_table("users") as batch:
         batch.drop_column("ledger_revision")
