@@ -132,3 +132,40 @@ def test_an_asset_class_sleeve_counts_its_trades_as_flows() -> None:
     f = build_frames(history, closes, {}, start=DAYS[0], end=DAYS[-1])
     assert [1000.0, 1100.0, 990.0] == f.values.tolist()
     assert [1000.0, 0.0, 0.0] == f.flows.tolist()
+
+
+def test_cash_is_tracked_only_from_the_first_deposit_on() -> None:
+    """Buys before an account's first deposit were paid from outside: they are inflows."""
+    f = frames(
+        [
+            trade("buy", "2026-11-02", "10", "100"),
+            trade("deposit", "2026-11-03", amount="500", instrument=None),
+            trade("buy", "2026-11-04", "1", "99"),
+        ]
+    )
+    assert [1000.0, 1600.0, 1490.0] == f.values.tolist()
+    assert [1000.0, 500.0, 0.0] == f.flows.tolist()
+
+
+def test_an_opening_without_price_is_worth_its_first_close() -> None:
+    """Units of unknown basis arriving before their first close are valued at it."""
+    bbb = InstrumentKey("BBB", AssetType.STOCK)
+    closes = {**AAPL_CLOSES, bbb: Closes(DAYS[1:], [50.0, 50.0], "USD")}
+    entries = [
+        trade("buy", "2026-11-02", "10", "100"),
+        trade("transfer_in", "2026-11-02", "100", instrument=bbb),
+    ]
+    f = frames(entries, closes=closes)
+    assert [date(2026, 11, 3), date(2026, 11, 4)] == f.days
+    assert [1100.0 + 5000.0, 990.0 + 5000.0] == f.values.tolist()
+    assert 5000.0 + 1000.0 == f.flows[0]  # the day-2 buy and the opening land on day 3
+
+
+def test_a_foreign_opening_is_converted_at_its_currencys_rate() -> None:
+    """Units in EUR that arrive without cash still get the EURUSD rate."""
+    sap = InstrumentKey("SAP", AssetType.STOCK)
+    closes = {sap: Closes(DAYS, [100.0, 100.0, 110.0], "EUR")}
+    fx = {"EUR": Closes(DAYS, [1.0, 1.1, 1.1], "USD")}
+    entry = trade("transfer_in", "2026-11-02", "10", "90", instrument=sap)._replace(currency="EUR")
+    f = frames([entry], closes=closes, fx=fx)
+    assert pytest.approx([1000.0, 1100.0, 1210.0]) == f.values.tolist()

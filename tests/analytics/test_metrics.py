@@ -73,3 +73,14 @@ def test_holdings_model_of_current_quantities_reproduces_their_value_path() -> N
     m = model.metrics(units, risk_free=0.0)
     assert pytest.approx(values[-1] / values[0] - 1, rel=1e-12) == m.twr
     assert 4 == len(m.contributions)
+
+
+def test_what_if_starts_when_every_held_asset_has_a_close() -> None:
+    """Days before an asset's first close are not zero-valued days: they are left out."""
+    prices = np.cumprod(1 + ASSETS[:, :2], axis=0) * 100
+    prices[:100, 1] = np.nan  # the second asset lists on day 100
+    model = HoldingsModel(prices, 0.0, [START, *DAYS[:-1]], 252)
+    m = model.metrics(np.array([1.0, 1.0]), risk_free=0.0)
+    values = prices[100:] @ np.array([1.0, 1.0])
+    assert pytest.approx(values[-1] / values[0] - 1, rel=1e-12) == m.twr
+    assert any("first has a close" in w for w in m.warnings)

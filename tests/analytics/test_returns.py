@@ -254,3 +254,10 @@ def test_xirr_rejects_days_and_amounts_of_different_lengths() -> None:
     """A misaligned list is a programming error."""
     with pytest.raises(ValueError, match="amounts"):
         xirr([date(2024, 1, 1)], [-1.0, 2.0])
+
+
+def test_xirr_finds_a_root_between_ten_and_a_hundred_fold_a_year() -> None:
+    """A 19% gain in 25 days annualizes to about +1168%: the root is found, not None."""
+    rate = xirr([date(2024, 1, 1), date(2024, 1, 26)], [-1000.0, 1190.0])
+    assert rate is not None
+    assert pytest.approx(1.19 ** (365 / 25) - 1, rel=1e-9) == rate

@@ -118,3 +118,51 @@ def test_named_periods_start_where_analysts_expect() -> None:
     assert date(2026, 2, 28) == analytics.period_start("1M", end, first)
     assert date(2025, 3, 31) == analytics.period_start("1y", end, first)
     assert first == analytics.period_start("ALL", end, first)
+
+
+def _ledger_with(uow: SqlUnitOfWork, trades: str, closes: str) -> SqlUnitOfWork:
+    portfolio.add_account(
+        uow, "Broker", kind="brokerage", institution=None, currency="USD", clock=clock
+    )
+    header = "date,type,symbol,quantity,price,fees,amount,asset_type\n"
+    assert import_stream(
+        uow, io.BytesIO((header + trades).encode()), "t.csv", ImportOptions(account="Broker"),
+        clock=clock,
+    ).ok  # fmt: skip
+    import_price_stream(uow, io.BytesIO(closes.encode()), clock=clock)
+    return uow
+
+
+def test_a_holding_without_closes_is_valued_at_its_trade_prices(uow: SqlUnitOfWork) -> None:
+    """An instrument never priced does not sink the report: its trades price it, and it is said."""
+    ledger = _ledger_with(
+        uow,
+        "2026-11-02,buy,ZZZ,10,50,0,,stock\n2026-11-02,buy,AAPL,10,100,0,,stock\n",
+        CLOSES,
+    )
+    report = analytics.analyze(ledger, None, OPTIONS, clock=clock)
+    assert pytest.approx(10 * 50 + 10 * 108.9) == report.total_value
+    assert any("no closes of ZZZ" in w for w in report.warnings)
+
+
+def test_a_benchmark_starting_later_still_gives_beta_on_shared_days(uow: SqlUnitOfWork) -> None:
+    """Beta uses the days both series have; the days without the benchmark are reported."""
+    closes = "".join(
+        line + "\n" for line in CLOSES.splitlines() if "SPY" not in line or "11-02" not in line
+    )
+    ledger = _ledger_with(uow, "2026-11-02,buy,AAPL,10,100,0,,stock\n", closes)
+    report = analytics.analyze(ledger, None, OPTIONS, clock=clock)
+    assert report.metrics.beta is not None
+    assert any("beta and alpha use the days they share" in w for w in report.warnings)
+
+
+def test_days_after_selling_everything_are_not_observations(uow: SqlUnitOfWork) -> None:
+    """Once nothing is held, later days are not 0% returns diluting the statistics."""
+    ledger = _ledger_with(
+        uow,
+        "2026-11-02,buy,AAPL,10,100,0,,stock\n2026-11-04,sell,AAPL,10,99,0,,stock\n",
+        CLOSES,
+    )
+    report = analytics.analyze(ledger, None, OPTIONS, clock=clock)
+    assert 2 == report.metrics.observations
+    assert pytest.approx(1.1 * 0.9 - 1, rel=1e-12) == report.metrics.twr

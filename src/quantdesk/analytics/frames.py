@@ -115,7 +115,12 @@ def build_frames(
     # units per instrument (summed over the scope's accounts) after each day of change
     units = np.zeros((len(history.days), len(instruments)))
     index = {key: k for k, key in enumerate(instruments)}
-    currencies = sorted(set(history.currencies) | {base})
+    currencies = sorted(
+        set(history.currencies)
+        | {base}
+        | {c.currency for c in closes.values()}
+        | {f.currency for f in history.unit_flows}
+    )
     cash = np.zeros((len(history.days), len(currencies)))
     where = {c: m for m, c in enumerate(currencies)}
     for row, day_end in enumerate(history.days):
@@ -248,14 +253,25 @@ def _place_flows(
             continue
         t = int(np.searchsorted(days, d, side="left"))
         k = index.get(unit_flow.instrument)
-        price = prices[t, k] if k is not None else np.nan
-        if np.isfinite(price):
-            flows[t] += float(unit_flow.units) * price * price_rate[t, k]
+        if k is not None and np.isfinite(prices[t, k]):
+            flows[t] += float(unit_flow.units) * prices[t, k] * price_rate[t, k]
         elif unit_flow.fallback is not None:
-            rate = 1.0 if unit_flow.currency == base else rates[t, where.get(unit_flow.currency, 0)]
+            rate = 1.0 if unit_flow.currency == base else rates[t, where[unit_flow.currency]]
             flows[t] += float(unit_flow.fallback) * rate
         else:
-            flows[t] = np.nan  # units of unknown worth crossed: the day cannot be valued
+            # units of no recorded price and no close that day: worth their first close
+            # after it (the days in between cannot be valued and are left out, their
+            # flows moving to that day)
+            later: npt.NDArray[np.intp] = (
+                np.zeros(0, dtype=np.intp)
+                if k is None
+                else np.flatnonzero(np.isfinite(prices[t:, k]))
+            )
+            if len(later):
+                t2 = t + int(later[0])
+                flows[t2] += float(unit_flow.units) * prices[t2, k] * price_rate[t2, k]
+            else:
+                flows[t] = np.nan  # never priced: the day cannot be valued
 
 
 def _drop_days(

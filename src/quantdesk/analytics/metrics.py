@@ -110,18 +110,24 @@ def metric_set(
     dd = result.max_drawdown
     if dd is not None and dd.value < 0 and result.twr_annualized is not None:
         result.calmar = result.twr_annualized / abs(dd.value)  # calmar_ratio, reusing both
-    if result.volatility is None:
-        warn("volatility, Sharpe and Sortino need returns that vary")
+    if result.volatility is None or result.sharpe is None:
+        warn("Sharpe and Sortino need returns that vary (and volatility more than 1 day)")
     if result.calmar is None:
         warn("Calmar needs a drawdown: the portfolio never fell in the period")
     if benchmark_returns is None:
         warn("no benchmark returns on these days: beta and alpha are unknown")
     else:
         b = np.asarray(benchmark_returns, dtype=np.float64)
-        result.beta = beta(r, b)
-        result.alpha = alpha(r, b, risk_free=risk_free, periods_per_year=a)
+        both = np.isfinite(b)
+        if not both.all():
+            warn(
+                f"the benchmark has no close before {int((~both).sum())} of the days: beta "
+                "and alpha use the days they share"
+            )
+        result.beta = beta(r[both], b[both])
+        result.alpha = alpha(r[both], b[both], risk_free=risk_free, periods_per_year=a)
         if result.beta is None:
-            warn("the benchmark did not move in the period: beta and alpha are unknown")
+            warn("the benchmark did not move on the shared days: beta and alpha are unknown")
     assets = None if asset_returns is None else np.asarray(asset_returns, dtype=np.float64)
     w = None if weights is None else np.asarray(weights, dtype=np.float64)
     if (
@@ -152,7 +158,9 @@ def metric_set(
         result.correlation = correlation_of(moments)
         returns_part = return_contributions(assets, w)
         vol_part = volatility_contributions(assets, w, moments=moments)
-        var_part = var_contributions(assets, w, confidence=max(confidences), moments=moments)
+        var_part = var_contributions(
+            assets, w, confidence=max(confidences), horizon=horizon, moments=moments
+        )
         result.contributions = [
             Contribution(weight, ret, vol, var)
             for weight, ret, vol, var in zip(

@@ -38,6 +38,8 @@ FloatArray = NDArray[np.float64]
 # annualizes to astronomic rates).
 _NEAR_GRID = np.concatenate([np.geomspace(1e-4, 1.0, 161)[:-1], np.geomspace(1.0, 11.0, 161)])
 _FAR_GRID = np.geomspace(11.0, 1e300, 300)[1:]
+#: One grid, searched at once: a root between the two parts (11 < x < ~110) is found too.
+_GRID = np.concatenate([_NEAR_GRID, _FAR_GRID])
 
 
 def twr_returns(values: FloatArray, flows: FloatArray) -> FloatArray:
@@ -147,11 +149,7 @@ def xirr(days: Sequence[date], amounts: Sequence[float]) -> float | None:
         with np.errstate(under="ignore"):
             return np.asarray(np.power(x[:, np.newaxis], exponent) @ a, dtype=np.float64)
 
-    for grid in (_NEAR_GRID, _FAR_GRID):
-        rate = _root_nearest_zero(grid, npv_grid(grid), npv)
-        if rate is not None:
-            return rate
-    return None
+    return _root_nearest_zero(_GRID, npv_grid(_GRID), npv)
 
 
 def _root_nearest_zero(

@@ -28,7 +28,9 @@ class HoldingsModel:
     benchmark_returns: Floats | None = None
 
     def __post_init__(self) -> None:
-        self._filled = np.nan_to_num(np.asarray(self.unit_values, dtype=np.float64), nan=0.0)
+        raw = np.asarray(self.unit_values, dtype=np.float64)
+        self._priced = np.isfinite(raw)
+        self._filled = np.nan_to_num(raw, nan=0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             #: NaN or inf where an asset has no price on either day (not yet listed).
             self._asset_returns = self._filled[1:] / self._filled[:-1] - 1
@@ -47,12 +49,24 @@ class HoldingsModel:
     ) -> MetricSet:
         """The metric set of holding ``quantities`` (and the cash) through the period."""
         q = np.asarray(quantities, dtype=np.float64)
-        values = self._filled @ q + self.cash
+        held = np.flatnonzero(q)
+        # the period starts once every held asset has a price (before its first close an
+        # asset is not worth 0: it cannot be valued), so the value path is comparable
+        unpriced: npt.NDArray[np.intp] = (
+            np.flatnonzero(~self._priced[:, held].all(axis=1))
+            if len(held)
+            else np.zeros(0, dtype=np.intp)
+        )
+        first = int(unpriced[-1]) + 1 if len(unpriced) else 0
+        values = self._filled[first:] @ q + self.cash
+        days = list(self.days[first:])
         previous = values[:-1]
         valid = previous > 0
         returns = np.where(valid, values[1:] / np.where(valid, previous, 1.0) - 1, 0.0)
-        held = np.flatnonzero(q)
-        last = float(values[-1])
+        last = float(values[-1]) if len(values) else 0.0
+        bench = self.benchmark_returns
+        if bench is not None and first:
+            bench = np.asarray(bench, dtype=np.float64)[first:]
         assets = weights = None
         moments = None
         if len(held) and last > 0:
@@ -63,13 +77,18 @@ class HoldingsModel:
                 self._moments[key] = (common, asset_moments(common) if len(common) >= 2 else None)
             assets, moments = self._moments[key]
             weights = self._filled[-1, held] * q[held] / last
-        return metric_set(
+        if len(days) < 2:
+            return metric_set(
+                np.zeros(0), [], start=self.days[-1], periods_per_year=self.periods_per_year,
+                risk_free=risk_free,
+            )  # fmt: skip
+        result = metric_set(
             returns,
-            self.days[1:],
-            start=self.days[0],
+            days[1:],
+            start=days[0],
             periods_per_year=self.periods_per_year,
             risk_free=risk_free,
-            benchmark_returns=self.benchmark_returns,
+            benchmark_returns=bench,
             asset_returns=assets,
             weights=weights,
             last_value=last,
@@ -78,3 +97,8 @@ class HoldingsModel:
             seed=seed,
             moments=moments,
         )
+        if first:
+            result.warnings.append(
+                f"held through the period from {days[0]}, when every held asset first has a close"
+            )
+        return result

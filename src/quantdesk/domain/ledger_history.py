@@ -5,9 +5,11 @@ Walking the ledger once, in ledger order, gives for each trade day the units of 
 (account, instrument) and the cash of every cash-tracking (account, currency) at the end
 of that day, and the day's external flows. Which entries are flows follows DESIGN §4:
 
-* An account that records deposits, withdrawals or cash transfers tracks its cash: its
-  cash is part of its value, buys and sells move value between cash and holdings, and
-  only deposits, withdrawals and cash transfers across the scope's boundary are flows.
+* An account that records deposits, withdrawals or cash transfers tracks its cash from its
+  first such entry on: its cash is part of its value, buys and sells move value between
+  cash and holdings, and only deposits, withdrawals and cash transfers across the scope's
+  boundary are flows. Its entries before that first cash movement are treated as those of
+  a holdings-only account (a cash balance that was never recorded is not invented).
 * A holdings-only account records no cash: whatever cash an entry would move comes from
   or goes to outside, so it is a flow (a buy is an inflow of its cost with fees, a sale
   an outflow of its proceeds, a dividend or interest an outflow, a fee an inflow).
@@ -118,7 +120,11 @@ def ledger_history(
     paired = set(pairs) | set(pairs.values())
     partner_account = {ref: t.account for ref, t in legs}
     partner_of = {**pairs, **{v: k for k, v in pairs.items()}}
-    cash_accounts = frozenset(t.account for t in transactions if t.is_cash_movement())
+    cash_from: dict[str, int] = {}
+    for index, txn in enumerate(transactions):
+        if txn.is_cash_movement():
+            cash_from.setdefault(txn.account, index)
+    cash_accounts = frozenset(cash_from)
     history = LedgerHistory(cash_accounts=cash_accounts)
     units: dict[tuple[str, InstrumentKey], Decimal] = defaultdict(lambda: ZERO)
     cash: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
@@ -140,7 +146,7 @@ def ledger_history(
         )
         _apply_units(txn, units)
         effect = txn.cash_effect()
-        tracks_cash = txn.account in cash_accounts and asset_class is None
+        tracks_cash = asset_class is None and index >= cash_from.get(txn.account, len(transactions))
         if tracks_cash:
             cash[(txn.account, txn.currency)] += effect
         _record_flows(txn, ref, effect, tracks_cash=tracks_cash, internal=internal, into=history)

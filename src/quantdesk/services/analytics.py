@@ -36,6 +36,7 @@ from quantdesk.domain.errors import InvalidInput, ProviderError
 from quantdesk.domain.instruments import AssetType, InstrumentKey, normalize_symbol
 from quantdesk.domain.ledger_history import LedgerHistory, ledger_history
 from quantdesk.domain.market import MarketSymbol
+from quantdesk.domain.transactions import Transaction
 from quantdesk.services.portfolio import replay_ledger
 from quantdesk.services.ports import LedgerStore, MarketData, UnitOfWork
 from quantdesk.services.prices import BASE_CURRENCY
@@ -169,10 +170,9 @@ def analyze(
         kind = AssetType.parse(options.asset_class) if options.asset_class else None
         history = ledger_history(ledger, account=options.account, asset_class=kind)
         if not history.days:
-            scope = " ".join(
-                x for x in (options.asset_class, f"in account '{options.account}'") if x
-            )
-            raise InvalidInput(f"no entries of {scope}")
+            what = f"{options.asset_class} entries" if options.asset_class else "entries"
+            where = f" in account '{options.account}'" if options.account else ""
+            raise InvalidInput(f"no {what}{where} in the ledger")
         end = min(options.end or today, today)
         first = history.days[0].day
         start = options.start or (
@@ -181,25 +181,63 @@ def analyze(
         start = max(start, first)
         if start >= end:
             raise InvalidInput(f"nothing to measure: the ledger starts on {first}")
-        frames = _frames(store, history, start, end, options)
-        totals = _totals(store, options.account, start, end)
+        frames = _frames(store, history, ledger, start, end, options)
+        totals = _totals(store, options.account, kind, start, end)
         bench = _benchmark_closes(store, market, options.benchmark, start, end)
     return _report(options, start, end, frames, bench, totals)
 
 
 def _frames(
-    store: LedgerStore, history: LedgerHistory, start: date, end: date, options: Options
+    store: LedgerStore,
+    history: LedgerHistory,
+    ledger: Sequence[Transaction],
+    start: date,
+    end: date,
+    options: Options,
 ) -> Frames:
     keys = [k for k in history.instruments if k.asset_type is not AssetType.CASH]
-    currencies = [c for c in history.currencies if c != BASE_CURRENCY]
-    pairs = {c: InstrumentKey(f"{c}{BASE_CURRENCY}", AssetType.CASH) for c in currencies}
     lookback = start - timedelta(days=DEFAULT_CARRY_LIMIT)
-    stored = store.daily_closes([*keys, *pairs.values()], lookback, end)
+    stored = store.daily_closes(keys, lookback, end)
     closes = {k: Closes.of(*stored[k]) for k in keys if k in stored}
-    fx = {c: Closes.of(*stored[p]) for c, p in pairs.items() if p in stored}
-    return build_frames(
+    unpriced: list[str] = []
+    for key in keys:
+        if key not in closes:  # no close at all: its own trade prices stand in
+            traded = _trade_prices(ledger, key, end)
+            if traded is not None:
+                closes[key] = traded
+                unpriced.append(key.symbol)
+    currencies = set(history.currencies) | {c.currency for c in closes.values()}
+    currencies |= {f.currency for f in history.unit_flows}
+    pairs = {
+        c: InstrumentKey(f"{c}{BASE_CURRENCY}", AssetType.CASH)
+        for c in sorted(currencies - {BASE_CURRENCY})
+    }
+    rates = store.daily_closes(pairs.values(), lookback, end)
+    fx = {c: Closes.of(*rates[p]) for c, p in pairs.items() if p in rates}
+    frames = build_frames(
         history, closes, fx, start=start, end=end, base=BASE_CURRENCY, calendar=options.calendar
     )
+    if unpriced:
+        frames.warnings.append(
+            f"no closes of {', '.join(sorted(unpriced))}: valued at the prices of their own "
+            "trades (carried forward); import or refresh closes for a true value"
+        )
+    return frames
+
+
+def _trade_prices(ledger: Sequence[Transaction], key: InstrumentKey, end: date) -> Closes | None:
+    """An instrument's own trade prices by day (the last of each day), oldest first."""
+    by_day: dict[date, Decimal] = {}
+    currency = BASE_CURRENCY
+    for txn in ledger:
+        priced = txn.price is not None and txn.price > 0
+        if txn.instrument == key and priced and txn.traded_on <= end:
+            by_day[txn.traded_on] = txn.price  # type: ignore[assignment]
+            currency = txn.currency
+    if not by_day:
+        return None
+    days = sorted(by_day)
+    return Closes.of(days, [by_day[d] for d in days], currency)
 
 
 @dataclass(frozen=True)
@@ -210,9 +248,11 @@ class _Totals:
     warnings: list[str]
 
 
-def _totals(store: LedgerStore, account: str | None, start: date, end: date) -> _Totals:
-    """Cost basis and unrealized gain of what is held at the end (base currency only),
-    and the gains realized in the period."""
+def _totals(
+    store: LedgerStore, account: str | None, kind: AssetType | None, start: date, end: date
+) -> _Totals:
+    """Cost basis and unrealized gain of what the scope holds at the end (base currency
+    only), and the gains it realized in the period."""
     state = replay_ledger(store, as_of=end)
     quotes = store.latest_quotes(end)
     basis: Decimal | None = Decimal(0)
@@ -221,16 +261,24 @@ def _totals(store: LedgerStore, account: str | None, start: date, end: date) -> 
     for lot in state.open_lots():
         if account is not None and lot.account != account:
             continue
+        if kind is not None and lot.instrument.asset_type != kind:
+            continue
         if lot.currency != BASE_CURRENCY:
             warnings.append(f"{lot.instrument} is held in {lot.currency}: not in the totals")
             continue
         quote = quotes.get(lot.instrument)
         if lot.cost_basis is None or basis is None:
+            if basis is not None:
+                warnings.append(
+                    f"{lot.instrument} has units of unknown cost basis: the cost basis and "
+                    "unrealized gain are unknown (`quantdesk lots` shows them)"
+                )
             basis = unrealized = None
             continue
         basis += lot.cost_basis
         if unrealized is not None:
             if quote is None or quote.currency != lot.currency:
+                warnings.append(f"{lot.instrument} has no price: the unrealized gain is unknown")
                 unrealized = None
             else:
                 unrealized += lot.quantity * quote.price - lot.cost_basis
@@ -238,9 +286,16 @@ def _totals(store: LedgerStore, account: str | None, start: date, end: date) -> 
     for disposal in state.disposals:
         if account is not None and disposal.account != account:
             continue
+        if kind is not None and disposal.instrument.asset_type != kind:
+            continue
         if not start < disposal.disposed_on <= end or disposal.currency != BASE_CURRENCY:
             continue
         gain = disposal.gain
+        if gain is None and realized is not None:
+            warnings.append(
+                f"a sale of {disposal.instrument} on {disposal.disposed_on} has an unknown "
+                "cost basis: the realized gain is unknown"
+            )
         realized = None if gain is None or realized is None else realized + gain
     return _Totals(basis, unrealized, realized, sorted(set(warnings)))
 
@@ -282,21 +337,28 @@ def _report(
     values, flows, days = frames.values, frames.flows, frames.days
     live = np.flatnonzero(values > 0)
     if len(live) == 0:
-        raise InvalidInput("nothing was held in the period (no valued day)")
+        why = "; ".join(frames.warnings)
+        raise InvalidInput(
+            "no day of the period could be valued" + (f": {why}" if why else " (nothing held)")
+        )
     begin = int(live[0])  # the series starts on the first day with something held
     if begin:
         frames = _slice(frames, begin)
         values, flows, days = frames.values, frames.flows, frames.days
     returns = twr_returns(values, flows)
     dead = ~np.isfinite(returns)
+    return_days = list(days[1:])
+    bench_returns = _aligned_benchmark(bench, days) if bench is not None else None
     if dead.any():
         warnings.append(
             f"{int(dead.sum())} day(s) followed a day worth nothing: no return is measured "
-            "over them"
+            "over them (they are not observations)"
         )
-        returns = np.where(dead, 0.0, returns)  # nothing was at work: the period is skipped
-    return_days = days[1:]
-    bench_returns = _aligned_benchmark(bench, days) if bench is not None else None
+        live_returns = ~dead
+        returns = returns[live_returns]
+        return_days = [d for d, keep in zip(return_days, live_returns, strict=True) if keep]
+        if bench_returns is not None:
+            bench_returns = bench_returns[live_returns]
     if bench is None:
         warnings.append(f"no closes of the benchmark {options.benchmark} in the period")
     elif bench_returns is None:
@@ -319,6 +381,12 @@ def _report(
         seed=options.seed,
     )
     warnings.extend(metrics.warnings)
+    mwr = _mwr(days, values, flows)
+    if mwr is None:
+        warnings.append(
+            "the money-weighted return has no solution for these flows (XIRR needs money "
+            "in and money out with one sign change of its value)"
+        )
     return Report(
         options,
         days[0],
@@ -334,7 +402,7 @@ def _report(
         totals.unrealized,
         totals.realized,
         _simple_return(values, flows),
-        _mwr(days, values, flows),
+        mwr,
         warnings,
     )
 
@@ -362,10 +430,8 @@ def _aligned_benchmark(bench: Closes, days: Sequence[date]) -> Floats | None:
     at = np.searchsorted(ords, [d.toordinal() for d in days], side="right") - 1
     if (at < 0).all() or len(days) < 2:
         return None
-    if (at < 0).any():
-        return None  # no close before the first day: no overlap for the whole period
-    level = values[at]
-    return level[1:] / level[:-1] - 1
+    level = np.where(at >= 0, values[np.maximum(at, 0)], np.nan)
+    return level[1:] / level[:-1] - 1  # NaN before its first close: left out of beta
 
 
 def _assets(
