@@ -266,22 +266,23 @@ def parametric_var(returns: FloatArray, *, confidence: float, horizon: int = 1) 
     The mean scales by h and sigma by sqrt(h) (i.i.d. daily returns). None for fewer than
     2 returns or a constant series.
     """
-    _check_options(confidence, horizon)
-    r = _series(returns)
-    moments = None if r is None else _moments(r)
-    if moments is None:
-        return None
-    return _parametric(moments.mean, moments.std, confidence, horizon)[0]
+    figures = _gaussian(returns, confidence, horizon)
+    return None if figures is None else figures[0]
 
 
 def parametric_cvar(returns: FloatArray, *, confidence: float, horizon: int = 1) -> float | None:
     """Gaussian CVaR ``-(mu h - sigma sqrt(h) phi(z_{1-c}) / (1 - c))``, sigma with ddof=1."""
+    figures = _gaussian(returns, confidence, horizon)
+    return None if figures is None else figures[1]
+
+
+def _gaussian(returns: FloatArray, confidence: float, horizon: int) -> tuple[float, float] | None:
     _check_options(confidence, horizon)
     r = _series(returns)
     moments = None if r is None else _moments(r)
     if moments is None:
         return None
-    return _parametric(moments.mean, moments.std, confidence, horizon)[1]
+    return _parametric(moments.mean, moments.std, confidence, horizon)
 
 
 # ----------------------------------------------------------------------- Cornish-Fisher
