@@ -24,6 +24,7 @@ demo: $(STAMP)
 	@echo "Explore it: $(BIN)/quantdesk --db '$(DEMO_DB)' positions --consolidated"
 	@echo "            $(BIN)/quantdesk --db '$(DEMO_DB)' gains --year 2025 --method hifo"
 	@echo "            $(BIN)/quantdesk --db '$(DEMO_DB)' prices show BTC"
+	@echo "            $(BIN)/quantdesk --db '$(DEMO_DB)' analytics --period 1Y --explain"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
