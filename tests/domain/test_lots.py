@@ -443,3 +443,15 @@ def test_chained_same_day_conversions_work_in_either_row_order() -> None:
     for order in (legs, legs[::-1]):
         state = replay([opening, *order])
         assert [(BTC, D("0.05"))] == [(lot.instrument, lot.quantity) for lot in state.lots]
+
+
+def test_cash_is_tracked_from_the_first_deposit_not_before() -> None:
+    """Buys made before an account's first deposit do not drain a cash balance it never had."""
+    state = replay(
+        [
+            trade("buy", "2024-01-02", "10", "100"),
+            trade("deposit", "2024-01-10", amount="500", instrument=None),
+            trade("buy", "2024-01-11", "1", "99"),
+        ]
+    )
+    assert {("Broker", "USD"): D("401")} == state.cash

@@ -392,7 +392,10 @@ def replay(
             ref = txn.id if txn.id is not None else -(index + 1)  # as ref_of, inlined
             if txn.is_cash_movement():
                 state.cash_accounts.add(txn.account)
-            cash[(txn.account, txn.currency)] += txn.cash_effect()
+            if txn.account in state.cash_accounts:
+                # an account's cash is tracked from its first cash movement on: what it
+                # bought before was paid from outside (no balance is invented)
+                cash[(txn.account, txn.currency)] += txn.cash_effect()
             partner = partner_of.get(ref) if partner_of else None
             _apply(txn, ref, None if partner is None else by_ref[partner], book, state, record)
     if state.shortfalls and not collect_shortfalls:
