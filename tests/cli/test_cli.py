@@ -321,3 +321,31 @@ def test_account_names_differing_only_in_case_are_one_name(qd: Quantdesk) -> Non
     qd("accounts", "add", "Fidelity", "--kind", "brokerage")
     again = qd("accounts", "add", "fidelity", "--kind", "brokerage", ok=False)
     assert 1 == again.exit_code and "'Fidelity' already exists" in again.stderr
+
+
+def test_positions_total_the_base_currency_with_stored_rates(qd: Quantdesk) -> None:
+    """A EUR holding counts in the USD total at the stored EURUSD rate."""
+    qd("accounts", "add", "Depot", "--kind", "brokerage", "--currency", "EUR")
+    qd(
+        "import",
+        qd.file("h.csv", "symbol,quantity,asset_type,cost_basis\nSAP,10,stock,150\n"),
+        "--account",
+        "Depot",
+    )
+    qd(
+        "prices",
+        "import",
+        qd.file("p.csv", "date,symbol,close,asset_type\n2026-11-20,SAP,200,stock\n"),
+    )
+    before = qd.json("positions")
+    assert (None, ["EUR"]) == (
+        before["total_in_base"]["market_value"],
+        before["total_in_base"]["missing_rates"],
+    )
+    qd(
+        "prices",
+        "import",
+        qd.file("fx.csv", "date,symbol,close,asset_type\n2026-11-20,EURUSD,1.1,cash\n"),
+    )
+    after = qd.json("positions")["total_in_base"]
+    assert ("2200", {"EUR": "1.1"}) == (after["market_value"], after["rates"])

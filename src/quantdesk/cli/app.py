@@ -24,8 +24,8 @@ from quantdesk.cli import render
 from quantdesk.demo import load_demo
 from quantdesk.domain.errors import InsufficientLots, QuantdeskError
 from quantdesk.domain.lots import CostMethod, Term
-from quantdesk.domain.money import money_text, normalized, parse_decimal
-from quantdesk.domain.positions import position_warnings, totals_by_currency
+from quantdesk.domain.money import money_text, normalized, parse_decimal, to_text
+from quantdesk.domain.positions import position_warnings, total_in_base, totals_by_currency
 from quantdesk.domain.transactions import LotPick, Transaction
 from quantdesk.importers.generic import FORMATS
 from quantdesk.market.http import upstream_calls
@@ -394,6 +394,16 @@ def positions_command(
     )
     warnings = position_warnings(rows)
     totals = totals_by_currency(rows)
+    base = total_in_base(
+        totals,
+        portfolio.fx_rates(_ctx(ctx).uow, totals, base=prices.BASE_CURRENCY, as_of=day),
+        prices.BASE_CURRENCY,
+    )
+    if base.missing_rates:
+        warnings.append(
+            f"no exchange rate into {base.currency} for {', '.join(base.missing_rates)}: "
+            "the total in the base currency is unknown (`quantdesk prices refresh` fetches it)"
+        )
     if as_json:
         _print_json(
             {
@@ -408,6 +418,12 @@ def positions_command(
                         "unrealized_gain": money_text(t.unrealized_gain),
                     }
                     for currency, t in totals.items()
+                },
+                "total_in_base": {
+                    "currency": base.currency,
+                    "market_value": money_text(base.market_value),
+                    "rates": {c: to_text(r) for c, r in base.rates.items()},
+                    "missing_rates": base.missing_rates,
                 },
                 "warnings": warnings,
             }
@@ -461,6 +477,12 @@ def positions_command(
         out.print(
             f"Total {currency}: value {_money(t.market_value)}, cost basis "
             f"{_money(t.cost_basis)}, unrealized {_money(t.unrealized_gain)}"
+        )
+    if len(totals) > 1 or base.currency not in totals:
+        rates = ", ".join(f"{c} at {r}" for c, r in base.rates.items())
+        out.print(
+            f"Total in {base.currency}: value {_money(base.market_value)}"
+            + (f" ({rates})" if rates else "")
         )
     for warning in warnings:
         out.print(f"[yellow]! {warning}[/]")

@@ -138,6 +138,32 @@ def totals_by_currency(rows: list[Position]) -> dict[str, Totals]:
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class BaseTotal:
+    """Every currency's market value converted into the base currency at its FX rate."""
+
+    currency: str
+    market_value: Decimal | None
+    rates: dict[str, Decimal]
+    #: Currencies held without a stored rate: the total is then unknown (None), never
+    #: a sum that silently leaves them out.
+    missing_rates: list[str]
+
+
+def total_in_base(
+    totals: Mapping[str, Totals], rates: Mapping[str, Decimal], base: str
+) -> BaseTotal:
+    """The value of all holdings in ``base``; ``rates`` convert one unit of a currency."""
+    used = {c: rates[c] for c in totals if c != base and c in rates}
+    missing = sorted(c for c in totals if c != base and c not in rates)
+    value = ZERO
+    for currency, total in totals.items():
+        if total.market_value is None or currency in missing:
+            return BaseTotal(base, None, used, missing)
+        value += total.market_value * (Decimal(1) if currency == base else used[currency])
+    return BaseTotal(base, value, used, missing)
+
+
 def position_warnings(rows: list[Position]) -> list[str]:
     """What keeps positions from a full valuation: unknown basis, no price, or a price
     in another currency (there is no exchange rate yet)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from quantdesk.domain.accounts import Account, AccountKind, validate_account_name
 from quantdesk.domain.errors import InvalidInput
-from quantdesk.domain.instruments import AssetType, normalize_currency
+from quantdesk.domain.instruments import AssetType, InstrumentKey, normalize_currency
 from quantdesk.domain.lots import CostMethod, Disposal, Income, LedgerState, Lot, Term, replay
 from quantdesk.domain.money import ZERO, check_storable
 from quantdesk.domain.positions import Position, positions
@@ -40,6 +40,19 @@ def add_account(
     )
     with uow() as store:
         return store.add_account(account, clock())
+
+
+def fx_rates(
+    uow: UnitOfWork, currencies: Iterable[str], *, base: str, as_of: date
+) -> dict[str, Decimal]:
+    """The latest stored rate (on or before ``as_of``) of each currency into ``base``:
+    the close (or live quote) of its FX pair, as ``prices refresh`` stores them."""
+    wanted = {c: InstrumentKey(f"{c}{base}", AssetType.CASH) for c in currencies if c != base}
+    if not wanted:
+        return {}
+    with uow(commit=False) as store:
+        quotes = store.latest_quotes(as_of)
+    return {c: quotes[k].price for c, k in wanted.items() if k in quotes}
 
 
 def list_accounts(uow: UnitOfWork) -> list[Account]:
