@@ -13,7 +13,6 @@ from decimal import Decimal
 from quantdesk.domain.errors import ProviderError, UnknownSymbol
 from quantdesk.domain.instruments import AssetType
 from quantdesk.market.base import Bar, History, LiveQuote, MarketSymbol, QuoteBatch, Resolution
-from quantdesk.market.cache import cache_key
 
 
 @dataclass
@@ -32,6 +31,8 @@ class FakeProvider:
     delay: float = 0.0
     failures: list[ProviderError] = field(default_factory=list)
     quote_calls: list[list[str]] = field(default_factory=list)
+    #: The symbols of each quote call as asked (with their explicit provider ids).
+    asked: list[list[MarketSymbol]] = field(default_factory=list)
     history_calls: list[tuple[str, date, date]] = field(default_factory=list)
     #: The last day with a published close (a lagging feed); None: every day.
     published_until: date | None = None
@@ -61,6 +62,7 @@ class FakeProvider:
         assert len(symbols) <= self.max_batch, "the cache sent a batch over the limit"
         with self._lock:
             self.quote_calls.append([s.symbol for s in symbols])
+            self.asked.append(list(symbols))
         self._call()
         quotes: dict[str, LiveQuote] = {}
         errors: dict[str, ProviderError] = {}
@@ -99,17 +101,17 @@ class MemoryBarStore:
 
     def coverage(self, symbol: MarketSymbol) -> tuple[date, date] | None:
         with self._lock:
-            return self._covered.get(cache_key(symbol))
+            return self._covered.get(symbol.key)
 
     def bars(self, symbol: MarketSymbol, start: date, end: date) -> list[tuple[Bar, str]]:
         with self._lock:
-            stored = self._bars.get(cache_key(symbol), {})
+            stored = self._bars.get(symbol.key, {})
             return [stored[d] for d in sorted(stored) if start <= d <= end]
 
     def save(
         self, symbol: MarketSymbol, history: History, covered: tuple[date, date] | None
     ) -> None:
-        key = cache_key(symbol)
+        key = symbol.key
         with self._lock:
             stored = self._bars.setdefault(key, {})
             for bar in history.bars:

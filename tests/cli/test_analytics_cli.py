@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -83,7 +82,7 @@ def test_bad_options_are_clear_errors(demo: list[str]) -> None:
     assert "not in this portfolio" in run(demo, "analytics", "--what-if", "ZZZ=+1", code=1).output
 
 
-def test_table_output_names_each_methods_definition(demo: list[str], tmp_path: Path) -> None:
+def test_table_output_names_each_methods_definition(demo: list[str]) -> None:
     """The table says how each number is defined (the tooltips' text)."""
     text = run(demo, "analytics", "--period", "YTD").stdout
     assert "Time-weighted" in text and "Money-weighted" in text and "XIRR" in text

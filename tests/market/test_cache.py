@@ -290,8 +290,7 @@ def test_an_explicit_id_set_later_reaches_the_provider(cache_backend: CacheBacke
     clock.advance(30)
     pinned = MarketSymbol("XUNI", AssetType.CRYPTO, ids=(("coingecko", "uniswap"),))
     cache.quotes([pinned])
-    assert 2 == len(gecko.quote_calls)
-    assert ["XUNI", "XUNI"] == [call[0] for call in gecko.quote_calls]
+    assert [(), (("coingecko", "uniswap"),)] == [call[0].ids for call in gecko.asked]
 
 
 def test_a_rate_limit_stops_the_remaining_batches_of_the_request(

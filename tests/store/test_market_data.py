@@ -100,3 +100,12 @@ def test_recent_range_is_settled_only_up_to_its_last_close(engine: Engine) -> No
     store.save(SPY, recent, (date(2026, 11, 16), date(2026, 11, 20)))
     store.save(SPY, History("SPY", "USD", "yahoo", ()), None)
     assert (date(2026, 11, 16), date(2026, 11, 20)) == store.coverage(SPY)
+
+
+def test_a_ticker_with_a_colon_keeps_its_last_quote(engine: Engine) -> None:
+    """Keys of tickers such as ``TSX:RY`` come back whole from the database."""
+    store = SqlMarketData(engine, clock)
+    ry = MarketSymbol("TSX:RY", AssetType.STOCK, "CAD")
+    quote = LiveQuote("TSX:RY", Decimal("140.5"), "CAD", NOW, "yahoo", NOW)
+    store.save_quotes({ry.key: quote})
+    assert {ry.key: quote} == store.load_quotes([ry.key])

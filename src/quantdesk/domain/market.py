@@ -46,7 +46,9 @@ class MarketSymbol:
 
     @classmethod
     def from_key(cls, key: str) -> MarketSymbol:
-        kind, symbol, currency = key.split(":")
+        """The symbol of a :attr:`key` (tickers may contain ``:`` themselves)."""
+        kind, rest = key.split(":", 1)
+        symbol, currency = rest.rsplit(":", 1)
         return cls(symbol, AssetType(kind), currency)
 
     def __str__(self) -> str:

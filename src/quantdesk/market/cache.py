@@ -75,11 +75,6 @@ def _negative_key(symbol: MarketSymbol) -> str:
     return f"{symbol.key}|{ids}" if ids else symbol.key
 
 
-def cache_key(symbol: MarketSymbol) -> str:
-    """The identity of a symbol in the cache: asset type, ledger symbol and currency."""
-    return symbol.key
-
-
 def encode_symbol(symbol: MarketSymbol) -> str:
     return json.dumps(
         [symbol.symbol, symbol.asset_type.value, symbol.currency, [list(p) for p in symbol.ids]]
@@ -202,23 +197,23 @@ class PriceCache:
         for provider in self.providers:
             for symbol in symbols:
                 if provider.supports(symbol):
-                    self.backend.register(provider.name, cache_key(symbol), symbol)
+                    self.backend.register(provider.name, symbol.key, symbol)
 
-    def _fresh(self, key: str, quote: LiveQuote, now: datetime) -> bool:
+    def _fresh(self, symbol: MarketSymbol, quote: LiveQuote, now: datetime) -> bool:
         """Fetched within the TTL, or while its market was closed and still is."""
         if (now - quote.fetched_at).total_seconds() < self.ttl:
             return True
         if self.hours is None:
             return False
-        reopens = self.hours.closed_until(MarketSymbol.from_key(key), quote.fetched_at)
+        reopens = self.hours.closed_until(symbol, quote.fetched_at)
         return reopens is not None and now < reopens
 
     def quotes(self, symbols: Sequence[MarketSymbol]) -> QuoteResult:
         """The latest quote of every symbol, fetching only what is not fresh."""
-        wanted = {cache_key(s): s for s in symbols}
+        wanted = {s.key: s for s in symbols}
         now = self.clock()
         known = self.backend.get_quotes(list(wanted))
-        result = {k: q for k, q in known.items() if self._fresh(k, q, now)}
+        result = {k: q for k, q in known.items() if self._fresh(wanted[k], q, now)}
         todo = _Fetch({k: s for k, s in wanted.items() if k not in result}, {})
         for provider in self.providers:
             if not todo.wanted:
@@ -233,7 +228,7 @@ class PriceCache:
                 del todo.wanted[key]
         errors: dict[str, ProviderError] = {}
         for key, symbol in todo.wanted.items():
-            last = known.get(key) or self.backend.get_quotes([key]).get(key)
+            last = known.get(key)  # read for every symbol at the start of the request
             if last is not None:
                 result[key] = replace(last, stale=True)
                 continue
@@ -307,7 +302,7 @@ class PriceCache:
         call for the batch."""
         now = self.clock()
         current = self.backend.get_quotes(keys)
-        fresh = {k: q for k, q in current.items() if self._fresh(k, q, now)}
+        fresh = {k: q for k, q in current.items() if self._fresh(todo.wanted[k], q, now)}
         stale = {k: todo.wanted[k] for k in keys if k not in fresh}
         if stale:
             stale = self._askable(provider, stale, todo, now)
@@ -325,7 +320,7 @@ class PriceCache:
         now: datetime,
     ) -> dict[str, LiveQuote]:
         """One upstream call for every member of a batch (so they expire together)."""
-        members = {cache_key(s): s for s in self.backend.batch_members(provider.name, first, size)}
+        members = {s.key: s for s in self.backend.batch_members(provider.name, first, size)}
         negative = {_negative_key(s): k for k, s in members.items()}
         unknown = {
             negative[n]
@@ -396,7 +391,7 @@ class PriceCache:
             return History(
                 symbol.symbol, symbol.currency, ",".join(sources), tuple(b for b, _ in stored)
             )
-        with self.backend.lock(f"history:{cache_key(symbol)}", self.lock_timeout):
+        with self.backend.lock(f"history:{symbol.key}", self.lock_timeout):
             covered = self.bar_store.coverage(symbol)
             gaps = _missing(covered, start, last_final)
             for lo, hi in gaps:
