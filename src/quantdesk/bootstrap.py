@@ -6,23 +6,25 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from platformdirs import user_data_dir
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from quantdesk.domain.errors import InvalidInput, QuantdeskError
-from quantdesk.market.base import Provider
 from quantdesk.market.cache import DEFAULT_TTL, CacheBackend, PriceCache
 from quantdesk.market.memory import MemoryBackend
-from quantdesk.market.providers.alphavantage import AlphaVantage
-from quantdesk.market.providers.coingecko import CoinGecko
-from quantdesk.market.providers.yahoo import YahooFinance
-from quantdesk.market.redis_backend import RedisBackend
-from quantdesk.market.sessions import UsEquityHours
 from quantdesk.store.database import current_revision, head_revision, make_engine, migrate
 from quantdesk.store.market_data import SqlMarketData
 from quantdesk.store.unit_of_work import SqlUnitOfWork
+
+if TYPE_CHECKING:
+    from quantdesk.market.base import Provider
+
+# The provider adapters (httpx), the Redis backend (redis) and the market calendar
+# (numpy, exchange_calendars) are imported by the functions that wire them: every CLI
+# command imports this module, and only the price and analytics commands need them.
 
 DEFAULT_USER = "local"
 
@@ -108,6 +110,10 @@ def _env_float(name: str, default: float) -> float:
 def live_providers() -> list[Provider]:
     """The configured providers in failover order (``QUANTDESK_PROVIDERS``), each at its
     configured base URL; Alpha Vantage only with ``QUANTDESK_ALPHAVANTAGE_API_KEY``."""
+    from quantdesk.market.providers.alphavantage import AlphaVantage  # noqa: PLC0415
+    from quantdesk.market.providers.coingecko import CoinGecko  # noqa: PLC0415
+    from quantdesk.market.providers.yahoo import YahooFinance  # noqa: PLC0415
+
     env = os.environ
     built: list[Provider] = []
     for entry in env.get("QUANTDESK_PROVIDERS", DEFAULT_PROVIDERS).split(","):
@@ -164,7 +170,6 @@ def market_data(engine: Engine, *, market: str, offline: bool) -> MarketWiring:
     ttl = _env_float("QUANTDESK_QUOTE_TTL", DEFAULT_TTL)
     store = SqlMarketData(engine, utc_now)
     if market == "simulated":
-        # imported only when chosen: it pulls in exchange_calendars and pandas (~1 s)
         from quantdesk.market.providers.simulated import SimulatedMarket  # noqa: PLC0415
 
         seed = int(_env_float("QUANTDESK_SIMULATED_SEED", DEFAULT_SIMULATED_SEED))
@@ -177,6 +182,9 @@ def market_data(engine: Engine, *, market: str, offline: bool) -> MarketWiring:
             [], MemoryBackend(durable=store), bars=store, ttl=ttl, clock=utc_now, offline=True
         )
         return MarketWiring(market, cache, None, offline=True)
+    from quantdesk.market.redis_backend import RedisBackend  # noqa: PLC0415
+    from quantdesk.market.sessions import UsEquityHours  # noqa: PLC0415
+
     redis_url = os.environ.get("QUANTDESK_REDIS_URL")
     prefix = os.environ.get("QUANTDESK_REDIS_PREFIX") or "quantdesk:"
     backend: CacheBackend = (

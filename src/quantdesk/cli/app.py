@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -29,9 +29,15 @@ from quantdesk.domain.positions import position_warnings, total_in_base, totals_
 from quantdesk.domain.transactions import LotPick, Transaction
 from quantdesk.importers.generic import FORMATS
 from quantdesk.market.http import upstream_calls
-from quantdesk.services import analytics, materialize, portfolio, prices
+from quantdesk.services import portfolio, prices
 from quantdesk.services.import_file import ImportOptions, import_file
 from quantdesk.services.ports import UnitOfWork
+
+if TYPE_CHECKING:
+    from quantdesk.services import analytics
+
+# The analytics commands import numpy and scipy (about 1 s) inside their bodies: the
+# other commands do not pay for them at start-up.
 
 out = Console()
 err = Console(stderr=True)
@@ -823,6 +829,8 @@ def _analytics_options(
     account: str | None,
     asset_class: str | None = None,
 ) -> analytics.Options:
+    from quantdesk.services import analytics  # noqa: PLC0415
+
     try:
         confidences = tuple(float(c) for c in confidence.split(",") if c.strip())
     except ValueError:
@@ -903,12 +911,14 @@ def analytics_command(
         account,
         asset_class,
     )
+    from quantdesk.services import analytics, analytics_view, materialize  # noqa: PLC0415
+
     market = None if context.market.offline else context.market.cache
     changes = _what_if_changes(what_if or [])
     result = None
     if changes:  # hypothetical: computed fresh, never stored
         report = analytics.analyze(context.uow, market, options, clock=bootstrap.utc_now)
-        data = render.analytics_json(report, explain=explain)
+        data = analytics_view.analytics_json(report, explain=explain)
         result = analytics.WhatIfEngine(report).evaluate(changes)
     else:
         data = materialize.materialized_analytics(
@@ -918,8 +928,8 @@ def analytics_command(
         if result is not None:
             data["what_if"] = {
                 "quantities": {s: [a, b] for s, (a, b) in result.quantities.items()},
-                "current": render.metric_set_json(result.current),
-                "hypothetical": render.metric_set_json(result.hypothetical),
+                "current": analytics_view.metric_set_json(result.current),
+                "hypothetical": analytics_view.metric_set_json(result.hypothetical),
             }
         _print_json(data)
         return
@@ -1077,6 +1087,8 @@ def history_command(
     as_json: JsonOpt = False,
 ) -> None:
     """The daily series: value, net flow, TWR return, cumulative return, drawdown."""
+    from quantdesk.services import analytics, analytics_view  # noqa: PLC0415
+
     context = _ctx(ctx)
     options = _analytics_options(
         start, end, period, benchmark, 0.04, "0.95,0.99", 1, calendar, account, asset_class
@@ -1089,7 +1101,7 @@ def history_command(
     )
     rows = analytics.history_rows(report)
     if as_json:
-        _print_json(render.history_json(rows))
+        _print_json(analytics_view.history_json(rows))
         return
     table = Table(
         "Day",

@@ -10,7 +10,6 @@ from quantdesk.domain.market import LiveQuote
 from quantdesk.domain.money import money_text, to_text
 from quantdesk.domain.positions import Position
 from quantdesk.domain.transactions import Transaction
-from quantdesk.services.analytics_view import analytics_json, history_json, metric_set_json
 from quantdesk.services.import_report import ImportReport
 from quantdesk.services.portfolio import GainsReport
 from quantdesk.services.prices import PriceView, RefreshReport
@@ -208,6 +207,3 @@ def price_view_json(v: PriceView) -> dict[str, Any]:
         },
         "history_error": v.history_error,
     }
-
-
-__all__ = ["analytics_json", "history_json", "metric_set_json"]
