@@ -7,11 +7,14 @@ from datetime import date
 
 import pytest
 
-from quantdesk.domain.errors import InvalidInput
+from quantdesk.domain.errors import InvalidInput, ProviderUnavailable
+from quantdesk.market.cache import PriceCache
+from quantdesk.market.memory import MemoryBackend
 from quantdesk.services import analytics, portfolio
 from quantdesk.services.import_file import ImportOptions, import_stream
 from quantdesk.services.portfolio import import_price_stream
 from quantdesk.store.unit_of_work import SqlUnitOfWork
+from quantdesk.testing import FakeProvider
 from tests.conftest import clock
 
 TRADES = """date,type,symbol,quantity,price,fees,amount,asset_type
@@ -166,3 +169,14 @@ def test_days_after_selling_everything_are_not_observations(uow: SqlUnitOfWork) 
     report = analytics.analyze(ledger, None, OPTIONS, clock=clock)
     assert 2 == report.metrics.observations
     assert pytest.approx(1.1 * 0.9 - 1, rel=1e-12) == report.metrics.twr
+
+
+def test_a_benchmark_the_market_cannot_give_falls_back_to_stored_closes_and_says_why(
+    ledger: SqlUnitOfWork,
+) -> None:
+    """A provider outage for the benchmark is reported; its stored closes still give beta."""
+    down = FakeProvider("yahoo", {}, failures=[ProviderUnavailable("HTTP 503")] * 3)
+    market = PriceCache([down], MemoryBackend(), clock=clock)
+    report = analytics.analyze(ledger, market, OPTIONS, clock=clock)
+    assert report.metrics.beta is not None
+    assert any("could not be fetched" in w and "HTTP 503" in w for w in report.warnings)

@@ -25,7 +25,7 @@ from quantdesk.demo import load_demo
 from quantdesk.domain.errors import InsufficientLots, QuantdeskError
 from quantdesk.domain.lots import CostMethod, Term
 from quantdesk.domain.money import money_text, normalized, parse_decimal, to_text
-from quantdesk.domain.positions import position_warnings, total_in_base, totals_by_currency
+from quantdesk.domain.positions import position_warnings, totals_by_currency
 from quantdesk.domain.transactions import LotPick, Transaction
 from quantdesk.importers.generic import FORMATS
 from quantdesk.market.http import upstream_calls
@@ -395,16 +395,16 @@ def positions_command(
 ) -> None:
     """Positions per account (or consolidated) with cost basis and unrealized gain."""
     day = _day(as_of, "--as-of") if as_of else bootstrap.utc_now().date()
-    rows = portfolio.current_positions(
-        _ctx(ctx).uow, account=account, consolidated=consolidated, method=method, as_of=day
+    rows, base = portfolio.valued_positions(
+        _ctx(ctx).uow,
+        account=account,
+        consolidated=consolidated,
+        method=method,
+        as_of=day,
+        base=prices.BASE_CURRENCY,
     )
     warnings = position_warnings(rows)
     totals = totals_by_currency(rows)
-    base = total_in_base(
-        totals,
-        portfolio.fx_rates(_ctx(ctx).uow, totals, base=prices.BASE_CURRENCY, as_of=day),
-        prices.BASE_CURRENCY,
-    )
     if base.missing_rates:
         warnings.append(
             f"no exchange rate into {base.currency} for {', '.join(base.missing_rates)}: "

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from itertools import pairwise
 
 import numpy as np
@@ -37,7 +38,7 @@ from quantdesk.domain.instruments import AssetType, InstrumentKey, normalize_sym
 from quantdesk.domain.ledger_history import LedgerHistory, ledger_history
 from quantdesk.domain.market import MarketSymbol
 from quantdesk.domain.transactions import Transaction
-from quantdesk.services.portfolio import replay_ledger
+from quantdesk.services.portfolio import replay_entries
 from quantdesk.services.ports import LedgerStore, MarketData, UnitOfWork
 from quantdesk.services.prices import BASE_CURRENCY
 
@@ -182,8 +183,10 @@ def analyze(
         if start >= end:
             raise InvalidInput(f"nothing to measure: the ledger starts on {first}")
         frames = _frames(store, history, ledger, start, end, options)
-        totals = _totals(store, options.account, kind, start, end)
-        bench = _benchmark_closes(store, market, options.benchmark, start, end)
+        totals = _totals(store, ledger, options.account, kind, start, end)
+        bench, bench_failure = _benchmark_closes(store, market, options.benchmark, start, end)
+    if bench_failure is not None:
+        frames.warnings.append(f"the benchmark's closes could not be fetched: {bench_failure}")
     return _report(options, start, end, frames, bench, totals)
 
 
@@ -249,11 +252,16 @@ class _Totals:
 
 
 def _totals(
-    store: LedgerStore, account: str | None, kind: AssetType | None, start: date, end: date
+    store: LedgerStore,
+    ledger: Sequence[Transaction],
+    account: str | None,
+    kind: AssetType | None,
+    start: date,
+    end: date,
 ) -> _Totals:
     """Cost basis and unrealized gain of what the scope holds at the end (base currency
     only), and the gains it realized in the period."""
-    state = replay_ledger(store, as_of=end)
+    state = replay_entries(ledger, as_of=end)  # the ledger already loaded, not again
     quotes = store.latest_quotes(end)
     basis: Decimal | None = Decimal(0)
     unrealized: Decimal | None = Decimal(0)
@@ -300,29 +308,35 @@ def _totals(
     return _Totals(basis, unrealized, realized, sorted(set(warnings)))
 
 
-def _benchmark_closes(
-    store: LedgerStore, market: MarketData | None, name: str, start: date, end: date
-) -> Closes | None:
+def benchmark_key(store: LedgerStore, name: str) -> InstrumentKey:
+    """The benchmark's instrument: the ledger's own if it knows the symbol, else an ETF."""
     symbol = normalize_symbol(name)
     known = [
         i
         for i in store.instruments_by_symbol([symbol]).get(symbol, [])
         if i.asset_type not in (AssetType.CASH, AssetType.UNKNOWN)
     ]
-    kind = known[0].asset_type if known else AssetType.ETF
-    key = InstrumentKey(symbol, kind)
+    return InstrumentKey(symbol, known[0].asset_type if known else AssetType.ETF)
+
+
+def _benchmark_closes(
+    store: LedgerStore, market: MarketData | None, name: str, start: date, end: date
+) -> tuple[Closes | None, str | None]:
+    """The benchmark's closes from the market (stored ones when it cannot answer), and
+    why the market could not answer, if it could not."""
+    key = benchmark_key(store, name)
     lookback = start - timedelta(days=DEFAULT_CARRY_LIMIT)
+    failure = None
     if market is not None:
         try:
-            found = market.history(MarketSymbol(symbol, kind), lookback, end)
-        except ProviderError:
-            found = None
+            found = market.history(MarketSymbol(key.symbol, key.asset_type), lookback, end)
+        except ProviderError as error:
+            found, failure = None, str(error)
         if found is not None and found.bars:
-            return Closes.of(
-                [b.day for b in found.bars], [b.close for b in found.bars], found.currency
-            )
+            days = [b.day for b in found.bars]
+            return Closes.of(days, [b.close for b in found.bars], found.currency), None
     stored = store.daily_closes([key], lookback, end)
-    return Closes.of(*stored[key]) if key in stored else None
+    return (Closes.of(*stored[key]) if key in stored else None), failure
 
 
 def _report(
@@ -576,6 +590,11 @@ class WhatIfEngine:
             seed=options.seed,
         )
 
+    @cached_property
+    def current(self) -> MetricSet:
+        """The current holdings' set: the same for every what-if of one report."""
+        return self.metrics(self.units)
+
     def evaluate(self, changes: Mapping[str, float]) -> WhatIf:
         hypothetical = self.units.copy()
         for symbol, delta in changes.items():
@@ -587,7 +606,7 @@ class WhatIfEngine:
         if (hypothetical < 0).any():
             raise InvalidInput("a what-if cannot hold fewer than 0 units")
         return WhatIf(
-            self.metrics(self.units),
+            self.current,
             self.metrics(hypothetical),
             {
                 s: (float(self.units[k]), float(hypothetical[k]))

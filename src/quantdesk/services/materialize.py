@@ -21,8 +21,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from quantdesk.domain.instruments import AssetType, InstrumentKey, normalize_symbol
-from quantdesk.services.analytics import Options, Report, analyze
+from quantdesk.domain.instruments import AssetType, InstrumentKey
+from quantdesk.services.analytics import Options, Report, analyze, benchmark_key
 from quantdesk.services.analytics_view import analytics_json
 from quantdesk.services.ports import LedgerStore, MarketData, UnitOfWork
 from quantdesk.services.prices import BASE_CURRENCY
@@ -59,9 +59,8 @@ def _inputs(store: LedgerStore, options: Options) -> list[InstrumentKey]:
         InstrumentKey(f"{c}{BASE_CURRENCY}", AssetType.CASH)
         for c in sorted(currencies - {BASE_CURRENCY})
     ]
-    symbol = normalize_symbol(options.benchmark)
-    keys += [k for k in (InstrumentKey(symbol, t) for t in AssetType) if k not in keys]
-    return keys
+    bench = benchmark_key(store, options.benchmark)
+    return keys if bench in keys else [*keys, bench]
 
 
 def _price_change_day(
@@ -73,8 +72,10 @@ def _price_change_day(
         old, new = before.get(name), now.get(name)
         if old == new:
             continue
-        if old is None or new is None:
-            day = date.fromisoformat(str((new or old or [0, "9999-12-31"])[1]))
+        if old is None or new is None:  # closes of a symbol appeared (or went): all of them
+            present = new if new is not None else old
+            assert present is not None
+            day = date.fromisoformat(str(present[1]))
         else:
             kind, symbol = name.split(":", 1)
             old_last = date.fromisoformat(str(old[2]))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -13,7 +13,13 @@ from quantdesk.domain.errors import InvalidInput
 from quantdesk.domain.instruments import AssetType, InstrumentKey, normalize_currency
 from quantdesk.domain.lots import CostMethod, Disposal, Income, LedgerState, Lot, Term, replay
 from quantdesk.domain.money import ZERO, check_storable
-from quantdesk.domain.positions import Position, positions
+from quantdesk.domain.positions import (
+    BaseTotal,
+    Position,
+    positions,
+    total_in_base,
+    totals_by_currency,
+)
 from quantdesk.domain.transactions import LotPick, Origin, Transaction, TransactionType
 from quantdesk.importers.base import Issues
 from quantdesk.importers.csvio import Readable
@@ -42,19 +48,6 @@ def add_account(
         return store.add_account(account, clock())
 
 
-def fx_rates(
-    uow: UnitOfWork, currencies: Iterable[str], *, base: str, as_of: date
-) -> dict[str, Decimal]:
-    """The latest stored rate (on or before ``as_of``) of each currency into ``base``:
-    the close (or live quote) of its FX pair, as ``prices refresh`` stores them."""
-    wanted = {c: InstrumentKey(f"{c}{base}", AssetType.CASH) for c in currencies if c != base}
-    if not wanted:
-        return {}
-    with uow(commit=False) as store:
-        quotes = store.latest_quotes(as_of)
-    return {c: quotes[k].price for c, k in wanted.items() if k in quotes}
-
-
 def list_accounts(uow: UnitOfWork) -> list[Account]:
     with uow(commit=False) as store:
         return store.list_accounts()
@@ -69,8 +62,18 @@ def replay_ledger(
 ) -> LedgerState:
     """Load the user's ledger and replay it into lots and cash, and (``record``) the
     disposals and income that gains need."""
+    return replay_entries(store.ledger(), method=method, as_of=as_of, record=record)
+
+
+def replay_entries(
+    ledger: Sequence[Transaction],
+    *,
+    method: CostMethod = CostMethod.FIFO,
+    as_of: date | None = None,
+    record: bool = True,
+) -> LedgerState:
+    """Replay an already loaded ledger (in ledger order) up to ``as_of``."""
     with cyclic_gc_paused():
-        ledger = store.ledger()
         if as_of is not None:
             ledger = [t for t in ledger if t.traded_on <= as_of]
         return replay(ledger, method=method, collect_shortfalls=True, presorted=True, record=record)
@@ -85,12 +88,33 @@ def current_positions(
     as_of: date,
 ) -> list[Position]:
     """Positions valued at the latest stored close on or before ``as_of``."""
+    return valued_positions(
+        uow, account=account, consolidated=consolidated, method=method, as_of=as_of
+    )[0]
+
+
+def valued_positions(
+    uow: UnitOfWork,
+    *,
+    account: str | None = None,
+    consolidated: bool = False,
+    method: CostMethod = CostMethod.FIFO,
+    as_of: date,
+    base: str = "USD",
+) -> tuple[list[Position], BaseTotal]:
+    """Positions valued at the latest stored close on or before ``as_of``, and their
+    total in ``base`` at the latest stored FX rates (the closes or quotes of the pairs,
+    such as EURUSD, that ``prices refresh`` stores), from one read of the prices."""
     with uow(commit=False) as store:
         if account is not None:
             store.account(account)
         state = replay_ledger(store, method=method, as_of=as_of, record=False)
         quotes = store.latest_quotes(as_of)
-    return positions(state, quotes, consolidated=consolidated, account=account)
+    rows = positions(state, quotes, consolidated=consolidated, account=account)
+    totals = totals_by_currency(rows)
+    pairs = {c: InstrumentKey(f"{c}{base}", AssetType.CASH) for c in totals if c != base}
+    rates = {c: quotes[k].price for c, k in pairs.items() if k in quotes}
+    return rows, total_in_base(totals, rates, base)
 
 
 def open_lots(
