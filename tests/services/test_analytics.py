@@ -180,3 +180,16 @@ def test_a_benchmark_the_market_cannot_give_falls_back_to_stored_closes_and_says
     report = analytics.analyze(ledger, market, OPTIONS, clock=clock)
     assert report.metrics.beta is not None
     assert any("could not be fetched" in w and "HTTP 503" in w for w in report.warnings)
+
+
+def test_closes_in_another_currency_are_left_out_and_named(uow: SqlUnitOfWork) -> None:
+    """A close stored in another currency than the latest never mixes into the series."""
+    ledger = _ledger_with(uow, "2026-11-02,buy,AAPL,10,100,0,,stock\n", CLOSES)
+    import_price_stream(
+        ledger,
+        io.BytesIO(b"date,symbol,close,currency,asset_type\n2026-10-30,AAPL,90,EUR,stock\n"),
+        clock=clock,
+    )
+    report = analytics.analyze(ledger, None, OPTIONS, clock=clock)
+    assert pytest.approx(1089.0) == report.total_value
+    assert any("AAPL (1)" in w for w in report.warnings)

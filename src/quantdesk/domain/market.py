@@ -95,3 +95,14 @@ class History:
     currency: str
     source: str
     bars: tuple[Bar, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DailyCloses:
+    """Stored closes of one instrument, oldest first, all in ``currency`` (its latest
+    close's); ``left_out`` counts closes in another currency that could not join them."""
+
+    days: list[date]
+    closes: list[Decimal]
+    currency: str
+    left_out: int = 0

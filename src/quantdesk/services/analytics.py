@@ -36,7 +36,7 @@ from quantdesk.analytics.whatif import HoldingsModel
 from quantdesk.domain.errors import InvalidInput, ProviderError
 from quantdesk.domain.instruments import AssetType, InstrumentKey, normalize_symbol
 from quantdesk.domain.ledger_history import LedgerHistory, ledger_history
-from quantdesk.domain.market import MarketSymbol
+from quantdesk.domain.market import DailyCloses, MarketSymbol
 from quantdesk.domain.transactions import Transaction
 from quantdesk.services.portfolio import replay_entries
 from quantdesk.services.ports import LedgerStore, MarketData, UnitOfWork
@@ -201,7 +201,8 @@ def _frames(
     keys = [k for k in history.instruments if k.asset_type is not AssetType.CASH]
     lookback = start - timedelta(days=DEFAULT_CARRY_LIMIT)
     stored = store.daily_closes(keys, lookback, end)
-    closes = {k: Closes.of(*stored[k]) for k in keys if k in stored}
+    closes = {k: _closes(stored[k]) for k in keys if k in stored}
+    mixed = sorted(f"{k.symbol} ({stored[k].left_out})" for k in stored if stored[k].left_out)
     unpriced: list[str] = []
     for key in keys:
         if key not in closes:  # no close at all: its own trade prices stand in
@@ -216,10 +217,15 @@ def _frames(
         for c in sorted(currencies - {BASE_CURRENCY})
     }
     rates = store.daily_closes(pairs.values(), lookback, end)
-    fx = {c: Closes.of(*rates[p]) for c, p in pairs.items() if p in rates}
+    fx = {c: _closes(rates[p]) for c, p in pairs.items() if p in rates}
     frames = build_frames(
         history, closes, fx, start=start, end=end, base=BASE_CURRENCY, calendar=options.calendar
     )
+    if mixed:
+        frames.warnings.append(
+            f"closes in another currency than each instrument's latest close were left out: "
+            f"{', '.join(mixed)}"
+        )
     if unpriced:
         frames.warnings.append(
             f"no closes of {', '.join(sorted(unpriced))}: valued at the prices of their own "
@@ -336,7 +342,11 @@ def _benchmark_closes(
             days = [b.day for b in found.bars]
             return Closes.of(days, [b.close for b in found.bars], found.currency), None
     stored = store.daily_closes([key], lookback, end)
-    return (Closes.of(*stored[key]) if key in stored else None), failure
+    return (_closes(stored[key]) if key in stored else None), failure
+
+
+def _closes(stored: DailyCloses) -> Closes:
+    return Closes.of(stored.days, stored.closes, stored.currency)
 
 
 def _report(

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from quantdesk.domain.accounts import Account
 from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey
-from quantdesk.domain.market import History, MarketSymbol
+from quantdesk.domain.market import DailyCloses, History, MarketSymbol
 from quantdesk.domain.positions import Quote
 from quantdesk.domain.transactions import Origin, Transaction
 from quantdesk.market.cache import QuoteResult
@@ -55,7 +55,7 @@ class LedgerStore(Protocol):
     def latest_quotes(self, as_of: date) -> dict[InstrumentKey, Quote]: ...
     def daily_closes(
         self, keys: Iterable[InstrumentKey], start: date, end: date
-    ) -> dict[InstrumentKey, tuple[list[date], list[Decimal], str]]: ...
+    ) -> dict[InstrumentKey, DailyCloses]: ...
     def own_closes(
         self, key: InstrumentKey, start: date, end: date
     ) -> list[tuple[date, Decimal]]: ...

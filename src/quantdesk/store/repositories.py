@@ -35,6 +35,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from quantdesk.domain.accounts import Account, AccountKind
 from quantdesk.domain.errors import Conflict, NotFound
 from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey
+from quantdesk.domain.market import DailyCloses
 from quantdesk.domain.positions import Quote
 from quantdesk.domain.transactions import (
     INFLOW_PRIORITY_MAX,
@@ -479,12 +480,12 @@ class LedgerRepository:
                 known = quotes_found.get(key)
                 if known is None or (not own and row.day > known.as_of):
                     quotes_found[key] = Quote(row.close, row.currency, row.day, row.source)
-        live = select(quotes, instruments.c.symbol, instruments.c.asset_type).join(
-            instruments, instruments.c.id == quotes.c.instrument_id
+        live = (
+            select(quotes, instruments.c.symbol, instruments.c.asset_type)
+            .join(instruments, instruments.c.id == quotes.c.instrument_id)
+            .where(quotes.c.source == "simulated" if simulated else quotes.c.source != "simulated")
         )
         for row in self.conn.execute(live):
-            if (row.source == "simulated") != simulated:
-                continue
             day = row.as_of.date()
             if day > as_of:
                 continue
@@ -497,7 +498,7 @@ class LedgerRepository:
     # market data --------------------------------------------------------------------
     def daily_closes(
         self, keys: Iterable[InstrumentKey], start: date, end: date
-    ) -> dict[InstrumentKey, tuple[list[date], list[Decimal], str]]:
+    ) -> dict[InstrumentKey, DailyCloses]:
         """Closes of each instrument from ``start`` to ``end``, oldest first, with their
         currency: the user's own where they have one for the day, else the market's (the
         user's market: live or simulated, never both)."""
@@ -519,7 +520,7 @@ class LedgerRepository:
         if not ids:
             return {}
         simulated = self.market() == "simulated"
-        by_key: dict[InstrumentKey, dict[date, tuple[Decimal, str, bool]]] = {}
+        by_key: dict[InstrumentKey, dict[date, tuple[Decimal, str]]] = {}
         market_scope = (
             prices.c.source == "simulated" if simulated else prices.c.source != "simulated"
         )
@@ -532,15 +533,16 @@ class LedgerRepository:
             )
             for row in self.conn.execute(query.order_by(table.c.day)):
                 days = by_key.setdefault(ids[row.instrument_id], {})
-                if own or row.day not in days:
-                    days[row.day] = (row.close, row.currency, own)
-        out: dict[InstrumentKey, tuple[list[date], list[Decimal], str]] = {}
+                if own or row.day not in days:  # the user's own close wins its day
+                    days[row.day] = (row.close, row.currency)
+        out: dict[InstrumentKey, DailyCloses] = {}
         for key, days in by_key.items():
             ordered_days = sorted(days)
-            currencies = [days[d][1] for d in ordered_days]
-            currency = max(set(currencies), key=currencies.count)  # one currency per series
+            currency = days[ordered_days[-1]][1]  # one currency per series: the latest's
             kept = [d for d in ordered_days if days[d][1] == currency]
-            out[key] = (kept, [days[d][0] for d in kept], currency)
+            out[key] = DailyCloses(
+                kept, [days[d][0] for d in kept], currency, len(ordered_days) - len(kept)
+            )
         return out
 
     def own_closes(self, key: InstrumentKey, start: date, end: date) -> list[tuple[date, Decimal]]:
