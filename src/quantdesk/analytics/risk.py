@@ -220,88 +220,19 @@ def alpha(
 
 
 # --- rolling ---------------------------------------------------------------------------
-
-_EPS = float(np.finfo(np.float64).eps)
-# Largest relative error accepted from the running sums before a window is recomputed
-# directly (a bound on the worst case, not an estimate: the usual error is far smaller).
-_ROLLING_TOLERANCE = 1e-12
-
-
-def _window_sums(x: FloatArray, window: int) -> tuple[FloatArray, FloatArray]:
-    """Sums of every ``window`` consecutive values, and a bound on their rounding error.
-
-    The prefix sums restart at every block of ``window`` values, so each window sum is
-    (block total - prefix before the window) + (prefix of the next block), and its error
-    is at most one unit roundoff per partial sum of the two blocks, plus three roundings:
-    below ``2 eps`` times the two blocks' total of ``|partial sum|``.
-    """
-    n = x.size
-    blocks_count = n // window + 1
-    padded = np.zeros(blocks_count * window, dtype=np.float64)
-    padded[:n] = x
-    blocks = padded.reshape(blocks_count, window)
-    inclusive = np.cumsum(blocks, axis=1)
-    before = np.zeros_like(inclusive)  # sum of the block's values before each position
-    before[:, 1:] = inclusive[:, :-1]
-    before_flat = before.ravel()
-    m = n - window + 1
-    totals = np.repeat(inclusive[:, -1], window)[:m]
-    sums = (totals - before_flat[:m]) + before_flat[window : window + m]
-    magnitude = np.abs(inclusive).sum(axis=1)
-    pair = magnitude[:-1] + magnitude[1:]
-    error = np.repeat(pair, window)[:m] * (2.0 * _EPS)
-    return sums, error
-
-
-def _window_counts(flags: NDArray[np.bool_], window: int) -> NDArray[np.intp]:
-    """How many flags are set in every ``window`` consecutive positions."""
-    running = np.zeros(flags.size + 1, dtype=np.intp)
-    np.cumsum(flags, out=running[1:])
-    return running[window:] - running[:-window]
+# Each window is computed directly, with the same formulas as the single-window
+# functions (a 2,520-day series with 252-day windows costs about a millisecond), rather
+# than with running sums, whose rounding error would need tracking and correcting.
 
 
 def _check_window(window: int) -> None:
     if window < 2:
-        msg = f"window must be at least 2, got {window}"
+        msg = f"a rolling window needs at least 2 returns, got {window!r}"
         raise ValueError(msg)
 
 
-def _shifted(x: FloatArray) -> tuple[FloatArray, NDArray[np.bool_], float]:
-    """``x`` minus the mean of its finite values (non-finite values set to 0), the
-    non-finite mask, and the shift: small sums lose fewer digits to cancellation."""
-    finite = np.isfinite(x)
-    count = int(np.count_nonzero(finite))
-    shift = float(x[finite].sum() / count) if count else 0.0
-    shifted = np.where(finite, x - shift, 0.0)
-    return shifted, ~finite, shift
-
-
-def _constant_windows(x: FloatArray, window: int) -> NDArray[np.bool_]:
-    """For every window: are all its values equal (compared exactly)?"""
-    constant: NDArray[np.bool_] = _window_counts(x[1:] != x[:-1], window - 1) == 0
-    return constant
-
-
-def _moment_sums(
-    x: FloatArray, y: FloatArray | None, window: int
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Window sums of ``x`` and the centered cross sum ``sum (x - mean x)(y - mean y)``
-    (``y = x``: of squares), each with a bound on its absolute rounding error."""
-    sum_x, err_x = _window_sums(x, window)
-    if y is None:
-        cross, err_cross = _window_sums(x * x, window)
-        sum_y, err_y = sum_x, err_x
-    else:
-        cross, err_cross = _window_sums(x * y, window)
-        sum_y, err_y = _window_sums(y, window)
-    product = sum_x * sum_y / window
-    centered = cross - product
-    error = (
-        err_cross
-        + (np.abs(sum_x) * err_y + np.abs(sum_y) * err_x + err_x * err_y) / window
-        + 2.0 * _EPS * (np.abs(cross) + np.abs(product))
-    )
-    return sum_x, err_x, centered, error
+def _windows(x: FloatArray, window: int) -> FloatArray:
+    return sliding_window_view(x, window)
 
 
 def _full(n: int, window: int, tail: FloatArray) -> FloatArray:
@@ -310,14 +241,13 @@ def _full(n: int, window: int, tail: FloatArray) -> FloatArray:
     return out
 
 
-def _exact_mean_var(
-    r: FloatArray, window: int, starts: NDArray[np.intp]
-) -> tuple[FloatArray, FloatArray]:
-    """Mean and sample variance of the windows starting at ``starts``, from their values."""
-    values = sliding_window_view(r, window)[starts]
-    mean = values.mean(axis=1)
-    deviations = values - mean[:, np.newaxis]
-    return mean, np.einsum("ij,ij->i", deviations, deviations) / (window - 1)
+def _rolling_mean_var(windows: FloatArray) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
+    """Per window: mean, sample variance (ddof=1), and whether all its values are equal.
+    A window holding a NaN gives NaN."""
+    mean = windows.mean(axis=1)
+    deviations = windows - mean[:, np.newaxis]
+    var = np.einsum("ij,ij->i", deviations, deviations) / (windows.shape[1] - 1)
+    return mean, var, windows.min(axis=1) == windows.max(axis=1)
 
 
 def rolling_volatility(returns: FloatArray, window: int, *, periods_per_year: float) -> FloatArray:
@@ -329,21 +259,11 @@ def rolling_volatility(returns: FloatArray, window: int, *, periods_per_year: fl
     """
     _check_window(window)
     r = np.asarray(returns, dtype=np.float64)
-    n = r.size
-    if n < window:
-        return np.full(n, np.nan)
-    shifted, missing, _ = _shifted(r)
-    _, _, centered, error = _moment_sums(shifted, None, window)
-    absent = _window_counts(missing, window) > 0
-    var = centered / (window - 1)
-    redo = np.flatnonzero(~(error <= _ROLLING_TOLERANCE * centered) & ~absent)
-    if redo.size:
-        var[redo] = _exact_mean_var(r, window, redo)[1]
-    var[_constant_windows(r, window)] = 0.0
-    np.maximum(var, 0.0, out=var)
-    vol = np.sqrt(var * periods_per_year)
-    vol[absent] = np.nan
-    return _full(n, window, vol)
+    if r.size < window:
+        return np.full(r.size, np.nan)
+    _, var, constant = _rolling_mean_var(_windows(r, window))
+    var[constant] = 0.0
+    return _full(r.size, window, np.sqrt(var * periods_per_year))
 
 
 def rolling_sharpe(
@@ -358,30 +278,14 @@ def rolling_sharpe(
     """
     _check_window(window)
     r = np.asarray(returns, dtype=np.float64)
-    n = r.size
-    if n < window:
-        return np.full(n, np.nan)
-    shifted, missing, shift = _shifted(r)
-    sums, sums_error, centered, error = _moment_sums(shifted, None, window)
+    if r.size < window:
+        return np.full(r.size, np.nan)
+    mean, var, constant = _rolling_mean_var(_windows(r, window))
     rf_d = daily_risk_free(risk_free, periods_per_year=periods_per_year)
-    excess = sums / window + (shift - rf_d)
-    excess_error = sums_error / window + 2.0 * _EPS * (abs(shift) + abs(rf_d) + np.abs(excess))
-    var = centered / (window - 1)
-    undefined = (_window_counts(missing, window) > 0) | _constant_windows(r, window)
-    redo = np.flatnonzero(
-        ~(
-            (error <= _ROLLING_TOLERANCE * centered)
-            & (excess_error <= _ROLLING_TOLERANCE * np.abs(excess))
-        )
-        & ~undefined
-    )
-    if redo.size:
-        mean, var[redo] = _exact_mean_var(r, window, redo)
-        excess[redo] = mean - rf_d
     with np.errstate(divide="ignore", invalid="ignore"):
-        sharpe = excess / np.sqrt(var) * math.sqrt(periods_per_year)
-    sharpe[undefined] = np.nan
-    return _full(n, window, sharpe)
+        sharpe = (mean - rf_d) / np.sqrt(var) * math.sqrt(periods_per_year)
+    sharpe[constant] = np.nan
+    return _full(r.size, window, sharpe)
 
 
 def rolling_beta(returns: FloatArray, benchmark: FloatArray, window: int) -> FloatArray:
@@ -394,26 +298,12 @@ def rolling_beta(returns: FloatArray, benchmark: FloatArray, window: int) -> Flo
     """
     _check_window(window)
     r, b = _pair(returns, benchmark)
-    n = r.size
-    if n < window:
-        return np.full(n, np.nan)
-    y, missing_r, _ = _shifted(r)
-    x, missing_b, _ = _shifted(b)
-    _, _, var_x, error_x = _moment_sums(x, None, window)
-    _, _, cov, error_cov = _moment_sums(x, y, window)
-    undefined = (_window_counts(missing_r | missing_b, window) > 0) | _constant_windows(b, window)
+    if r.size < window:
+        return np.full(r.size, np.nan)
+    bench = _windows(b, window)
+    deviations = bench - bench.mean(axis=1)[:, np.newaxis]
+    squares = np.einsum("ij,ij->i", deviations, deviations)
     with np.errstate(divide="ignore", invalid="ignore"):
-        slope = cov / var_x
-        error = (error_cov + np.abs(slope) * error_x) / var_x
-    redo = np.flatnonzero(
-        ~((error <= _ROLLING_TOLERANCE * np.abs(slope)) & (var_x > 0.0)) & ~undefined
-    )
-    if redo.size:
-        bench = sliding_window_view(b, window)[redo]
-        deviations = bench - bench.mean(axis=1)[:, np.newaxis]
-        values = sliding_window_view(r, window)[redo]
-        slope[redo] = np.einsum("ij,ij->i", deviations, values) / np.einsum(
-            "ij,ij->i", deviations, deviations
-        )
-    slope[undefined] = np.nan
-    return _full(n, window, slope)
+        slope = np.einsum("ij,ij->i", deviations, _windows(r, window)) / squares
+    slope[bench.min(axis=1) == bench.max(axis=1)] = np.nan
+    return _full(r.size, window, slope)
