@@ -63,8 +63,6 @@ class Frames:
     #: Instruments held at some point, and their value per day (T x K), base currency.
     instruments: list[InstrumentKey]
     holdings: Floats
-    #: Their closes per day (T x K) in their own currency, carried forward (NaN if none).
-    prices: Floats
     #: One unit of each, per day, in the base currency (close times FX rate).
     unit_values: Floats
     #: Units held at each day's end (T x K).
@@ -78,22 +76,17 @@ def _ordinals(days: Sequence[date]) -> npt.NDArray[np.int64]:
     return np.fromiter((d.toordinal() for d in days), dtype=np.int64, count=len(days))
 
 
-def _carried(
-    closes: Closes | None, calendar: npt.NDArray[np.int64], limit: int
-) -> tuple[Floats, Floats]:
-    """Each calendar day's latest close within ``limit`` days (NaN beyond), and the age."""
+def _carried(closes: Closes | None, calendar: npt.NDArray[np.int64], limit: int) -> Floats:
+    """Each calendar day's latest close within ``limit`` days (NaN beyond)."""
     out = np.full(len(calendar), np.nan)
-    age = np.full(len(calendar), np.inf)
     if closes is None or not closes.days:
-        return out, age
+        return out
     days = _ordinals(closes.days)
     values = np.asarray(closes.values, dtype=np.float64)
     at = np.searchsorted(days, calendar, side="right") - 1
-    known = at >= 0
-    age[known] = calendar[known] - days[at[known]]
-    usable = known & (age <= limit)
+    usable = (at >= 0) & (calendar - days[np.maximum(at, 0)] <= limit)
     out[usable] = values[at[usable]]
-    return out, age
+    return out
 
 
 def build_frames(
@@ -135,14 +128,12 @@ def build_frames(
         held_any[in_window].any(axis=0) if len(units) else np.zeros(len(instruments), bool),
         dtype=bool,
     )
-    coins = [
-        i
-        for k, i in enumerate(instruments)
-        if held_in_window[k] and i.asset_type is AssetType.CRYPTO
-    ]
+    holds_coins = any(
+        held_in_window[k] and i.asset_type is AssetType.CRYPTO for k, i in enumerate(instruments)
+    )
     chosen = calendar
     if calendar == "auto":
-        chosen = "daily" if coins else "trading"
+        chosen = "daily" if holds_coins else "trading"
     if chosen == "daily":
         days = np.arange(first, last + 1, dtype=np.int64)
         annualization = 365
@@ -172,18 +163,14 @@ def build_frames(
     for m, currency in enumerate(currencies):
         if currency == base:
             continue
-        rates[:, m], _ = _carried(fx.get(currency), days, carry_limit)
+        rates[:, m] = _carried(fx.get(currency), days, carry_limit)
     prices = np.full((n, len(instruments)), np.nan)
     price_rate = np.ones((n, len(instruments)))
     for k, key in enumerate(instruments):
         series = closes.get(key)
-        prices[:, k], _ = _carried(series, days, carry_limit)
-        currency = series.currency if series is not None else base
-        if currency != base:
-            if currency in where:
-                price_rate[:, k] = rates[:, where[currency]]
-            else:
-                price_rate[:, k], _ = _carried(fx.get(currency), days, carry_limit)
+        prices[:, k] = _carried(series, days, carry_limit)
+        if series is not None:  # every close currency has a rate column (see currencies)
+            price_rate[:, k] = rates[:, where[series.currency]]
     holdings = held * prices * price_rate
     holdings[held == 0] = 0.0  # no units: no value, whatever the price
     values = holdings.sum(axis=1) + (balances * rates).sum(axis=1)
@@ -205,17 +192,16 @@ def build_frames(
             f"{int(missing.sum())} day(s) left out: no close within {carry_limit} days of "
             f"{what}; their flows count on the next valued day"
         )
-        days, values, flows, holdings, prices = _drop_days(
-            missing, days, values, flows, holdings, prices
-        )
-        unit_values, held = unit_values[~missing], held[~missing]
+        keep = ~missing
+        flows = _moved_flows(flows, keep)
+        days, values, flows, holdings = days[keep], values[keep], flows[keep], holdings[keep]
+        unit_values, held = unit_values[keep], held[keep]
     return Frames(
         [date.fromordinal(int(d)) for d in days],
         values,
         flows,
         instruments,
         holdings,
-        prices,
         unit_values,
         held,
         annualization,
@@ -274,22 +260,13 @@ def _place_flows(
                 flows[t] = np.nan  # never priced: the day cannot be valued
 
 
-def _drop_days(
-    missing: npt.NDArray[np.bool_],
-    days: npt.NDArray[np.int64],
-    values: Floats,
-    flows: Floats,
-    holdings: Floats,
-    prices: Floats,
-) -> tuple[npt.NDArray[np.int64], Floats, Floats, Floats, Floats]:
-    """Leave out unvalued days; each one's flows move to the next day that is kept."""
-    keep = ~missing
-    carried = np.where(np.isfinite(flows), flows, 0.0)
-    moved = np.zeros_like(carried)
+def _moved_flows(flows: Floats, keep: npt.NDArray[np.bool_]) -> Floats:
+    """Flows with each left-out day's moved to the next day that is kept."""
+    moved = np.zeros(len(flows))
     pending = 0.0
-    for t in range(len(days)):
-        pending += carried[t]
+    for t, flow in enumerate(np.where(np.isfinite(flows), flows, 0.0)):
+        pending += flow
         if keep[t]:
             moved[t] = pending
             pending = 0.0
-    return days[keep], values[keep], moved[keep], holdings[keep], prices[keep]
+    return moved

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import calendar as calendars
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
@@ -432,18 +432,15 @@ def _report(
 
 
 def _slice(frames: Frames, begin: int) -> Frames:
-    return Frames(
-        frames.days[begin:],
-        frames.values[begin:],
-        np.concatenate([[0.0], frames.flows[begin + 1 :]]),
-        frames.instruments,
-        frames.holdings[begin:],
-        frames.prices[begin:],
-        frames.unit_values[begin:],
-        frames.units[begin:],
-        frames.annualization,
-        frames.calendar,
-        frames.warnings,
+    """The frames from day ``begin`` on (whose value then opens the series: no flow)."""
+    return replace(
+        frames,
+        days=frames.days[begin:],
+        values=frames.values[begin:],
+        flows=np.concatenate([[0.0], frames.flows[begin + 1 :]]),
+        holdings=frames.holdings[begin:],
+        unit_values=frames.unit_values[begin:],
+        units=frames.units[begin:],
     )
 
 
