@@ -50,7 +50,6 @@ class CashFlow:
     day: date
     currency: str
     amount: Decimal
-    entry: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +62,6 @@ class UnitFlow:
     units: Decimal
     currency: str
     fallback: Decimal | None
-    entry: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +80,6 @@ class LedgerHistory:
     days: list[DayEnd] = field(default_factory=list)
     cash_flows: list[CashFlow] = field(default_factory=list)
     unit_flows: list[UnitFlow] = field(default_factory=list)
-    cash_accounts: frozenset[str] = frozenset()
 
     @property
     def instruments(self) -> list[InstrumentKey]:
@@ -124,8 +121,7 @@ def ledger_history(
     for index, txn in enumerate(transactions):
         if txn.is_cash_movement():
             cash_from.setdefault(txn.account, index)
-    cash_accounts = frozenset(cash_from)
-    history = LedgerHistory(cash_accounts=cash_accounts)
+    history = LedgerHistory()
     units: dict[tuple[str, InstrumentKey], Decimal] = defaultdict(lambda: ZERO)
     cash: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
     current: date | None = None
@@ -149,7 +145,7 @@ def ledger_history(
         tracks_cash = asset_class is None and index >= cash_from.get(txn.account, len(transactions))
         if tracks_cash:
             cash[(txn.account, txn.currency)] += effect
-        _record_flows(txn, ref, effect, tracks_cash=tracks_cash, internal=internal, into=history)
+        _record_flows(txn, effect, tracks_cash=tracks_cash, internal=internal, into=history)
     if current is not None:
         history.days.append(_day_end(current, units, cash))
     return history
@@ -191,7 +187,6 @@ def _apply_units(txn: Transaction, units: dict[tuple[str, InstrumentKey], Decima
 
 def _record_flows(
     txn: Transaction,
-    ref: int,
     effect: Decimal,
     *,
     tracks_cash: bool,
@@ -213,15 +208,14 @@ def _record_flows(
                 sign * quantity,
                 txn.currency,
                 None if fallback is None else sign * fallback,
-                ref,
             )
         )
         if not tracks_cash and txn.fees:
-            into.cash_flows.append(CashFlow(day, txn.currency, txn.fees, ref))
+            into.cash_flows.append(CashFlow(day, txn.currency, txn.fees))
         return
     if tracks_cash:
         if t in _EXTERNAL_CASH or (t in TRANSFER_TYPES and txn.instrument is None):
-            into.cash_flows.append(CashFlow(day, txn.currency, effect, ref))
+            into.cash_flows.append(CashFlow(day, txn.currency, effect))
         return
     if effect:
-        into.cash_flows.append(CashFlow(day, txn.currency, -effect, ref))
+        into.cash_flows.append(CashFlow(day, txn.currency, -effect))
