@@ -12,50 +12,21 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection, Engine, and_, case, select, update
 
-from quantdesk.domain.instruments import AssetType, InstrumentKey
+from quantdesk.domain.instruments import Instrument, InstrumentKey
 from quantdesk.domain.market import Bar, History, LiveQuote, MarketSymbol
 from quantdesk.domain.money import derived
-from quantdesk.store.repositories import insert_skipping_duplicates
-from quantdesk.store.tables import instruments, price_coverage, prices, quotes
-
-_CHUNK = 500
+from quantdesk.store.repositories import ensure_instruments, insert_skipping_duplicates
+from quantdesk.store.tables import price_coverage, prices, quotes
 
 
 def instrument_ids(
     conn: Connection, wanted: Iterable[MarketSymbol], now: datetime, *, create: bool = True
 ) -> dict[InstrumentKey, int]:
-    """Ids of the instruments of ``wanted`` (by symbol and asset type), creating the
-    missing ones when ``create`` (an FX pair or a symbol only priced so far)."""
-    by_key = {InstrumentKey(s.symbol, s.asset_type): s for s in wanted}
-    ids: dict[InstrumentKey, int] = {}
-
-    def load() -> None:
-        names = sorted({k.symbol for k in by_key})
-        for start in range(0, len(names), _CHUNK):
-            chunk = names[start : start + _CHUNK]
-            query = select(instruments.c.id, instruments.c.symbol, instruments.c.asset_type)
-            for row in conn.execute(query.where(instruments.c.symbol.in_(chunk))):
-                key = InstrumentKey(row.symbol, AssetType(row.asset_type))
-                if key in by_key:
-                    ids[key] = int(row.id)
-
-    load()
-    missing = [s for k, s in by_key.items() if k not in ids]
-    if missing and create:
-        conn.execute(
-            insert_skipping_duplicates(conn.dialect.name),
-            [
-                {
-                    "symbol": s.symbol,
-                    "asset_type": s.asset_type.value,
-                    "currency": s.currency,
-                    "created_at": now,
-                }
-                for s in missing
-            ],
-        )
-        load()
-    return ids
+    """Ids of the instruments of ``wanted``, creating the missing ones when ``create``
+    (an FX pair or a symbol only priced so far)."""
+    return ensure_instruments(
+        conn, (Instrument(s.symbol, s.asset_type, s.currency) for s in wanted), now, create=create
+    )
 
 
 def _insert_closes(conn: Connection, instrument_id: int, history: History) -> None:

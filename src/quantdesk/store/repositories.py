@@ -94,6 +94,54 @@ def get_or_create_user(conn: Connection, name: str, now: datetime) -> int:
 NewRow = tuple[int, int | None, Transaction]
 
 
+def instruments_by_symbol(conn: Connection, symbols: Iterable[str]) -> dict[str, list[Instrument]]:
+    """Every instrument (shared by all users) of each symbol."""
+    found: dict[str, list[Instrument]] = {}
+    unique = sorted(set(symbols))
+    for start in range(0, len(unique), _IN_BATCH):
+        chunk = unique[start : start + _IN_BATCH]
+        for row in conn.execute(select(instruments).where(instruments.c.symbol.in_(chunk))):
+            found.setdefault(row.symbol, []).append(_instrument(row))
+    return found
+
+
+def ensure_instruments(
+    conn: Connection, wanted: Iterable[Instrument], now: datetime, *, create: bool = True
+) -> dict[InstrumentKey, int]:
+    """Ids of the given instruments (by symbol and asset type), creating the missing ones
+    unless ``create`` is False."""
+    by_key = {i.key: i for i in wanted}
+
+    def known() -> dict[InstrumentKey, int]:
+        return {
+            instrument.key: instrument.id
+            for found in instruments_by_symbol(conn, (k.symbol for k in by_key)).values()
+            for instrument in found
+            if instrument.key in by_key and instrument.id is not None
+        }
+
+    ids = known()
+    missing = [i for k, i in by_key.items() if k not in ids]
+    if not missing or not create:
+        return ids
+    # Instruments are shared: another user's import may create the same one at this
+    # moment, so a duplicate is skipped (waiting for that import) rather than an error.
+    conn.execute(
+        insert_skipping_duplicates(conn.dialect.name),
+        [
+            {
+                "symbol": i.symbol,
+                "asset_type": i.asset_type.value,
+                "currency": i.currency,
+                "name": i.name,
+                "created_at": now,
+            }
+            for i in missing
+        ],
+    )
+    return known()
+
+
 class LedgerRepository:
     """One user's accounts and transactions, plus the shared instruments and prices."""
 
@@ -150,49 +198,13 @@ class LedgerRepository:
 
     # instruments --------------------------------------------------------------------
     def instruments_by_symbol(self, symbols: Iterable[str]) -> dict[str, list[Instrument]]:
-        found: dict[str, list[Instrument]] = {}
-        unique = sorted(set(symbols))
-        for start in range(0, len(unique), _IN_BATCH):
-            chunk = unique[start : start + _IN_BATCH]
-            for row in self.conn.execute(
-                select(instruments).where(instruments.c.symbol.in_(chunk))
-            ):
-                found.setdefault(row.symbol, []).append(_instrument(row))
-        return found
+        return instruments_by_symbol(self.conn, symbols)
 
     def ensure_instruments(
         self, wanted: Iterable[Instrument], now: datetime
     ) -> dict[InstrumentKey, int]:
         """Ids of the given instruments, creating those that do not exist yet."""
-        by_key = {i.key: i for i in wanted}
-        ids: dict[InstrumentKey, int] = {}
-        for found in self.instruments_by_symbol(k.symbol for k in by_key).values():
-            for instrument in found:
-                if instrument.key in by_key and instrument.id is not None:
-                    ids[instrument.key] = instrument.id
-        missing = [i for k, i in by_key.items() if k not in ids]
-        if not missing:
-            return ids
-        # Instruments are shared: another user's import may create the same one at this
-        # moment, so a duplicate is skipped (waiting for that import) rather than an error.
-        self.conn.execute(
-            insert_skipping_duplicates(self.conn.dialect.name),
-            [
-                {
-                    "symbol": i.symbol,
-                    "asset_type": i.asset_type.value,
-                    "currency": i.currency,
-                    "name": i.name,
-                    "created_at": now,
-                }
-                for i in missing
-            ],
-        )
-        for found in self.instruments_by_symbol(i.symbol for i in missing).values():
-            for instrument in found:
-                if instrument.key in by_key and instrument.id is not None:
-                    ids[instrument.key] = instrument.id
-        return ids
+        return ensure_instruments(self.conn, wanted, now)
 
     def lock(self) -> None:
         """Hold this user's ledger until the transaction ends: imports and edits of one
