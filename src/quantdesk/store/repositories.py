@@ -514,21 +514,13 @@ class LedgerRepository:
         """Closes of each instrument from ``start`` to ``end``, oldest first, with their
         currency: the user's own where they have one for the day, else the market's (the
         user's market: live or simulated, never both)."""
-        wanted = list(dict.fromkeys(keys))
-        if not wanted:
-            return {}
-        names = sorted({k.symbol for k in wanted})
-        ids: dict[int, InstrumentKey] = {}
-        for start_at in range(0, len(names), _IN_BATCH):
-            chunk = names[start_at : start_at + _IN_BATCH]
-            for row in self.conn.execute(
-                select(instruments.c.id, instruments.c.symbol, instruments.c.asset_type).where(
-                    instruments.c.symbol.in_(chunk)
-                )
-            ):
-                key = InstrumentKey(row.symbol, AssetType(row.asset_type))
-                if key in wanted:
-                    ids[int(row.id)] = key
+        wanted = set(keys)
+        ids = {
+            i.id: i.key
+            for found in self.instruments_by_symbol(k.symbol for k in wanted).values()
+            for i in found
+            if i.key in wanted and i.id is not None
+        }
         if not ids:
             return {}
         simulated = self.market() == "simulated"
