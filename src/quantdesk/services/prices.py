@@ -18,7 +18,7 @@ from decimal import Decimal
 from quantdesk.domain.errors import InvalidInput, ProviderError
 from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey, normalize_symbol
 from quantdesk.domain.market import Bar, History, LiveQuote, MarketSymbol, fx_pair
-from quantdesk.services.ports import CloseSink, MarketData, UnitOfWork
+from quantdesk.services.ports import CloseSink, LedgerStore, MarketData, UnitOfWork
 
 MARKETS = ("live", "simulated")
 #: The currency every holding converts into until users choose their own base currency.
@@ -128,19 +128,19 @@ def show_prices(
     """The latest quote and the last ``days`` days of closes of one symbol: an instrument
     of the ledger, or (with ``asset_type``) any symbol the providers know. The user's own
     closes take the place of the market's on the days they cover."""
-    symbol = _lookup(uow, normalize_symbol(symbol_text), asset_type)
+    today = clock().date()
+    start = today - timedelta(days=days)
+    with uow(commit=False) as store:
+        symbol = _lookup(store, normalize_symbol(symbol_text), asset_type)
+        own = store.own_closes(InstrumentKey(symbol.symbol, symbol.asset_type), start, today)
     answer = market.quotes([symbol])
     quote = answer.quotes.get(symbol.symbol)
     error = answer.errors.get(symbol.symbol)
-    today = clock().date()
-    start = today - timedelta(days=days)
     try:
         history: History | None = market.history(symbol, start, today)
         history_error = None
     except ProviderError as failure:
         history, history_error = None, str(failure)
-    with uow(commit=False) as store:
-        own = store.own_closes(InstrumentKey(symbol.symbol, symbol.asset_type), start, today)
     if own:
         history = _with_own_closes(symbol, history, own)
     return PriceView(symbol, quote, str(error) if error else None, history, history_error)
@@ -158,14 +158,13 @@ def _with_own_closes(
     return History(symbol.symbol, currency, ",".join(sorted(sources)), bars)
 
 
-def _lookup(uow: UnitOfWork, symbol: str, asset_type: str | None) -> MarketSymbol:
+def _lookup(store: LedgerStore, symbol: str, asset_type: str | None) -> MarketSymbol:
     kind = AssetType.parse(asset_type) if asset_type else None
-    with uow(commit=False) as store:
-        known = [
-            i
-            for i in store.instruments_by_symbol([symbol]).get(symbol, [])
-            if i.asset_type is not AssetType.CASH and (kind is None or i.asset_type is kind)
-        ]
+    known = [
+        i
+        for i in store.instruments_by_symbol([symbol]).get(symbol, [])
+        if i.asset_type is not AssetType.CASH and (kind is None or i.asset_type is kind)
+    ]
     if len(known) == 1 and known[0].asset_type is not AssetType.UNKNOWN:
         return market_symbol(known[0])
     if kind is not None:
