@@ -52,7 +52,8 @@ def test_refresh_prices_every_instrument_once_and_values_positions(ledger: SqlUn
     assert {"AAPL": 16, "BTC": 21} == report.closes  # weekdays / every day since first trade
     valued = {p.instrument.symbol: p for p in portfolio.current_positions(ledger, as_of=NOW.date())}
     assert Decimal("2315.0") == valued["AAPL"].market_value
-    assert "yahoo" == valued["AAPL"].quote.source if valued["AAPL"].quote else None
+    assert valued["AAPL"].quote is not None
+    assert "yahoo" == valued["AAPL"].quote.source
 
 
 def test_refresh_again_fetches_no_history_already_stored(ledger: SqlUnitOfWork) -> None:
@@ -87,7 +88,8 @@ def test_own_closes_win_over_market_quotes(ledger: SqlUnitOfWork) -> None:
     aapl = next(
         p for p in portfolio.current_positions(ledger, as_of=NOW.date()) if p.quote is not None
     )
-    assert (Decimal(250), "user") == (aapl.quote.price, aapl.quote.source) if aapl.quote else None
+    assert aapl.quote is not None
+    assert (Decimal(250), "user") == (aapl.quote.price, aapl.quote.source)
 
 
 def test_symbols_typed_only_by_own_closes_are_not_sent_upstream(uow: SqlUnitOfWork) -> None:
@@ -114,7 +116,8 @@ def test_show_needs_a_type_for_a_symbol_outside_the_ledger(ledger: SqlUnitOfWork
         view.symbol.asset_type,
         view.quote.price if view.quote else None,
     )
-    assert 5 == len(view.history.bars) if view.history else None
+    assert view.history is not None
+    assert 5 == len(view.history.bars)
 
 
 def test_explicit_provider_id_reaches_the_provider(ledger: SqlUnitOfWork) -> None:
