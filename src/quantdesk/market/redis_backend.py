@@ -78,6 +78,9 @@ class RedisBackend:
         #: read when Redis has none (after a Redis restart, stale prices still exist).
         self.durable = durable
         self._register = client.register_script(_REGISTER)
+        #: Positions are permanent once given, so each process remembers the ones it saw
+        #: instead of asking Redis again on every request.
+        self._slots: dict[tuple[str, str], int] = {}
 
     @classmethod
     def from_url(
@@ -118,11 +121,17 @@ class RedisBackend:
         pipe.execute()
 
     def register(self, provider: str, key: str, symbol: MarketSymbol) -> int:
-        slot = self._register(
-            keys=[self._k("slots", provider), self._k("members", provider)],
-            args=[key, encode_symbol(symbol)],
+        known = self._slots.get((provider, key))
+        if known is not None:
+            return known
+        slot = int(
+            self._register(
+                keys=[self._k("slots", provider), self._k("members", provider)],
+                args=[key, encode_symbol(symbol)],
+            )
         )
-        return int(slot)
+        self._slots[(provider, key)] = slot
+        return slot
 
     def batch_members(self, provider: str, first: int, count: int) -> list[MarketSymbol]:
         values = self.redis.lrange(self._k("members", provider), first, first + count - 1)
