@@ -99,9 +99,15 @@ def _series(returns: FloatArray) -> FloatArray | None:
 
 
 def _assets(
-    asset_returns: FloatArray | None, weights: FloatArray | None, *, min_observations: int = 2
+    asset_returns: FloatArray | None,
+    weights: FloatArray | None,
+    *,
+    min_observations: int = 2,
+    moments: AssetMoments | None = None,
 ) -> tuple[FloatArray, FloatArray] | None:
-    """Asset returns (T x N) and weights (N,) as float64, or None when not usable."""
+    """Asset returns (T x N) and weights (N,) as float64, or None when not usable. With
+    ``moments`` (computed from these very returns, so already found finite) the returns
+    are not scanned again."""
     if asset_returns is None or weights is None:
         return None
     a = np.asarray(asset_returns, dtype=np.float64)
@@ -114,7 +120,9 @@ def _assets(
     if a.shape[1] != w.size:
         msg = f"{a.shape[1]} asset columns but {w.size} weights"
         raise ValueError(msg)
-    if a.shape[0] < min_observations or not (np.isfinite(a).all() and np.isfinite(w).all()):
+    if a.shape[0] < min_observations or not np.isfinite(w).all():
+        return None
+    if moments is None and not np.isfinite(a).all():
         return None
     return a, w
 
@@ -402,7 +410,7 @@ def _simulate(
     if simulations < 2:
         msg = f"simulations must be at least 2, got {simulations!r}"
         raise ValueError(msg)
-    data = _assets(asset_returns, weights)
+    data = _assets(asset_returns, weights, moments=moments)
     if data is None:
         return None
     a, w = data
@@ -565,7 +573,7 @@ def volatility_contributions(
     ``std(asset_returns @ weights, ddof=1)``. None without data, with fewer than 2 days or
     when the portfolio variance is 0.
     """
-    data = _assets(asset_returns, weights)
+    data = _assets(asset_returns, weights, moments=moments)
     if data is None:
         return None
     risk = _portfolio_risk(*data, moments)
@@ -590,7 +598,7 @@ def var_contributions(
     PerformanceAnalytics' ``VaR.Gaussian.portfolio``. None as ``volatility_contributions``.
     """
     _check_options(confidence, horizon)
-    data = _assets(asset_returns, weights)
+    data = _assets(asset_returns, weights, moments=moments)
     if data is None:
         return None
     risk = _portfolio_risk(*data, moments)

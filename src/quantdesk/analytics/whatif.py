@@ -16,6 +16,16 @@ from quantdesk.analytics.var import AssetMoments, asset_moments
 Floats = npt.NDArray[np.float64]
 
 
+@dataclass(frozen=True)
+class _Held:
+    """For one set of held assets: the first day all are priced, their returns over the
+    days all have one, and those returns' moments."""
+
+    first: int
+    assets: Floats
+    moments: AssetMoments | None
+
+
 @dataclass
 class HoldingsModel:
     """Per-unit values of each asset per day (T x K, base currency, NaN where unpriced),
@@ -34,9 +44,26 @@ class HoldingsModel:
         with np.errstate(divide="ignore", invalid="ignore"):
             #: NaN or inf where an asset has no price on either day (not yet listed).
             self._asset_returns = self._filled[1:] / self._filled[:-1] - 1
-        #: The moments of each set of held assets over their common priced days: they do
-        #: not depend on quantities, so a what-if of new quantities reuses them.
-        self._moments: dict[tuple[int, ...], tuple[Floats, AssetMoments | None]] = {}
+        #: What depends on which assets are held but not on how many: computed once per
+        #: set of held assets and reused by every what-if of new quantities.
+        self._held: dict[tuple[int, ...], _Held] = {}
+
+    def _prepared(self, held: npt.NDArray[np.intp]) -> _Held:
+        key = tuple(held.tolist())
+        found = self._held.get(key)
+        if found is None:
+            # the period starts once every held asset has a price (before its first close
+            # an asset is not worth 0: it cannot be valued), so the value path compares
+            unpriced = np.flatnonzero(~self._priced[:, held].all(axis=1))
+            chosen = self._asset_returns[:, held]
+            common = chosen[np.isfinite(chosen).all(axis=1)]
+            found = _Held(
+                int(unpriced[-1]) + 1 if len(unpriced) else 0,
+                common,
+                asset_moments(common) if len(common) >= 2 else None,
+            )
+            self._held[key] = found
+        return found
 
     def metrics(
         self,
@@ -50,14 +77,8 @@ class HoldingsModel:
         """The metric set of holding ``quantities`` (and the cash) through the period."""
         q = np.asarray(quantities, dtype=np.float64)
         held = np.flatnonzero(q)
-        # the period starts once every held asset has a price (before its first close an
-        # asset is not worth 0: it cannot be valued), so the value path is comparable
-        unpriced: npt.NDArray[np.intp] = (
-            np.flatnonzero(~self._priced[:, held].all(axis=1))
-            if len(held)
-            else np.zeros(0, dtype=np.intp)
-        )
-        first = int(unpriced[-1]) + 1 if len(unpriced) else 0
+        prepared = self._prepared(held) if len(held) else None
+        first = prepared.first if prepared is not None else 0
         values = self._filled[first:] @ q + self.cash
         days = list(self.days[first:])
         previous = values[:-1]
@@ -69,13 +90,8 @@ class HoldingsModel:
             bench = np.asarray(bench, dtype=np.float64)[first:]
         assets = weights = None
         moments = None
-        if len(held) and last > 0:
-            key = tuple(int(k) for k in held)
-            if key not in self._moments:
-                chosen = self._asset_returns[:, held]
-                common = chosen[np.isfinite(chosen).all(axis=1)]
-                self._moments[key] = (common, asset_moments(common) if len(common) >= 2 else None)
-            assets, moments = self._moments[key]
+        if prepared is not None and last > 0:
+            assets, moments = prepared.assets, prepared.moments
             weights = self._filled[-1, held] * q[held] / last
         if len(days) < 2:
             return metric_set(
