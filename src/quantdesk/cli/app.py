@@ -20,7 +20,6 @@ from sqlalchemy.exc import DBAPIError
 from typer.core import TyperGroup
 
 from quantdesk import bootstrap
-from quantdesk.cli import render
 from quantdesk.demo import load_demo
 from quantdesk.domain.errors import InsufficientLots, QuantdeskError
 from quantdesk.domain.lots import CostMethod, Term
@@ -30,6 +29,7 @@ from quantdesk.domain.transactions import LotPick, Transaction
 from quantdesk.importers.generic import FORMATS
 from quantdesk.market.http import upstream_calls
 from quantdesk.services import portfolio, prices
+from quantdesk.services import views as render
 from quantdesk.services.import_file import ImportOptions, import_file
 from quantdesk.services.ports import UnitOfWork
 

@@ -5,7 +5,11 @@ QuantdeskError
  +-- Conflict            a name already taken, or a stale write
  +-- InvalidInput        a value that cannot be accepted (with a reason)
  +-- LedgerError         the ledger would become inconsistent
-      +-- InsufficientLots   a sale or transfer exceeds the open lots
+ |    +-- InsufficientLots   a sale or transfer exceeds the open lots
+ +-- StaleWrite          an edit based on a version that is no longer current (a Conflict)
+ +-- NotAuthenticated    no valid session or token, or a wrong name or password
+ +-- TooManyAttempts     login attempts over the limit (``retry_after`` s)
+ +-- ProviderError       see its docstring
 """
 
 from __future__ import annotations
@@ -33,6 +37,15 @@ class Conflict(QuantdeskError):
 
 class InvalidInput(QuantdeskError):
     """A value that cannot be accepted; the message says why."""
+
+
+class InvalidFields(InvalidInput):
+    """Values of named fields that cannot be accepted: ``fields`` holds (field, reason)
+    pairs, every one found, not just the first."""
+
+    def __init__(self, fields: list[tuple[str | None, str]]) -> None:
+        self.fields = fields
+        super().__init__("; ".join(f"{f or 'entry'}: {reason}" for f, reason in fields))
 
 
 class LedgerError(QuantdeskError):
@@ -107,3 +120,25 @@ class RateLimited(ProviderUnavailable):
 
 class UnknownSymbol(ProviderError):
     """The provider has no data for this symbol (not a transient failure)."""
+
+
+class StaleWrite(Conflict):
+    """An edit named a version of a row that another edit has replaced; ``current`` is
+    the row as it is now (the client shows it and lets the user decide)."""
+
+    def __init__(self, message: str, *, current: object) -> None:
+        self.current = current
+        super().__init__(message)
+
+
+class NotAuthenticated(QuantdeskError):
+    """No valid session or token, or a wrong user name or password (never which)."""
+
+
+class TooManyAttempts(QuantdeskError):
+    """Too many failed logins for an account or from an address; retry after
+    ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)

@@ -281,6 +281,17 @@ def parse_trades(
         yield from _trade(_Row(line, cells, columns, dialect, issues), today)
 
 
+def parse_entry(
+    values: dict[str, str], *, today: date, issues: Issues
+) -> tuple[ParsedTransaction, ...]:
+    """One ledger entry given as generic-trades cells by column name (the API's manual
+    entry): the same checks as a file row; issues name the column."""
+    header = [name for name in values if name in TRADES.required + TRADES.optional]
+    record = [values[name] for name in header]
+    row = _Row(1, record, _Columns(header, TRADES), CsvDialect("utf-8", ","), issues)
+    return _trade(row, today)
+
+
 def _trade(row: _Row, today: date) -> tuple[ParsedTransaction, ...]:
     kind = row.parsed("type", _kind)
     row.require("type", kind, "type is empty")

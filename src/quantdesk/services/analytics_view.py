@@ -139,3 +139,8 @@ def metric_set_json(m: MetricSet) -> dict[str, Any]:
         "cvar": _risk(m.cvar),
         "warnings": m.warnings,
     }
+
+
+def number(value: float | None) -> float | None:
+    """A float as JSON: null for None, NaN and infinities."""
+    return _num(value)

@@ -324,3 +324,12 @@ def import_price_stream(
         if issues:
             raise PriceFileError(issues)
         return store.store_user_closes(stored, source=source)
+
+
+def delete_account(uow: UnitOfWork, account_id: int) -> None:
+    """Delete an account with its entries, refusing if the rest of the ledger would then
+    sell units it does not hold."""
+    with uow() as store:
+        store.lock()
+        store.delete_account(account_id)
+        replay(store.ledger(), method=CostMethod.SPECIFIC, presorted=True)  # else rolls back

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from quantdesk.domain.errors import InvalidInput, ProviderError
+from quantdesk.domain.errors import InvalidInput, ProviderError, UnknownSymbol
 from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey, normalize_symbol
 from quantdesk.domain.market import Bar, History, LiveQuote, MarketSymbol, fx_pair
 from quantdesk.services.ports import CloseSink, LedgerStore, MarketData, UnitOfWork
@@ -199,3 +199,72 @@ def choose_market(uow: UnitOfWork, market: str) -> None:
         raise InvalidInput(f"unknown market {market!r} (one of {', '.join(MARKETS)})")
     with uow() as store:
         store.set_market(market)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    instrument: Instrument
+    quote: LiveQuote | None
+    error: str | None
+
+
+def resolve_instrument(
+    uow: UnitOfWork,
+    market: MarketData | None,
+    symbol: str,
+    asset_type: AssetType,
+    currency: str,
+    *,
+    clock: Callable[[], datetime],
+) -> Resolved:
+    """The instrument of a symbol and type with its latest quote. A symbol that is new to
+    quantdesk is created only if the market knows it (an unknown one raises
+    :class:`UnknownSymbol` and creates nothing); offline, it is created unquoted."""
+    with uow(commit=False) as store:
+        known = [
+            i
+            for i in store.instruments_by_symbol([symbol]).get(symbol, [])
+            if i.asset_type is asset_type
+        ]
+    wanted = known[0] if known else Instrument(symbol, asset_type, currency)
+    quote: LiveQuote | None = None
+    error: str | None = "offline: no provider is asked"
+    if market is not None:
+        result = market.quotes([market_symbol(wanted)])
+        quote = result.quotes.get(symbol)
+        failure = result.errors.get(symbol)
+        if quote is None and isinstance(failure, UnknownSymbol) and not known:
+            raise failure
+        error = None if quote is not None else str(failure or "no quote")
+    if known:
+        return Resolved(known[0], quote, error)
+    with uow() as store:
+        ids = store.ensure_instruments([wanted], clock())
+    return Resolved(Instrument(symbol, asset_type, currency, id=ids[wanted.key]), quote, error)
+
+
+@dataclass(frozen=True)
+class Quotes:
+    quotes: dict[str, LiveQuote]
+    errors: dict[str, str]
+
+
+def ledger_quotes(uow: UnitOfWork, market: MarketData | None, symbols: list[str]) -> Quotes:
+    """Latest quotes of known instruments (an unknown symbol or one of two asset types
+    is an error for that symbol, not for the request)."""
+    errors: dict[str, str] = {}
+    wanted: list[MarketSymbol] = []
+    with uow(commit=False) as store:
+        for symbol in dict.fromkeys(symbols):
+            try:
+                wanted.append(_lookup(store, symbol, None))
+            except InvalidInput as error:
+                errors[symbol] = str(error)
+    if market is None:
+        errors.update({s.symbol: "offline: no provider is asked" for s in wanted})
+        return Quotes({}, errors)
+    answer = market.quotes(wanted) if wanted else None
+    found = dict(answer.quotes) if answer else {}
+    if answer:
+        errors.update({s: str(e) for s, e in answer.errors.items()})
+    return Quotes(found, errors)

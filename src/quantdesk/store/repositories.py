@@ -196,9 +196,119 @@ class LedgerRepository:
             )
         return found
 
+    def account_by_id(self, account_id: int) -> Account:
+        """One of this user's accounts by id; another user's is as absent as a missing one."""
+        row = self.conn.execute(
+            select(accounts).where(accounts.c.user_id == self.user_id, accounts.c.id == account_id)
+        ).one_or_none()
+        if row is None:
+            raise NotFound(f"no account {account_id}")
+        return _account(row)
+
+    def delete_account(self, account_id: int) -> None:
+        """Delete one of this user's accounts with its entries."""
+        self.account_by_id(account_id)
+        first = self.conn.execute(
+            select(func.min(transactions.c.trade_date)).where(
+                transactions.c.account_id == account_id, transactions.c.user_id == self.user_id
+            )
+        ).scalar_one_or_none()
+        self._ledger_changed(first if isinstance(first, date) else None)
+        self.conn.execute(
+            delete(transactions).where(
+                transactions.c.account_id == account_id, transactions.c.user_id == self.user_id
+            )
+        )
+        self.conn.execute(
+            delete(accounts).where(accounts.c.id == account_id, accounts.c.user_id == self.user_id)
+        )
+
+    def update_account(self, account_id: int, values: dict[str, Any]) -> Account:
+        """Rename or re-describe one of this user's accounts (a name stays unique)."""
+        current = self.account_by_id(account_id)
+        name = values.get("name")
+        if name is not None and name.casefold() != current.name.casefold():
+            taken = {a.name.casefold() for a in self.list_accounts()}
+            if name.casefold() in taken:
+                raise Conflict(f"an account named '{name}' already exists")
+        if values:
+            self.conn.execute(
+                update(accounts)
+                .where(accounts.c.id == account_id, accounts.c.user_id == self.user_id)
+                .values(**values)
+            )
+        return self.account_by_id(account_id)
+
     # instruments --------------------------------------------------------------------
     def instruments_by_symbol(self, symbols: Iterable[str]) -> dict[str, list[Instrument]]:
         return instruments_by_symbol(self.conn, symbols)
+
+    def instrument_by_id(self, instrument_id: int) -> Instrument:
+        row = self.conn.execute(
+            select(instruments).where(instruments.c.id == instrument_id)
+        ).one_or_none()
+        if row is None:
+            raise NotFound(f"no instrument {instrument_id}")
+        return _instrument(row)
+
+    def search_instruments(self, text: str, limit: int) -> list[Instrument]:
+        """Instruments whose symbol starts with ``text`` or whose name contains it."""
+        needle = text.strip().upper()
+        pattern = needle.replace("\\", "").replace("%", "").replace("_", "\\_")
+        rows = self.conn.execute(
+            select(instruments)
+            .where(
+                instruments.c.asset_type != "unknown",
+                or_(
+                    instruments.c.symbol.like(f"{pattern}%", escape="\\"),
+                    func.upper(instruments.c.name).like(f"%{pattern}%", escape="\\"),
+                ),
+            )
+            .order_by(func.length(instruments.c.symbol), instruments.c.symbol)
+            .limit(limit)
+        )
+        return [_instrument(row) for row in rows]
+
+    def page_transactions(
+        self,
+        *,
+        account_id: int | None,
+        symbol: str | None,
+        types: Sequence[str],
+        start: date | None,
+        end: date | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Transaction], int]:
+        """A page of the user's ledger (newest first) and how many entries match."""
+        conditions = []
+        if account_id is not None:
+            conditions.append(transactions.c.account_id == account_id)
+        if types:
+            conditions.append(transactions.c.type.in_(list(types)))
+        if symbol is not None:
+            ids = select(instruments.c.id).where(instruments.c.symbol == symbol)
+            conditions.append(transactions.c.instrument_id.in_(ids))
+        if start is not None:
+            conditions.append(transactions.c.trade_date >= start)
+        if end is not None:
+            conditions.append(transactions.c.trade_date <= end)
+        query = self._ledger_query().where(*conditions)
+        count = (
+            select(func.count())
+            .select_from(transactions)
+            .where(transactions.c.user_id == self.user_id, *conditions)
+        )
+        total = int(self.conn.execute(count).scalar_one())
+        query = query.order_by(None).order_by(
+            transactions.c.trade_date.desc(),
+            _DAY_BUCKET.desc(),
+            transactions.c.traded_at.desc(),
+            _SAME_TIME_ORDER.desc(),
+            transactions.c.id.desc(),
+        )
+        rows = self.conn.execute(query.limit(limit).offset(offset))
+        return list(map(_Converter(), rows)), total
 
     def ensure_instruments(
         self, wanted: Iterable[Instrument], now: datetime
@@ -396,7 +506,9 @@ class LedgerRepository:
             raise NotFound(f"no transaction {transaction_id}")
 
     def update_transaction(self, transaction_id: int, values: dict[str, Any]) -> None:
-        self._ledger_changed(self._trade_day(transaction_id))
+        old = self._trade_day(transaction_id)
+        new = values.get("trade_date")
+        self._ledger_changed(min(old, new) if old is not None and isinstance(new, date) else old)
         result = self.conn.execute(
             update(transactions)
             .where(transactions.c.id == transaction_id, transactions.c.user_id == self.user_id)
@@ -409,6 +521,28 @@ class LedgerRepository:
         found = self.conn.execute(
             select(transactions.c.id)
             .where(transactions.c.account_id == account_id, transactions.c.user_id == self.user_id)
+            .limit(1)
+        ).first()
+        return found is not None
+
+    def latest_transaction_ids(self, count: int) -> list[int]:
+        """The ids of this user's ``count`` newest entries, oldest first."""
+        found = self.conn.execute(
+            select(transactions.c.id)
+            .where(transactions.c.user_id == self.user_id)
+            .order_by(transactions.c.id.desc())
+            .limit(count)
+        ).scalars()
+        return sorted(int(i) for i in found)
+
+    def has_instrument_entries(self, account_id: int, instrument_id: int) -> bool:
+        found = self.conn.execute(
+            select(transactions.c.id)
+            .where(
+                transactions.c.user_id == self.user_id,
+                transactions.c.account_id == account_id,
+                transactions.c.instrument_id == instrument_id,
+            )
             .limit(1)
         ).first()
         return found is not None

@@ -228,3 +228,32 @@ portfolio_analytics = Table(
     Column("computed_at", UTCDateTime, nullable=False),
     Column("payload", JSON, nullable=False),
 )
+
+#: Browser sessions (``kind`` ``session``, with the hash of their CSRF token) and API
+#: tokens for scripts (``api``). Only SHA-256 hashes of the secrets are stored.
+auth_tokens = Table(
+    "auth_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("csrf_hash", String(64)),
+    Column("name", String(100)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("last_used_at", UTCDateTime),
+    UniqueConstraint("token_hash", name="uq_auth_tokens_token_hash"),
+    Index("ix_auth_tokens_user_id", "user_id"),
+)
+
+#: Failed logins, by subject (``user:NAME`` and ``addr:IP``): the login rate limit is
+#: counted here so that every API worker enforces the same one.
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("subject", String(200), nullable=False),
+    Column("attempted_at", UTCDateTime, nullable=False),
+    Index("ix_login_attempts_subject", "subject", "attempted_at"),
+)

@@ -6,13 +6,30 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
+from quantdesk.store.auth import AuthRepository
 from quantdesk.store.repositories import LedgerRepository, get_or_create_user
 
 
+@contextmanager
+def _transaction(engine: Engine, *, commit: bool) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            yield conn
+        except BaseException:
+            transaction.rollback()
+            raise
+        if commit:
+            transaction.commit()
+        else:
+            transaction.rollback()
+
+
 class SqlUnitOfWork:
-    """Opens a connection and transaction; commits on success unless told not to."""
+    """Opens a connection and transaction for the user named ``user`` (created on first
+    use: the CLI's users are local names); commits on success unless told not to."""
 
     def __init__(
         self,
@@ -29,15 +46,31 @@ class SqlUnitOfWork:
 
     @contextmanager
     def __call__(self, *, commit: bool = True) -> Iterator[LedgerRepository]:
-        with self.engine.connect() as conn:
-            transaction = conn.begin()
-            try:
-                user_id = get_or_create_user(conn, self.user, self.clock())
-                yield LedgerRepository(conn, user_id, market=self.market)
-            except BaseException:
-                transaction.rollback()
-                raise
-            if commit:
-                transaction.commit()
-            else:
-                transaction.rollback()
+        with _transaction(self.engine, commit=commit) as conn:
+            user_id = get_or_create_user(conn, self.user, self.clock())
+            yield LedgerRepository(conn, user_id, market=self.market)
+
+
+class UserUnitOfWork:
+    """A unit of work for an authenticated user, by id (the API's): never creates one."""
+
+    def __init__(self, engine: Engine, user_id: int) -> None:
+        self.engine = engine
+        self.user_id = user_id
+
+    @contextmanager
+    def __call__(self, *, commit: bool = True) -> Iterator[LedgerRepository]:
+        with _transaction(self.engine, commit=commit) as conn:
+            yield LedgerRepository(conn, self.user_id)
+
+
+class AuthUnitOfWork:
+    """A unit of work over credentials (who is this request?)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def __call__(self, *, commit: bool = True) -> Iterator[AuthRepository]:
+        with _transaction(self.engine, commit=commit) as conn:
+            yield AuthRepository(conn)

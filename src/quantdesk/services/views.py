@@ -1,4 +1,4 @@
-"""Turning domain results into the CLI's JSON shapes (documented in docs/cli-json.md)."""
+"""Domain results as JSON: the shapes the CLI prints and the API returns (docs/cli-json.md)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,77 @@
+"""The FastAPI application: routers under ``/api/v1``, problems for every error."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import Engine
+
+from quantdesk import __version__, bootstrap
+from quantdesk.api import problems
+from quantdesk.api.deps import Services
+from quantdesk.api.routes import (
+    accounts,
+    analytics,
+    auth,
+    holdings,
+    instruments,
+    ledger,
+    prices,
+    system,
+    transactions,
+    uploads,
+)
+from quantdesk.api.settings import ApiSettings
+from quantdesk.services.holdings import Holding
+
+API_PREFIX = "/api/v1"
+
+
+def _render_stale(current: Any) -> dict[str, Any] | None:
+    if isinstance(current, Holding):
+        return holdings.holding_out(current).model_dump(mode="json")
+    return None
+
+
+def create_app(
+    settings: ApiSettings,
+    *,
+    engine: Engine | None = None,
+    clock: Callable[[], datetime] = bootstrap.utc_now,
+) -> FastAPI:
+    """The API over the database at ``settings.database_url`` (or ``engine``)."""
+    app = FastAPI(
+        title="quantdesk",
+        version=__version__,
+        summary="One ledger for every account and asset, with institutional analytics.",
+        description=(
+            "Every request acts for its authenticated user only: a browser session "
+            "(cookie, writes need X-CSRF-Token) or an API token (Authorization: Bearer). "
+            "Errors are RFC 9457 problem details with stable `type` values."
+        ),
+        responses=problems.ERROR_RESPONSES,
+    )
+    app.state.services = Services(
+        engine or bootstrap.open_database(settings.database_url), settings, clock
+    )
+    app.state.render_stale = _render_stale
+    problems.install(app)
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (
+        auth,
+        accounts,
+        instruments,
+        transactions,
+        holdings,
+        ledger,
+        uploads,
+        analytics,
+        prices,
+    ):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(system.router)
+    return app

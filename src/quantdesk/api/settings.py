@@ -1,0 +1,56 @@
+"""The API's settings, from the environment (each has a safe default for one machine)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from quantdesk.domain.errors import InvalidInput
+from quantdesk.services.auth import LoginLimits
+
+
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    database_url: str
+    #: Send the session cookie only over HTTPS (``QUANTDESK_COOKIE_SECURE``): turn on
+    #: behind TLS; off by default because the embedded server listens on plain HTTP.
+    cookie_secure: bool = False
+    #: Largest upload accepted, in bytes (``QUANTDESK_MAX_UPLOAD_MB``, default 50 MB).
+    max_upload_bytes: int = 50 * 1024 * 1024
+    session_ttl: timedelta = timedelta(days=14)
+    login_limits: LoginLimits = field(default_factory=LoginLimits)
+    #: ``--offline``: price requests serve only what is stored.
+    offline: bool = False
+
+    @classmethod
+    def from_env(cls, database_url: str, *, offline: bool = False) -> ApiSettings:
+        return cls(
+            database_url=database_url,
+            cookie_secure=_flag("QUANTDESK_COOKIE_SECURE", False),
+            max_upload_bytes=_int("QUANTDESK_MAX_UPLOAD_MB", 50) * 1024 * 1024,
+            session_ttl=timedelta(days=_int("QUANTDESK_SESSION_DAYS", 14)),
+            login_limits=LoginLimits(
+                per_account=_int("QUANTDESK_LOGIN_LIMIT_ACCOUNT", 5),
+                per_address=_int("QUANTDESK_LOGIN_LIMIT_ADDRESS", 20),
+                window=timedelta(minutes=_int("QUANTDESK_LOGIN_WINDOW_MINUTES", 15)),
+            ),
+            offline=offline,
+        )

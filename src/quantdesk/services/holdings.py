@@ -1,0 +1,350 @@
+"""Holdings as the grid shows and edits them: one row per account and instrument (or
+cash currency), each with a version for optimistic concurrency.
+
+An edit never rewrites history: setting a quantity records the difference as an
+``adjustment`` entry dated now (more units come in at the holding's average cost, fewer
+go out as a transfer without inventing a gain); setting a cost basis takes the units out
+and back in lot by lot, each lot keeping its acquisition date and taking its share of the
+new basis. Cash balances are set with a deposit or withdrawal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from quantdesk.domain.accounts import Account
+from quantdesk.domain.errors import InvalidInput, NotFound, StaleWrite
+from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey
+from quantdesk.domain.lots import CostMethod, Lot
+from quantdesk.domain.money import ZERO, check_storable, derived
+from quantdesk.domain.positions import (
+    BaseTotal,
+    Position,
+    Quote,
+    positions,
+    total_in_base,
+    totals_by_currency,
+)
+from quantdesk.domain.transactions import Origin, Transaction, TransactionType
+from quantdesk.services.portfolio import replay_ledger
+from quantdesk.services.ports import LedgerStore, NewRow, UnitOfWork
+
+_HOLDING_ID = re.compile(r"(\d{1,12})-(\d{1,12}|[A-Z]{3,5})").fullmatch
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """A position as the grid shows it, with the ids and version an edit needs."""
+
+    id: str | None  # None for consolidated rows: they are not edited
+    account: Account | None
+    instrument: Instrument | None  # None for a cash balance
+    position: Position
+    version: str
+
+
+def parse_holding_id(holding_id: str) -> tuple[int, int | str]:
+    """``ACCOUNT-INSTRUMENT`` (ids) or ``ACCOUNT-CUR`` for a cash balance."""
+    match = _HOLDING_ID(holding_id)
+    if match is None:
+        raise NotFound(f"no holding {holding_id}")
+    account, what = match.groups()
+    return int(account), int(what) if what.isdigit() else what
+
+
+def version_of(position: Position | None) -> str:
+    """A version that changes whenever the holding's units, basis or lots change."""
+    if position is None:
+        text = "empty"
+    else:
+        text = f"{position.quantity}|{position.cost_basis}|{position.lot_count}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def list_holdings(
+    uow: UnitOfWork,
+    *,
+    consolidated: bool = False,
+    account_id: int | None = None,
+    method: CostMethod = CostMethod.FIFO,
+    as_of: date,
+    base: str = "USD",
+) -> tuple[list[Holding], BaseTotal]:
+    """The holdings valued at the latest stored prices, and their total in ``base``."""
+    with uow(commit=False) as store:
+        account = store.account_by_id(account_id) if account_id is not None else None
+        state = replay_ledger(store, method=method, as_of=as_of, record=False)
+        quotes = store.latest_quotes(as_of)
+        rows = positions(
+            state, quotes, consolidated=consolidated, account=account.name if account else None
+        )
+        found = _holdings(store, rows, consolidated=consolidated)
+    totals = totals_by_currency(rows)
+    pairs = {c: InstrumentKey(f"{c}{base}", AssetType.CASH) for c in totals if c != base}
+    rates = {c: quotes[k].price for c, k in pairs.items() if k in quotes}
+    return found, total_in_base(totals, rates, base)
+
+
+def _holdings(store: LedgerStore, rows: list[Position], *, consolidated: bool) -> list[Holding]:
+    accounts = {a.name: a for a in store.list_accounts()}
+    found = store.instruments_by_symbol({p.instrument.symbol for p in rows})
+    by_key = {i.key: i for group in found.values() for i in group}
+    result = []
+    for p in rows:
+        cash = (
+            p.instrument.asset_type is AssetType.CASH
+            and p.quote is not None
+            and (p.quote.source == "cash")
+        )
+        instrument = None if cash else by_key.get(p.instrument)
+        account = None if consolidated or p.account is None else accounts.get(p.account)
+        holding_id = None
+        if account is not None and account.id is not None:
+            if cash:
+                holding_id = f"{account.id}-{p.instrument.symbol}"
+            elif instrument is not None and instrument.id is not None:
+                holding_id = f"{account.id}-{instrument.id}"
+        result.append(Holding(holding_id, account, instrument, p, version_of(p)))
+    return result
+
+
+def get_holding(
+    uow: UnitOfWork, holding_id: str, *, as_of: date, method: CostMethod = CostMethod.FIFO
+) -> Holding:
+    account_id, what = parse_holding_id(holding_id)
+    with uow(commit=False) as store:
+        return _current(store, account_id, what, as_of=as_of, method=method)
+
+
+def _current(
+    store: LedgerStore,
+    account_id: int,
+    what: int | str,
+    *,
+    as_of: date,
+    method: CostMethod,
+) -> Holding:
+    account = store.account_by_id(account_id)
+    state = replay_ledger(store, method=method, as_of=as_of, record=False)
+    quotes = store.latest_quotes(as_of)
+    rows = positions(state, quotes, account=account.name)
+    if isinstance(what, str):
+        key = InstrumentKey(what, AssetType.CASH)
+        match = [p for p in rows if p.instrument == key and p.quote and p.quote.source == "cash"]
+        instrument = None
+        if not match and account.name not in state.cash_accounts:
+            raise NotFound(f"no holding {account_id}-{what}")
+        position = (
+            match[0]
+            if match
+            else _empty(account, key, what, Quote(Decimal(1), what, as_of, "cash"))
+        )
+    else:
+        instrument = store.instrument_by_id(what)
+        match = [p for p in rows if p.instrument == instrument.key and not _is_cash(p)]
+        if not match and not store.has_instrument_entries(account_id, what):
+            raise NotFound(f"no holding {account_id}-{what}")
+        position = (
+            match[0]
+            if match
+            else _empty(account, instrument.key, instrument.currency, quotes.get(instrument.key))
+        )
+    holding_id = f"{account_id}-{what}"
+    return Holding(
+        holding_id, account, instrument, position, version_of(position if match else None)
+    )
+
+
+def _is_cash(p: Position) -> bool:
+    return p.quote is not None and p.quote.source == "cash"
+
+
+def _empty(account: Account, key: InstrumentKey, currency: str, quote: Quote | None) -> Position:
+    return Position(account.name, key, ZERO, currency, ZERO, ZERO, 0, quote)
+
+
+def edit_holding(
+    uow: UnitOfWork,
+    holding_id: str,
+    *,
+    version: str,
+    quantity: Decimal | None = None,
+    cost_basis: Decimal | None = None,
+    clock: Callable[[], datetime],
+) -> Holding:
+    """Set a holding's quantity and/or total cost basis, if ``version`` is still current
+    (else :class:`StaleWrite` carrying the current row); returns the holding after."""
+    if quantity is None and cost_basis is None:
+        raise InvalidInput("give a quantity or a cost_basis to set")
+    for name, value in (("quantity", quantity), ("cost_basis", cost_basis)):
+        if value is not None:
+            if value < 0:
+                raise InvalidInput(f"{name} cannot be negative")
+            check_storable(value)
+    account_id, what = parse_holding_id(holding_id)
+    now = clock()
+    with uow() as store:
+        store.lock()  # edits of one user run one at a time: the version check holds
+        current = _current(store, account_id, what, as_of=now.date(), method=CostMethod.FIFO)
+        if current.version != version:
+            raise StaleWrite(
+                f"holding {holding_id} changed since version {version} (now {current.version})",
+                current=current,
+            )
+        assert current.account is not None and current.account.id is not None
+        if isinstance(what, str):
+            rows = _cash_entries(current, quantity, now)
+            if cost_basis is not None:
+                raise InvalidInput("a cash balance has no cost basis to set")
+        else:
+            assert current.instrument is not None and current.instrument.id is not None
+            state = replay_ledger(store, as_of=now.date(), record=False)
+            lots = [
+                lot
+                for lot in state.open_lots()
+                if lot.account == current.account.name and lot.instrument == current.instrument.key
+            ]
+            entries = _unit_entries(current, lots, quantity, cost_basis, now)
+            rows = [(current.account.id, current.instrument.id, t) for t in entries]
+        store.add_transactions(rows, now)
+        replay_ledger(store, method=CostMethod.SPECIFIC, record=False)  # else rolls back
+        return _current(store, account_id, what, as_of=now.date(), method=CostMethod.FIFO)
+
+
+def _cash_entries(current: Holding, quantity: Decimal | None, now: datetime) -> list[NewRow]:
+    assert current.account is not None and current.account.id is not None
+    if quantity is None:
+        return []
+    delta = quantity - current.position.quantity
+    if not delta:
+        return []
+    currency = current.position.currency
+    return [
+        (
+            current.account.id,
+            None,
+            Transaction(
+                account=current.account.name,
+                type=TransactionType.DEPOSIT if delta > 0 else TransactionType.WITHDRAWAL,
+                traded_at=now,
+                timed=True,
+                amount=abs(delta),
+                currency=currency,
+                origin=Origin.ADJUSTMENT,
+                description=f"adjustment: cash balance set to {quantity} {currency}",
+            ),
+        )
+    ]
+
+
+def _unit_entries(
+    current: Holding,
+    lots: list[Lot],
+    quantity: Decimal | None,
+    cost_basis: Decimal | None,
+    now: datetime,
+) -> list[Transaction]:
+    assert current.account is not None and current.instrument is not None
+    p = current.position
+    name, key, currency = current.account.name, current.instrument.key, p.currency
+    have = p.quantity
+    target = have if quantity is None else quantity
+    note = f"adjustment: holding set to {target} units" + (
+        f" with cost basis {cost_basis}" if cost_basis is not None else ""
+    )
+
+    def entry(kind: TransactionType, units: Decimal, at: datetime, **extra: object) -> Transaction:
+        return Transaction(
+            account=name,
+            type=kind,
+            traded_at=at,
+            timed=True,
+            instrument=key,
+            quantity=units,
+            currency=currency,
+            origin=Origin.ADJUSTMENT,
+            description=note,
+            **extra,  # type: ignore[arg-type]
+        )
+
+    if cost_basis is None:
+        delta = target - have
+        if not delta:
+            return []
+        if delta < 0:
+            return [entry(TransactionType.TRANSFER_OUT, -delta, now)]
+        average = p.average_cost
+        return [
+            entry(TransactionType.TRANSFER_IN, delta, now, price=average, acquired_on=now.date())
+        ]
+    if target == 0:
+        raise InvalidInput("a holding of 0 units has no cost basis to set")
+    # Out with every unit, then back in lot by lot a microsecond later (so the replay
+    # takes the old lots out before the new ones come in), each lot keeping its date.
+    later = now + timedelta(microseconds=1)
+    out = [entry(TransactionType.TRANSFER_OUT, have, now)] if have else []
+    pieces = _lots_after(lots, target, now.date())
+    known = sum((lot.cost_basis or ZERO for lot in pieces), ZERO)
+    total_units = sum((lot.quantity for lot in pieces), ZERO)
+    back = []
+    for lot in pieces:
+        share = (
+            (lot.cost_basis or ZERO) / known
+            if known and all(x.cost_basis is not None for x in pieces)
+            else lot.quantity / total_units
+        )
+        price = derived(cost_basis * share / lot.quantity)
+        back.append(
+            entry(
+                TransactionType.TRANSFER_IN,
+                lot.quantity,
+                later,
+                price=price,
+                acquired_on=lot.acquired_on or now.date(),
+            )
+        )
+    return out + back
+
+
+def _lots_after(lots: list[Lot], target: Decimal, today: date) -> list[Lot]:
+    """The lots a holding of ``target`` units keeps (FIFO: the newest stay), with a new
+    lot of today for units beyond those held."""
+    ordered = sorted(lots, key=lambda lot: (lot.acquired_on or today, lot.lot_id))
+    held = sum((lot.quantity for lot in ordered), ZERO)
+    if target >= held:
+        extra = target - held
+        if not ordered:
+            return [
+                Lot(
+                    0,
+                    "",
+                    InstrumentKey("", AssetType.OTHER),
+                    target,
+                    None,
+                    "",
+                    today,
+                    Origin.ADJUSTMENT,
+                )
+            ]
+        if extra:
+            ordered.append(
+                Lot(0, "", ordered[0].instrument, extra, None, "", today, Origin.ADJUSTMENT)
+            )
+        return ordered
+    drop = held - target
+    kept = []
+    for lot in ordered:
+        if drop >= lot.quantity:
+            drop -= lot.quantity
+            continue
+        if drop:
+            kept.append(lot.split_off(lot.quantity - drop))
+            drop = ZERO
+        else:
+            kept.append(lot)
+    return kept

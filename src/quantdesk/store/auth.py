@@ -1,0 +1,173 @@
+"""Users' credentials, sessions, API tokens and login attempts.
+
+Secrets never reach the database: sessions and tokens are stored as SHA-256 hashes of
+random tokens, passwords as argon2id hashes (made by the service).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from quantdesk.domain.errors import Conflict
+from quantdesk.store.tables import auth_tokens, login_attempts, users
+
+
+@dataclass(frozen=True, slots=True)
+class StoredUser:
+    id: int
+    name: str
+    password_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredToken:
+    id: int
+    user_id: int
+    user_name: str
+    kind: str
+    csrf_hash: str | None
+    name: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+
+class AuthRepository:
+    """Credentials across users: the one repository that is not scoped to a user, used
+    only to find out who a request is."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def user(self, name: str) -> StoredUser | None:
+        row = self.conn.execute(
+            select(users.c.id, users.c.name, users.c.password_hash).where(users.c.name == name)
+        ).one_or_none()
+        return None if row is None else StoredUser(int(row.id), row.name, row.password_hash)
+
+    def create_user(self, name: str, password_hash: str, now: datetime, market: str) -> int:
+        if self.user(name) is not None:
+            raise Conflict(f"the user name '{name}' is taken")
+        result = self.conn.execute(
+            insert(users).values(
+                name=name, password_hash=password_hash, created_at=now, market=market
+            )
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def set_password(self, user_id: int, password_hash: str) -> None:
+        self.conn.execute(
+            update(users).where(users.c.id == user_id).values(password_hash=password_hash)
+        )
+
+    def add_token(
+        self,
+        *,
+        user_id: int,
+        kind: str,
+        token_hash: str,
+        csrf_hash: str | None,
+        name: str | None,
+        now: datetime,
+        expires_at: datetime | None,
+    ) -> int:
+        result = self.conn.execute(
+            insert(auth_tokens).values(
+                user_id=user_id,
+                kind=kind,
+                token_hash=token_hash,
+                csrf_hash=csrf_hash,
+                name=name,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def token(self, token_hash: str) -> StoredToken | None:
+        row = self.conn.execute(
+            select(auth_tokens, users.c.name.label("user_name"))
+            .join(users, users.c.id == auth_tokens.c.user_id)
+            .where(auth_tokens.c.token_hash == token_hash)
+        ).one_or_none()
+        if row is None:
+            return None
+        return StoredToken(
+            int(row.id),
+            int(row.user_id),
+            row.user_name,
+            row.kind,
+            row.csrf_hash,
+            row.name,
+            row.created_at,
+            row.expires_at,
+            row.last_used_at,
+        )
+
+    def touch_token(self, token_id: int, now: datetime) -> None:
+        self.conn.execute(
+            update(auth_tokens).where(auth_tokens.c.id == token_id).values(last_used_at=now)
+        )
+
+    def tokens(self, user_id: int, kind: str) -> list[StoredToken]:
+        rows = self.conn.execute(
+            select(auth_tokens, users.c.name.label("user_name"))
+            .join(users, users.c.id == auth_tokens.c.user_id)
+            .where(auth_tokens.c.user_id == user_id, auth_tokens.c.kind == kind)
+            .order_by(auth_tokens.c.id)
+        )
+        return [
+            StoredToken(
+                int(r.id),
+                int(r.user_id),
+                r.user_name,
+                r.kind,
+                r.csrf_hash,
+                r.name,
+                r.created_at,
+                r.expires_at,
+                r.last_used_at,
+            )
+            for r in rows
+        ]
+
+    def delete_token(self, user_id: int, token_id: int) -> bool:
+        """Delete one of this user's tokens; False when the user has no such token."""
+        result = self.conn.execute(
+            delete(auth_tokens).where(
+                auth_tokens.c.id == token_id, auth_tokens.c.user_id == user_id
+            )
+        )
+        return bool(result.rowcount)
+
+    def delete_expired(self, now: datetime) -> None:
+        self.conn.execute(delete(auth_tokens).where(auth_tokens.c.expires_at < now))
+
+    def record_failure(self, subjects: list[str], now: datetime) -> None:
+        self.conn.execute(
+            insert(login_attempts), [{"subject": s[:200], "attempted_at": now} for s in subjects]
+        )
+
+    def failures(self, subject: str, since: datetime) -> tuple[int, datetime | None]:
+        """How many failures of ``subject`` since ``since``, and the oldest of them."""
+        row = self.conn.execute(
+            select(func.count(), func.min(login_attempts.c.attempted_at)).where(
+                login_attempts.c.subject == subject[:200],
+                login_attempts.c.attempted_at >= since,
+            )
+        ).one()
+        return int(row[0]), row[1]
+
+    def clear_failures(self, subject: str, before: datetime | None = None) -> None:
+        """Forget ``subject``'s failures (all, or those older than ``before``)."""
+        query = delete(login_attempts).where(login_attempts.c.subject == subject[:200])
+        if before is not None:
+            query = query.where(login_attempts.c.attempted_at < before)
+        self.conn.execute(query)
