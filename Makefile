@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEMO_DB ?= sqlite:///$(CURDIR)/.quantdesk-demo.db
+DEMO_PORT ?= 8000
 
 .PHONY: demo test lint bench install clean
 
@@ -19,12 +20,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/quantdesk --db '$(DEMO_DB)' demo
-	@echo
-	@echo "Explore it: $(BIN)/quantdesk --db '$(DEMO_DB)' positions --consolidated"
-	@echo "            $(BIN)/quantdesk --db '$(DEMO_DB)' gains --year 2025 --method hifo"
-	@echo "            $(BIN)/quantdesk --db '$(DEMO_DB)' prices show BTC"
-	@echo "            $(BIN)/quantdesk --db '$(DEMO_DB)' analytics --period 1Y --explain"
+	@echo "Loading the demo portfolio and starting the server (Ctrl-C stops it)."
+	@echo "From another terminal: $(BIN)/quantdesk --db '$(DEMO_DB)' --user demo positions --consolidated"
+	@echo "                       $(BIN)/quantdesk --db '$(DEMO_DB)' --user demo analytics --period 1Y"
+	$(BIN)/quantdesk --db '$(DEMO_DB)' serve --demo --port $(DEMO_PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

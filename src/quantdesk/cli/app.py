@@ -81,7 +81,11 @@ prices_app = typer.Typer(
     no_args_is_help=True,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Users who sign in to the API and web dashboard.", no_args_is_help=True
+)
 app.add_typer(accounts_app, name="accounts")
+app.add_typer(users_app, name="users")
 app.add_typer(transactions_app, name="transactions")
 app.add_typer(prices_app, name="prices")
 app.add_typer(db_app, name="db")
@@ -1133,6 +1137,84 @@ def db_upgrade(ctx: typer.Context) -> None:
     """Migrate the database to this version's schema."""
     revision = bootstrap.upgrade_database(_ctx(ctx).db)
     out.print(f"Database at schema {revision}.")
+
+
+@users_app.command("set-password")
+def users_set_password(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The user (created if new).")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="QUANTDESK_PASSWORD",
+            help="The new password (asked for when not given; or $QUANTDESK_PASSWORD).",
+        ),
+    ],
+) -> None:
+    """Give a user a password to sign in to the API with (their sessions and tokens end)."""
+    from quantdesk.services import auth  # noqa: PLC0415 - argon2 only for this command
+    from quantdesk.store.unit_of_work import AuthUnitOfWork  # noqa: PLC0415
+
+    auth.set_password(AuthUnitOfWork(_ctx(ctx).engine), name, password, clock=bootstrap.utc_now)
+    out.print(f"User [bold]{name.strip()}[/] can now sign in.")
+
+
+DEMO_USER = "demo"
+DEMO_PASSWORD = "quantdesk-demo"  # noqa: S105 - the documented demo login, for a local demo
+
+
+@app.command("serve")
+def serve_command(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help=f"Load the demo portfolio for user '{DEMO_USER}' (password "
+            f"'{DEMO_PASSWORD}') first.",
+        ),
+    ] = False,
+) -> None:
+    """Serve the REST API (and the web dashboard) with uvicorn."""
+    import uvicorn  # noqa: PLC0415 - the server only for this command
+
+    from quantdesk.api.app import create_app  # noqa: PLC0415
+    from quantdesk.api.settings import ApiSettings  # noqa: PLC0415
+
+    context = _ctx(ctx)
+    if demo:
+        from quantdesk.services import auth  # noqa: PLC0415
+        from quantdesk.store.unit_of_work import AuthUnitOfWork  # noqa: PLC0415
+
+        wiring = bootstrap.market_data(context.engine, market="simulated", offline=True)
+        assert wiring.simulated_closes is not None
+        out.print(
+            load_demo(
+                bootstrap.unit_of_work(context.engine, DEMO_USER),
+                clock=bootstrap.utc_now,
+                market=wiring.cache,
+                closes=wiring.simulated_closes,
+            )
+        )
+        auth.set_password(
+            AuthUnitOfWork(context.engine), DEMO_USER, DEMO_PASSWORD, clock=bootstrap.utc_now
+        )
+    settings = ApiSettings.from_env(context.db, offline=context.offline)
+    api = create_app(settings, engine=context.engine)
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host  # noqa: S104
+    out.print(f"quantdesk is serving at [bold]http://{shown}:{port}/[/]", highlight=False)
+    out.print(f"API documentation: http://{shown}:{port}/docs", highlight=False)
+    if demo:
+        out.print(
+            f"Demo login: user [bold]{DEMO_USER}[/], password [bold]{DEMO_PASSWORD}[/]",
+            highlight=False,
+        )
+    uvicorn.run(api, host=host, port=port, log_level="info", proxy_headers=False)
 
 
 @app.command("demo")
