@@ -24,7 +24,6 @@ from quantdesk.api.problems import Forbidden
 from quantdesk.api.settings import ApiSettings
 from quantdesk.domain.errors import NotAuthenticated
 from quantdesk.market.cache import PriceCache
-from quantdesk.services import prices
 from quantdesk.services.auth import API_TOKEN, SESSION, Principal, authenticate, csrf_matches
 from quantdesk.store.unit_of_work import AuthUnitOfWork, UserUnitOfWork
 
@@ -81,7 +80,7 @@ class Caller:
         return UserUnitOfWork(self.services.engine, self.principal.user_id)
 
     def market(self) -> bootstrap.MarketWiring:
-        return self.services.market(prices.user_market(self.uow))
+        return self.services.market(self.principal.market)
 
     def price_cache(self) -> PriceCache | None:
         """The user's market's cache; None offline (stored prices only)."""

@@ -54,6 +54,9 @@ class Principal:
     kind: str  # session or api
     token_id: int
     csrf_hash: str | None
+    #: The user's ledger revision and market when the request was authenticated.
+    ledger_revision: int = 0
+    market: str = "live"
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +208,15 @@ def authenticate(
         last = found.last_used_at
         if last is None or now - last > timedelta(minutes=1):  # one write a minute at most
             store.touch_token(found.id, now)
-    return Principal(found.user_id, found.user_name, found.kind, found.id, found.csrf_hash)
+    return Principal(
+        found.user_id,
+        found.user_name,
+        found.kind,
+        found.id,
+        found.csrf_hash,
+        found.ledger_revision,
+        found.market,
+    )
 
 
 def csrf_matches(principal: Principal, csrf_token: str | None) -> bool:

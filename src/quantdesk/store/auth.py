@@ -33,6 +33,10 @@ class StoredToken:
     created_at: datetime
     expires_at: datetime | None
     last_used_at: datetime | None
+    #: The user's ledger revision and market, read with the token (the API's caches key on
+    #: them, so a request needs no second query to know whether they are still good).
+    ledger_revision: int = 0
+    market: str = "live"
 
 
 class AuthRepository:
@@ -93,7 +97,12 @@ class AuthRepository:
 
     def token(self, token_hash: str) -> StoredToken | None:
         row = self.conn.execute(
-            select(auth_tokens, users.c.name.label("user_name"))
+            select(
+                auth_tokens,
+                users.c.name.label("user_name"),
+                users.c.ledger_revision,
+                users.c.market,
+            )
             .join(users, users.c.id == auth_tokens.c.user_id)
             .where(auth_tokens.c.token_hash == token_hash)
         ).one_or_none()
@@ -109,6 +118,8 @@ class AuthRepository:
             row.created_at,
             row.expires_at,
             row.last_used_at,
+            int(row.ledger_revision),
+            row.market,
         )
 
     def touch_token(self, token_id: int, now: datetime) -> None:

@@ -3,12 +3,14 @@ correlation matrix and the what-if of hypothetical holdings."""
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from collections import OrderedDict
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from quantdesk.api.deps import Caller, CallerDep
@@ -48,11 +50,12 @@ def options_of(caller: Caller, query: AnalyticsQuery) -> analytics.Options:
             f"confidence takes fractions such as 0.95,0.99, got {query.confidence!r}"
         ) from None
     account = query.account
-    with caller.uow(commit=False) as store:
-        if query.account_id is not None:
-            account = store.account_by_id(query.account_id).name
-        elif account is not None:
-            account = store.account(account).name
+    if query.account_id is not None or account is not None:
+        with caller.uow(commit=False) as store:
+            if query.account_id is not None:
+                account = store.account_by_id(query.account_id).name
+            elif account is not None:
+                account = store.account(account).name
     options = analytics.Options(
         start=query.start,
         end=query.end,
@@ -81,13 +84,65 @@ def fresh_analytics(caller: Caller, query: AnalyticsQuery) -> dict[str, Any]:
 
 Query_ = Annotated[AnalyticsQuery, Query()]
 
+#: How long an answer is served from this process without asking the database whether
+#: market closes changed (a change of the user's own ledger is seen at once: the ledger
+#: revision, read with the session or token, is part of the key).
+PRICE_RECHECK_SECONDS = 5.0
 
-@router.get("")
-def get_analytics(caller: CallerDep, query: Query_) -> dict[str, Any]:
+
+class _Answers:
+    """Serialized analytics answers by user, request, ledger revision, market and day."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self.items: OrderedDict[tuple[Any, ...], tuple[bytes, float]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> bytes | None:
+        with self.lock:
+            found = self.items.get(key)
+            if found is None or time.monotonic() - found[1] > PRICE_RECHECK_SECONDS:
+                return None
+            self.items.move_to_end(key)
+            return found[0]
+
+    def put(self, key: tuple[Any, ...], body: bytes) -> None:
+        with self.lock:
+            self.items[key] = (body, time.monotonic())
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+_answers = _Answers()
+
+
+@router.get("", response_model=dict[str, Any])
+def get_analytics(caller: CallerDep, query: Query_) -> Response:
     """Returns (simple, time- and money-weighted) and the risk metric set, exactly as
     ``quantdesk analytics --json`` prints them (docs/cli-json.md). Stored per request
     and recomputed only when the ledger, the prices or the day changed."""
-    return fresh_analytics(caller, query)
+    options = options_of(caller, query)
+    p = caller.principal
+    key = (
+        p.user_id,
+        materialize.request_key(options, explain=query.explain),
+        p.ledger_revision,
+        p.market,
+        caller.services.clock().date(),
+    )
+    body = _answers.get(key)
+    if body is None:
+        payload = materialize.materialized_analytics(
+            caller.uow,
+            caller.price_cache(),
+            options,
+            clock=caller.services.clock,
+            explain=query.explain,
+        ).payload
+        body = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+        _answers.put(key, body)
+    return Response(body, media_type="application/json")
 
 
 def _report(caller: Caller, query: AnalyticsQuery) -> analytics.Report:
