@@ -21,7 +21,9 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def app(engine: Engine) -> FastAPI:
-    return create_app(ApiSettings(database_url=str(engine.url)), engine=engine, clock=clock)
+    return create_app(
+        ApiSettings(database_url=str(engine.url), offline=True), engine=engine, clock=clock
+    )
 
 
 @pytest.fixture
@@ -29,7 +31,9 @@ def sqlite_app(tmp_path: Any) -> Iterator[FastAPI]:
     """SQLite only: for tests about the HTTP surface rather than about storage."""
     engine = make_engine(f"sqlite:///{tmp_path / 'api.db'}")
     migrate(engine)
-    yield create_app(ApiSettings(database_url=str(engine.url)), engine=engine, clock=clock)
+    yield create_app(
+        ApiSettings(database_url=str(engine.url), offline=True), engine=engine, clock=clock
+    )
     engine.dispose()
 
 

@@ -199,7 +199,26 @@ def _unexpected(_request: Request, error: Exception) -> JSONResponse:
     return problem(500, "internal-error", "an unexpected error occurred; it has been logged")
 
 
+def _document_problems(app: FastAPI) -> None:
+    """Declare the problems under the media type they are sent with: FastAPI files every
+    response ``model`` under ``application/json``, but errors are ``application/problem+json``."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        spec = generate()
+        for operations in spec.get("paths", {}).values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if status[:1] in {"4", "5"} and "application/json" in content:
+                        content[MEDIA_TYPE] = content.pop("application/json")
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
+    _document_problems(app)
     app.add_exception_handler(QuantdeskError, _domain)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)

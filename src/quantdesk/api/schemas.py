@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 DecimalText = str | None
+#: Ids are positive 32-bit integers in every database the ledger runs on: another number
+#: is refused (422) rather than handed to a driver that may not bind it (SQLite raises
+#: OverflowError past 64 bits).
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class Strict(BaseModel):
@@ -155,7 +160,7 @@ class EntryFields(Strict):
 
 
 class TransactionIn(EntryFields):
-    account_id: int
+    account_id: Id
     date: str = Field(
         min_length=10,
         max_length=40,
@@ -165,7 +170,7 @@ class TransactionIn(EntryFields):
 
 
 class TransactionPatch(EntryFields):
-    account_id: int | None = None
+    account_id: Id | None = None
     date: str | None = Field(default=None, min_length=10, max_length=40)
     type: TypeText | None = None
 
@@ -207,7 +212,7 @@ class BasisIn(Strict):
 
 
 class LotPickIn(Strict):
-    lot_id: int = Field(ge=1)
+    lot_id: int = Field(ge=1, le=MAX_ID)
     quantity: Decimal
 
 

@@ -19,7 +19,13 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from quantdesk.domain.errors import InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
+from quantdesk.domain.errors import (
+    InvalidFields,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    TooManyAttempts,
+)
 from quantdesk.services.ports import AuthUnitOfWork, StoredTokenLike
 
 SESSION = "session"
@@ -28,6 +34,7 @@ TOKEN_PREFIX = "qd_"  # noqa: S105 - a label before the random part, not a secre
 PASSWORD_MIN = 8
 PASSWORD_MAX = 1024
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}").fullmatch
+_NAME_RULE = "a user name is 1 to 100 letters, digits or . _ @ - and starts with a letter or digit"
 
 _hasher = PasswordHasher()
 #: Verified against when the user does not exist, so that a wrong name takes as long as a
@@ -84,15 +91,15 @@ def digest(secret: str) -> str:
 def valid_name(name: str) -> str:
     cleaned = name.strip()
     if not _NAME(cleaned):
-        raise InvalidInput(
-            "a user name is 1 to 100 letters, digits or . _ @ - and starts with a letter or digit"
-        )
+        raise InvalidFields([("username", _NAME_RULE)])
     return cleaned
 
 
 def _valid_password(password: str) -> str:
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        raise InvalidInput(f"a password has {PASSWORD_MIN} to {PASSWORD_MAX} characters")
+        raise InvalidFields(
+            [("password", f"a password has {PASSWORD_MIN} to {PASSWORD_MAX} characters")]
+        )
     return password
 
 
@@ -266,5 +273,6 @@ def list_api_tokens(uow: AuthUnitOfWork, principal: Principal) -> list[StoredTok
 
 def revoke_api_token(uow: AuthUnitOfWork, principal: Principal, token_id: int) -> None:
     with uow() as store:
-        if not store.delete_token(principal.user_id, token_id):
+        mine = {t.id for t in store.tokens(principal.user_id, API_TOKEN)}
+        if token_id not in mine or not store.delete_token(principal.user_id, token_id):
             raise NotFound(f"no API token {token_id}")

@@ -20,7 +20,7 @@ from decimal import Decimal
 from quantdesk.domain.accounts import Account
 from quantdesk.domain.errors import InvalidInput, NotFound, StaleWrite
 from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey
-from quantdesk.domain.lots import CostMethod, Lot
+from quantdesk.domain.lots import CostMethod, Lot, replay
 from quantdesk.domain.money import ZERO, check_storable, derived
 from quantdesk.domain.positions import (
     BaseTotal,
@@ -212,7 +212,9 @@ def edit_holding(
             entries = _unit_entries(current, lots, quantity, cost_basis, now)
             rows = [(current.account.id, current.instrument.id, t) for t in entries]
         store.add_transactions(rows, now)
-        replay_ledger(store, method=CostMethod.SPECIFIC, record=False)  # else rolls back
+        # raises InsufficientLots if the ledger is now short (replay_ledger would instead
+        # open the missing units as unknown basis): the edit then rolls back
+        replay(store.ledger(), method=CostMethod.SPECIFIC, presorted=True, record=False)
         return _current(store, account_id, what, as_of=now.date(), method=CostMethod.FIFO)
 
 

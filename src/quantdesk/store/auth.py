@@ -47,8 +47,13 @@ class AuthRepository:
         self.conn = conn
 
     def user(self, name: str) -> StoredUser | None:
+        # Names are matched without regard to case on every engine (MySQL's collation
+        # would anyway): "Ann" and "ann" are one user.
         row = self.conn.execute(
-            select(users.c.id, users.c.name, users.c.password_hash).where(users.c.name == name)
+            select(users.c.id, users.c.name, users.c.password_hash)
+            .where(func.lower(users.c.name) == name.lower())
+            .order_by(users.c.id)
+            .limit(1)
         ).one_or_none()
         return None if row is None else StoredUser(int(row.id), row.name, row.password_hash)
 

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, status
 
 from quantdesk.api.deps import CallerDep
-from quantdesk.api.schemas import AccountIn, AccountOut, AccountPatch
+from quantdesk.api.schemas import AccountIn, AccountOut, AccountPatch, Id
 from quantdesk.domain.accounts import AccountKind, validate_account_name
 from quantdesk.services import portfolio, views
 
@@ -33,13 +33,13 @@ def add_account(body: AccountIn, caller: CallerDep) -> AccountOut:
 
 
 @router.get("/{account_id}")
-def get_account(account_id: int, caller: CallerDep) -> AccountOut:
+def get_account(account_id: Id, caller: CallerDep) -> AccountOut:
     with caller.uow(commit=False) as store:
         return AccountOut(**views.account_json(store.account_by_id(account_id)))
 
 
 @router.patch("/{account_id}")
-def update_account(account_id: int, body: AccountPatch, caller: CallerDep) -> AccountOut:
+def update_account(account_id: Id, body: AccountPatch, caller: CallerDep) -> AccountOut:
     values: dict[str, Any] = {}
     if body.name is not None:
         values["name"] = validate_account_name(body.name)
@@ -54,7 +54,7 @@ def update_account(account_id: int, body: AccountPatch, caller: CallerDep) -> Ac
 
 
 @router.delete("/{account_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_account(account_id: int, caller: CallerDep) -> None:
+def delete_account(account_id: Id, caller: CallerDep) -> None:
     """Delete an account and every entry in it (refused if another account's entries
     depend on it, such as the other leg of a transfer that a later sale needs)."""
     portfolio.delete_account(caller.uow, account_id)

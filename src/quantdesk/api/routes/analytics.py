@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from quantdesk.api.deps import Caller, CallerDep
-from quantdesk.api.schemas import WhatIfIn
+from quantdesk.api.schemas import Id, WhatIfIn
 from quantdesk.domain.errors import InvalidInput
 from quantdesk.services import analytics, analytics_view, materialize
 
@@ -36,7 +36,7 @@ class AnalyticsQuery(BaseModel):
     )
     horizon: int = Field(default=1, ge=1, le=250)
     calendar: Literal["auto", "trading", "daily"] = "auto"
-    account_id: int | None = None
+    account_id: Id | None = None
     account: str | None = Field(default=None, max_length=100, description="An account by name")
     asset_class: Literal["stock", "etf", "fund", "bond", "crypto", "cash", "other"] | None = None
     explain: bool = False

@@ -5,7 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from quantdesk.api.deps import CSRF_COOKIE, SESSION_COOKIE, CallerDep, ServicesDep
-from quantdesk.api.schemas import Credentials, Me, NewToken, SessionOut, TokenIn, TokenOut, UserOut
+from quantdesk.api.schemas import (
+    Credentials,
+    Id,
+    Me,
+    NewToken,
+    SessionOut,
+    TokenIn,
+    TokenOut,
+    UserOut,
+)
 from quantdesk.services import auth, prices
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -118,5 +127,5 @@ def list_tokens(caller: CallerDep) -> list[TokenOut]:
 
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_token(token_id: int, caller: CallerDep) -> None:
+def revoke_token(token_id: Id, caller: CallerDep) -> None:
     auth.revoke_api_token(caller.services.auth, caller.principal, token_id)

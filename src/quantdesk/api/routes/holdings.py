@@ -17,6 +17,7 @@ from quantdesk.api.schemas import (
     HoldingOut,
     HoldingPatch,
     HoldingsOut,
+    Id,
     TotalsOut,
 )
 from quantdesk.domain.errors import InvalidInput
@@ -51,7 +52,7 @@ def _etag(version: str) -> str:
 def list_holdings(
     caller: CallerDep,
     consolidated: bool = False,
-    account_id: int | None = None,
+    account_id: Id | None = None,
     method: CostMethod = CostMethod.FIFO,
     as_of: date | None = None,
 ) -> HoldingsOut:

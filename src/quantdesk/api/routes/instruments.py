@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from quantdesk.api.deps import CallerDep
-from quantdesk.api.schemas import InstrumentOut, QuoteOut, ResolvedOut, ResolveIn
+from quantdesk.api.schemas import Id, InstrumentOut, QuoteOut, ResolvedOut, ResolveIn
 from quantdesk.domain.instruments import AssetType, Instrument, normalize_currency, normalize_symbol
 from quantdesk.domain.market import LiveQuote
 from quantdesk.domain.money import to_text
@@ -52,7 +52,7 @@ def search_instruments(
 
 
 @router.get("/{instrument_id}")
-def get_instrument(instrument_id: int, caller: CallerDep) -> InstrumentOut:
+def get_instrument(instrument_id: Id, caller: CallerDep) -> InstrumentOut:
     with caller.uow(commit=False) as store:
         return instrument_out(store.instrument_by_id(instrument_id))
 

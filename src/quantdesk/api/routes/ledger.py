@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from quantdesk.api.deps import CallerDep
+from quantdesk.api.schemas import Id
 from quantdesk.domain.lots import CostMethod
 from quantdesk.services import portfolio, views
 
@@ -24,7 +25,7 @@ def _account_name(caller: CallerDep, account_id: int | None) -> str | None:
 def lots(
     caller: CallerDep,
     symbol: Annotated[str | None, Query(max_length=40)] = None,
-    account_id: int | None = None,
+    account_id: Id | None = None,
     method: CostMethod = CostMethod.FIFO,
 ) -> dict[str, Any]:
     """Open tax lots: units, cost basis, acquisition date."""
@@ -38,7 +39,7 @@ def lots(
 def gains(
     caller: CallerDep,
     year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
-    account_id: int | None = None,
+    account_id: Id | None = None,
     method: CostMethod = CostMethod.FIFO,
 ) -> dict[str, Any]:
     """Realized gains (short and long term) and income."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -12,6 +12,7 @@ from quantdesk.api.deps import CallerDep
 from quantdesk.api.schemas import (
     BasisIn,
     EntryFields,
+    Id,
     LotsIn,
     TransactionIn,
     TransactionOut,
@@ -31,6 +32,15 @@ def _out(t: Transaction) -> TransactionOut:
     return TransactionOut(**views.transaction_json(t))
 
 
+def _number_text(value: Decimal) -> str:
+    """A number as a file's cell would hold it; one beyond what the ledger can reformat
+    (``1e400``) is kept as sent, and the entry's checks refuse it naming the field."""
+    try:
+        return format(normalized(value), "f")
+    except InvalidOperation:
+        return str(value)
+
+
 def _cells(body: EntryFields, fields: set[str]) -> dict[str, str]:
     """The set fields as generic-trades cells (``None`` clears a field)."""
     cells: dict[str, str] = {}
@@ -41,7 +51,7 @@ def _cells(body: EntryFields, fields: set[str]) -> dict[str, str]:
         if value is None:
             cells[name] = ""
         elif isinstance(value, Decimal):
-            cells[name] = format(normalized(value), "f") if value.is_finite() else str(value)
+            cells[name] = _number_text(value)
         elif isinstance(value, date):
             cells[name] = value.isoformat()
         else:
@@ -52,7 +62,7 @@ def _cells(body: EntryFields, fields: set[str]) -> dict[str, str]:
 @router.get("")
 def list_transactions(
     caller: CallerDep,
-    account_id: int | None = None,
+    account_id: Id | None = None,
     symbol: Annotated[str | None, Query(max_length=40)] = None,
     type: Annotated[list[TypeText] | None, Query()] = None,
     start: date | None = None,
@@ -88,14 +98,14 @@ def add_transaction(body: TransactionIn, caller: CallerDep) -> list[TransactionO
 
 
 @router.get("/{transaction_id}")
-def get_transaction(transaction_id: int, caller: CallerDep) -> TransactionOut:
+def get_transaction(transaction_id: Id, caller: CallerDep) -> TransactionOut:
     with caller.uow(commit=False) as store:
         return _out(store.transaction(transaction_id))
 
 
 @router.patch("/{transaction_id}")
 def update_transaction(
-    transaction_id: int, body: TransactionPatch, caller: CallerDep
+    transaction_id: Id, body: TransactionPatch, caller: CallerDep
 ) -> TransactionOut:
     """Change fields of an entry (``null`` clears an optional one)."""
     changed = ledger_edit.update_transaction(
@@ -109,13 +119,13 @@ def update_transaction(
 
 
 @router.delete("/{transaction_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_transaction(transaction_id: int, caller: CallerDep) -> None:
+def delete_transaction(transaction_id: Id, caller: CallerDep) -> None:
     """Delete an entry (409 if a later sale would then exceed the units held)."""
     portfolio.delete_transaction(caller.uow, transaction_id)
 
 
 @router.put("/{transaction_id}/basis")
-def set_basis(transaction_id: int, body: BasisIn, caller: CallerDep) -> TransactionOut:
+def set_basis(transaction_id: Id, body: BasisIn, caller: CallerDep) -> TransactionOut:
     """Complete an opening of unknown cost basis."""
     portfolio.complete_basis(
         caller.uow, transaction_id, price_per_unit=body.price, acquired_on=body.acquired_on
@@ -125,7 +135,7 @@ def set_basis(transaction_id: int, body: BasisIn, caller: CallerDep) -> Transact
 
 
 @router.put("/{transaction_id}/lots")
-def set_lots(transaction_id: int, body: LotsIn, caller: CallerDep) -> TransactionOut:
+def set_lots(transaction_id: Id, body: LotsIn, caller: CallerDep) -> TransactionOut:
     """Specific identification: the lots (ids from GET /lots) a sale takes."""
     portfolio.identify_lots(
         caller.uow, transaction_id, [LotPick(p.lot_id, p.quantity) for p in body.lots]

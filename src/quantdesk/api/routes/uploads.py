@@ -20,6 +20,10 @@ router = APIRouter(tags=["uploads"])
 _CHUNK = 1024 * 1024
 
 
+def _size(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit} bytes"
+
+
 def _spooled(upload: UploadFile, limit: int) -> BinaryIO:
     """The upload copied into a spooled file, refused past ``limit`` bytes."""
     spool: Any = tempfile.SpooledTemporaryFile(max_size=8 * _CHUNK)  # noqa: SIM115 - returned
@@ -29,8 +33,7 @@ def _spooled(upload: UploadFile, limit: int) -> BinaryIO:
         if size > limit:
             spool.close()
             raise PayloadTooLarge(
-                f"the file is over the upload limit of {limit // (1024 * 1024)} MB "
-                "(QUANTDESK_MAX_UPLOAD_MB)"
+                f"the file is over the upload limit of {_size(limit)} (QUANTDESK_MAX_UPLOAD_MB)"
             )
         spool.write(chunk)
     spool.seek(0)
@@ -41,8 +44,8 @@ def _check_length(request: Request, limit: int) -> None:
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit + 64 * 1024:
         raise PayloadTooLarge(
-            f"the request ({int(length) // (1024 * 1024)} MB) is over the upload limit of "
-            f"{limit // (1024 * 1024)} MB (QUANTDESK_MAX_UPLOAD_MB)"
+            f"the request ({_size(int(length))}) is over the upload limit of "
+            f"{_size(limit)} (QUANTDESK_MAX_UPLOAD_MB)"
         )
 
 
