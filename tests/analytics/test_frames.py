@@ -10,7 +10,7 @@ import pytest
 from quantdesk.analytics.frames import Closes, build_frames
 from quantdesk.domain.instruments import AssetType, InstrumentKey
 from quantdesk.domain.ledger_history import ledger_history
-from quantdesk.domain.transactions import ordered
+from quantdesk.domain.transactions import Origin, ordered
 from tests.builders import AAPL, BTC, trade
 
 DAYS = [date(2026, 11, 2), date(2026, 11, 3), date(2026, 11, 4)]
@@ -169,3 +169,28 @@ def test_a_foreign_opening_is_converted_at_its_currencys_rate() -> None:
     entry = trade("transfer_in", "2026-11-02", "10", "90", instrument=sap)._replace(currency="EUR")
     f = frames([entry], closes=closes, fx=fx)
     assert pytest.approx([1000.0, 1100.0, 1210.0]) == f.values.tolist()
+
+
+def test_a_change_after_the_last_close_shows_in_the_end_days_value_as_a_flow() -> None:
+    """Units added today (a grid edit), before today's close, value the end day at the
+    latest close: the value moves by the units' worth, the day's return is nil."""
+    history = ledger_history(
+        ordered(
+            [
+                trade("buy", "2026-11-02", "10", "100"),
+                trade("transfer_in", "2026-11-05", "5", "90", origin=Origin.ADJUSTMENT),
+            ]
+        )
+    )
+    f = build_frames(history, AAPL_CLOSES, {}, start=DAYS[0], end=date(2026, 11, 5))
+    assert [*DAYS, date(2026, 11, 5)] == f.days
+    assert [1000.0, 1100.0, 990.0, 1485.0] == f.values.tolist()
+    assert 495.0 == f.flows[-1]
+    assert 0.0 == (f.values[-1] - f.flows[-1]) / f.values[-2] - 1
+
+
+def test_no_change_after_the_last_close_adds_no_day() -> None:
+    """Without a change since the last close the series ends at that close."""
+    history = ledger_history(ordered([trade("buy", "2026-11-02", "10", "100")]))
+    f = build_frames(history, AAPL_CLOSES, {}, start=DAYS[0], end=date(2026, 11, 5))
+    assert DAYS == f.days

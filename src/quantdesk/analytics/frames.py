@@ -6,7 +6,9 @@ into daily arrays on one calendar (DESIGN §4).
   same way): never today's units times old prices.
 * **Calendar.** ``auto``: every calendar day if the scope holds any coin in the window
   (A = 365), else the days on which its exchange-traded instruments have closes (A = 252;
-  cash does not count). ``daily`` or ``trading`` force one.
+  cash does not count), plus the last day when the ledger changed after the last close
+  (an edit made today before the close shows in today's value, at the latest closes).
+  ``daily`` or ``trading`` force one.
 * **Missing closes** are carried forward at most ``carry_limit`` calendar days (weekends
   and holidays are not gaps); a day on which some held instrument has no usable close is
   left out of the series and reported, and its flows move to the next valued day, so
@@ -150,6 +152,11 @@ def build_frames(
                     "no closes of any exchange-traded holding in the period: weekdays are "
                     "used as the trading calendar"
                 )
+        if traded and len(event_days) and event_days[-1] > max(traded) and event_days[-1] <= last:
+            # The ledger changed after the last close (an edit today, before the close):
+            # the end day is valued at the latest closes so that the value shows it; its
+            # change is a flow, not a return.
+            traded.add(last)
         days = np.asarray(sorted(traded), dtype=np.int64)
         annualization = 252
     n = len(days)

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
@@ -31,6 +31,7 @@ SESSION_COOKIE = "quantdesk_session"
 CSRF_COOKIE = "quantdesk_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+T = TypeVar("T")
 
 
 @dataclass
@@ -42,6 +43,16 @@ class Services:
     clock: Callable[[], datetime] = bootstrap.utc_now
     _markets: dict[str, bootstrap.MarketWiring] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Per-app caches by name (analytics answers, what-if engines): never shared between
+    #: two apps in one process, which may serve different databases.
+    caches: dict[str, Any] = field(default_factory=dict)
+
+    def cache(self, name: str, make: Callable[[], T]) -> T:
+        with self._lock:
+            found = self.caches.get(name)
+            if found is None:
+                found = self.caches[name] = make()
+            return cast("T", found)
 
     @property
     def auth(self) -> AuthUnitOfWork:

@@ -90,6 +90,13 @@ Query_ = Annotated[AnalyticsQuery, Query()]
 PRICE_RECHECK_SECONDS = 5.0
 
 
+def forget_answers(caller: Caller) -> None:
+    """After the caller's prices changed: their next analytics are read afresh."""
+    answers = caller.services.caches.get("analytics-answers")
+    if answers is not None:
+        answers.forget(caller.user_id)
+
+
 class _Answers:
     """Serialized analytics answers by user, request, ledger revision, market and day."""
 
@@ -106,15 +113,18 @@ class _Answers:
             self.items.move_to_end(key)
             return found[0]
 
+    def forget(self, user_id: int) -> None:
+        """Drop a user's answers (their prices were just refreshed)."""
+        with self.lock:
+            for key in [k for k in self.items if k[0] == user_id]:
+                del self.items[key]
+
     def put(self, key: tuple[Any, ...], body: bytes) -> None:
         with self.lock:
             self.items[key] = (body, time.monotonic())
             self.items.move_to_end(key)
             while len(self.items) > self.size:
                 self.items.popitem(last=False)
-
-
-_answers = _Answers()
 
 
 @router.get("", response_model=dict[str, Any])
@@ -131,7 +141,8 @@ def get_analytics(caller: CallerDep, query: Query_) -> Response:
         p.market,
         caller.services.clock().date(),
     )
-    body = _answers.get(key)
+    answers = caller.services.cache("analytics-answers", _Answers)
+    body = answers.get(key)
     if body is None:
         payload = materialize.materialized_analytics(
             caller.uow,
@@ -141,7 +152,7 @@ def get_analytics(caller: CallerDep, query: Query_) -> Response:
             explain=query.explain,
         ).payload
         body = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
-        _answers.put(key, body)
+        answers.put(key, body)
     return Response(body, media_type="application/json")
 
 
@@ -207,15 +218,13 @@ class _Engines:
         return engine
 
 
-_engines = _Engines()
-
-
 @router.post("/what-if")
 def what_if(body: WhatIfIn, caller: CallerDep, query: Query_) -> dict[str, Any]:
     """The metric set of the current holdings and of hypothetical ones (units added or
     removed per symbol), each held through the period; nothing is saved."""
     changes = {s.strip().upper(): v for s, v in body.changes.items()}
-    result = _engines.get(caller, query).evaluate(changes)
+    engines = caller.services.cache("what-if-engines", _Engines)
+    result = engines.get(caller, query).evaluate(changes)
     return {
         "quantities": {s: [a, b] for s, (a, b) in result.quantities.items()},
         "current": analytics_view.metric_set_json(result.current),

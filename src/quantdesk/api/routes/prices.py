@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from quantdesk.api.deps import CallerDep
+from quantdesk.api.routes.analytics import forget_answers
 from quantdesk.api.schemas import AssetTypeText, MarketIn
 from quantdesk.domain.errors import InvalidInput
 from quantdesk.domain.instruments import normalize_symbol
@@ -68,6 +69,7 @@ def refresh(caller: CallerDep) -> dict[str, Any]:
         simulated=wiring.simulated_closes,
     )
     calls = {p: int(upstream_calls(p) - before[p]) for p in prices.PROVIDERS}
+    forget_answers(caller)
     return {**views.refresh_json(report), "upstream_calls": calls}
 
 
