@@ -193,3 +193,21 @@ def test_closes_in_another_currency_are_left_out_and_named(uow: SqlUnitOfWork) -
     report = analytics.analyze(ledger, None, OPTIONS, clock=clock)
     assert pytest.approx(1089.0) == report.total_value
     assert any("AAPL (1)" in w for w in report.warnings)
+
+
+def test_cached_closes_give_the_same_numbers_until_a_close_changes(
+    ledger: SqlUnitOfWork,
+) -> None:
+    """A closes cache reuses what it read (same report as reading afresh), and a close
+    written afterwards is seen at once: the cache is keyed by the price revisions."""
+    cache = analytics.ClosesCache()
+    fresh = analytics.analyze(ledger, None, OPTIONS, clock=clock)
+    first = analytics.analyze(ledger, None, OPTIONS, clock=clock, closes_cache=cache)
+    second = analytics.analyze(ledger, None, OPTIONS, clock=clock, closes_cache=cache)
+    assert fresh.frames.values.tolist() == first.frames.values.tolist()
+    assert first.frames.values.tolist() == second.frames.values.tolist()
+    import_price_stream(
+        ledger, io.BytesIO(b"date,symbol,close\n2026-11-05,AAPL,120\n"), clock=clock
+    )
+    moved = analytics.analyze(ledger, None, OPTIONS, clock=clock, closes_cache=cache)
+    assert 1200.0 + 500.0 == moved.frames.values[-1]

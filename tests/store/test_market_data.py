@@ -8,11 +8,12 @@ from decimal import Decimal
 from sqlalchemy import Engine
 
 from quantdesk.domain.errors import ProviderUnavailable
-from quantdesk.domain.instruments import AssetType
+from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey
 from quantdesk.domain.market import Bar, History, LiveQuote, MarketSymbol, fx_pair
 from quantdesk.market.cache import PriceCache
 from quantdesk.market.memory import MemoryBackend
 from quantdesk.store.market_data import SqlMarketData
+from quantdesk.store.unit_of_work import SqlUnitOfWork
 from quantdesk.testing import FakeProvider
 from tests.conftest import NOW, clock
 
@@ -109,3 +110,40 @@ def test_a_ticker_with_a_colon_keeps_its_last_quote(engine: Engine) -> None:
     quote = LiveQuote("TSX:RY", Decimal("140.5"), "CAD", NOW, "yahoo", NOW)
     store.save_quotes({ry.key: quote})
     assert {ry.key: quote} == store.load_quotes([ry.key])
+
+
+def _versions(engine: Engine, user: str = "local", market: str = "live") -> tuple[int, int]:
+    uow = SqlUnitOfWork(engine, user, clock, market=market)
+    with uow(commit=False) as store:
+        return store.price_versions()
+
+
+def test_every_write_of_new_closes_moves_its_markets_price_revision(engine: Engine) -> None:
+    """New provider closes move the live revision, simulated ones the simulated revision;
+    storing the same closes again moves nothing (analytics stay cached)."""
+    store = SqlMarketData(engine, clock)
+    live_before, sim_before = _versions(engine)[0], _versions(engine, market="simulated")[0]
+    june = History("SPY", "USD", "yahoo", (Bar(date(2026, 6, 1), PRICE),))
+    store.save(SPY, june, (date(2026, 6, 1), date(2026, 6, 1)))
+    assert live_before + 1 == _versions(engine)[0]
+    store.save(SPY, june, (date(2026, 6, 1), date(2026, 6, 1)))
+    assert live_before + 1 == _versions(engine)[0]
+    made = History("SPY", "USD", "simulated", (Bar(date(2026, 6, 2), Decimal("1.5")),))
+    store.store_closes(SPY, made)
+    assert (live_before + 1, sim_before + 1) == (
+        _versions(engine)[0],
+        _versions(engine, market="simulated")[0],
+    )
+
+
+def test_a_users_own_closes_move_only_that_users_closes_revision(engine: Engine) -> None:
+    """Own closes are private: they move the user's revision, not another user's."""
+    uow = SqlUnitOfWork(engine, "ann", clock)
+    with uow() as store:
+        ids = store.ensure_instruments([Instrument("SPY", AssetType.ETF)], NOW)
+        store.store_user_closes(
+            [(ids[InstrumentKey("SPY", AssetType.ETF)], date(2026, 6, 1), PRICE, "USD")],
+            source="user",
+        )
+    assert 1 == _versions(engine, "ann")[1]
+    assert 0 == _versions(engine, "bob")[1]

@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -51,6 +52,15 @@ class Closes:
     def of(cls, days: Sequence[date], closes: Sequence[Decimal], currency: str) -> Closes:
         """From stored Decimal closes: the one place they become floats."""
         return cls(list(days), [float(c) for c in closes], currency)
+
+    @cached_property
+    def ordinals(self) -> npt.NDArray[np.int64]:
+        """The days as ordinals (computed once: closes are reused across requests)."""
+        return _ordinals(self.days)
+
+    @cached_property
+    def array(self) -> Floats:
+        return np.asarray(self.values, dtype=np.float64)
 
 
 @dataclass
@@ -83,8 +93,8 @@ def _carried(closes: Closes | None, calendar: npt.NDArray[np.int64], limit: int)
     out = np.full(len(calendar), np.nan)
     if closes is None or not closes.days:
         return out
-    days = _ordinals(closes.days)
-    values = np.asarray(closes.values, dtype=np.float64)
+    days = closes.ordinals
+    values = closes.array
     at = np.searchsorted(days, calendar, side="right") - 1
     usable = (at >= 0) & (calendar - days[np.maximum(at, 0)] <= limit)
     out[usable] = values[at[usable]]
@@ -140,11 +150,13 @@ def build_frames(
         days = np.arange(first, last + 1, dtype=np.int64)
         annualization = 365
     else:
-        traded: set[int] = set()
-        for k, key in enumerate(instruments):
-            if held_in_window[k] and key.asset_type in EXCHANGE_TRADED and key in closes:
-                ords = _ordinals(closes[key].days)
-                traded.update(int(d) for d in ords[(ords >= first) & (ords <= last)])
+        parts = [
+            closes[key].ordinals
+            for k, key in enumerate(instruments)
+            if held_in_window[k] and key.asset_type in EXCHANGE_TRADED and key in closes
+        ]
+        every = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+        traded: set[int] = set(every[(every >= first) & (every <= last)].tolist())
         if not traded:  # nothing exchange-traded priced: weekdays stand in
             traded = {d for d in range(first, last + 1) if date.fromordinal(d).weekday() < 5}
             if held_in_window.any():

@@ -17,12 +17,15 @@ benchmark's; everything else is pure computation in :mod:`quantdesk.analytics`.
 from __future__ import annotations
 
 import calendar as calendars
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
 from itertools import pairwise
+from typing import TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +46,7 @@ from quantdesk.services.ports import LedgerStore, MarketData, UnitOfWork
 from quantdesk.services.prices import BASE_CURRENCY
 
 Floats = npt.NDArray[np.float64]
+T = TypeVar("T")
 PERIODS = ("1M", "3M", "YTD", "1Y", "3Y", "5Y", "ALL")
 
 
@@ -152,14 +156,56 @@ def period_start(period: str, end: date, first: date) -> date:
     return max(first, date(year, month + 1, day))
 
 
+class ClosesCache:
+    """Closes already turned into float arrays, by user, market, price versions, what
+    was read and the span: a process's recent analytics reuse them while no close they
+    came from changed (any write of a close bumps a price version, see
+    ``LedgerStore.price_versions``). Thread-safe; least recently used entries go first."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_load(self, key: Hashable, load: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return cast("T", self._items[key])
+        value = load()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+def _closes_token(store: LedgerStore) -> tuple[object, ...]:
+    """What the closes a store reads depend on: whose, which market, which versions."""
+    return (store.user_id, store.market(), *store.price_versions())
+
+
+def _cached(
+    cache: ClosesCache | None,
+    token: tuple[object, ...] | None,
+    key: Hashable,
+    load: Callable[[], T],
+) -> T:
+    if cache is None or token is None:
+        return load()
+    return cache.get_or_load((token, key), load)
+
+
 def analyze(
     uow: UnitOfWork,
     market: MarketData | None,
     options: Options,
     *,
     clock: Callable[[], datetime],
+    closes_cache: ClosesCache | None = None,
 ) -> Report:
-    """The metric set of the scope over the requested period."""
+    """The metric set of the scope over the requested period (``closes_cache`` keeps the
+    closes read for the next request of this process)."""
     options.validate()
     today = clock().date()
     with uow(commit=False) as store:
@@ -182,9 +228,15 @@ def analyze(
         start = max(start, first)
         if start >= end:
             raise InvalidInput(f"nothing to measure: the ledger starts on {first}")
-        frames = _frames(store, history, ledger, start, end, options)
+        token = _closes_token(store) if closes_cache is not None else None
+        frames = _frames(store, history, ledger, start, end, options, closes_cache, token)
         totals = _totals(store, ledger, options.account, kind, start, end)
-        bench, bench_failure = _benchmark_closes(store, market, options.benchmark, start, end)
+        bench, bench_failure = _cached(
+            closes_cache,
+            token,
+            ("benchmark", options.benchmark, start, end),
+            lambda: _benchmark_closes(store, market, options.benchmark, start, end),
+        )
     if bench_failure is not None:
         frames.warnings.append(f"the benchmark's closes could not be fetched: {bench_failure}")
     return _report(options, start, end, frames, bench, totals)
@@ -197,12 +249,20 @@ def _frames(
     start: date,
     end: date,
     options: Options,
+    cache: ClosesCache | None,
+    token: tuple[object, ...] | None,
 ) -> Frames:
     keys = [k for k in history.instruments if k.asset_type is not AssetType.CASH]
     lookback = start - timedelta(days=DEFAULT_CARRY_LIMIT)
-    stored = store.daily_closes(keys, lookback, end)
-    closes = {k: _closes(stored[k]) for k in keys if k in stored}
-    mixed = sorted(f"{k.symbol} ({stored[k].left_out})" for k in stored if stored[k].left_out)
+
+    def load() -> tuple[dict[InstrumentKey, Closes], list[str]]:
+        stored = store.daily_closes(keys, lookback, end)
+        loaded = {k: _closes(stored[k]) for k in keys if k in stored}
+        left = sorted(f"{k.symbol} ({stored[k].left_out})" for k in stored if stored[k].left_out)
+        return loaded, left
+
+    found, mixed = _cached(cache, token, ("closes", tuple(keys), lookback, end), load)
+    closes = dict(found)  # the trade-price stand-ins below are this ledger's own
     unpriced: list[str] = []
     for key in keys:
         if key not in closes:  # no close at all: its own trade prices stand in
@@ -216,8 +276,12 @@ def _frames(
         c: InstrumentKey(f"{c}{BASE_CURRENCY}", AssetType.CASH)
         for c in sorted(currencies - {BASE_CURRENCY})
     }
-    rates = store.daily_closes(pairs.values(), lookback, end)
-    fx = {c: _closes(rates[p]) for c, p in pairs.items() if p in rates}
+
+    def load_fx() -> dict[str, Closes]:
+        rates = store.daily_closes(pairs.values(), lookback, end)
+        return {c: _closes(rates[p]) for c, p in pairs.items() if p in rates}
+
+    fx = _cached(cache, token, ("fx", tuple(pairs.items()), lookback, end), load_fx)
     frames = build_frames(
         history, closes, fx, start=start, end=end, base=BASE_CURRENCY, calendar=options.calendar
     )

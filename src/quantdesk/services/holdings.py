@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -20,7 +20,7 @@ from decimal import Decimal
 from quantdesk.domain.accounts import Account
 from quantdesk.domain.errors import InvalidInput, NotFound, StaleWrite
 from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey
-from quantdesk.domain.lots import CostMethod, Lot, replay
+from quantdesk.domain.lots import CostMethod, LedgerState, Lot, replay
 from quantdesk.domain.money import ZERO, check_storable, derived
 from quantdesk.domain.positions import (
     BaseTotal,
@@ -31,7 +31,7 @@ from quantdesk.domain.positions import (
     totals_by_currency,
 )
 from quantdesk.domain.transactions import Origin, Transaction, TransactionType
-from quantdesk.services.portfolio import replay_ledger
+from quantdesk.services.portfolio import replay_entries, replay_ledger
 from quantdesk.services.ports import LedgerStore, NewRow, UnitOfWork
 
 _HOLDING_ID = re.compile(r"(\d{1,12})-(\d{1,12}|[A-Z]{3,5})").fullmatch
@@ -128,10 +128,15 @@ def _current(
     *,
     as_of: date,
     method: CostMethod,
+    state: LedgerState | None = None,
+    quotes: Mapping[InstrumentKey, Quote] | None = None,
 ) -> Holding:
+    """The holding as it is (from ``state`` and ``quotes`` when the caller has them)."""
     account = store.account_by_id(account_id)
-    state = replay_ledger(store, method=method, as_of=as_of, record=False)
-    quotes = store.latest_quotes(as_of)
+    if state is None:
+        state = replay_ledger(store, method=method, as_of=as_of, record=False)
+    if quotes is None:
+        quotes = store.latest_quotes(as_of)
     rows = positions(state, quotes, account=account.name)
     if isinstance(what, str):
         key = InstrumentKey(what, AssetType.CASH)
@@ -190,7 +195,12 @@ def edit_holding(
     now = clock()
     with uow() as store:
         store.lock()  # edits of one user run one at a time: the version check holds
-        current = _current(store, account_id, what, as_of=now.date(), method=CostMethod.FIFO)
+        today = now.date()
+        state = replay_entries(store.ledger(), as_of=today, record=False)
+        quotes = store.latest_quotes(today)  # an edit changes units, not prices
+        current = _current(
+            store, account_id, what, as_of=today, method=CostMethod.FIFO, state=state, quotes=quotes
+        )
         if current.version != version:
             raise StaleWrite(
                 f"holding {holding_id} changed since version {version} (now {current.version})",
@@ -203,7 +213,6 @@ def edit_holding(
                 raise InvalidInput("a cash balance has no cost basis to set")
         else:
             assert current.instrument is not None and current.instrument.id is not None
-            state = replay_ledger(store, as_of=now.date(), record=False)
             lots = [
                 lot
                 for lot in state.open_lots()
@@ -212,10 +221,14 @@ def edit_holding(
             entries = _unit_entries(current, lots, quantity, cost_basis, now)
             rows = [(current.account.id, current.instrument.id, t) for t in entries]
         store.add_transactions(rows, now)
+        ledger = store.ledger()
         # raises InsufficientLots if the ledger is now short (replay_ledger would instead
         # open the missing units as unknown basis): the edit then rolls back
-        replay(store.ledger(), method=CostMethod.SPECIFIC, presorted=True, record=False)
-        return _current(store, account_id, what, as_of=now.date(), method=CostMethod.FIFO)
+        replay(ledger, method=CostMethod.SPECIFIC, presorted=True, record=False)
+        after = replay_entries(ledger, as_of=today, record=False)
+        return _current(
+            store, account_id, what, as_of=today, method=CostMethod.FIFO, state=after, quotes=quotes
+        )
 
 
 def _cash_entries(current: Holding, quantity: Decimal | None, now: datetime) -> list[NewRow]:

@@ -4,8 +4,10 @@ and rewritten only from the earliest day a change touched.
 
 The fingerprint covers everything the numbers depend on: the request's options, the day
 (a default end is today), the user's market, the ledger revision (bumped by every change
-to the ledger or the user's own closes), and per instrument read (holdings, their FX
-pairs and the benchmark) the count and span of the market's stored closes. The earliest
+to the ledger or the user's own closes) and the price revisions (bumped by every write of
+the market's closes, or of the user's own). Per instrument read (holdings, their FX pairs
+and the benchmark) the count and span of the market's stored closes are kept beside it,
+to find the earliest day a change of closes touched. The earliest
 affected day is the earliest day any ledger change since the stored revision touched, or,
 for market closes, the day after the last stored close when closes were only appended
 (the usual refresh), else the first close.
@@ -22,13 +24,13 @@ from decimal import Decimal
 from typing import Any
 
 from quantdesk.domain.instruments import AssetType, InstrumentKey
-from quantdesk.services.analytics import Options, Report, analyze, benchmark_key
+from quantdesk.services.analytics import ClosesCache, Options, Report, analyze, benchmark_key
 from quantdesk.services.analytics_view import analytics_json
 from quantdesk.services.ports import LedgerStore, MarketData, UnitOfWork
 from quantdesk.services.prices import BASE_CURRENCY
 
 #: Bumped when the analytics' definitions change, so stored results are not reused.
-ANALYTICS_VERSION = "1"
+ANALYTICS_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -96,18 +98,32 @@ def materialized_analytics(
     *,
     clock: Callable[[], datetime],
     explain: bool = False,
+    closes_cache: ClosesCache | None = None,
 ) -> Materialized:
     """The request's metric set: the stored one if its inputs did not change, else
-    computed, stored, and the scope's daily history rewritten from the earliest change."""
+    computed, stored, and the scope's daily history rewritten from the earliest change.
+
+    Whether anything changed is known from three numbers (the ledger revision and the
+    price revisions of the market and of the user's own closes); the per-instrument
+    counts of closes are read only when the market's closes did change, to find the
+    earliest day they touched."""
     options.validate()
     request = request_key(options, explain=explain)
     with uow(commit=False) as store:
         revision = store.ledger_revision()
-        stats = store.price_stats(_inputs(store, options))
+        price_revision, own_closes = store.price_versions()
         stored = store.stored_analytics(request)
         fingerprint = hashlib.sha256(
             json.dumps(
-                [ANALYTICS_VERSION, str(clock().date()), store.market(), revision, stats, request],
+                [
+                    ANALYTICS_VERSION,
+                    str(clock().date()),
+                    store.market(),
+                    revision,
+                    price_revision,
+                    own_closes,
+                    request,
+                ],
                 sort_keys=True,
                 default=str,
             ).encode()
@@ -115,14 +131,19 @@ def materialized_analytics(
         if stored is not None and stored["fingerprint"] == fingerprint:
             return Materialized(stored["payload"], True, 0, None, None)
         changed: list[date] = []
-        if stored is not None:
-            for day in (
-                store.changed_since(int(stored["revision"])),
-                _price_change_day(store, stored["price_stats"], stats),
-            ):
+        if stored is not None and stored["price_revision"] == price_revision:
+            stats = stored["price_stats"]  # no market close changed since
+        else:
+            stats = store.price_stats(_inputs(store, options))
+            if stored is not None:
+                day = _price_change_day(store, stored["price_stats"], stats)
                 if day is not None:
                     changed.append(day)
-    report = analyze(uow, market, options, clock=clock)
+        if stored is not None:
+            day = store.changed_since(int(stored["revision"]))
+            if day is not None:
+                changed.append(day)
+    report = analyze(uow, market, options, clock=clock, closes_cache=closes_cache)
     payload = analytics_json(report, explain=explain)
     scope = scope_key(options, report.frames.calendar)
     start = report.frames.days[0]
@@ -145,6 +166,7 @@ def materialized_analytics(
             fingerprint=fingerprint,
             revision=revision,
             price_stats=stats,
+            price_revision=price_revision,
             payload=payload,
             now=clock(),
         )

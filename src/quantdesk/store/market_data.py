@@ -16,7 +16,7 @@ from quantdesk.domain.instruments import Instrument, InstrumentKey
 from quantdesk.domain.market import Bar, History, LiveQuote, MarketSymbol
 from quantdesk.domain.money import derived
 from quantdesk.store.repositories import ensure_instruments, insert_skipping_duplicates
-from quantdesk.store.tables import price_coverage, prices, quotes
+from quantdesk.store.tables import price_coverage, price_revisions, prices, quotes
 
 
 def instrument_ids(
@@ -29,23 +29,51 @@ def instrument_ids(
     )
 
 
-def _insert_closes(conn: Connection, instrument_id: int, history: History) -> None:
-    """Store a history's closes; a day already stored from the same source is kept."""
-    if not history.bars:
-        return
-    conn.execute(
-        insert_skipping_duplicates(conn.dialect.name, prices),
-        [
-            {
-                "instrument_id": instrument_id,
-                "day": bar.day,
-                "source": history.source,
-                "close": derived(bar.close),
-                "currency": history.currency,
-            }
-            for bar in history.bars
-        ],
+def bump_price_revision(conn: Connection, market: str) -> None:
+    """Note that closes of ``market`` changed (``live`` for every provider's)."""
+    bump = (
+        update(price_revisions)
+        .where(price_revisions.c.market == market)
+        .values(revision=price_revisions.c.revision + 1)
     )
+    if conn.execute(bump).rowcount == 0:
+        conn.execute(
+            insert_skipping_duplicates(conn.dialect.name, price_revisions),
+            [{"market": market, "revision": 0}],
+        )
+        conn.execute(bump)
+
+
+def _insert_closes(conn: Connection, instrument_id: int, history: History) -> None:
+    """Store a history's closes; a day already stored from the same source is kept.
+    Inserted as multi-row statements, whose row counts every engine reports exactly
+    (an executemany's it does not), so that only new closes move the price revision."""
+    rows = [
+        {
+            "instrument_id": instrument_id,
+            "day": bar.day,
+            "source": history.source,
+            "close": derived(bar.close),
+            "currency": history.currency,
+        }
+        for bar in history.bars
+    ]
+    added = 0
+    postgres = conn.dialect.name == "postgresql"  # psycopg reports no count for this insert
+    for start in range(0, len(rows), _CLOSES_PER_STATEMENT):
+        chunk = rows[start : start + _CLOSES_PER_STATEMENT]
+        statement = insert_skipping_duplicates(conn.dialect.name, prices).values(chunk)
+        if postgres:
+            added += len(conn.execute(statement.returning(prices.c.day)).all())
+        else:
+            count = conn.execute(statement).rowcount
+            added += count if count is not None and count >= 0 else len(chunk)
+    if added:
+        bump_price_revision(conn, "simulated" if history.source == "simulated" else "live")
+
+
+#: Rows per multi-row insert: 5 parameters each stays under every engine's limit.
+_CLOSES_PER_STATEMENT = 1_000
 
 
 class SqlMarketData:

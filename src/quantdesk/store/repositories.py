@@ -52,6 +52,7 @@ from quantdesk.store.tables import (
     ledger_changes,
     portfolio_analytics,
     portfolio_history,
+    price_revisions,
     prices,
     quotes,
     transactions,
@@ -560,6 +561,12 @@ class LedgerRepository:
         """Store this user's closes (instrument id, day, close, currency); a close for a day
         that already has one replaces it."""
         self._ledger_changed(min((day for _, day, _, _ in rows), default=None))
+        if rows:
+            self.conn.execute(
+                update(users)
+                .where(users.c.id == self.user_id)
+                .values(closes_revision=users.c.closes_revision + 1)
+            )
         days: dict[int, list[date]] = {}
         for instrument_id, day, _, _ in rows:
             days.setdefault(instrument_id, []).append(day)
@@ -595,6 +602,17 @@ class LedgerRepository:
         prices and a simulated one never sees real ones."""
         simulated = self.market() == "simulated"
         quotes_found: dict[InstrumentKey, Quote] = {}
+        # Only what this user can hold: the instruments of their entries and own closes,
+        # and the cash instruments (FX pairs); never a scan of every user's prices.
+        relevant = (
+            select(transactions.c.instrument_id)
+            .where(transactions.c.user_id == self.user_id)
+            .union(
+                select(user_prices.c.instrument_id).where(user_prices.c.user_id == self.user_id),
+                select(instruments.c.id).where(instruments.c.asset_type == "cash"),
+            )
+            .subquery()
+        )
         for table, own in ((user_prices, True), (prices, False)):
             scope = [table.c.day <= as_of]
             if own:
@@ -603,10 +621,16 @@ class LedgerRepository:
                 scope.append(table.c.source == "simulated")
             else:
                 scope.append(table.c.source != "simulated")
+            # Each instrument's last day by an index seek (a max per instrument), not a
+            # GROUP BY over every close it has.
+            last_day = (
+                select(func.max(table.c.day))
+                .where(table.c.instrument_id == instruments.c.id, *scope)
+                .scalar_subquery()
+            )
             latest = (
-                select(table.c.instrument_id, func.max(table.c.day).label("day"))
-                .where(*scope)
-                .group_by(table.c.instrument_id)
+                select(instruments.c.id.label("instrument_id"), last_day.label("day"))
+                .where(instruments.c.id.in_(select(relevant.c[0])))
                 .subquery()
             )
             query = (
@@ -758,6 +782,18 @@ class LedgerRepository:
         return replace(instrument, provider_ids=tuple(sorted(ids.items())))
 
     # materialized analytics -----------------------------------------------------------
+    def price_versions(self) -> tuple[int, int]:
+        """The revision of the user's market's closes and of the user's own closes: while
+        both stand, every close the user's analytics read is as it was."""
+        market = self.market()
+        found = self.conn.execute(
+            select(price_revisions.c.revision).where(price_revisions.c.market == market)
+        ).scalar_one_or_none()
+        own = self.conn.execute(
+            select(users.c.closes_revision).where(users.c.id == self.user_id)
+        ).scalar_one()
+        return int(found or 0), int(own)
+
     def price_stats(self, keys: Iterable[InstrumentKey]) -> dict[str, list[object]]:
         """Per instrument of the user's market: how many closes, the first and last day
         (a cheap fingerprint of the market closes the analytics read)."""
@@ -815,6 +851,7 @@ class LedgerRepository:
             "fingerprint": row.fingerprint,
             "revision": row.revision,
             "price_stats": row.price_stats,
+            "price_revision": int(row.price_revision),
             "payload": row.payload,
             "scope": row.scope,
         }
@@ -827,6 +864,7 @@ class LedgerRepository:
         fingerprint: str,
         revision: int,
         price_stats: dict[str, list[object]],
+        price_revision: int,
         payload: dict[str, Any],
         now: datetime,
     ) -> None:
@@ -844,6 +882,7 @@ class LedgerRepository:
                 fingerprint=fingerprint,
                 revision=revision,
                 price_stats=price_stats,
+                price_revision=price_revision,
                 computed_at=now,
                 payload=payload,
             )

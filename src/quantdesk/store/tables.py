@@ -40,6 +40,8 @@ users = Table(
     Column("market", String(10), nullable=False, server_default="live"),
     #: Bumped by every change to the user's ledger or own closes (see ledger_changes).
     Column("ledger_revision", Integer, nullable=False, server_default="0"),
+    #: Bumped by every write of the user's own closes (their analytics' price inputs).
+    Column("closes_revision", Integer, nullable=False, server_default="0"),
 )
 
 accounts = Table(
@@ -225,6 +227,8 @@ portfolio_analytics = Table(
     Column("fingerprint", String(64), nullable=False),
     Column("revision", Integer, nullable=False),
     Column("price_stats", JSON, nullable=False),
+    #: The market's price revision the payload was computed at (see price_revisions).
+    Column("price_revision", Integer, nullable=False, server_default="-1"),
     Column("computed_at", UTCDateTime, nullable=False),
     Column("payload", JSON, nullable=False),
 )
@@ -256,4 +260,14 @@ login_attempts = Table(
     Column("subject", String(200), nullable=False),
     Column("attempted_at", UTCDateTime, nullable=False),
     Index("ix_login_attempts_subject", "subject", "attempted_at"),
+)
+
+
+#: A counter per market (``live``, ``simulated``) bumped by every write of its closes:
+#: analytics know at the cost of one row whether any close they read may have changed.
+price_revisions = Table(
+    "price_revisions",
+    metadata,
+    Column("market", String(10), primary_key=True),
+    Column("revision", Integer, nullable=False, server_default="0"),
 )

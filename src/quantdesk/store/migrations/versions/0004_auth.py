@@ -46,7 +46,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_login_attempts_subject", "login_attempts")
+    # Dropping a table drops its indexes (MySQL refuses to drop one a foreign key uses).
     op.drop_table("login_attempts")
-    op.drop_index("ix_auth_tokens_user_id", "auth_tokens")
     op.drop_table("auth_tokens")
