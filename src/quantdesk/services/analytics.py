@@ -41,7 +41,7 @@ from quantdesk.domain.instruments import AssetType, InstrumentKey, normalize_sym
 from quantdesk.domain.ledger_history import LedgerHistory, ledger_history
 from quantdesk.domain.market import DailyCloses, MarketSymbol
 from quantdesk.domain.transactions import Transaction
-from quantdesk.services.portfolio import replay_entries
+from quantdesk.services.portfolio import LedgerCache, load_ledger, replay_entries
 from quantdesk.services.ports import LedgerStore, MarketData, UnitOfWork
 from quantdesk.services.prices import BASE_CURRENCY
 
@@ -203,6 +203,7 @@ def analyze(
     *,
     clock: Callable[[], datetime],
     closes_cache: ClosesCache | None = None,
+    ledger_cache: LedgerCache | None = None,
 ) -> Report:
     """The metric set of the scope over the requested period (``closes_cache`` keeps the
     closes read for the next request of this process)."""
@@ -211,7 +212,7 @@ def analyze(
     with uow(commit=False) as store:
         if options.account is not None:
             store.account(options.account)
-        ledger = store.ledger()
+        ledger = load_ledger(store, ledger_cache)
         if not ledger:
             raise InvalidInput("the ledger is empty: import a file first")
         kind = AssetType.parse(options.asset_class) if options.asset_class else None

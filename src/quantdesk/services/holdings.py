@@ -31,7 +31,7 @@ from quantdesk.domain.positions import (
     totals_by_currency,
 )
 from quantdesk.domain.transactions import Origin, Transaction, TransactionType
-from quantdesk.services.portfolio import replay_entries, replay_ledger
+from quantdesk.services.portfolio import LedgerCache, load_ledger, replay_entries, replay_ledger
 from quantdesk.services.ports import LedgerStore, NewRow, UnitOfWork
 
 _HOLDING_ID = re.compile(r"(\d{1,12})-(\d{1,12}|[A-Z]{3,5})").fullmatch
@@ -181,6 +181,7 @@ def edit_holding(
     quantity: Decimal | None = None,
     cost_basis: Decimal | None = None,
     clock: Callable[[], datetime],
+    ledger_cache: LedgerCache | None = None,
 ) -> Holding:
     """Set a holding's quantity and/or total cost basis, if ``version`` is still current
     (else :class:`StaleWrite` carrying the current row); returns the holding after."""
@@ -196,7 +197,7 @@ def edit_holding(
     with uow() as store:
         store.lock()  # edits of one user run one at a time: the version check holds
         today = now.date()
-        state = replay_entries(store.ledger(), as_of=today, record=False)
+        state = replay_entries(load_ledger(store, ledger_cache), as_of=today, record=False)
         quotes = store.latest_quotes(today)  # an edit changes units, not prices
         current = _current(
             store, account_id, what, as_of=today, method=CostMethod.FIFO, state=state, quotes=quotes
@@ -222,13 +223,25 @@ def edit_holding(
             rows = [(current.account.id, current.instrument.id, t) for t in entries]
         store.add_transactions(rows, now)
         ledger = store.ledger()
-        # raises InsufficientLots if the ledger is now short (replay_ledger would instead
-        # open the missing units as unknown basis): the edit then rolls back
-        replay(ledger, method=CostMethod.SPECIFIC, presorted=True, record=False)
-        after = replay_entries(ledger, as_of=today, record=False)
-        return _current(
+        # Raises InsufficientLots if the ledger is now short (replay_entries would instead
+        # open the missing units as unknown basis): the edit then rolls back. Without any
+        # chosen lots the specific method is FIFO, so that one replay also gives the view.
+        chosen = any(t.lot_selection for t in ledger)
+        checked = replay(
+            ledger,
+            method=CostMethod.SPECIFIC if chosen else CostMethod.FIFO,
+            presorted=True,
+            record=False,
+        )
+        future = any(t.traded_on > today for t in ledger)
+        after = replay_entries(ledger, as_of=today, record=False) if chosen or future else checked
+        edited = _current(
             store, account_id, what, as_of=today, method=CostMethod.FIFO, state=after, quotes=quotes
         )
+        revision, user_id = store.ledger_revision(), store.user_id
+    if ledger_cache is not None:  # committed: the next read of this revision needs no load
+        ledger_cache.put(user_id, revision, ledger)
+    return edited
 
 
 def _cash_entries(current: Holding, quantity: Decimal | None, now: datetime) -> list[NewRow]:

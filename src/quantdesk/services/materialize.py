@@ -26,6 +26,7 @@ from typing import Any
 from quantdesk.domain.instruments import AssetType, InstrumentKey
 from quantdesk.services.analytics import ClosesCache, Options, Report, analyze, benchmark_key
 from quantdesk.services.analytics_view import analytics_json
+from quantdesk.services.portfolio import LedgerCache
 from quantdesk.services.ports import LedgerStore, MarketData, UnitOfWork
 from quantdesk.services.prices import BASE_CURRENCY
 
@@ -99,6 +100,7 @@ def materialized_analytics(
     clock: Callable[[], datetime],
     explain: bool = False,
     closes_cache: ClosesCache | None = None,
+    ledger_cache: LedgerCache | None = None,
 ) -> Materialized:
     """The request's metric set: the stored one if its inputs did not change, else
     computed, stored, and the scope's daily history rewritten from the earliest change.
@@ -143,7 +145,9 @@ def materialized_analytics(
             day = store.changed_since(int(stored["revision"]))
             if day is not None:
                 changed.append(day)
-    report = analyze(uow, market, options, clock=clock, closes_cache=closes_cache)
+    report = analyze(
+        uow, market, options, clock=clock, closes_cache=closes_cache, ledger_cache=ledger_cache
+    )
     payload = analytics_json(report, explain=explain)
     scope = scope_key(options, report.frames.calendar)
     start = report.frames.days[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -51,6 +53,45 @@ def add_account(
 def list_accounts(uow: UnitOfWork) -> list[Account]:
     with uow(commit=False) as store:
         return store.list_accounts()
+
+
+class LedgerCache:
+    """Users' ledgers as loaded at a ledger revision, reused while it stands (every change
+    to a ledger bumps its revision). Only committed states go in: a change puts its
+    ledger after its transaction commits. Thread-safe; least recently used go first."""
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[int, int], list[Transaction]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, user_id: int, revision: int) -> list[Transaction] | None:
+        with self._lock:
+            found = self._items.get((user_id, revision))
+            if found is not None:
+                self._items.move_to_end((user_id, revision))
+            return found
+
+    def put(self, user_id: int, revision: int, ledger: list[Transaction]) -> None:
+        with self._lock:
+            self._items[(user_id, revision)] = ledger
+            self._items.move_to_end((user_id, revision))
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+def load_ledger(store: LedgerStore, cache: LedgerCache | None) -> list[Transaction]:
+    """The user's ledger in ledger order, from ``cache`` when it has the current revision.
+    Call it only before the transaction changes anything (else the revision read is not
+    yet committed)."""
+    if cache is None:
+        return store.ledger()
+    revision = store.ledger_revision()
+    found = cache.get(store.user_id, revision)
+    if found is None:
+        found = store.ledger()
+        cache.put(store.user_id, revision, found)
+    return found
 
 
 def replay_ledger(
