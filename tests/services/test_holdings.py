@@ -1,0 +1,66 @@
+"""Holding edits from the grid: recorded as adjustments, checked against the version
+read, and the ledger they leave handed to the next reader only once committed."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import pytest
+
+from quantdesk.domain.errors import StaleWrite
+from quantdesk.services import holdings, portfolio
+from quantdesk.services.import_file import ImportOptions, import_stream
+from quantdesk.services.portfolio import LedgerCache, load_ledger
+from quantdesk.store.unit_of_work import SqlUnitOfWork
+from tests.conftest import NOW, clock
+
+TRADES = b"date,type,symbol,quantity,price,asset_type\n2026-11-02,buy,AAPL,10,100,stock\n"
+
+
+@pytest.fixture
+def held(uow: SqlUnitOfWork) -> holdings.Holding:
+    portfolio.add_account(
+        uow, "Broker", kind="brokerage", institution=None, currency="USD", clock=clock
+    )
+    report = import_stream(
+        uow, io.BytesIO(TRADES), "t.csv", ImportOptions(account="Broker"), clock=clock
+    )
+    assert report.ok
+    rows, _ = holdings.list_holdings(uow, as_of=NOW.date())
+    return rows[0]
+
+
+def test_a_committed_edit_hands_its_ledger_to_the_next_reader(
+    uow: SqlUnitOfWork, held: holdings.Holding
+) -> None:
+    """After an edit the cache holds exactly the ledger a fresh read gives."""
+    cache = LedgerCache()
+    assert held.id is not None
+    edited = holdings.edit_holding(
+        uow, held.id, version=held.version, quantity=Decimal(12), clock=clock, ledger_cache=cache
+    )
+    assert Decimal(12) == edited.position.quantity
+    with uow(commit=False) as store:
+        fresh = store.ledger()
+        assert fresh == load_ledger(store, cache)
+        assert cache.get(store.user_id, store.ledger_revision()) is not None
+
+
+def test_a_stale_edit_changes_nothing_and_caches_nothing(
+    uow: SqlUnitOfWork, held: holdings.Holding
+) -> None:
+    """An edit naming a version that is no longer current is refused with the current
+    row; the ledger and the cache are untouched."""
+    cache = LedgerCache()
+    assert held.id is not None
+    with uow(commit=False) as store:
+        before, revision = store.ledger(), store.ledger_revision()
+    with pytest.raises(StaleWrite) as refused:
+        holdings.edit_holding(
+            uow, held.id, version="stale", quantity=Decimal(1), clock=clock, ledger_cache=cache
+        )
+    assert held.version == refused.value.current.version
+    with uow(commit=False) as store:
+        assert (before, revision) == (store.ledger(), store.ledger_revision())
+        assert cache.get(store.user_id, revision + 1) is None
