@@ -10,21 +10,30 @@ caller's user id: no route takes a user id from the request.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from quantdesk import bootstrap
 from quantdesk.api.problems import Forbidden
 from quantdesk.api.settings import ApiSettings
 from quantdesk.domain.errors import NotAuthenticated
 from quantdesk.market.cache import PriceCache
-from quantdesk.services.auth import API_TOKEN, SESSION, Principal, authenticate, csrf_matches
+from quantdesk.services.auth import (
+    API_TOKEN,
+    SESSION,
+    Principal,
+    authenticate,
+    csrf_matches,
+    digest,
+)
 from quantdesk.store.unit_of_work import AuthUnitOfWork, UserUnitOfWork
 
 SESSION_COOKIE = "quantdesk_session"
@@ -71,7 +80,7 @@ class Services:
             return wiring
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:  # async: no thread for this
     services = request.app.state.services
     assert isinstance(services, Services)
     return services
@@ -107,33 +116,170 @@ _cookie = APIKeyCookie(
 )
 
 
-def get_caller(
+#: How long this process reuses a successful authentication for reads (GET, HEAD and
+#: OPTIONS): the Principal, with the user's ledger revision and market, by the token's
+#: SHA-256. 0 turns it off. A write is always authenticated against the database, and
+#: while one runs and when it ends, every cached authentication of its user is dropped:
+#: a logout, a revoked token, an edit or a change of market made through this process
+#: is seen at once by the user's next request. A change made elsewhere (the CLI or another
+#: server process on the same database: an import, ``users set-password`` ending the
+#: user's tokens) is seen by reads within this many seconds, and a token that expires is
+#: still accepted by reads for up to this many seconds.
+PRINCIPAL_TTL_SECONDS = 2.0
+#: The part of that time after which one read of a token looks it up again while the
+#: others are still served the cached one (the reads of a busy token do not all miss at
+#: once when it expires).
+_RENEW_AFTER = 0.75
+
+
+class _Principals:
+    """Recent successful authentications by (kind, token hash), for reads only."""
+
+    def __init__(
+        self,
+        ttl: float | None = None,
+        *,
+        size: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl = ttl  # None: PRINCIPAL_TTL_SECONDS, read when asked
+        self.size = size
+        self.clock = clock
+        #: (kind, token hash) -> (principal, monotonic time and app clock time of the lookup)
+        self.items: dict[tuple[str, str], tuple[Principal, float, datetime]] = {}
+        #: The keys a read is looking up again (see _RENEW_AFTER).
+        self.renewing: set[tuple[str, str]] = set()
+        #: Writes in progress by user id; a user with one is never served from here.
+        self.writing: dict[int, int] = {}
+        #: A counter moved by every write's start and end, and the value it took at the
+        #: last start or end of a write by each user: a lookup from the database is kept
+        #: only when no write of its user started or ended while it ran.
+        self.generation = 0
+        self.written: dict[int, int] = {}
+        self.lock = threading.Lock()
+
+    def _ttl(self) -> float:
+        return PRINCIPAL_TTL_SECONDS if self.ttl is None else self.ttl
+
+    def get(self, key: tuple[str, str], now: datetime) -> Principal | None:
+        """The cached authentication; None: look it up in the database, then
+        :meth:`put` it (or :meth:`drop` it if refused)."""
+        ttl = self._ttl()
+        with self.lock:
+            found = self.items.get(key)
+            if found is None:
+                return None
+            principal, at, at_clock = found
+            age = self.clock() - at
+            if (
+                principal.user_id in self.writing
+                or not 0 <= age < ttl
+                # the app's clock too: a test (or a clock) moved past an expiry misses
+                or not timedelta(0) <= now - at_clock < timedelta(seconds=ttl)
+            ):
+                del self.items[key]
+                self.renewing.discard(key)
+                return None
+            if age >= ttl * _RENEW_AFTER and key not in self.renewing:
+                self.renewing.add(key)  # this read looks it up again; the others wait not
+                return None
+            return principal
+
+    def mark(self) -> int:
+        """Taken before a lookup in the database, handed to :meth:`put` after it."""
+        with self.lock:
+            return self.generation
+
+    def put(self, key: tuple[str, str], principal: Principal, mark: int, now: datetime) -> None:
+        if self._ttl() <= 0:
+            return
+        with self.lock:
+            self.renewing.discard(key)
+            user = principal.user_id
+            if user in self.writing or self.written.get(user, -1) > mark:
+                return  # a write of this user started or ended meanwhile: maybe stale
+            if len(self.items) >= self.size:
+                self.items.clear()  # a burst of distinct tokens: start again
+            self.items[key] = (principal, self.clock(), now)
+
+    def drop(self, key: tuple[str, str]) -> None:
+        """Forget a token the database refused (expired, revoked)."""
+        with self.lock:
+            self.items.pop(key, None)
+            self.renewing.discard(key)
+
+    def begin_write(self, user_id: int) -> None:
+        with self.lock:
+            self.writing[user_id] = self.writing.get(user_id, 0) + 1
+            self._written(user_id)
+
+    def end_write(self, user_id: int) -> None:
+        with self.lock:
+            left = self.writing.get(user_id, 0) - 1
+            if left > 0:
+                self.writing[user_id] = left
+            else:
+                self.writing.pop(user_id, None)
+            self._written(user_id)
+
+    def _written(self, user_id: int) -> None:
+        self.generation += 1
+        self.written[user_id] = self.generation
+        for key in [k for k, v in self.items.items() if v[0].user_id == user_id]:
+            del self.items[key]
+
+
+async def get_caller(
     request: Request,
     services: Annotated[Services, Depends(get_services)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     session: Annotated[str | None, Depends(_cookie)],
-) -> Caller:
+) -> AsyncIterator[Caller]:
+    """The authenticated caller. A read is served from the event loop when its token was
+    authenticated within PRINCIPAL_TTL_SECONDS (else the database is asked in the
+    threadpool); a write always asks the database, and drops its user's cached
+    authentications when it starts and when it ends (after its commit)."""
     header = request.headers.get("authorization")
     if header is not None:
         if bearer is None or not bearer.credentials:
             raise NotAuthenticated("the Authorization header takes 'Bearer <API token>'")
-        principal = authenticate(
-            services.auth, bearer.credentials, kind=API_TOKEN, clock=services.clock
-        )
-        return Caller(principal, services)
-    if not session:
+        token, kind = bearer.credentials, API_TOKEN
+    elif session:
+        token, kind = session, SESSION
+    else:
         raise NotAuthenticated(
             "sign in (POST /api/v1/auth/login) or send 'Authorization: Bearer <API token>'"
         )
-    principal = authenticate(services.auth, session, kind=SESSION, clock=services.clock)
-    if request.method not in _SAFE_METHODS and not csrf_matches(
-        principal, request.headers.get(CSRF_HEADER)
-    ):
+    principals = services.cache("principals", _Principals)
+    if request.method in _SAFE_METHODS:
+        now = services.clock()
+        key = (kind, digest(token))
+        principal = principals.get(key, now)
+        if principal is None:
+            mark = principals.mark()
+            try:
+                principal = await run_in_threadpool(
+                    authenticate, services.auth, token, kind=kind, clock=services.clock
+                )
+            except BaseException:
+                principals.drop(key)
+                raise
+            principals.put(key, principal, mark, now)
+        yield Caller(principal, services)
+        return
+    principal = await run_in_threadpool(
+        authenticate, services.auth, token, kind=kind, clock=services.clock
+    )
+    if kind == SESSION and not csrf_matches(principal, request.headers.get(CSRF_HEADER)):
         raise Forbidden(
             f"a write from a browser session needs the {CSRF_HEADER} header with the "
             "session's CSRF token (returned by login, also in the quantdesk_csrf cookie)"
         )
-    return Caller(principal, services)
+    principals.begin_write(principal.user_id)
+    try:
+        yield Caller(principal, services)
+    finally:
+        principals.end_write(principal.user_id)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -48,6 +48,13 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+#: Connections kept open (and more opened at a peak) by an engine's pool: the API runs
+#: blocking work on up to 40 threads (anyio's default), and a pool smaller than that
+#: closes and reopens connections under load (for SQLite, rerunning its PRAGMAs).
+SQLITE_POOL = {"pool_size": 20, "max_overflow": 30}
+SERVER_POOL = {"pool_size": 10, "max_overflow": 20}
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with foreign keys on and, for SQLite files, WAL and a busy timeout."""
     url = normalize_url(url)
@@ -56,6 +63,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            if "poolclass" not in kwargs:  # a file: a QueuePool
+                kwargs = {**SQLITE_POOL, **kwargs}
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -73,6 +82,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # one's lock (see LedgerRepository.lock) go on reading the ledger as it was
         # before that import: READ COMMITTED, as on PostgreSQL, reads what was committed.
         kwargs.setdefault("isolation_level", "READ COMMITTED")
+    if "poolclass" not in kwargs:
+        kwargs = {**SERVER_POOL, **kwargs}
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

@@ -4,21 +4,27 @@ correlation matrix and the what-if of hypothetical holdings."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from quantdesk.api.deps import Caller, CallerDep
 from quantdesk.api.schemas import Id, WhatIfIn
 from quantdesk.domain.errors import InvalidInput
 from quantdesk.services import analytics, analytics_view, materialize
+from quantdesk.services.portfolio import LedgerCache
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
+log = logging.getLogger("quantdesk.api")
 
 
 class AnalyticsQuery(BaseModel):
@@ -72,6 +78,16 @@ def options_of(caller: Caller, query: AnalyticsQuery) -> analytics.Options:
     return options
 
 
+def closes_cache(caller: Caller) -> analytics.ClosesCache:
+    """This app's closes as float arrays, reused while no close changed."""
+    return caller.services.cache("closes", analytics.ClosesCache)
+
+
+def ledger_cache(caller: Caller) -> LedgerCache:
+    """This app's recently read ledgers, reused while their revision stands."""
+    return caller.services.cache("ledgers", LedgerCache)
+
+
 def fresh_analytics(caller: Caller, query: AnalyticsQuery) -> dict[str, Any]:
     return materialize.materialized_analytics(
         caller.uow,
@@ -79,6 +95,8 @@ def fresh_analytics(caller: Caller, query: AnalyticsQuery) -> dict[str, Any]:
         options_of(caller, query),
         clock=caller.services.clock,
         explain=query.explain,
+        closes_cache=closes_cache(caller),
+        ledger_cache=ledger_cache(caller),
     ).payload
 
 
@@ -98,41 +116,108 @@ def forget_answers(caller: Caller) -> None:
 
 
 class _Answers:
-    """Serialized analytics answers by user, request, ledger revision, market and day."""
+    """Serialized analytics answers by user, request, ledger revision, market and day.
 
-    def __init__(self, size: int = 4096) -> None:
+    Single flight: a missing answer is computed once per key, by the request that asks
+    first; the requests asking meanwhile wait for it and get its answer, or its error
+    (an error is never stored: the next request computes afresh). Stale while
+    revalidate: an answer older than ``recheck`` seconds (PRICE_RECHECK_SECONDS) is
+    refreshed by one request while the others keep getting it; a refresh that fails
+    leaves it in place, serves it to the refreshing request too (the error is logged)
+    and the next request tries again. Only market closes can make a stored answer stale:
+    a ledger edit changes the revision, hence the key, so it is never served stale.
+    """
+
+    def __init__(
+        self,
+        size: int = 4096,
+        *,
+        recheck: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.size = size
+        self.recheck = recheck  # None: PRICE_RECHECK_SECONDS, read when asked
+        self.clock = clock
         self.items: OrderedDict[tuple[Any, ...], tuple[bytes, float]] = OrderedDict()
+        #: The computation in progress of each key being computed or refreshed.
+        self.flights: dict[tuple[Any, ...], Future[bytes]] = {}
         self.lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...]) -> bytes | None:
+    def _fresh(self, stored_at: float) -> bool:
+        recheck = PRICE_RECHECK_SECONDS if self.recheck is None else self.recheck
+        return self.clock() - stored_at <= recheck
+
+    def cached(self, key: tuple[Any, ...]) -> bytes | None:
+        """The answer if it can be served without computing or waiting: fresh, or stale
+        while another request refreshes it. None: call :meth:`answer`."""
         with self.lock:
             found = self.items.get(key)
-            if found is None or time.monotonic() - found[1] > PRICE_RECHECK_SECONDS:
+            if found is None or (not self._fresh(found[1]) and key not in self.flights):
                 return None
             self.items.move_to_end(key)
             return found[0]
 
+    def answer(self, key: tuple[Any, ...], compute: Callable[[], bytes]) -> bytes:
+        """The answer of ``key``: stored, or computed by ``compute`` (blocks; call it off
+        the event loop), at most one computation of a key at a time."""
+        with self.lock:
+            found = self.items.get(key)
+            flight = self.flights.get(key)
+            if found is not None:
+                self.items.move_to_end(key)
+                if flight is not None or self._fresh(found[1]):
+                    return found[0]
+            if flight is not None:  # missing, being computed: wait for it below
+                mine = False
+            else:
+                flight = self.flights[key] = Future()
+                mine = True
+        if not mine:
+            return flight.result()
+        try:
+            body = compute()
+        except BaseException as error:
+            with self.lock:
+                if self.flights.get(key) is flight:
+                    del self.flights[key]
+            flight.set_exception(error)  # to the requests waiting for it, if any
+            if found is None or not isinstance(error, Exception):
+                raise
+            log.warning("refreshing analytics failed; serving the stored answer", exc_info=True)
+            return found[0]
+        with self.lock:
+            # not stored when forget() dropped the flight meanwhile (prices refreshed)
+            if self.flights.get(key) is flight:
+                del self.flights[key]
+                self.items[key] = (body, self.clock())
+                self.items.move_to_end(key)
+                while len(self.items) > self.size:
+                    self.items.popitem(last=False)
+        flight.set_result(body)
+        return body
+
     def forget(self, user_id: int) -> None:
-        """Drop a user's answers (their prices were just refreshed)."""
+        """Drop a user's answers (their prices were just refreshed), and see that the
+        computations in progress for them do not store what they read before."""
         with self.lock:
             for key in [k for k in self.items if k[0] == user_id]:
                 del self.items[key]
-
-    def put(self, key: tuple[Any, ...], body: bytes) -> None:
-        with self.lock:
-            self.items[key] = (body, time.monotonic())
-            self.items.move_to_end(key)
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
+            for key in [k for k in self.flights if k[0] == user_id]:
+                del self.flights[key]
 
 
 @router.get("", response_model=dict[str, Any])
-def get_analytics(caller: CallerDep, query: Query_) -> Response:
+async def get_analytics(caller: CallerDep, query: Query_) -> Response:
     """Returns (simple, time- and money-weighted) and the risk metric set, exactly as
     ``quantdesk analytics --json`` prints them (docs/cli-json.md). Stored per request
     and recomputed only when the ledger, the prices or the day changed."""
-    options = options_of(caller, query)
+    # async: a stored answer is served from the event loop without a thread; the
+    # database is only read in the threadpool (an account named in the query, or the
+    # answer to compute)
+    if query.account_id is not None or query.account is not None:
+        options = await run_in_threadpool(options_of, caller, query)
+    else:
+        options = options_of(caller, query)
     p = caller.principal
     key = (
         p.user_id,
@@ -142,23 +227,33 @@ def get_analytics(caller: CallerDep, query: Query_) -> Response:
         caller.services.clock().date(),
     )
     answers = caller.services.cache("analytics-answers", _Answers)
-    body = answers.get(key)
+    body = answers.cached(key)
     if body is None:
-        payload = materialize.materialized_analytics(
-            caller.uow,
-            caller.price_cache(),
-            options,
-            clock=caller.services.clock,
-            explain=query.explain,
-        ).payload
-        body = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
-        answers.put(key, body)
+
+        def compute() -> bytes:
+            payload = materialize.materialized_analytics(
+                caller.uow,
+                caller.price_cache(),
+                options,
+                clock=caller.services.clock,
+                explain=query.explain,
+                closes_cache=closes_cache(caller),
+                ledger_cache=ledger_cache(caller),
+            ).payload
+            return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+
+        body = await run_in_threadpool(answers.answer, key, compute)
     return Response(body, media_type="application/json")
 
 
 def _report(caller: Caller, query: AnalyticsQuery) -> analytics.Report:
     return analytics.analyze(
-        caller.uow, caller.price_cache(), options_of(caller, query), clock=caller.services.clock
+        caller.uow,
+        caller.price_cache(),
+        options_of(caller, query),
+        clock=caller.services.clock,
+        closes_cache=closes_cache(caller),
+        ledger_cache=ledger_cache(caller),
     )
 
 
@@ -208,7 +303,12 @@ class _Engines:
                 return engine
         engine = analytics.WhatIfEngine(
             analytics.analyze(
-                caller.uow, caller.price_cache(), options, clock=caller.services.clock
+                caller.uow,
+                caller.price_cache(),
+                options,
+                clock=caller.services.clock,
+                closes_cache=closes_cache(caller),
+                ledger_cache=ledger_cache(caller),
             )
         )
         with self.lock:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 
 from quantdesk.api.deps import CallerDep
-from quantdesk.api.routes.analytics import AnalyticsQuery, fresh_analytics
+from quantdesk.api.routes.analytics import AnalyticsQuery, fresh_analytics, ledger_cache
 from quantdesk.api.schemas import (
     BaseTotalOut,
     HoldingEdited,
@@ -128,6 +128,7 @@ def edit_holding(
         quantity=body.quantity,
         cost_basis=body.cost_basis,
         clock=caller.services.clock,
+        ledger_cache=ledger_cache(caller),
     )
     response.headers["ETag"] = _etag(edited.version)
     return HoldingEdited(holding=holding_out(edited), analytics=fresh_analytics(caller, query))
