@@ -78,8 +78,9 @@ from quantdesk.domain.market import Bar, History, MarketSymbol
 from quantdesk.market.providers.simulated import SimulatedMarket
 from quantdesk.market.providers.simulated_universe import SPECS
 from quantdesk.services import holdings, materialize, portfolio
-from quantdesk.services.analytics import Options
+from quantdesk.services.analytics import ClosesCache, Options
 from quantdesk.services.import_file import ImportOptions, import_stream
+from quantdesk.services.portfolio import LedgerCache
 from quantdesk.services.prices import choose_market
 from quantdesk.store.market_data import SqlMarketData
 from quantdesk.store.unit_of_work import UserUnitOfWork
@@ -299,12 +300,21 @@ def edit_once(
     return took, etag, len(answer.content)
 
 
+#: The in-process peer keeps the same caches as the server's app does.
+CLOSES = ClosesCache()
+LEDGERS = LedgerCache()
+
+
 def local_once(
     uow: UserUnitOfWork, cache: Any, holding: str, version: str, quantity: Decimal
 ) -> tuple[float, str]:
     began = time.perf_counter()
-    edited = holdings.edit_holding(uow, holding, version=version, quantity=quantity, clock=CLOCK)
-    result = materialize.materialized_analytics(uow, cache, Options(), clock=CLOCK)
+    edited = holdings.edit_holding(
+        uow, holding, version=version, quantity=quantity, clock=CLOCK, ledger_cache=LEDGERS
+    )
+    result = materialize.materialized_analytics(
+        uow, cache, Options(), clock=CLOCK, closes_cache=CLOSES, ledger_cache=LEDGERS
+    )
     took = time.perf_counter() - began
     assert not result.cached
     return took, edited.version
