@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_import.py
 	$(BIN)/python benchmarks/price_cache.py
 	$(BIN)/python benchmarks/analytics.py
+	$(BIN)/python benchmarks/api.py
 
 clean:
 	rm -rf $(VENV) .quantdesk-demo.db* .pytest_cache .mypy_cache .ruff_cache
