@@ -4,6 +4,7 @@ token, API tokens, and what the database keeps of passwords and tokens."""
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -264,3 +265,26 @@ def test_passwords_are_stored_as_argon2id_and_tokens_only_as_hashes(
     assert dict.fromkeys(issued, False) == {n: s in stored for n, s in issued.items()}
     digests = {hashlib.sha256(s.encode()).hexdigest() for s in issued.values()}
     assert digests <= {str(value) for row in rows for value in row}
+
+
+def test_logins_at_the_same_moment_cannot_pass_the_limit_together(engine: Engine) -> None:
+    """Twelve wrong passwords sent at once get at most the limit's three checks; every
+    other one is refused with 429 (each attempt is counted before it is checked)."""
+    app = _limited(engine, Clock(), per_account=3, per_address=100)
+    assert 201 == _register(TestClient(app), "ann").status_code
+    barrier = threading.Barrier(12, timeout=20)
+    statuses: list[int] = []
+
+    def guess() -> None:
+        client = TestClient(app)
+        barrier.wait()
+        statuses.append(_login(client, "ann", "wrong password!").status_code)
+
+    threads = [threading.Thread(target=guess) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert 12 == len(statuses)
+    assert statuses.count(401) <= 3
+    assert 12 == statuses.count(401) + statuses.count(429)

@@ -710,3 +710,41 @@ def test_metrics_count_the_upstream_calls(sqlite_app: FastAPI) -> None:
     assert 200 == answer.status_code
     assert answer.headers["content-type"].startswith("text/plain")
     assert "quantdesk_upstream_calls_total" in answer.text
+
+
+def test_an_over_size_body_is_refused_before_anyone_reads_it(small_upload_app: FastAPI) -> None:
+    """Past the limit, even without credentials and without a Content-Length (chunked),
+    the answer is 413 problem+json: the body is never parsed or spooled."""
+    client = TestClient(small_upload_app)
+    big = b"date,type,symbol,quantity,price\n" + b"2026-01-02,buy,AAPL,1,1\n" * 10_000
+    declared = client.post("/api/v1/uploads", files={"file": ("big.csv", big, "text/csv")})
+    assert (413, PROBLEM) == (declared.status_code, declared.headers["content-type"])
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(200):
+            yield b"x" * 4096
+
+    streamed = client.post(
+        "/api/v1/uploads",
+        content=chunks(),
+        headers={"content-type": "multipart/form-data; boundary=zzz"},
+    )
+    assert (413, PROBLEM) == (streamed.status_code, streamed.headers["content-type"])
+    assert "payload-too-large" in streamed.json()["type"]
+
+
+def test_a_date_time_whose_offset_leaves_the_calendar_is_a_field_error(
+    user: User, seeded: dict[str, Any]
+) -> None:
+    """'0001-01-01T00:00:00+01:00' is before year 1 in UTC: 422 naming body.date."""
+    answer = user.post(
+        "/api/v1/transactions",
+        json={
+            "account_id": seeded["account"]["id"],
+            "date": "0001-01-01T00:00:00+01:00",
+            "type": "deposit",
+            "amount": "10",
+        },
+    )
+    assert 422 == answer.status_code
+    assert ["body.date"] == [e["field"] for e in answer.json()["errors"]]

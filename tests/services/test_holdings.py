@@ -4,7 +4,11 @@ read, and the ledger they leave handed to the next reader only once committed.""
 from __future__ import annotations
 
 import io
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -64,3 +68,54 @@ def test_a_stale_edit_changes_nothing_and_caches_nothing(
     with uow(commit=False) as store:
         assert (before, revision) == (store.ledger(), store.ledger_revision())
         assert cache.get(store.user_id, revision + 1) is None
+
+
+class _MeetAtTheLock:
+    """A unit of work whose stores wait for each other at ``lock()``: two edits then
+    race for the user's lock at the same instant."""
+
+    def __init__(self, uow: SqlUnitOfWork, parties: int) -> None:
+        self.uow = uow
+        self.barrier = threading.Barrier(parties, timeout=10)
+
+    @contextmanager
+    def __call__(self, *, commit: bool = True) -> Iterator[Any]:
+        with self.uow(commit=commit) as store:
+            real = store.lock
+
+            def lock() -> None:
+                self.barrier.wait()
+                real()
+
+            store.lock = lock  # type: ignore[method-assign]
+            yield store
+
+
+def test_two_edits_of_one_version_at_once_one_wins_the_other_is_stale(
+    uow: SqlUnitOfWork, held: holdings.Holding
+) -> None:
+    """Edits racing on the same version: exactly one is applied, the other gets the
+    current row; no change is lost or applied twice (on every engine, SQLite included)."""
+    meet = _MeetAtTheLock(uow, 2)
+    assert held.id is not None
+    outcomes: list[object] = []
+
+    def edit(quantity: int) -> None:
+        try:
+            done = holdings.edit_holding(
+                meet, held.id or "", version=held.version, quantity=Decimal(quantity), clock=clock
+            )
+            outcomes.append(done.position.quantity)
+        except StaleWrite as error:
+            outcomes.append(error)
+
+    threads = [threading.Thread(target=edit, args=(q,)) for q in (5, 7)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    applied = [o for o in outcomes if isinstance(o, Decimal)]
+    assert 1 == len(applied)
+    assert 1 == sum(isinstance(o, StaleWrite) for o in outcomes)
+    rows, _ = holdings.list_holdings(uow, as_of=NOW.date())
+    assert applied == [rows[0].position.quantity]

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from quantdesk import __version__, bootstrap
 from quantdesk.api import problems
 from quantdesk.api.deps import Services
+from quantdesk.api.limits import BodyLimit
 from quantdesk.api.routes import (
     accounts,
     analytics,
@@ -59,6 +60,7 @@ def create_app(
     )
     app.state.render_stale = _render_stale
     problems.install(app)
+    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
     api = APIRouter(prefix=API_PREFIX)
     for module in (
         auth,

@@ -46,7 +46,10 @@ def parse_when(text: str) -> When:
             _fail(raw)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        return When(moment.astimezone(UTC), moment.date(), True)
+        try:
+            return When(moment.astimezone(UTC), moment.date(), True)
+        except OverflowError:  # an offset that takes it past year 1 or 9999
+            _fail(raw)
     day = parse_date(raw)
     return When(datetime.combine(day, time(0), tzinfo=UTC), day, False)
 

@@ -155,11 +155,15 @@ def login(
     """
     now = clock()
     subjects = [f"user:{name.strip().casefold()}", f"addr:{address}"]
+    # Every attempt is recorded (and committed) before it is checked, so that attempts
+    # running at the same moment count each other: the limit holds under concurrency.
+    with uow() as store:
+        store.record_failure(subjects, now)
     with uow() as store:
         since = now - limits.window
         for subject, limit in zip(subjects, (limits.per_account, limits.per_address), strict=True):
             count, oldest = store.failures(subject, since)
-            if count >= limit:
+            if count > limit:  # this attempt included
                 wait = limits.window - (now - oldest) if oldest is not None else limits.window
                 raise TooManyAttempts(
                     "too many failed logins"
@@ -169,15 +173,14 @@ def login(
                 )
         user = store.user(name.strip())
         ok = _verify(user.password_hash if user else None, password)
-        if user is None or not ok:
-            store.record_failure(subjects, now)
-        elif _hasher.check_needs_rehash(user.password_hash or ""):
+        if user is not None and ok and _hasher.check_needs_rehash(user.password_hash or ""):
             store.set_password(user.id, _hasher.hash(password))
-    if user is None or not ok:  # the failure is committed above, then refused
+    if user is None or not ok:  # the attempt stays recorded as a failure
         raise NotAuthenticated("wrong user name or password")
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     with uow() as store:
         store.clear_failures(subjects[0])
+        store.forget_attempt(subjects[1], now)  # a success is not a failure
         store.clear_failures(subjects[1], before=now - limits.window)
         store.delete_expired(now)
         store.add_token(

@@ -181,6 +181,14 @@ class AuthRepository:
         ).one()
         return int(row[0]), row[1]
 
+    def forget_attempt(self, subject: str, at: datetime) -> None:
+        """Forget the attempt of ``subject`` recorded at ``at`` (it succeeded)."""
+        self.conn.execute(
+            delete(login_attempts).where(
+                login_attempts.c.subject == subject[:200], login_attempts.c.attempted_at == at
+            )
+        )
+
     def clear_failures(self, subject: str, before: datetime | None = None) -> None:
         """Forget ``subject``'s failures (all, or those older than ``before``)."""
         query = delete(login_attempts).where(login_attempts.c.subject == subject[:200])

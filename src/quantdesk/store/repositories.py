@@ -320,7 +320,16 @@ class LedgerRepository:
     def lock(self) -> None:
         """Hold this user's ledger until the transaction ends: imports and edits of one
         user run one at a time (each validates the whole ledger), other users' do not
-        wait. SQLite serializes writers by itself."""
+        wait. SQLite has no FOR UPDATE and its driver opens the transaction only at the
+        first write: a no-op write of the user's row takes SQLite's write lock at once, so
+        everything read after it is read inside the transaction that will write."""
+        if self.conn.dialect.name == "sqlite":
+            self.conn.execute(
+                update(users)
+                .where(users.c.id == self.user_id)
+                .values(ledger_revision=users.c.ledger_revision)
+            )
+            return
         self.conn.execute(select(users.c.id).where(users.c.id == self.user_id).with_for_update())
 
     def classify_instrument(self, instrument_id: int, asset_type: AssetType) -> None:
