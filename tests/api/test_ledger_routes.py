@@ -649,7 +649,7 @@ def test_an_upload_with_a_bad_row_is_422_naming_line_and_column(
     """One bad quantity on line 3: every row is refused and the problem says where."""
     bad = TRADES_CSV.replace("2026-03-03,buy,VTI,10,", "2026-03-03,buy,VTI,lots,")
     body = assert_problem(upload(user, bad), 422, "invalid-rows")
-    assert ["line 3, column quantity"] == [e["field"] for e in body["errors"]]
+    assert ["file line 3, column quantity"] == [e["field"] for e in body["errors"]]
     assert 1 == entries(user)["total"]
 
 

@@ -13,7 +13,7 @@ from quantdesk.api.problems import problem
 OVERHEAD = 64 * 1024
 
 
-def _size(limit: int) -> str:
+def size_text(limit: int) -> str:
     return f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit} bytes"
 
 
@@ -29,7 +29,7 @@ class BodyLimit:
         return problem(
             413,
             "payload-too-large",
-            f"the request body is over the upload limit of {_size(self.shown)} "
+            f"the request body is over the upload limit of {size_text(self.shown)} "
             "(QUANTDESK_MAX_UPLOAD_MB)",
         )
 

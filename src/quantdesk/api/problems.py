@@ -9,6 +9,7 @@ says nothing of the internals.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
 
@@ -36,6 +37,7 @@ from quantdesk.domain.errors import (
     TooManyAttempts,
     UnknownSymbol,
 )
+from quantdesk.importers.base import RowIssue
 from quantdesk.importers.prices import PriceFileError
 
 log = logging.getLogger("quantdesk.api")
@@ -98,6 +100,18 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def row_errors(issues: Iterable[RowIssue]) -> list[dict[str, str]]:
+    """A file's row issues as problem ``errors``: the field names the line and column."""
+    return [
+        {
+            "field": ("file" if i.line is None else f"file line {i.line}")
+            + (f", column {i.column}" if i.column else ""),
+            "message": i.reason,
+        }
+        for i in issues
+    ]
+
+
 def problem(
     status: int,
     slug: str,
@@ -130,13 +144,7 @@ def _domain(request: Request, error: Exception) -> JSONResponse:
     if isinstance(error, InvalidFields):
         errors = [{"field": f"body.{f}" if f else "body", "message": m} for f, m in error.fields]
     if isinstance(error, PriceFileError):
-        errors = [
-            {
-                "field": f"file line {i.line}" + (f", column {i.column}" if i.column else ""),
-                "message": i.reason,
-            }
-            for i in error.issues.items
-        ]
+        errors = row_errors(error.issues.items)
     if isinstance(error, TooManyAttempts):
         headers = {"Retry-After": str(error.retry_after)}
         extra["retry_after"] = error.retry_after

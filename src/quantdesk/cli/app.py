@@ -365,17 +365,8 @@ def import_command(
 @app.command("formats")
 def formats_command(as_json: JsonOpt = False) -> None:
     """List the file formats `quantdesk import` understands."""
-    data = [
-        {
-            "name": f.name,
-            "description": f.description,
-            "required": list(f.required),
-            "optional": list(f.optional),
-        }
-        for f in FORMATS
-    ]
     if as_json:
-        _print_json(data)
+        _print_json(render.formats_json())
         return
     table = Table("Format", "Required columns", "Optional columns", title="Import formats")
     for f in FORMATS:

@@ -10,6 +10,7 @@ from quantdesk.domain.market import LiveQuote
 from quantdesk.domain.money import money_text, to_text
 from quantdesk.domain.positions import Position
 from quantdesk.domain.transactions import Transaction
+from quantdesk.importers.generic import FORMATS
 from quantdesk.services.import_report import ImportReport
 from quantdesk.services.portfolio import GainsReport
 from quantdesk.services.prices import PriceView, RefreshReport
@@ -207,3 +208,16 @@ def price_view_json(v: PriceView) -> dict[str, Any]:
         },
         "history_error": v.history_error,
     }
+
+
+def formats_json() -> list[dict[str, Any]]:
+    """The import formats with the columns each expects (``quantdesk formats --json``)."""
+    return [
+        {
+            "name": f.name,
+            "description": f.description,
+            "required": list(f.required),
+            "optional": list(f.optional),
+        }
+        for f in FORMATS
+    ]
