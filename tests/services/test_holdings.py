@@ -48,7 +48,7 @@ def test_a_committed_edit_hands_its_ledger_to_the_next_reader(
     with uow(commit=False) as store:
         fresh = store.ledger()
         assert fresh == load_ledger(store, cache)
-        assert cache.get(store.user_id, store.ledger_revision()) is not None
+        assert cache.get((store.user_id, store.ledger_revision())) is not None
 
 
 def test_a_stale_edit_changes_nothing_and_caches_nothing(
@@ -67,7 +67,7 @@ def test_a_stale_edit_changes_nothing_and_caches_nothing(
     assert held.version == refused.value.current.version
     with uow(commit=False) as store:
         assert (before, revision) == (store.ledger(), store.ledger_revision())
-        assert cache.get(store.user_id, revision + 1) is None
+        assert cache.get((store.user_id, revision + 1)) is None
 
 
 class _MeetAtTheLock:

@@ -17,8 +17,6 @@ benchmark's; everything else is pure computation in :mod:`quantdesk.analytics`.
 from __future__ import annotations
 
 import calendar as calendars
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -41,6 +39,7 @@ from quantdesk.domain.instruments import AssetType, InstrumentKey, normalize_sym
 from quantdesk.domain.ledger_history import LedgerHistory, ledger_history
 from quantdesk.domain.market import DailyCloses, MarketSymbol
 from quantdesk.domain.transactions import Transaction
+from quantdesk.services.lru import Lru
 from quantdesk.services.portfolio import LedgerCache, load_ledger, replay_entries
 from quantdesk.services.ports import LedgerStore, MarketData, UnitOfWork
 from quantdesk.services.prices import BASE_CURRENCY
@@ -156,28 +155,14 @@ def period_start(period: str, end: date, first: date) -> date:
     return max(first, date(year, month + 1, day))
 
 
-class ClosesCache:
+class ClosesCache(Lru[object]):
     """Closes already turned into float arrays, by user, market, price versions, what
     was read and the span: a process's recent analytics reuse them while no close they
     came from changed (any write of a close bumps a price version, see
-    ``LedgerStore.price_versions``). Thread-safe; least recently used entries go first."""
+    ``LedgerStore.price_versions``)."""
 
     def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self._items: OrderedDict[Hashable, object] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_or_load(self, key: Hashable, load: Callable[[], T]) -> T:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return cast("T", self._items[key])
-        value = load()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return value
+        super().__init__(size)
 
 
 def _closes_token(store: LedgerStore) -> tuple[object, ...]:
@@ -193,7 +178,7 @@ def _cached(
 ) -> T:
     if cache is None or token is None:
         return load()
-    return cache.get_or_load((token, key), load)
+    return cast("T", cache.get_or_load((token, key), load))
 
 
 def analyze(

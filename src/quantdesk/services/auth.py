@@ -130,9 +130,7 @@ def set_password(
         if found is None:
             return store.create_user(cleaned, hashed, clock(), "live")
         store.set_password(found.id, hashed)
-        for kind in (SESSION, API_TOKEN):
-            for token in store.tokens(found.id, kind):
-                store.delete_token(found.id, token.id)
+        store.delete_tokens(found.id)
         return found.id
 
 
@@ -276,6 +274,5 @@ def list_api_tokens(uow: AuthUnitOfWork, principal: Principal) -> list[StoredTok
 
 def revoke_api_token(uow: AuthUnitOfWork, principal: Principal, token_id: int) -> None:
     with uow() as store:
-        mine = {t.id for t in store.tokens(principal.user_id, API_TOKEN)}
-        if token_id not in mine or not store.delete_token(principal.user_id, token_id):
+        if not store.delete_token(principal.user_id, token_id, kind=API_TOKEN):
             raise NotFound(f"no API token {token_id}")

@@ -27,11 +27,15 @@ from quantdesk.domain.positions import (
     Position,
     Quote,
     positions,
-    total_in_base,
-    totals_by_currency,
 )
 from quantdesk.domain.transactions import Origin, Transaction, TransactionType
-from quantdesk.services.portfolio import LedgerCache, load_ledger, replay_entries, replay_ledger
+from quantdesk.services.portfolio import (
+    LedgerCache,
+    base_total,
+    load_ledger,
+    replay_entries,
+    replay_ledger,
+)
 from quantdesk.services.ports import LedgerStore, NewRow, UnitOfWork
 
 _HOLDING_ID = re.compile(r"(\d{1,12})-(\d{1,12}|[A-Z]{3,5})").fullmatch
@@ -84,10 +88,7 @@ def list_holdings(
             state, quotes, consolidated=consolidated, account=account.name if account else None
         )
         found = _holdings(store, rows, consolidated=consolidated)
-    totals = totals_by_currency(rows)
-    pairs = {c: InstrumentKey(f"{c}{base}", AssetType.CASH) for c in totals if c != base}
-    rates = {c: quotes[k].price for c, k in pairs.items() if k in quotes}
-    return found, total_in_base(totals, rates, base)
+    return found, base_total(rows, quotes, base)
 
 
 def _holdings(store: LedgerStore, rows: list[Position], *, consolidated: bool) -> list[Holding]:
@@ -96,11 +97,7 @@ def _holdings(store: LedgerStore, rows: list[Position], *, consolidated: bool) -
     by_key = {i.key: i for group in found.values() for i in group}
     result = []
     for p in rows:
-        cash = (
-            p.instrument.asset_type is AssetType.CASH
-            and p.quote is not None
-            and (p.quote.source == "cash")
-        )
+        cash = _is_cash(p)
         instrument = None if cash else by_key.get(p.instrument)
         account = None if consolidated or p.account is None else accounts.get(p.account)
         holding_id = None
@@ -240,7 +237,7 @@ def edit_holding(
         )
         revision, user_id = store.ledger_revision(), store.user_id
     if ledger_cache is not None:  # committed: the next read of this revision needs no load
-        ledger_cache.put(user_id, revision, ledger)
+        ledger_cache.put((user_id, revision), ledger)
     return edited
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,6 +16,7 @@ from quantdesk.domain.money import ZERO, check_storable
 from quantdesk.domain.positions import (
     BaseTotal,
     Position,
+    Quote,
     positions,
     total_in_base,
     totals_by_currency,
@@ -27,6 +26,7 @@ from quantdesk.importers.base import Issues
 from quantdesk.importers.csvio import Readable
 from quantdesk.importers.prices import PriceFileError, parse_price_file
 from quantdesk.services.bulk import cyclic_gc_paused
+from quantdesk.services.lru import Lru
 from quantdesk.services.ports import LedgerStore, UnitOfWork
 from quantdesk.services.resolve import InstrumentResolver
 
@@ -55,29 +55,13 @@ def list_accounts(uow: UnitOfWork) -> list[Account]:
         return store.list_accounts()
 
 
-class LedgerCache:
-    """Users' ledgers as loaded at a ledger revision, reused while it stands (every change
-    to a ledger bumps its revision). Only committed states go in: a change puts its
-    ledger after its transaction commits. Thread-safe; least recently used go first."""
+class LedgerCache(Lru[list[Transaction]]):
+    """Users' ledgers as loaded at a ledger revision, by (user id, revision), reused while
+    it stands (every change to a ledger bumps its revision). Only committed states go in:
+    a change puts its ledger after its transaction commits."""
 
     def __init__(self, size: int = 32) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple[int, int], list[Transaction]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, user_id: int, revision: int) -> list[Transaction] | None:
-        with self._lock:
-            found = self._items.get((user_id, revision))
-            if found is not None:
-                self._items.move_to_end((user_id, revision))
-            return found
-
-    def put(self, user_id: int, revision: int, ledger: list[Transaction]) -> None:
-        with self._lock:
-            self._items[(user_id, revision)] = ledger
-            self._items.move_to_end((user_id, revision))
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+        super().__init__(size)
 
 
 def load_ledger(store: LedgerStore, cache: LedgerCache | None) -> list[Transaction]:
@@ -86,12 +70,7 @@ def load_ledger(store: LedgerStore, cache: LedgerCache | None) -> list[Transacti
     yet committed)."""
     if cache is None:
         return store.ledger()
-    revision = store.ledger_revision()
-    found = cache.get(store.user_id, revision)
-    if found is None:
-        found = store.ledger()
-        cache.put(store.user_id, revision, found)
-    return found
+    return cache.get_or_load((store.user_id, store.ledger_revision()), store.ledger)
 
 
 def replay_ledger(
@@ -152,10 +131,16 @@ def valued_positions(
         state = replay_ledger(store, method=method, as_of=as_of, record=False)
         quotes = store.latest_quotes(as_of)
     rows = positions(state, quotes, consolidated=consolidated, account=account)
+    return rows, base_total(rows, quotes, base)
+
+
+def base_total(rows: list[Position], quotes: Mapping[InstrumentKey, Quote], base: str) -> BaseTotal:
+    """The positions' value in ``base``, at the stored rates of the FX pairs (EURUSD...)
+    among ``quotes``."""
     totals = totals_by_currency(rows)
     pairs = {c: InstrumentKey(f"{c}{base}", AssetType.CASH) for c in totals if c != base}
     rates = {c: quotes[k].price for c, k in pairs.items() if k in quotes}
-    return rows, total_in_base(totals, rates, base)
+    return total_in_base(totals, rates, base)
 
 
 def open_lots(

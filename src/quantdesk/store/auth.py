@@ -154,14 +154,19 @@ class AuthRepository:
             for r in rows
         ]
 
-    def delete_token(self, user_id: int, token_id: int) -> bool:
-        """Delete one of this user's tokens; False when the user has no such token."""
-        result = self.conn.execute(
-            delete(auth_tokens).where(
-                auth_tokens.c.id == token_id, auth_tokens.c.user_id == user_id
-            )
+    def delete_token(self, user_id: int, token_id: int, *, kind: str | None = None) -> bool:
+        """Delete one of this user's tokens (of ``kind``, if given); False when the user
+        has no such token."""
+        query = delete(auth_tokens).where(
+            auth_tokens.c.id == token_id, auth_tokens.c.user_id == user_id
         )
-        return bool(result.rowcount)
+        if kind is not None:
+            query = query.where(auth_tokens.c.kind == kind)
+        return bool(self.conn.execute(query).rowcount)
+
+    def delete_tokens(self, user_id: int) -> None:
+        """End every session and API token of a user."""
+        self.conn.execute(delete(auth_tokens).where(auth_tokens.c.user_id == user_id))
 
     def delete_expired(self, now: datetime) -> None:
         self.conn.execute(delete(auth_tokens).where(auth_tokens.c.expires_at < now))

@@ -21,6 +21,7 @@ from quantdesk.api.deps import Caller, CallerDep
 from quantdesk.api.schemas import Id, WhatIfIn
 from quantdesk.domain.errors import InvalidInput
 from quantdesk.services import analytics, analytics_view, materialize
+from quantdesk.services.lru import Lru
 from quantdesk.services.portfolio import LedgerCache
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
@@ -88,16 +89,32 @@ def ledger_cache(caller: Caller) -> LedgerCache:
     return caller.services.cache("ledgers", LedgerCache)
 
 
-def fresh_analytics(caller: Caller, query: AnalyticsQuery) -> dict[str, Any]:
+def _materialized(caller: Caller, options: analytics.Options, *, explain: bool) -> dict[str, Any]:
     return materialize.materialized_analytics(
         caller.uow,
         caller.price_cache(),
-        options_of(caller, query),
+        options,
         clock=caller.services.clock,
-        explain=query.explain,
+        explain=explain,
         closes_cache=closes_cache(caller),
         ledger_cache=ledger_cache(caller),
     ).payload
+
+
+def _analyze(caller: Caller, options: analytics.Options) -> analytics.Report:
+    return analytics.analyze(
+        caller.uow,
+        caller.price_cache(),
+        options,
+        clock=caller.services.clock,
+        closes_cache=closes_cache(caller),
+        ledger_cache=ledger_cache(caller),
+    )
+
+
+def fresh_analytics(caller: Caller, query: AnalyticsQuery) -> dict[str, Any]:
+    """The analytics of a query, as stored or recomputed (GET /analytics's answer)."""
+    return _materialized(caller, options_of(caller, query), explain=query.explain)
 
 
 Query_ = Annotated[AnalyticsQuery, Query()]
@@ -231,15 +248,7 @@ async def get_analytics(caller: CallerDep, query: Query_) -> Response:
     if body is None:
 
         def compute() -> bytes:
-            payload = materialize.materialized_analytics(
-                caller.uow,
-                caller.price_cache(),
-                options,
-                clock=caller.services.clock,
-                explain=query.explain,
-                closes_cache=closes_cache(caller),
-                ledger_cache=ledger_cache(caller),
-            ).payload
+            payload = _materialized(caller, options, explain=query.explain)
             return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
 
         body = await run_in_threadpool(answers.answer, key, compute)
@@ -247,14 +256,7 @@ async def get_analytics(caller: CallerDep, query: Query_) -> Response:
 
 
 def _report(caller: Caller, query: AnalyticsQuery) -> analytics.Report:
-    return analytics.analyze(
-        caller.uow,
-        caller.price_cache(),
-        options_of(caller, query),
-        clock=caller.services.clock,
-        closes_cache=closes_cache(caller),
-        ledger_cache=ledger_cache(caller),
-    )
+    return _analyze(caller, options_of(caller, query))
 
 
 @router.get("/history")
@@ -281,41 +283,24 @@ def get_correlation(caller: CallerDep, query: Query_) -> dict[str, Any]:
     }
 
 
-class _Engines:
-    """What-if engines by user, ledger revision and request: preparing one reads the
-    ledger and prices; each what-if after that is pure numpy."""
-
-    def __init__(self, size: int = 64) -> None:
-        self.size = size
-        self.items: OrderedDict[tuple[Any, ...], analytics.WhatIfEngine] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, caller: Caller, query: AnalyticsQuery) -> analytics.WhatIfEngine:
-        options = options_of(caller, query)
-        with caller.uow(commit=False) as store:
-            revision = store.ledger_revision()
-        today = caller.services.clock().date()
-        key = (caller.user_id, revision, today, materialize.request_key(options, explain=False))
-        with self.lock:
-            engine = self.items.get(key)
-            if engine is not None:
-                self.items.move_to_end(key)
-                return engine
-        engine = analytics.WhatIfEngine(
-            analytics.analyze(
-                caller.uow,
-                caller.price_cache(),
-                options,
-                clock=caller.services.clock,
-                closes_cache=closes_cache(caller),
-                ledger_cache=ledger_cache(caller),
-            )
-        )
-        with self.lock:
-            self.items[key] = engine
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-        return engine
+def _engine(caller: Caller, query: AnalyticsQuery) -> analytics.WhatIfEngine:
+    """The what-if engine of a request, prepared once (it reads the ledger and prices;
+    each what-if after that is pure numpy) and kept while the ledger revision, the market,
+    the prices and the day stand. What-if is a POST: its principal is fresh."""
+    options = options_of(caller, query)
+    with caller.uow(commit=False) as store:
+        prices = store.price_versions()
+    p = caller.principal
+    key = (
+        p.user_id,
+        p.ledger_revision,
+        p.market,
+        prices,
+        caller.services.clock().date(),
+        materialize.request_key(options, explain=False),
+    )
+    engines: Lru[analytics.WhatIfEngine] = caller.services.cache("what-if-engines", lambda: Lru(64))
+    return engines.get_or_load(key, lambda: analytics.WhatIfEngine(_analyze(caller, options)))
 
 
 @router.post("/what-if")
@@ -323,8 +308,7 @@ def what_if(body: WhatIfIn, caller: CallerDep, query: Query_) -> dict[str, Any]:
     """The metric set of the current holdings and of hypothetical ones (units added or
     removed per symbol), each held through the period; nothing is saved."""
     changes = {s.strip().upper(): v for s, v in body.changes.items()}
-    engines = caller.services.cache("what-if-engines", _Engines)
-    result = engines.get(caller, query).evaluate(changes)
+    result = _engine(caller, query).evaluate(changes)
     return {
         "quantities": {s: [a, b] for s, (a, b) in result.quantities.items()},
         "current": analytics_view.metric_set_json(result.current),
