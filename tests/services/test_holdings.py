@@ -119,3 +119,32 @@ def test_two_edits_of_one_version_at_once_one_wins_the_other_is_stale(
     assert 1 == sum(isinstance(o, StaleWrite) for o in outcomes)
     rows, _ = holdings.list_holdings(uow, as_of=NOW.date())
     assert applied == [rows[0].position.quantity]
+
+
+@pytest.mark.parametrize(
+    ("units", "basis", "lots"),
+    [
+        ("12", "1500", [("10", "2026-11-02"), ("2", "2026-11-24")]),
+        ("4", "600", [("4", "2026-11-02")]),
+    ],
+)
+def test_setting_units_and_cost_basis_together_keeps_the_old_lots_dates(
+    uow: SqlUnitOfWork, held: holdings.Holding, units: str, basis: str, lots: list[tuple[str, str]]
+) -> None:
+    """More units than held add a lot of today; fewer cut the oldest lots; the basis set
+    is spread over what is kept and totals exactly the value set."""
+    assert held.id is not None
+    edited = holdings.edit_holding(
+        uow,
+        held.id,
+        version=held.version,
+        quantity=Decimal(units),
+        cost_basis=Decimal(basis),
+        clock=clock,
+    )
+    assert (Decimal(units), Decimal(basis)) == (
+        edited.position.quantity,
+        edited.position.cost_basis,
+    )
+    found = portfolio.open_lots(uow)
+    assert lots == [(format(lot.quantity.normalize(), "f"), str(lot.acquired_on)) for lot in found]

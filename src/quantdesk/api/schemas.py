@@ -104,12 +104,16 @@ class ResolveIn(Strict):
 
 
 class QuoteOut(BaseModel):
+    """A live quote (``quantdesk prices show --json``'s shape)."""
+
     symbol: str
     price: str
     currency: str
     as_of: datetime
     source: str
+    fetched_at: datetime
     stale: bool
+    simulated: bool
     note: str | None = None
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
+from typing import overload
 
 from quantdesk.domain.errors import InvalidInput
 
@@ -103,6 +104,12 @@ def normalized(value: Decimal) -> Decimal:
 MONEY_PLACES = Decimal("1e-10")
 
 
+@overload
+def to_text(value: Decimal) -> str: ...
+@overload
+def to_text(value: None) -> None: ...
+@overload
+def to_text(value: Decimal | None) -> str | None: ...
 def to_text(value: Decimal | None) -> str | None:
     """A quantity or stored amount as a plain string for JSON (exact, no exponent)."""
     if value is None:

@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -37,9 +38,14 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}").fullmatch
 _NAME_RULE = "a user name is 1 to 100 letters, digits or . _ @ - and starts with a letter or digit"
 
 _hasher = PasswordHasher()
-#: Verified against when the user does not exist, so that a wrong name takes as long as a
-#: wrong password and the answer does not tell which names exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so that a wrong name takes as long
+    as a wrong password and the answer does not tell which names exist (made on first
+    use: hashing costs tens of milliseconds, not to be paid by every import)."""
+    return _hasher.hash(secrets.token_hex(16))
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +201,7 @@ def login(
 
 def _verify(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return _hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from quantdesk.domain.accounts import Account
 from quantdesk.domain.errors import InvalidInput, NotFound, StaleWrite
@@ -314,62 +315,52 @@ def _unit_entries(
     later = now + timedelta(microseconds=1)
     out = [entry(TransactionType.TRANSFER_OUT, have, now)] if have else []
     pieces = _lots_after(lots, target, now.date())
-    known = sum((lot.cost_basis or ZERO for lot in pieces), ZERO)
-    total_units = sum((lot.quantity for lot in pieces), ZERO)
+    known = sum((piece.cost_basis or ZERO for piece in pieces), ZERO)
+    total_units = sum((piece.quantity for piece in pieces), ZERO)
     back = []
-    for lot in pieces:
+    for piece in pieces:
         share = (
-            (lot.cost_basis or ZERO) / known
+            (piece.cost_basis or ZERO) / known
             if known and all(x.cost_basis is not None for x in pieces)
-            else lot.quantity / total_units
+            else piece.quantity / total_units
         )
-        price = derived(cost_basis * share / lot.quantity)
+        price = derived(cost_basis * share / piece.quantity)
         back.append(
             entry(
                 TransactionType.TRANSFER_IN,
-                lot.quantity,
+                piece.quantity,
                 later,
                 price=price,
-                acquired_on=lot.acquired_on or now.date(),
+                acquired_on=piece.acquired_on,
             )
         )
     return out + back
 
 
-def _lots_after(lots: list[Lot], target: Decimal, today: date) -> list[Lot]:
-    """The lots a holding of ``target`` units keeps (FIFO: the newest stay), with a new
-    lot of today for units beyond those held."""
+class _Piece(NamedTuple):
+    """Units a holding keeps after an edit: how many, their cost basis (None when
+    unknown), and their acquisition date."""
+
+    quantity: Decimal
+    cost_basis: Decimal | None
+    acquired_on: date
+
+
+def _lots_after(lots: list[Lot], target: Decimal, today: date) -> list[_Piece]:
+    """The pieces a holding of ``target`` units keeps (FIFO: the newest stay, the oldest
+    kept one cut pro rata), and a piece of today for units beyond those held."""
     ordered = sorted(lots, key=lambda lot: (lot.acquired_on or today, lot.lot_id))
-    held = sum((lot.quantity for lot in ordered), ZERO)
-    if target >= held:
-        extra = target - held
-        if not ordered:
-            return [
-                Lot(
-                    0,
-                    "",
-                    InstrumentKey("", AssetType.OTHER),
-                    target,
-                    None,
-                    "",
-                    today,
-                    Origin.ADJUSTMENT,
-                )
-            ]
-        if extra:
-            ordered.append(
-                Lot(0, "", ordered[0].instrument, extra, None, "", today, Origin.ADJUSTMENT)
-            )
-        return ordered
-    drop = held - target
-    kept = []
+    drop = sum((lot.quantity for lot in ordered), ZERO) - target
+    kept: list[_Piece] = []
     for lot in ordered:
         if drop >= lot.quantity:
             drop -= lot.quantity
             continue
-        if drop:
-            kept.append(lot.split_off(lot.quantity - drop))
-            drop = ZERO
-        else:
-            kept.append(lot)
+        cut = max(drop, ZERO)
+        units = lot.quantity - cut
+        basis = None if lot.cost_basis is None else lot.cost_basis * units / lot.quantity
+        kept.append(_Piece(units, basis, lot.acquired_on or today))
+        drop -= cut
+    if drop < 0:  # more units than held: the rest came in today
+        kept.append(_Piece(-drop, None, today))
     return kept

@@ -91,7 +91,7 @@ def list_holdings(
         total_in_base=BaseTotalOut(
             currency=base.currency,
             market_value=money_text(base.market_value),
-            rates={c: to_text(r) or "" for c, r in base.rates.items()},
+            rates={c: to_text(r) for c, r in base.rates.items()},
             missing_rates=base.missing_rates,
         ),
         warnings=warnings,

@@ -10,9 +10,7 @@ from fastapi import APIRouter, Query
 from quantdesk.api.deps import CallerDep
 from quantdesk.api.schemas import Id, InstrumentOut, QuoteOut, ResolvedOut, ResolveIn
 from quantdesk.domain.instruments import AssetType, Instrument, normalize_currency, normalize_symbol
-from quantdesk.domain.market import LiveQuote
-from quantdesk.domain.money import to_text
-from quantdesk.services import prices
+from quantdesk.services import prices, views
 
 router = APIRouter(prefix="/instruments", tags=["instruments"])
 
@@ -26,18 +24,6 @@ def instrument_out(i: Instrument) -> InstrumentOut:
         currency=i.currency,
         name=i.name,
         provider_ids=dict(i.provider_ids),
-    )
-
-
-def quote_out(symbol: str, q: LiveQuote) -> QuoteOut:
-    return QuoteOut(
-        symbol=symbol,
-        price=to_text(q.price) or "0",
-        currency=q.currency,
-        as_of=q.as_of,
-        source=q.source,
-        stale=q.stale,
-        note=q.note,
     )
 
 
@@ -72,6 +58,6 @@ def resolve_instrument(body: ResolveIn, caller: CallerDep) -> ResolvedOut:
     quote = resolved.quote
     return ResolvedOut(
         instrument=instrument_out(resolved.instrument),
-        quote=quote_out(resolved.instrument.symbol, quote) if quote else None,
+        quote=QuoteOut(**views.live_quote_json(quote)) if quote else None,
         error=resolved.error,
     )
