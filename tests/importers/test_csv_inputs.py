@@ -38,7 +38,24 @@ def _count(uow: SqlUnitOfWork) -> int:
 
 def test_bytes_that_are_not_text_are_refused(broker: SqlUnitOfWork) -> None:
     with pytest.raises(InvalidInput, match="not text"):
-        _import(broker, b"PK\x03\x04\x00\x00binary zip content\x00\xff")
+        _import(broker, b"symbol,quantity\n\x00\x01binary content\x00\xff")
+    assert 0 == _count(broker)
+
+
+@pytest.mark.parametrize(
+    ("head", "named"),
+    [
+        (b"PK\x03\x04\x14\x00\x06\x00", "spreadsheet"),
+        (b"%PDF-1.7\n%\xe2\xe3", "PDF"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "XLS"),
+    ],
+)
+def test_a_spreadsheet_or_pdf_given_as_csv_is_named(
+    broker: SqlUnitOfWork, head: bytes, named: str
+) -> None:
+    """A user who uploads the broker's PDF statement or an Excel file is told what it is."""
+    with pytest.raises(InvalidInput, match=named):
+        _import(broker, head + b"\x00" * 64)
     assert 0 == _count(broker)
 
 
@@ -105,7 +122,7 @@ def test_empty_file_is_refused(broker: SqlUnitOfWork) -> None:
 
 
 def test_header_matching_no_format_names_the_formats(broker: SqlUnitOfWork) -> None:
-    with pytest.raises(InvalidInput, match="generic-trades needs"):
+    with pytest.raises(InvalidInput, match=r"unrecognized file.*quantdesk formats"):
         _import(broker, "foo,bar\n1,2\n")
 
 
@@ -171,7 +188,7 @@ def test_short_windows_1252_file_ending_in_an_accent_is_read(broker: SqlUnitOfWo
 
 
 def test_forcing_the_wrong_format_is_refused(broker: SqlUnitOfWork) -> None:
-    with pytest.raises(InvalidInput, match="header is that of generic-trades"):
+    with pytest.raises(InvalidInput, match=r"header \(line 1\) is that of generic-trades"):
         _import(broker, HEADER + "AAPL,buy,1,100,0,2024-01-02,stock\n", format="generic-holdings")
 
 

@@ -33,7 +33,13 @@ from quantdesk.domain.transactions import (
     TransactionType,
     parse_transaction_type,
 )
-from quantdesk.importers.base import HoldingRow, Issues, ParsedTransaction
+from quantdesk.importers.base import (
+    HoldingRow,
+    Issues,
+    ParsedTransaction,
+    content_key,
+    number_key,
+)
 from quantdesk.importers.csvio import CsvDialect
 from quantdesk.importers.dates import parse_date, parse_when
 
@@ -386,7 +392,7 @@ def _trade(row: _Row, today: date) -> tuple[ParsedTransaction, ...]:
     )
     account = row.text("account") or None
     single = ParsedTransaction(
-        row.line, base, account, symbol, asset_type, currency, _content_key(base)
+        row.line, base, account, symbol, asset_type, currency, content_key(base)
     )
     if kind is TransactionType.CONVERSION:
         return _conversion(row, single)
@@ -422,32 +428,11 @@ def _conversion(row: _Row, single: ParsedTransaction) -> tuple[ParsedTransaction
     in_price = row.checked("to_quantity", derived(value / to_quantity))
     if out_price is None or in_price is None:
         return ()
-    key = _content_key(base) + "\x1f".join(("", to_symbol, str(to_type), _number_key(to_quantity)))
+    key = content_key(base) + "\x1f".join(("", to_symbol, str(to_type), number_key(to_quantity)))
     link = base.link or "conversion:" + hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
     out_leg = base._replace(quantity=-quantity, price=out_price, amount=None, link=link)
     in_leg = base._replace(quantity=to_quantity, price=in_price, amount=None, fees=ZERO, link=link)
     return (
         ParsedTransaction(row.line, out_leg, account, symbol, asset_type, currency, key + ":out"),
         ParsedTransaction(row.line, in_leg, account, to_symbol, to_type, currency, key + ":in"),
-    )
-
-
-def _number_key(value: Decimal | None) -> str:
-    """The number without trailing zeros (150.00 and 150 give one key), in plain digits."""
-    if value is None:
-        return ""
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _content_key(entry: Transaction) -> str:
-    """What the row means, as parsed: a re-saved export (150.00 written 150, a date as
-    01/10/2025, columns reordered, a reworded description) gives the same key. The
-    importing service adds the resolved account, instrument and currency."""
-    n = _number_key
-    return (
-        f"{entry.type.value}\x1f{entry.traded_at.isoformat()}\x1f{entry.timed}\x1f"
-        f"{entry.trade_date}\x1f{n(entry.quantity)}\x1f{n(entry.price)}\x1f{n(entry.fees)}\x1f"
-        f"{n(entry.amount)}\x1f{n(entry.split_ratio)}\x1f{entry.link or ''}\x1f"
-        f"{entry.acquired_on}\x1f{entry.settles_on}\x1f{entry.external_id or ''}"
     )

@@ -15,6 +15,7 @@ Holdings snapshots are reconciled against what the ledger already holds
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,17 +28,18 @@ from quantdesk.domain.errors import InvalidInput, Shortfall
 from quantdesk.domain.instruments import InstrumentKey
 from quantdesk.domain.lots import TRANSFER_TYPES, CostMethod, replay
 from quantdesk.domain.transactions import Origin, Transaction, TransactionType
-from quantdesk.importers.base import Issues, ParsedTransaction
-from quantdesk.importers.csvio import ByteSource, normalize_header, open_csv
+from quantdesk.importers import registry
+from quantdesk.importers.base import Issues, Notices, ParsedTransaction
+from quantdesk.importers.csvio import ByteSource, CsvDialect, normalize_header, open_csv
+from quantdesk.importers.format import Format
 from quantdesk.importers.generic import (
-    FORMATS,
+    HOLDINGS,
     TRADES,
-    FormatSpec,
     check_header,
-    detect,
     parse_holdings,
     parse_trades,
 )
+from quantdesk.importers.table import LEG, ParseContext, Records
 from quantdesk.services.bulk import cyclic_gc_paused
 from quantdesk.services.import_report import ImportReport
 from quantdesk.services.ports import LedgerStore, NewRow, UnitOfWork
@@ -45,6 +47,8 @@ from quantdesk.services.resolve import AccountResolver, InstrumentResolver
 from quantdesk.services.snapshot import reconcile_snapshot
 
 CHUNK = 5_000
+#: Bytes looked at to recognize the file.
+_PROBE = 64 * 1024
 PREVIEW = 20
 #: Entries that stand in for history the ledger lacked: re-derived on every import.
 STAND_INS = (Origin.UNKNOWN_BASIS, Origin.OPENING)
@@ -114,31 +118,63 @@ def _import_stream(
         if on_bytes is not None:
             on_bytes(len(data))
 
-    dialect, records = open_csv(ByteSource(stream, seen))
-    first = next(records, None)
-    if first is None:
+    source = io.BufferedReader(ByteSource(stream, seen), buffer_size=_PROBE)
+    head = source.peek(_PROBE)[:_PROBE]
+    if not head.strip():
         raise InvalidInput("the file is empty")
-    header = normalize_header(first[1])
-    spec = _choose_format(header, options.format)
-    check_header(spec, header)
-    report = ImportReport(filename, spec.name, dry_run=options.dry_run)
-    records = _counted(records, report)
-    issues = Issues()
+    registry.refuse_binary(head)
+    forced = None if options.format in ("", "auto") else registry.by_name(options.format)
+    document = registry.sniff_document(head)
+    _check_forced(forced, document)
+    issues, notices = Issues(), Notices()
+    snapshot: tuple[Records, list[str], CsvDialect] | None = None
+    rows: Iterator[ParsedTransaction] = iter(())
+    if document is not None:
+        ctx = ParseContext(now.date(), issues, notices, CsvDialect("utf-8", ","))
+        report = ImportReport(filename, document.name, dry_run=options.dry_run)
+        report.confidence = 1.0
+        assert document.document_parser is not None
+        rows = _counted_rows(document.document_parser(source.read(), ctx), report)
+    else:
+        dialect, records = open_csv(source)
+        detected = registry.detect_csv(records, forced)
+        chosen = detected.format
+        report = ImportReport(filename, chosen.name, dry_run=options.dry_run)
+        report.confidence, report.encoding = detected.confidence, dialect.encoding
+        for line in detected.preamble:
+            notices.skip(line, "preamble before the header")
+        records = _counted(records, report)
+        if chosen.generic:
+            header = normalize_header(detected.header)
+            spec = TRADES if chosen.name == TRADES.name else HOLDINGS
+            check_header(spec, header)
+            if spec is TRADES:
+                rows = parse_trades(records, header, dialect, today=now.date(), issues=issues)
+            else:
+                snapshot = (records, header, dialect)
+        else:
+            assert chosen.csv_parser is not None
+            ctx = ParseContext(now.date(), issues, notices, dialect)
+            rows = chosen.csv_parser(detected.header, records, ctx)
+    report.notices = notices
     try:
         with uow(commit=not options.dry_run) as store:
             store.lock()  # one import or edit of this user's ledger at a time
             account = store.account(options.account) if options.account else None
             scope = options.account or ""
-            import_id = store.start_import(filename=filename, fmt=spec.name, scope=scope, now=now)
-            if spec is TRADES:
-                rows = parse_trades(records, header, dialect, today=now.date(), issues=issues)
+            import_id = store.start_import(
+                filename=filename, fmt=report.format, scope=scope, now=now
+            )
+            if snapshot is None:
                 job = _TradesImport(store, account, issues, report, options, now, import_id)
                 added = job.run(rows, in_memory_limit)
             else:
                 holdings = list(
-                    parse_holdings(records, header, dialect, today=now.date(), issues=issues)
+                    parse_holdings(
+                        snapshot[0], snapshot[1], snapshot[2], today=now.date(), issues=issues
+                    )
                 )
-                latest = store.latest_import(spec.name, scope)
+                latest = store.latest_import(report.format, scope)
                 previous = latest[1] if latest and latest[0] == digest.hexdigest() else None
                 if previous is None:
                     added = reconcile_snapshot(
@@ -157,23 +193,33 @@ def _import_stream(
     return report
 
 
-def _choose_format(header: list[str], forced: str) -> FormatSpec:
-    if forced in ("", "auto"):
-        return detect(header)
-    chosen = next((spec for spec in FORMATS if spec.name == forced), None)
-    if chosen is None:
-        names = ", ".join(spec.name for spec in FORMATS)
-        raise InvalidInput(f"unknown format {forced!r} (one of auto, {names})")
-    try:
-        detected = detect(header)
-    except InvalidInput:
-        return chosen  # the header matches nothing: check_header names what is missing
-    if detected is not chosen:
+def _check_forced(forced: Format | None, document: Format | None) -> None:
+    """A format given with --format must be the file's kind of format."""
+    if forced is None:
+        return
+    if forced.kind != "csv" and document is not forced:
+        found = f"it is a {document.name} file" if document else "its content does not match"
         raise InvalidInput(
-            f"the file's header is that of {detected.name}, not {chosen.name}: "
-            f"import it as {detected.name} (or leave --format out)"
+            f"not a {forced.name} file ({forced.title}): {found}; "
+            "leave --format out to detect the format"
         )
-    return chosen
+    if forced.kind == "csv" and document is not None:
+        raise InvalidInput(
+            f"the file is a {document.name} file ({document.title}), not {forced.name}; "
+            "leave --format out to detect the format"
+        )
+
+
+def _counted_rows(
+    rows: Iterator[ParsedTransaction], report: ImportReport
+) -> Iterator[ParsedTransaction]:
+    """Entries of a document, counting each source record once."""
+    last = None
+    for row in rows:
+        if row.line != last:
+            report.rows += 1
+            last = row.line
+        yield row
 
 
 def _counted(
@@ -290,7 +336,12 @@ class _TradesImport:
             key: InstrumentKey | None = None
             if parsed.symbol is not None:
                 instrument = self.resolver.resolve(
-                    parsed.symbol, parsed.asset_type, currency, self.issues, parsed.line
+                    parsed.symbol,
+                    parsed.asset_type,
+                    currency,
+                    self.issues,
+                    parsed.line,
+                    parsed.fallback_type,
                 )
                 if instrument is None:
                     continue
@@ -374,7 +425,10 @@ def _fingerprint(where: str, parsed: ParsedTransaction, occurrences: dict[int, i
     if parsed.transaction.external_id:
         # Brokers reuse one id for a dividend and its withholding, or for the fills of
         # one order: the id, the type and the place among its namesakes identify a row.
-        leg = key.rpartition(":")[2] if key.endswith((":in", ":out")) else ""
+        if key.endswith((":in", ":out")):
+            leg = key.rpartition(":")[2]
+        else:
+            leg = key.rpartition(LEG)[2] if LEG in key else ""
         key = f"id\x1f{parsed.transaction.external_id}\x1f{parsed.transaction.type}\x1f{leg}"
     content = f"{where}\x1f{key}"
     slot = hash(content)

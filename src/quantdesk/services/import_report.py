@@ -7,7 +7,7 @@ from datetime import datetime
 
 from quantdesk.domain.errors import Shortfall
 from quantdesk.domain.transactions import Transaction
-from quantdesk.importers.base import RowIssue
+from quantdesk.importers.base import Notices, RowIssue
 
 
 @dataclass(slots=True)
@@ -35,6 +35,12 @@ class ImportReport:
     dry_run: bool = False
     #: When this exact snapshot file was imported before (it is then not applied again).
     already_imported: datetime | None = None
+    #: How sure the detection was: the share of the header's columns the format reads.
+    confidence: float | None = None
+    #: The text encoding the file was read in (None for documents such as OFX or JSON).
+    encoding: str | None = None
+    #: Rows skipped on purpose (with why) and rows left for the user to resolve.
+    notices: Notices = field(default_factory=Notices)
 
     @property
     def ok(self) -> bool:

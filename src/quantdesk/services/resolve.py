@@ -78,11 +78,19 @@ class InstrumentResolver:
         currency: str,
         issues: Issues,
         line: int,
+        fallback: AssetType | None = None,
     ) -> Instrument | None:
         """The instrument a row names, created (in ``currency``) when new; an instrument
-        of unknown type takes the asset type the row gives."""
+        of unknown type takes the asset type the row gives. ``fallback`` is the type a
+        new symbol gets when the row gives none (a broker's equity is a stock)."""
         candidates = self.known.get(symbol, [])
         typed = [c for c in candidates if c.asset_type is not AssetType.UNKNOWN]
+        if (
+            asset_type is None
+            and fallback is not None
+            and (not typed or (len(typed) > 1 and any(c.asset_type is fallback for c in typed)))
+        ):
+            asset_type = fallback
         if asset_type is None:
             if not typed:
                 types = ", ".join(GIVEN_TYPES)
