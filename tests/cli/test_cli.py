@@ -201,8 +201,11 @@ def test_reimport_reports_duplicates(qd: Quantdesk) -> None:
 
 def test_formats_lists_columns(qd: Quantdesk) -> None:
     names = {f["name"]: f for f in json.loads(qd("formats", "--json").stdout)}
-    assert ["symbol", "type", "quantity", "price", "date"] == names["generic-trades"]["required"]
-    assert "cost_basis" in names["generic-holdings"]["optional"]
+    assert [["symbol", "type", "quantity", "price", "date"]] == names["generic-trades"]["layouts"]
+    assert "cost_basis" in names["generic-holdings"]["columns"]
+    assert "Trans Code" in names["robinhood"]["columns"]
+    table = qd("formats").stdout
+    assert "robinhood" in table and "generic-trades" in table
 
 
 def test_users_are_separate(qd: Quantdesk) -> None:

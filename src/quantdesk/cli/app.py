@@ -26,11 +26,12 @@ from quantdesk.domain.lots import CostMethod, Term
 from quantdesk.domain.money import money_text, normalized, parse_decimal, to_text
 from quantdesk.domain.positions import position_warnings, totals_by_currency
 from quantdesk.domain.transactions import LotPick, Transaction
-from quantdesk.importers.generic import FORMATS
+from quantdesk.importers import registry
 from quantdesk.market.http import upstream_calls
 from quantdesk.services import portfolio, prices
 from quantdesk.services import views as render
 from quantdesk.services.import_file import ImportOptions, import_file
+from quantdesk.services.import_report import ImportReport
 from quantdesk.services.ports import UnitOfWork
 
 if TYPE_CHECKING:
@@ -277,7 +278,8 @@ def import_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     account: AccountOpt = None,
     fmt: Annotated[
-        str, typer.Option("--format", help="auto, generic-holdings or generic-trades.")
+        str,
+        typer.Option("--format", help="auto (detect), or a name from `quantdesk formats`."),
     ] = "auto",
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate and preview; store nothing.")
@@ -291,7 +293,8 @@ def import_command(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Import a holdings snapshot or a trades file. All rows or none; never duplicates."""
+    """Import a broker or exchange export, a holdings snapshot or a trades file; the
+    format is detected. All rows or none; never duplicates."""
     options = ImportOptions(account, fmt, dry_run, allow_unknown_basis)
     progress = Progress(
         TextColumn("{task.description}"),
@@ -316,6 +319,7 @@ def import_command(
         if not report.ok:
             raise typer.Exit(1)
         return
+    _print_detection(report)
     if not report.ok:
         err.print(
             f"[bold red]{file.name}: {report.issue_count} problem(s); nothing was imported.[/]"
@@ -355,6 +359,7 @@ def import_command(
             f"cost basis before {s.on}; complete it with `quantdesk transactions set-basis "
             f"{opening_id if not dry_run else 'ID'} --price P --acquired-on D`.[/]"
         )
+    _print_notices(report)
     if dry_run and report.preview:
         table = Table(*ENTRY_COLUMNS[1:], title="Preview")
         for t in report.preview:
@@ -362,15 +367,46 @@ def import_command(
         out.print(table)
 
 
+def _print_detection(report: ImportReport) -> None:
+    """Which format was detected, how sure, and in which encoding the file was read."""
+    sure = f", confidence {report.confidence:.0%}" if report.confidence is not None else ""
+    encoding = ""
+    if report.encoding and report.encoding not in ("utf-8", "utf-8-sig"):
+        names = {"cp1252": "Windows-1252", "utf-16": "UTF-16"}
+        encoding = f"; read as {names.get(report.encoding, report.encoding)} (not UTF-8)"
+    err.print(f"Detected format: {report.format}{sure}{encoding}", highlight=False)
+
+
+def _print_notices(report: ImportReport) -> None:
+    """Rows skipped on purpose, rows left for the user to resolve, remapped accounts."""
+    notices = report.notices
+    for reason, lines in notices.skipped.items():
+        shown = ", ".join(str(n) for n in lines[:8]) + (", ..." if len(lines) > 8 else "")
+        out.print(f"Skipped {len(lines)} row(s): {reason} (line {shown})", highlight=False)
+    if notices.to_resolve_total:
+        out.print(
+            f"[yellow]{notices.to_resolve_total} row(s) to resolve yourself "
+            "(not applied; quantdesk does not guess these):[/]"
+        )
+        for item in notices.to_resolve:
+            out.print(f"  [yellow]{item.describe()}[/]", highlight=False, soft_wrap=True)
+    for broker_account, account in report.account_fallbacks.items():
+        out.print(
+            f"Rows of the export's account '{broker_account}' went to '{account}' (no account "
+            f"of that name; create one to keep them apart).",
+            highlight=False,
+        )
+
+
 @app.command("formats")
 def formats_command(as_json: JsonOpt = False) -> None:
-    """List the file formats `quantdesk import` understands."""
+    """List the file formats `quantdesk import` detects, with the columns each reads."""
     if as_json:
         _print_json(render.formats_json())
         return
-    table = Table("Format", "Required columns", "Optional columns", title="Import formats")
-    for f in FORMATS:
-        table.add_row(f.name, ", ".join(f.required), ", ".join(f.optional))
+    table = Table("Format", "What", "Columns (or records)", title="Import formats")
+    for f in registry.FORMATS:
+        table.add_row(f.name, f.title, ", ".join(f.columns))
     out.print(table)
 
 

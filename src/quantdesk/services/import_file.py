@@ -47,6 +47,8 @@ from quantdesk.services.resolve import AccountResolver, InstrumentResolver
 from quantdesk.services.snapshot import reconcile_snapshot
 
 CHUNK = 5_000
+#: quantdesk's own formats: an account they name must exist.
+_OWN_FORMATS = (TRADES.name, HOLDINGS.name)
 #: Bytes looked at to recognize the file.
 _PROBE = 64 * 1024
 PREVIEW = 20
@@ -245,13 +247,21 @@ class _TradesImport:
     ) -> None:
         self.store, self.default_account, self.issues = store, default_account, issues
         self.report, self.options, self.now, self.import_id = report, options, now, import_id
-        self.accounts = AccountResolver(store, default_account, issues)
+        self.accounts = AccountResolver(
+            store, default_account, issues, fall_back=report.format not in _OWN_FORMATS
+        )
         self.resolver = InstrumentResolver(store, now)
         self.occurrences: dict[int, int] = {}
         #: Whether each account had entries before this import (asked before its first insert).
         self.had_entries: dict[int, bool] = {}
 
     def run(self, rows: Iterator[ParsedTransaction], in_memory_limit: int) -> int:
+        try:
+            return self._run(rows, in_memory_limit)
+        finally:
+            self.report.account_fallbacks = dict(self.accounts.fallbacks)
+
+    def _run(self, rows: Iterator[ParsedTransaction], in_memory_limit: int) -> int:
         added = 0
         kept: list[Transaction] | None = []
         first_new_id = self.store.max_transaction_id() + 1

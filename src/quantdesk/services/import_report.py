@@ -41,6 +41,9 @@ class ImportReport:
     encoding: str | None = None
     #: Rows skipped on purpose (with why) and rows left for the user to resolve.
     notices: Notices = field(default_factory=Notices)
+    #: Accounts the export names that have no quantdesk account of that name: their
+    #: rows went to the import's account (export's name -> quantdesk account).
+    account_fallbacks: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

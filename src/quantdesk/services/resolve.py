@@ -14,12 +14,23 @@ from quantdesk.services.ports import LedgerStore
 class AccountResolver:
     """The account of each row: its own ``account`` column, else the import's account.
 
-    Names are looked up once; an unknown name is an issue on every row that uses it.
+    Names are looked up once; an unknown name is an issue on every row that uses it,
+    unless ``fall_back`` is set (a broker export naming its own account numbers): then
+    the row goes to the import's account and ``fallbacks`` records the mapping.
     """
 
-    def __init__(self, store: LedgerStore, default: Account | None, issues: Issues) -> None:
+    def __init__(
+        self,
+        store: LedgerStore,
+        default: Account | None,
+        issues: Issues,
+        *,
+        fall_back: bool = False,
+    ) -> None:
         self.store, self.default, self.issues = store, default, issues
+        self.fall_back = fall_back
         self.found: dict[str, Account | None] = {}
+        self.fallbacks: dict[str, str] = {}
         if default is not None:
             self.found[default.name] = default
         self._known: str | None = None
@@ -34,6 +45,9 @@ class AccountResolver:
         if name not in self.found:
             self.found[name] = self.store.find_account(name)
         account = self.found[name]
+        if account is None and self.fall_back and self.default is not None:
+            self.fallbacks[name] = self.default.name
+            return self.default
         if account is None:
             if self._known is None:
                 self._known = ", ".join(a.name for a in self.store.list_accounts()) or "none yet"
@@ -41,7 +55,8 @@ class AccountResolver:
                 line,
                 "account",
                 f"no account named '{name}' (accounts: {self._known}); create it with "
-                f"`quantdesk accounts add '{name}' --kind KIND`",
+                f"`quantdesk accounts add '{name}' --kind KIND`"
+                + (" or give --account" if self.fall_back else ""),
             )
         return account
 

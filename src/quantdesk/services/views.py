@@ -10,7 +10,7 @@ from quantdesk.domain.market import LiveQuote
 from quantdesk.domain.money import money_text, to_text
 from quantdesk.domain.positions import Position
 from quantdesk.domain.transactions import Transaction
-from quantdesk.importers.generic import FORMATS
+from quantdesk.importers import registry
 from quantdesk.services.import_report import ImportReport
 from quantdesk.services.portfolio import GainsReport
 from quantdesk.services.prices import PriceView, RefreshReport
@@ -74,6 +74,16 @@ def import_json(r: ImportReport) -> dict[str, Any]:
             for s, opening_id in zip(r.unknown_basis, r.opening_ids, strict=True)
         ],
         "preview": [transaction_json(t) for t in r.preview],
+        "confidence": r.confidence,
+        "encoding": r.encoding,
+        "skipped_count": r.notices.skipped_total,
+        "skipped": [
+            {"reason": reason, "count": len(lines), "lines": lines}
+            for reason, lines in r.notices.skipped.items()
+        ],
+        "to_resolve_count": r.notices.to_resolve_total,
+        "to_resolve": [{"line": i.line, "reason": i.reason} for i in r.notices.to_resolve],
+        "account_fallbacks": r.account_fallbacks,
     }
 
 
@@ -215,9 +225,12 @@ def formats_json() -> list[dict[str, Any]]:
     return [
         {
             "name": f.name,
-            "description": f.description,
-            "required": list(f.required),
-            "optional": list(f.optional),
+            "title": f.title,
+            "kind": f.kind,
+            "columns": list(f.columns),
+            "layouts": [list(s.columns) for s in f.signatures],
+            "time_zone": f.time_zone,
+            "notes": f.notes,
         }
-        for f in FORMATS
+        for f in registry.FORMATS
     ]

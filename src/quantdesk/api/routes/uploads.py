@@ -36,7 +36,7 @@ def upload(
     file: Annotated[UploadFile, File(description="A CSV export or generic file")],
     account: Annotated[str | None, Form(max_length=100, description="Account name")] = None,
     format: Annotated[
-        str, Form(max_length=40, description="auto, generic-holdings or generic-trades")
+        str, Form(max_length=40, description="auto (detect), or a name from GET /formats")
     ] = "auto",
     dry_run: Annotated[bool, Form()] = False,
     allow_unknown_basis: Annotated[bool, Form()] = False,
