@@ -653,6 +653,47 @@ def test_an_upload_with_a_bad_row_is_422_naming_line_and_column(
     assert 1 == entries(user)["total"]
 
 
+ROBINHOOD_CSV = (
+    '"Activity Date","Process Date","Settle Date","Instrument","Description","Trans Code",'
+    '"Quantity","Price","Amount"\n'
+    '"3/5/2026","3/5/2026","3/7/2026","NVDA","NVIDIA\nCUSIP: 67066G104","Buy","2","$110.00",'
+    '"($220.00)"\n'
+    '"3/6/2026","3/6/2026","3/6/2026","NVDA","NVDA 3/20/2026 Call $120.00","BTO","1","$1.20",'
+    '"($120.00)"\n'
+    '"3/9/2026","3/9/2026","3/9/2026","","ACH Deposit","ACH","","","$1,000.00"\n'
+    '""\n'
+    '"","","","","","","","","","The data provided is for informational purposes only."\n'
+)
+
+
+def test_a_broker_export_upload_is_detected_and_reports_what_it_skipped(
+    user: User, seeded: dict[str, Any]
+) -> None:
+    """A Robinhood export needs no format: the report names it, stores the stock buy and
+    the deposit, and lists the option row and the footer as skipped, with their lines."""
+    answer = upload(user, ROBINHOOD_CSV)
+    assert 200 == answer.status_code, answer.text
+    report = answer.json()
+    assert ("robinhood", 1.0, 2, True) == (
+        report["format"],
+        report["confidence"],
+        report["added"],
+        report["stored"],
+    )
+    skipped = {item["reason"].split(" (")[0]: item["lines"] for item in report["skipped"]}
+    assert {"option contract": [4], "footer or disclaimer text": [7]} == skipped
+    held = {h["symbol"]: h["quantity"] for h in user.get("/api/v1/holdings").json()["holdings"]}
+    assert "2" == held["NVDA"]
+
+
+def test_a_forced_format_that_does_not_match_is_refused(user: User, seeded: dict[str, Any]) -> None:
+    """format=robinhood on a generic trades file: a problem naming what the file is."""
+    answer = upload(user, TRADES_CSV, format="robinhood")
+    body = assert_problem(answer, 422, "invalid-input")
+    assert "generic-trades, not robinhood" in body["detail"]
+    assert 1 == entries(user)["total"]
+
+
 def test_an_upload_over_the_limit_is_413(small_upload_app: FastAPI) -> None:
     """A file past max_upload_bytes is refused as a problem and stores nothing."""
     user = script(small_upload_app, "bob")

@@ -352,3 +352,47 @@ def test_positions_total_the_base_currency_with_stored_rates(qd: Quantdesk) -> N
     )
     after = qd.json("positions")["total_in_base"]
     assert ("2200", {"EUR": "1.1"}) == (after["market_value"], after["rates"])
+
+
+ROBINHOOD = (
+    '"Activity Date","Process Date","Settle Date","Instrument","Description","Trans Code",'
+    '"Quantity","Price","Amount"\n'
+    '"6/1/2021","6/1/2021","6/1/2021","SOFI","SoFi Technologies\nCUSIP: 83406F102","SXCH",'
+    '"210","",""\n'
+    '"5/3/2021","5/3/2021","5/5/2021","IPOE","Social Capital","Buy","210","$20.00",'
+    '"($4,200.00)"\n'
+    '"5/1/2021","5/1/2021","5/1/2021","","ACH Deposit","ACH","","","$5,000.00"\n'
+)
+
+
+def test_import_of_a_broker_export_names_the_format_and_what_is_left_to_resolve(
+    qd: Quantdesk,
+) -> None:
+    """No --format: the CLI says it read a Robinhood export and that the symbol exchange
+    was not applied (the user resolves it), and stores the buy and the deposit."""
+    qd("accounts", "add", "Broker", "--kind", "brokerage")
+    result = qd("import", qd.file("robinhood.csv", ROBINHOOD), "--account", "Broker")
+    assert "Detected format: robinhood, confidence 100%" in result.stderr
+    assert "1 row(s) to resolve yourself" in result.stdout
+    assert "line 2: symbol exchange or merger (SXCH) of 210 SOFI" in result.stdout
+    assert "Added 2 transactions" in result.stdout
+    as_json = qd.json("import", qd.file("robinhood.csv", ROBINHOOD), "--account", "Broker")
+    assert (0, 2, 1) == (
+        as_json["added"],
+        as_json["duplicates"],
+        as_json["to_resolve_count"],
+    )
+
+
+def test_import_of_a_windows_1252_file_says_the_encoding(qd: Quantdesk) -> None:
+    """A file saved by Excel on Windows (a € in a description) imports and the CLI says
+    it was read as Windows-1252."""
+    qd("accounts", "add", "Broker", "--kind", "brokerage")
+    path = qd.tmp / "cp1252.csv"
+    path.write_bytes(
+        "date,type,symbol,quantity,price,asset_type,description\n"
+        "2024-06-03,buy,AAPL,4,190,stock,bought for 760 €\n".encode("cp1252")
+    )
+    result = qd("import", str(path), "--account", "Broker")
+    assert "read as Windows-1252" in result.stderr
+    assert "Added 1 transactions" in result.stdout
