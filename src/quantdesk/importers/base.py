@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import NamedTuple
 
 from quantdesk.domain.instruments import AssetType
@@ -114,8 +115,12 @@ def content_key(entry: Transaction) -> str:
     importing service adds the resolved account, instrument and currency."""
     n = number_key
     return (
-        f"{entry.type.value}\x1f{entry.traded_at.isoformat()}\x1f{entry.timed}\x1f"
+        f"{entry.type.value}\x1f{_iso(entry.traded_at)}\x1f{entry.timed}\x1f"
         f"{entry.trade_date}\x1f{n(entry.quantity)}\x1f{n(entry.price)}\x1f{n(entry.fees)}\x1f"
         f"{n(entry.amount)}\x1f{n(entry.split_ratio)}\x1f{entry.link or ''}\x1f"
         f"{entry.acquired_on}\x1f{entry.settles_on}\x1f{entry.external_id or ''}"
     )
+
+
+#: The entries of one exchange trade share their moment: format it once.
+_iso = lru_cache(maxsize=64)(datetime.isoformat)

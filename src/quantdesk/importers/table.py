@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import TypeVar
 
 from quantdesk.domain.errors import InvalidInput
@@ -207,6 +208,7 @@ class Row:
         link: str | None = None,
         split_ratio: Decimal | None = None,
         settles_on: date | None = None,
+        acquired_on: date | None = None,
         leg: str = "",
         column: str | tuple[str, ...] | None = None,
     ) -> ParsedTransaction | None:
@@ -235,6 +237,7 @@ class Row:
             link=link,
             split_ratio=split_ratio,
             settles_on=settles_on,
+            acquired_on=acquired_on,
             leg=leg,
             column=None
             if column is None
@@ -243,6 +246,9 @@ class Row:
         )
 
 
+# Exports repeat the same symbols and currencies on many rows: check each text once.
+_symbol = lru_cache(maxsize=16_384)(normalize_symbol)
+_currency = lru_cache(maxsize=256)(normalize_currency)
 _POSITIVE = {
     TransactionType.DEPOSIT,
     TransactionType.WITHDRAWAL,
@@ -272,6 +278,7 @@ def build_entry(
     link: str | None = None,
     split_ratio: Decimal | None = None,
     settles_on: date | None = None,
+    acquired_on: date | None = None,
     leg: str = "",
     column: str | None = None,
     ok: bool = True,
@@ -279,11 +286,11 @@ def build_entry(
     """A checked ledger entry (see :meth:`Row.entry`); also for parsers of non-CSV files."""
     problems: list[str] = []
     try:
-        symbol = normalize_symbol(symbol) if symbol else None
+        symbol = _symbol(symbol) if symbol else None
     except InvalidInput as error:
         problems.append(str(error))
     try:
-        currency = normalize_currency(currency) if currency else None
+        currency = _currency(currency) if currency else None
     except InvalidInput as error:
         problems.append(str(error))
     fees = abs(fees) if fees else ZERO
@@ -335,6 +342,7 @@ def build_entry(
         fees=fees,
         amount=amount,
         settles_on=settles_on,
+        acquired_on=acquired_on,
         split_ratio=split_ratio,
         link=link[:100] if link else None,
         origin=Origin.IMPORT,

@@ -40,6 +40,19 @@ class ExactDecimal(TypeDecorator[Decimal]):
             return format(value, "f")  # exact, never in exponent notation
         return value
 
+    def bind_processor(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":  # the hot path of every import: one closure a value
+
+            def process(value: Decimal | None) -> str | None:
+                if value is None:
+                    return None
+                if not isinstance(value, Decimal):
+                    raise TypeError(f"ExactDecimal takes Decimal, got {type(value).__name__}")
+                return format(value, "f")  # exact, never in exponent notation
+
+            return process
+        return super().bind_processor(dialect)
+
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
@@ -84,6 +97,21 @@ class UTCDateTime(TypeDecorator[datetime]):
         if dialect.name == "sqlite":
             return naive.isoformat(" ", "microseconds")
         return naive
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":  # the hot path of every import: one closure a value
+
+            def process(value: datetime | None) -> str | None:
+                if value is None:
+                    return None
+                if value.tzinfo is None:
+                    raise ValueError("UTCDateTime takes aware datetimes")
+                if value.tzinfo is not UTC:
+                    value = value.astimezone(UTC)
+                return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+            return process
+        return super().bind_processor(dialect)
 
     def result_processor(self, dialect: Dialect, coltype: object) -> Any:
         if dialect.name == "sqlite":  # the hot path of every ledger load: C parsing of text
