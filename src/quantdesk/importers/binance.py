@@ -87,89 +87,16 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from quantdesk.domain.errors import InvalidInput
-from quantdesk.domain.instruments import AssetType
 from quantdesk.domain.money import ZERO, derived
 from quantdesk.domain.transactions import TransactionType as T
 from quantdesk.importers.base import Issues, ParsedTransaction
 from quantdesk.importers.cells import moment, number, number_with_unit
+from quantdesk.importers.crypto import CRYPTO, FIAT, QUOTE_RANK
 from quantdesk.importers.dates import When
 from quantdesk.importers.format import Format, sig
 from quantdesk.importers.table import ParseContext, Records, Row, Table, build_entry
 
-CRYPTO = AssetType.CRYPTO
-
-#: ISO 4217 currencies Binance trades against or pays out (cash, not coins).
-FIAT = frozenset(
-    [
-        "USD",
-        "EUR",
-        "GBP",
-        "UAH",
-        "TRY",
-        "BRL",
-        "AUD",
-        "CAD",
-        "CHF",
-        "JPY",
-        "RUB",
-        "NGN",
-        "KZT",
-        "PLN",
-        "CZK",
-        "HUF",
-        "RON",
-        "SEK",
-        "NOK",
-        "DKK",
-        "ZAR",
-        "ARS",
-        "MXN",
-        "COP",
-        "PEN",
-        "CLP",
-        "IDR",
-        "INR",
-        "PHP",
-        "VND",
-        "THB",
-        "KRW",
-        "HKD",
-        "SGD",
-        "NZD",
-        "AED",
-        "SAR",
-        "BHD",
-        "QAR",
-        "KWD",
-        "KES",
-        "GHS",
-        "UGX",
-        "PKR",
-        "BDT",
-        "EGP",
-        "MAD",
-        "ILS",
-        "CNY",
-        "TWD",
-        "MYR",
-        "BGN",
-        "GEL",
-        "AZN",
-        "UZS",
-        "VES",
-    ]
-)
-#: Quote assets, best first: a conversion is valued in the better-ranked side.
-_QUOTES = (
-    ("USDT", "BUSD", "USDC", "FDUSD", "TUSD", "USDP", "PAX", "DAI", "USDS", "EURI", "AEUR"),
-    ("BTC",),
-    ("ETH",),
-    ("BNB",),
-    ("XRP", "TRX", "DOGE", "DOT", "SOL", "ADA", "PAXG", "VAI", "BIDR", "IDRT", "BVND"),
-)
-_RANK: dict[str, int] = dict.fromkeys(FIAT, 0)
-for _rank, _codes in enumerate(_QUOTES, start=1):
-    _RANK.update(dict.fromkeys(_codes, _rank))
+_RANK = QUOTE_RANK
 #: Longest first, for splitting ``BTCUSDT`` into ``BTC`` and ``USDT``.
 _PAIR_QUOTES = sorted(_RANK, key=len, reverse=True)
 _CURRENCY = re.compile(r"[A-Z]{3,5}").fullmatch

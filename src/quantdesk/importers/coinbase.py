@@ -39,86 +39,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from quantdesk.domain.errors import InvalidInput
-from quantdesk.domain.instruments import AssetType
 from quantdesk.domain.money import ZERO, derived
 from quantdesk.domain.transactions import TransactionType as T
 from quantdesk.importers.base import ParsedTransaction
 from quantdesk.importers.cells import header_key, number
+from quantdesk.importers.crypto import CRYPTO, is_fiat, quote_of
 from quantdesk.importers.dates import When
 from quantdesk.importers.format import Format, sig
 from quantdesk.importers.table import ParseContext, Records, Row, Table, build_entry
 
-CRYPTO = AssetType.CRYPTO
-
-#: ISO 4217 codes the exchanges quote in: these are cash, every other asset is a coin.
-FIAT = frozenset(
-    [
-        "USD",
-        "EUR",
-        "GBP",
-        "CAD",
-        "AUD",
-        "CHF",
-        "JPY",
-        "UAH",
-        "NZD",
-        "SEK",
-        "NOK",
-        "DKK",
-        "PLN",
-        "CZK",
-        "HUF",
-        "RON",
-        "BGN",
-        "TRY",
-        "ZAR",
-        "BRL",
-        "MXN",
-        "ARS",
-        "CLP",
-        "COP",
-        "PEN",
-        "SGD",
-        "HKD",
-        "KRW",
-        "INR",
-        "IDR",
-        "MYR",
-        "PHP",
-        "THB",
-        "VND",
-        "CNY",
-        "TWD",
-        "AED",
-        "SAR",
-        "ILS",
-        "NGN",
-        "KES",
-        "GHS",
-        "EGP",
-        "MAD",
-        "RUB",
-        "KZT",
-        "GEL",
-    ]
-)
-#: Which asset of a crypto-to-crypto trade is its quote (the currency it is valued in):
-#: stablecoins first, then BTC and ETH; else the asset given up.
-QUOTE_ORDER = ("USDT", "USDC", "DAI", "PYUSD", "BUSD", "TUSD", "USDP", "EURC", "BTC", "ETH")
 #: Staked ETH of the Eth2 programme, redeemable 1:1: booked as ETH.
 ALIASES = {"ETH2": "ETH"}
-
-
-def is_fiat(code: str) -> bool:
-    return code in FIAT
-
-
-def quote_of(first: str, second: str) -> str:
-    """The asset a trade between two coins is valued in."""
-    for code in QUOTE_ORDER:
-        if code in (first, second):
-            return code
-    return first
 
 
 @dataclass(slots=True)

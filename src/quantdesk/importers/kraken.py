@@ -28,7 +28,8 @@ from decimal import Decimal
 from quantdesk.domain.money import ZERO
 from quantdesk.domain.transactions import TransactionType as T
 from quantdesk.importers.base import ParsedTransaction
-from quantdesk.importers.coinbase import CRYPTO, Swap, is_fiat, swap_entries
+from quantdesk.importers.coinbase import Swap, swap_entries
+from quantdesk.importers.crypto import CRYPTO, is_fiat
 from quantdesk.importers.dates import When
 from quantdesk.importers.format import Format, sig
 from quantdesk.importers.table import ParseContext, Records, Row, Table
