@@ -60,11 +60,9 @@ def import_bytes(
     allow_unknown_basis: bool = True,
     engine: Engine | None = None,
 ) -> Imported:
-    """Import ``data`` into a fresh SQLite ledger with one account, ``Broker``."""
-    if engine is None:
-        engine = make_engine(f"sqlite:///{tmp_path / 'golden.db'}")
-        migrate(engine)
-    uow = SqlUnitOfWork(engine, DEFAULT_USER, clock)
+    """Import ``data`` into a fresh SQLite ledger (or ``engine``'s) with the account
+    ``Broker``."""
+    uow = SqlUnitOfWork(engine or ledger_engine(tmp_path), DEFAULT_USER, clock)
     if not any(a.name == ACCOUNT for a in portfolio.list_accounts(uow)):
         portfolio.add_account(
             uow, ACCOUNT, kind="brokerage", institution=None, currency=currency, clock=clock
@@ -79,6 +77,13 @@ def import_bytes(
     with uow() as store:
         ledger = list(store.ledger())
     return Imported(report, ledger, uow)
+
+
+def ledger_engine(tmp_path: Path) -> Engine:
+    """A fresh, migrated SQLite ledger in ``tmp_path``."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'golden.db'}")
+    migrate(engine)
+    return engine
 
 
 def _text(value: Decimal | None) -> str | None:

@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 from quantdesk.domain.errors import InvalidInput
-from tests.importers.broker_golden import check_golden, import_bytes, outcome
+from quantdesk.services import portfolio
+from quantdesk.store.unit_of_work import SqlUnitOfWork
+from tests.conftest import DEFAULT_USER, clock
+from tests.importers.broker_golden import check_golden, import_bytes, ledger_engine, outcome
 
 LEGACY = (
     "For Account:,####1234\n"
@@ -114,3 +117,23 @@ def test_forcing_etrade_on_an_ofx_is_refused(tmp_path: Path) -> None:
     data = b"OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\n\n<OFX></OFX>\n"
     with pytest.raises(InvalidInput, match=r"is a ofx file.*not etrade"):
         import_bytes(tmp_path, data, fmt="etrade")
+
+
+def test_the_legacy_preamble_account_routes_rows_to_that_account(tmp_path: Path) -> None:
+    """`For Account:,####1234` names the account: with a quantdesk account of that name
+    the rows go there, not to the import's --account; without one they fall back to it
+    and the report says so."""
+    fallback = import_bytes(tmp_path / "a", LEGACY.encode())
+    assert {"####1234": "Broker"} == fallback.report.account_fallbacks
+    engine = ledger_engine(tmp_path)
+    portfolio.add_account(
+        SqlUnitOfWork(engine, DEFAULT_USER, clock),
+        "####1234",
+        kind="brokerage",
+        institution=None,
+        currency="USD",
+        clock=clock,
+    )
+    routed = import_bytes(tmp_path, LEGACY.encode(), engine=engine)
+    assert routed.report.ok and {} == routed.report.account_fallbacks
+    assert {"####1234"} == {t.account for t in routed.ledger if t.origin.value == "import"}

@@ -672,7 +672,7 @@ FORMATS = (
     ),
     Format(
         name="coinbase-pro-fills",
-        title="Coinbase Pro / Exchange fills report (CSV)",
+        title="Coinbase Advanced Trade / Exchange (formerly Pro) fills report (CSV)",
         kind="csv",
         columns=FILLS_COLUMNS,
         signatures=(

@@ -9,7 +9,8 @@ tests use inline files written in exactly those layouts:
   SecurityType,Symbol,Quantity,Amount,Price,Commission,Description``; dates ``MM/DD/YY``;
   types Bought, Sold, Dividend, Interest, Fee, Transfer, Direct Debit, Adjustment, Other;
   SecurityType EQ / MF / OPTN / CASH; Quantity negative for sells. The preamble's
-  account number is not passed to parsers, so entries go to the import's account.
+  account number is each entry's account (matched to a quantdesk account of that name,
+  else the import's account).
 * the 2025+ "All Transactions" export: ``Activity/Trade Date,Transaction Date,Settlement
   Date,Activity Type,Description,Symbol,Cusip,Quantity #,Price $,Amount $,Commission,
   Category,Note``.
@@ -87,11 +88,20 @@ _SECURITY_TYPES = {"EQ": AssetType.STOCK, "MF": AssetType.FUND}
 
 def parse(header: list[str], records: Records, ctx: ParseContext) -> Iterator[ParsedTransaction]:
     table = Table(header, records, ctx)
+    account = _preamble_account(ctx.preamble)
     for row in table.rows():
-        yield from _row(row)
+        yield from _row(row, account)
 
 
-def _row(row: Row) -> Iterator[ParsedTransaction]:
+def _preamble_account(preamble: tuple[list[str], ...]) -> str | None:
+    """The account number of the legacy download's ``For Account:,####1234`` line."""
+    for cells in preamble:
+        if len(cells) > 1 and cells[0].strip().lower().rstrip(":") == "for account":
+            return cells[1].strip() or None
+    return None
+
+
+def _row(row: Row, account: str | None) -> Iterator[ParsedTransaction]:
     raw_type = row.text(*_TYPE)
     kind = " ".join(raw_type.lower().split())
     on = row.day(*_DATE, order="mdy")
@@ -119,7 +129,11 @@ def _row(row: Row) -> Iterator[ParsedTransaction]:
         "asset_type": asset_type,
         "fallback_type": None if asset_type else AssetType.STOCK,
     }
-    common: dict[str, Any] = {"settles_on": settles, "description": description}
+    common: dict[str, Any] = {
+        "settles_on": settles,
+        "description": description,
+        "account": account,
+    }
     entry: ParsedTransaction | None
     if kind in _BUY or kind in _SELL:
         entry = row.entry(

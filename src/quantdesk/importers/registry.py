@@ -103,8 +103,9 @@ class Detected:
     line: int
     header: list[str]
     confidence: float
-    #: Lines before the header (a preamble), reported as skipped.
+    #: Lines before the header (a preamble), reported as skipped, and their cells.
     preamble: list[int]
+    preamble_cells: tuple[list[str], ...] = ()
 
 
 def detect_csv(records: Records, forced: Format | None = None) -> Detected:
@@ -132,7 +133,7 @@ def detect_csv(records: Records, forced: Format | None = None) -> Detected:
                 other = (max(full, key=lambda m: len(m[1].keys))[0].name, line)
             full = mine
         if full:
-            return _detected(full, line, cells, keys, [n for n, _ in seen])
+            return _detected(full, line, cells, keys, seen)
         seen.append((line, cells))
     if forced is not None and other is not None:
         raise InvalidInput(
@@ -149,7 +150,7 @@ def _detected(
     line: int,
     cells: list[str],
     keys: frozenset[str],
-    preamble: list[int],
+    preamble: list[tuple[int, list[str]]],
 ) -> Detected:
     size = max(len(s.keys) for _, s in full)
     top = {f.name: (f, s) for f, s in full if len(s.keys) == size}
@@ -161,7 +162,15 @@ def _detected(
     chosen, layout = next(iter(top.values()))
     known = {header_key(c) for c in chosen.columns}.union(*(s.keys for s in chosen.signatures))
     confidence = round(len(keys & known) / max(len(keys), 1), 2)
-    return Detected(chosen, layout, line, cells, confidence, preamble)
+    return Detected(
+        chosen,
+        layout,
+        line,
+        cells,
+        confidence,
+        [n for n, _ in preamble],
+        tuple(c for _, c in preamble),
+    )
 
 
 def _first(records: Records) -> Iterator[tuple[int, list[str]]]:

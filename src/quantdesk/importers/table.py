@@ -34,12 +34,14 @@ Records = Iterator[tuple[int, list[str]]]
 @dataclass(slots=True)
 class ParseContext:
     """What every parser is given besides its rows: today's date (UTC), where row issues
-    go, where skipped and to-resolve rows go, and the file's dialect."""
+    go, where skipped and to-resolve rows go, the file's dialect and its preamble."""
 
     today: date
     issues: Issues
     notices: Notices
     dialect: CsvDialect
+    #: The records above the header (a preamble such as ``For Account:,####1234``).
+    preamble: tuple[list[str], ...] = ()
 
 
 class Table:

@@ -156,7 +156,7 @@ def _import_stream(
                 snapshot = (records, header, dialect)
         else:
             assert chosen.csv_parser is not None
-            ctx = ParseContext(now.date(), issues, notices, dialect)
+            ctx = ParseContext(now.date(), issues, notices, dialect, detected.preamble_cells)
             rows = chosen.csv_parser(detected.header, records, ctx)
     report.notices = notices
     try:
