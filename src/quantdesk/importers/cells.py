@@ -23,6 +23,9 @@ EMPTY = frozenset({"", "-", "--", "n/a", "N/A", "not available", "Not available"
 _CURRENCY_SIGNS = "$€£¥₿"
 _SCIENTIFIC = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)[eE][+-]?\d+$")
 _PLAIN = re.compile(r"-?\d{1,20}(\.\d{1,18})?").fullmatch
+#: The common money cell: an optional sign and currency sign before a plain number
+#: (``$67.01``, ``-€597.49``, ``€-3.10``).
+_MONEY = re.compile(r"(-?)[$€£¥]?(-?)(\d{1,20}(?:\.\d{1,18})?)").fullmatch
 
 
 def header_key(cell: str) -> str:
@@ -41,8 +44,13 @@ def number(text: str, *, decimal_comma: bool = False) -> Decimal:
     18 the ledger stores; more than 20 integer digits are refused.
     """
     raw = text.strip()
-    if not decimal_comma and _PLAIN(raw):
-        return Decimal(raw)
+    if not decimal_comma:
+        if _PLAIN(raw):
+            return Decimal(raw)
+        money = _MONEY(raw)
+        if money is not None:
+            value = Decimal(money[3])
+            return -value if bool(money[1]) != bool(money[2]) else value
     if not raw:
         raise InvalidInput("empty number")
     negative = False
@@ -130,6 +138,9 @@ def moment(text: str, *, order: str = "ymd", tz: str = "UTC") -> When:
     An explicit offset or ``Z``/``UTC`` wins over ``tz``. A bare date is midnight UTC
     with no time of day."""
     raw = text.strip()
+    fast = _fast_moment(raw, tz)
+    if fast is not None:
+        return fast
     if re.fullmatch(r"\d{8};\d{6}", raw):  # IBKR Flex
         raw = f"{raw[:4]}-{raw[4:6]}-{raw[6:8]} {raw[9:11]}:{raw[11:13]}:{raw[13:15]}"
     if raw[:4].isdigit() and len(raw) > 10 and raw[4] == "-" and "T" in raw[10:11]:
@@ -167,6 +178,25 @@ def moment(text: str, *, order: str = "ymd", tz: str = "UTC") -> When:
     elif explicit_utc:
         local = local.replace(tzinfo=UTC)
     return _localized(local, tz)
+
+
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z| UTC)?").fullmatch
+
+
+def _fast_moment(raw: str, tz: str) -> When | None:
+    """The exchanges' own ``2024-01-02 10:30:00[.123][Z| UTC]``, parsed by C code."""
+    match = _ISO_MOMENT(raw)
+    if match is None:
+        return None
+    marker = match[2]
+    text = raw[: -len(marker)] if marker else raw
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None  # the slow path names the problem
+    if marker:
+        parsed = parsed.replace(tzinfo=UTC)
+    return _localized(parsed, tz)
 
 
 def _localized(parsed: datetime, tz: str) -> When:

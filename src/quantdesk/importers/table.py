@@ -121,10 +121,12 @@ class Row:
     # cells ----------------------------------------------------------------------------
     def text(self, *keys: str) -> str:
         """The stripped cell of the first of ``keys`` the header has ("" when none)."""
+        at = self.table.at
         for key in keys:
-            position = self.table.at.get(key)
+            position = at.get(key)
             if position is not None:
-                return self.cells[position].strip() if position < len(self.cells) else ""
+                cells = self.cells
+                return cells[position].strip() if position < len(cells) else ""
         return ""
 
     def value(self, *keys: str) -> str | None:
@@ -159,8 +161,14 @@ class Row:
             return None
 
     def number(self, *keys: str) -> Decimal | None:
-        comma = self.table.decimal_comma
-        return self.parsed(keys, lambda text: number(text, decimal_comma=comma))
+        raw = self.text(*keys)  # written out rather than through parsed(): the hot path
+        if raw in EMPTY:
+            return None
+        try:
+            return number(raw, decimal_comma=self.table.decimal_comma)
+        except InvalidInput as error:
+            self.fail(keys, str(error))
+            return None
 
     def required_number(self, *keys: str) -> Decimal | None:
         value = self.number(*keys)
@@ -173,9 +181,16 @@ class Row:
 
     def when(self, *keys: str, order: str = "ymd", tz: str = "UTC") -> When | None:
         """The date and time of the first of ``keys``; an issue when empty or bad."""
-        found = self.parsed(keys, lambda text: moment(text, order=order, tz=tz))
-        if found is None and self.ok:
-            self.fail(keys, "date is empty")
+        raw = self.text(*keys)
+        found: When | None = None
+        if raw in EMPTY:
+            if self.ok:
+                self.fail(keys, "date is empty")
+        else:
+            try:
+                found = moment(raw, order=order, tz=tz)
+            except InvalidInput as error:
+                self.fail(keys, str(error))
         if found is not None and found.on > self.table.ctx.today + timedelta(days=1):
             self.fail(keys, f"{found.on.isoformat()} is in the future")
             return None
@@ -351,7 +366,9 @@ def build_entry(
         external_id=external_id[:200] if external_id else None,
         description=description[:500] if description else None,
     )
-    key = content_key(entry)
+    # A row with the export's own id is known by it (see the import's fingerprint): its
+    # content key would only be thrown away.
+    key = "" if external_id else content_key(entry)
     if leg:
         key += LEG + leg
     return ParsedTransaction(line, entry, account, symbol, asset_type, currency, key, fallback_type)
