@@ -7,7 +7,10 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEMO_DB ?= sqlite:///$(CURDIR)/.quantdesk-demo.db
 DEMO_PORT ?= 8000
 
-.PHONY: demo test lint bench install clean
+WEB_STAMP := web/node_modules/.installed-$(shell cat web/package-lock.json | cksum | cut -d' ' -f1)
+WEB_SOURCES := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json -type f 2>/dev/null)
+
+.PHONY: demo test lint bench install clean web web-test web-types
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +22,26 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-demo: $(STAMP)
+# The web dashboard: node modules from the lock file, then the production build that the
+# API serves at "/".
+$(WEB_STAMP): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	rm -f web/node_modules/.installed-*; touch $(WEB_STAMP)
+
+web/dist/index.html: $(WEB_STAMP) $(WEB_SOURCES)
+	cd web && npm run build --silent
+
+web: web/dist/index.html
+
+web-test: $(WEB_STAMP)
+	cd web && npm run typecheck --silent && npm test --silent
+
+# Regenerate the typed API client after an API change (a test says when it is due).
+web-types: $(STAMP) $(WEB_STAMP)
+	$(BIN)/python -m quantdesk.api.spec > web/src/api/openapi.json
+	cd web && npm run api-types --silent
+
+demo: $(STAMP) web
 	@echo "Loading the demo portfolio and starting the server (Ctrl-C stops it)."
 	@echo "From another terminal: $(BIN)/quantdesk --db '$(DEMO_DB)' --user demo positions --consolidated"
 	@echo "                       $(BIN)/quantdesk --db '$(DEMO_DB)' --user demo analytics --period 1Y"
@@ -31,7 +53,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+test: lint web-test web
 	$(BIN)/pytest
 
 bench: $(STAMP)
@@ -42,4 +64,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/api.py
 
 clean:
-	rm -rf $(VENV) .quantdesk-demo.db* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .quantdesk-demo.db* .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist

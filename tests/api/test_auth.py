@@ -288,3 +288,25 @@ def test_logins_at_the_same_moment_cannot_pass_the_limit_together(engine: Engine
     assert 12 == len(statuses)
     assert statuses.count(401) <= 3
     assert 12 == statuses.count(401) + statuses.count(429)
+
+
+def test_session_says_whether_the_browser_is_signed_in_without_a_401(
+    sqlite_app: FastAPI,
+) -> None:
+    """The page asks before it shows the sign-in form: signed out (no cookie, or a cookie
+    no longer valid) is a 200 saying so, signed in names the user; logout ends it."""
+    client = TestClient(sqlite_app)
+    assert {"signed_in": False, "user": None} == client.get("/api/v1/auth/session").json()
+    client.cookies.set("quantdesk_session", "forged")
+    assert {"signed_in": False, "user": None} == client.get("/api/v1/auth/session").json()
+    client.cookies.clear()
+    _register(client, "carol")
+    csrf = _login(client, "carol").json()["csrf_token"]
+    answer = client.get("/api/v1/auth/session")
+    assert (200, True, "carol") == (
+        answer.status_code,
+        answer.json()["signed_in"],
+        answer.json()["user"]["username"],
+    )
+    client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
+    assert {"signed_in": False, "user": None} == client.get("/api/v1/auth/session").json()

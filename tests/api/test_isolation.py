@@ -27,11 +27,15 @@ NOT_AUTHENTICATED = "urn:quantdesk:problem:not-authenticated"
 PUBLIC = {
     ("POST", "/api/v1/auth/register"),
     ("POST", "/api/v1/auth/login"),
+    ("GET", "/api/v1/auth/session"),
     ("GET", "/healthz"),
     ("GET", "/metrics"),
 }
-#: FastAPI's own pages (plain routes, not API routes): the schema and its viewers.
+#: FastAPI's own pages (plain routes, not API routes): the schema and its viewers; and
+#: the web dashboard (its build's assets and the page itself), which needs no sign-in to
+#: load: every API call it makes does.
 DOCS = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+DASHBOARD = {"/assets", "/{path:path}"}
 
 CSV = "date,type,symbol,quantity,price,fees,asset_type\n2026-02-02,buy,MSFT,1,400,0,stock\n"
 
@@ -315,9 +319,12 @@ def test_only_the_public_routes_answer_without_credentials(app: FastAPI) -> None
     assert dict.fromkeys(refusals, (401, PROBLEM, NOT_AUTHENTICATED)) == refusals
 
 
-def test_the_only_other_routes_are_fastapis_docs(app: FastAPI) -> None:
-    """Besides the API routes the app serves only its OpenAPI schema and its viewers."""
-    assert DOCS == plain_routes(app)
+def test_the_only_other_routes_are_fastapis_docs_and_the_dashboard(app: FastAPI) -> None:
+    """Besides the API routes the app serves only its OpenAPI schema and its viewers, and
+    the web dashboard's page and built assets (which hold no user data)."""
+    plain = plain_routes(app)
+    assert DOCS == plain - DASHBOARD
+    assert "/{path:path}" in plain
 
 
 @pytest.mark.parametrize(

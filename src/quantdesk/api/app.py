@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
 from quantdesk import __version__, bootstrap
-from quantdesk.api import problems
+from quantdesk.api import problems, web
 from quantdesk.api.deps import Services
 from quantdesk.api.limits import BodyLimit
 from quantdesk.api.routes import (
@@ -76,4 +76,5 @@ def create_app(
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(system.router)
+    web.install(app, settings.web_dist or web.default_dist())  # last: it claims every other path
     return app

@@ -37,6 +37,11 @@ class Me(UserOut):
     auth: Literal["session", "api"]
 
 
+class SessionState(BaseModel):
+    signed_in: bool
+    user: UserOut | None
+
+
 class SessionOut(UserOut):
     csrf_token: str = Field(description="Send it back in X-CSRF-Token on every write.")
     expires_at: datetime

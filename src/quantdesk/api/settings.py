@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from quantdesk.domain.errors import InvalidInput
 from quantdesk.services.auth import LoginLimits
@@ -39,6 +40,8 @@ class ApiSettings:
     login_limits: LoginLimits = field(default_factory=LoginLimits)
     #: ``--offline``: price requests serve only what is stored.
     offline: bool = False
+    #: The web dashboard's build (``QUANTDESK_WEB_DIST``; default: ``web/dist``).
+    web_dist: Path | None = None
 
     @classmethod
     def from_env(cls, database_url: str, *, offline: bool = False) -> ApiSettings:
@@ -53,4 +56,7 @@ class ApiSettings:
                 window=timedelta(minutes=_int("QUANTDESK_LOGIN_WINDOW_MINUTES", 15)),
             ),
             offline=offline,
+            web_dist=Path(os.environ["QUANTDESK_WEB_DIST"])
+            if os.environ.get("QUANTDESK_WEB_DIST")
+            else None,
         )

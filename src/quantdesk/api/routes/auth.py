@@ -11,10 +11,12 @@ from quantdesk.api.schemas import (
     Me,
     NewToken,
     SessionOut,
+    SessionState,
     TokenIn,
     TokenOut,
     UserOut,
 )
+from quantdesk.domain.errors import NotAuthenticated
 from quantdesk.services import auth, prices
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -80,6 +82,20 @@ def logout(caller: CallerDep, response: Response) -> Response:
     response.delete_cookie(CSRF_COOKIE, path="/")
     response.status_code = status.HTTP_204_NO_CONTENT
     return response
+
+
+@router.get("/session")
+def current_session(request: Request, services: ServicesDep) -> SessionState:
+    """Whether this browser is signed in, and as whom; never 401, so a page can ask
+    before it shows the sign-in form (the cookie is checked like any other request's)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return SessionState(signed_in=False, user=None)
+    try:
+        found = auth.authenticate(services.auth, token, kind=auth.SESSION, clock=services.clock)
+    except NotAuthenticated:
+        return SessionState(signed_in=False, user=None)
+    return SessionState(signed_in=True, user=UserOut(id=found.user_id, username=found.user_name))
 
 
 @router.get("/me")

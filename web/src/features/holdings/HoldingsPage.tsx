@@ -1,0 +1,3 @@
+export function HoldingsPage() {
+  return <h1>Holdings</h1>;
+}
