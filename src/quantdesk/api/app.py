@@ -21,10 +21,12 @@ from quantdesk.api.routes import (
     instruments,
     ledger,
     prices,
+    reports,
     system,
     transactions,
     uploads,
 )
+from quantdesk.api.routes import settings as user_settings
 from quantdesk.api.settings import ApiSettings
 from quantdesk.services.holdings import Holding
 
@@ -72,6 +74,8 @@ def create_app(
         uploads,
         analytics,
         prices,
+        user_settings,
+        reports,
     ):
         api.include_router(module.router)
     app.include_router(api)

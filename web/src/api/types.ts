@@ -73,3 +73,24 @@ export interface HistoryPoint {
   benchmark_cumulative_return: number | null;
   rolling: Record<string, number | null>;
 }
+
+/** The metrics the what-if engine computes, for the held-through period of the
+ * current and the hypothetical holdings (buy and hold of each, on the same days). */
+export interface WhatIfMetrics {
+  twr: number | null;
+  volatility: number | null;
+  sharpe: number | null;
+  sortino: number | null;
+  beta: number | null;
+  max_drawdown: number | null;
+  var: Record<string, Record<string, VarLevel>>;
+  cvar: Record<string, Record<string, VarLevel>>;
+  warnings: string[];
+}
+
+export interface WhatIfAnswer {
+  /** Per symbol: [units now, units in the what-if]. */
+  quantities: Record<string, [number, number]>;
+  current: WhatIfMetrics;
+  hypothetical: WhatIfMetrics;
+}

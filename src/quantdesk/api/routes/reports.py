@@ -1,0 +1,7 @@
+"""Reports: the self-contained HTML tear sheet."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/reports", tags=["reports"])
