@@ -23,7 +23,8 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DIST = ROOT / "web" / "dist"
+#: The build under test (the server reads the same variable): `make web` writes web/dist.
+DIST = Path(os.environ.get("QUANTDESK_WEB_DIST") or ROOT / "web" / "dist")
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = os.environ.get("QUANTDESK_CHROMIUM", "/usr/bin/chromium")
 DEMO_USER, DEMO_PASSWORD = "demo", "quantdesk-demo"
@@ -75,9 +76,10 @@ def start_server(folder: Path, *, demo: bool = True, extra: tuple[str, ...] = ()
     raise RuntimeError("the server did not start in 90 s: " + (folder / "server.log").read_text())
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The demo: user demo, password quantdesk-demo, the demo portfolio loaded."""
+    """The demo (user demo, password quantdesk-demo, the demo portfolio loaded), fresh for
+    each test module: one feature's edits never reach another's tests."""
     _need((DIST / "index.html").is_file(), f"the web build {DIST} is missing (run `make web`)")
     running = start_server(tmp_path_factory.mktemp("web"))
     yield running
