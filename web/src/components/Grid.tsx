@@ -24,8 +24,10 @@ export type {
   ProcessDataFromClipboardParams,
 } from "ag-grid-community";
 
-const light = themeQuartz.withPart(colorSchemeLight).withParams({ fontSize: 13, spacing: 6 });
-const dark = themeQuartz.withPart(colorSchemeDark).withParams({ fontSize: 13, spacing: 6 });
+// The app's own font (headless Chromium has no default sans-serif for AG Grid's stack).
+const params = { fontSize: 13, spacing: 6, fontFamily: "inherit" } as const;
+const light = themeQuartz.withPart(colorSchemeLight).withParams(params);
+const dark = themeQuartz.withPart(colorSchemeDark).withParams(params);
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const Grid = forwardRef<AgGridReact<any>, AgGridReactProps<any> & { label: string; height?: number | string }>(
