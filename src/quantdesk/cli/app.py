@@ -1159,6 +1159,45 @@ def history_command(
         err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
 
 
+@app.command("report")
+def report_command(
+    ctx: typer.Context,
+    html_file: Annotated[
+        Path, typer.Option("--html", help="Write the HTML tear sheet to this file.")
+    ],
+    period: Annotated[
+        str, typer.Option("--period", help="1M, 3M, 6M, YTD, 1Y, 3Y, 5Y or MAX.")
+    ] = "1Y",
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="The last day (YYYY-MM-DD, default today).")
+    ] = None,
+    benchmark: BenchmarkOpt = "SPY",
+) -> None:
+    """Write the tear sheet (metrics, charts, holdings) as one HTML file that reads offline."""
+    from quantdesk.services import report  # noqa: PLC0415 - numpy and plotly only here
+
+    context = _ctx(ctx)
+    sheet = report.build_tearsheet(
+        context.uow,
+        None if context.market.offline else context.market.cache,
+        period=period,
+        benchmark=benchmark,
+        as_of=_day(as_of, "--as-of") if as_of else None,
+        clock=bootstrap.utc_now,
+    )
+    try:
+        html_file.write_text(sheet.html, encoding="utf-8")
+    except OSError as error:
+        _fail(f"cannot write {html_file}: {error.strerror or error}")
+    out.print(
+        f"Tear sheet as of {sheet.as_of.isoformat()} written to [bold]{html_file}[/].",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for warning in sheet.analytics["warnings"]:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+
+
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Migrate the database to this version's schema."""
