@@ -218,6 +218,9 @@ OWN_ONLY: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/prices/closes"): "the caller's own closes",
     ("POST", "/api/v1/prices/refresh"): "prices of the caller's instruments",
     ("PUT", "/api/v1/prices/market"): "the caller's market",
+    ("GET", "/api/v1/reports/tearsheet"): "the caller's own tear sheet (test_report_route)",
+    ("GET", "/api/v1/settings"): "the caller's settings (checked in test_settings_routes)",
+    ("PATCH", "/api/v1/settings"): "the caller's settings (checked in test_settings_routes)",
 }
 
 

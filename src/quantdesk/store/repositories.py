@@ -45,6 +45,7 @@ from quantdesk.domain.transactions import (
     Transaction,
     TransactionType,
 )
+from quantdesk.store.settings import SettingsRepository
 from quantdesk.store.tables import (
     accounts,
     imports,
@@ -151,6 +152,11 @@ class LedgerRepository:
         self.user_id = user_id
         #: ``--market`` for one command: overrides the user's stored market.
         self.market_override = market
+
+    @property
+    def settings(self) -> SettingsRepository:
+        """This user's settings (store/settings.py), in the same transaction."""
+        return SettingsRepository(self.conn, self.user_id)
 
     # accounts -----------------------------------------------------------------------
     def add_account(self, account: Account, now: datetime) -> Account:

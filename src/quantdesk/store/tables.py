@@ -271,3 +271,18 @@ price_revisions = Table(
     Column("market", String(10), primary_key=True),
     Column("revision", Integer, nullable=False, server_default="0"),
 )
+
+
+#: Each user's settings; a column left NULL (or no row at all) means the app's default.
+#: The provider keys are stored as given until issue 10 encrypts secrets at rest.
+user_settings = Table(
+    "user_settings",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("base_currency", String(5)),
+    Column("benchmark", String(40)),
+    Column("risk_free", ExactDecimal),
+    Column("alpha_vantage_key", String(200)),
+    Column("coingecko_key", String(200)),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -318,7 +318,8 @@ export interface paths {
         /**
          * List Holdings
          * @description Every position valued at the latest stored price, totals per currency and in the
-         *     base currency; a missing price is flagged (``price_missing``), never valued at 0.
+         *     user's base currency (GET /settings); a missing price is flagged (``price_missing``),
+         *     never valued at 0.
          */
         get: operations["list_holdings_api_v1_holdings_get"];
         put?: never;
@@ -530,6 +531,52 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/tearsheet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Tearsheet
+         * @description The portfolio's tear sheet (metrics, charts, holdings as of a day) as one HTML
+         *     file that reads offline (plotly.js inline), as an attachment.
+         */
+        get: operations["get_tearsheet_api_v1_reports_tearsheet_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Settings
+         * @description The caller's settings (the defaults for those never set).
+         */
+        get: operations["get_settings_api_v1_settings_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update Settings
+         * @description Change some settings; a bad value is a 422 naming each bad field (nothing is
+         *     changed then). Analytics asked without a benchmark or risk_free use the new ones.
+         */
+        patch: operations["update_settings_api_v1_settings_patch"];
         trace?: never;
     };
     "/api/v1/transactions": {
@@ -922,6 +969,16 @@ export interface components {
             /** Symbol */
             symbol: string;
         };
+        /** KeyStateOut */
+        KeyStateOut: {
+            /**
+             * Last4
+             * @description The key's last 4 characters (never the key).
+             */
+            last4: string | null;
+            /** Set */
+            set: boolean;
+        };
         /** LotPickIn */
         LotPickIn: {
             /** Lot Id */
@@ -1002,6 +1059,11 @@ export interface components {
             /** Type */
             type: string;
         };
+        /** ProviderKeysOut */
+        ProviderKeysOut: {
+            alpha_vantage: components["schemas"]["KeyStateOut"];
+            coingecko: components["schemas"]["KeyStateOut"];
+        };
         /**
          * QuoteOut
          * @description A live quote (``quantdesk prices show --json``'s shape).
@@ -1079,6 +1141,55 @@ export interface components {
             /** Signed In */
             signed_in: boolean;
             user: components["schemas"]["UserOut"] | null;
+        };
+        /** SettingsOut */
+        SettingsOut: {
+            /**
+             * Base Currency
+             * @description ISO 4217: holdings' total_in_base is in it.
+             */
+            base_currency: string;
+            /**
+             * Benchmark
+             * @description GET /analytics's benchmark when none is asked.
+             */
+            benchmark: string;
+            provider_keys: components["schemas"]["ProviderKeysOut"];
+            /**
+             * Risk Free
+             * @description A fraction per year (decimal string, 0.04 is 4%): GET /analytics's risk_free when none is asked.
+             */
+            risk_free: string;
+        };
+        /**
+         * SettingsPatch
+         * @description The settings to change; a field left out stays. null (or "") puts the base
+         *     currency, benchmark or rate back to its default, or clears a key.
+         */
+        SettingsPatch: {
+            /** Alpha Vantage Key */
+            alpha_vantage_key?: string | null;
+            /**
+             * Base Currency
+             * @example EUR
+             */
+            base_currency?: string | null;
+            /**
+             * Benchmark
+             * @example VT
+             */
+            benchmark?: string | null;
+            /**
+             * Coingecko Key
+             * @description A CoinGecko demo or pro API key.
+             */
+            coingecko_key?: string | null;
+            /**
+             * Risk Free
+             * @description A fraction per year, -0.05 to 0.5.
+             * @example 0.035
+             */
+            risk_free?: number | string | null;
         };
         /** TokenIn */
         TokenIn: {
@@ -1887,8 +1998,10 @@ export interface operations {
                 start?: string | null;
                 end?: string | null;
                 period?: ("1M" | "3M" | "YTD" | "1Y" | "3Y" | "5Y" | "ALL") | null;
-                benchmark?: string;
-                risk_free?: number;
+                /** @description Default: the user's setting. */
+                benchmark?: string | null;
+                /** @description Default: the user's setting. */
+                risk_free?: number | null;
                 /** @description VaR confidences, comma separated */
                 confidence?: string;
                 horizon?: number;
@@ -2023,8 +2136,10 @@ export interface operations {
                 start?: string | null;
                 end?: string | null;
                 period?: ("1M" | "3M" | "YTD" | "1Y" | "3Y" | "5Y" | "ALL") | null;
-                benchmark?: string;
-                risk_free?: number;
+                /** @description Default: the user's setting. */
+                benchmark?: string | null;
+                /** @description Default: the user's setting. */
+                risk_free?: number | null;
                 /** @description VaR confidences, comma separated */
                 confidence?: string;
                 horizon?: number;
@@ -2159,8 +2274,10 @@ export interface operations {
                 start?: string | null;
                 end?: string | null;
                 period?: ("1M" | "3M" | "YTD" | "1Y" | "3Y" | "5Y" | "ALL") | null;
-                benchmark?: string;
-                risk_free?: number;
+                /** @description Default: the user's setting. */
+                benchmark?: string | null;
+                /** @description Default: the user's setting. */
+                risk_free?: number | null;
                 /** @description VaR confidences, comma separated */
                 confidence?: string;
                 horizon?: number;
@@ -2295,8 +2412,10 @@ export interface operations {
                 start?: string | null;
                 end?: string | null;
                 period?: ("1M" | "3M" | "YTD" | "1Y" | "3Y" | "5Y" | "ALL") | null;
-                benchmark?: string;
-                risk_free?: number;
+                /** @description Default: the user's setting. */
+                benchmark?: string | null;
+                /** @description Default: the user's setting. */
+                risk_free?: number | null;
                 /** @description VaR confidences, comma separated */
                 confidence?: string;
                 horizon?: number;
@@ -3888,8 +4007,10 @@ export interface operations {
                 start?: string | null;
                 end?: string | null;
                 period?: ("1M" | "3M" | "YTD" | "1Y" | "3Y" | "5Y" | "ALL") | null;
-                benchmark?: string;
-                risk_free?: number;
+                /** @description Default: the user's setting. */
+                benchmark?: string | null;
+                /** @description Default: the user's setting. */
+                risk_free?: number | null;
                 /** @description VaR confidences, comma separated */
                 confidence?: string;
                 horizon?: number;
@@ -5034,6 +5155,372 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_tearsheet_api_v1_reports_tearsheet_get: {
+        parameters: {
+            query?: {
+                period?: "1M" | "3M" | "6M" | "YTD" | "1Y" | "3Y" | "5Y" | "MAX" | "ALL";
+                benchmark?: string;
+                /** @description The last day (default today). */
+                as_of?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tear sheet */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_settings_api_v1_settings_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_settings_api_v1_settings_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SettingsPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsOut"];
                 };
             };
             /** @description Bad Request */

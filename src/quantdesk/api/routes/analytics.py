@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from quantdesk.api.deps import Caller, CallerDep
 from quantdesk.api.schemas import Id, WhatIfIn
 from quantdesk.domain.errors import InvalidInput
-from quantdesk.services import analytics, analytics_view, materialize
+from quantdesk.services import analytics, analytics_view, materialize, settings
 from quantdesk.services.lru import Lru
 from quantdesk.services.portfolio import LedgerCache
 
@@ -36,8 +36,12 @@ class AnalyticsQuery(BaseModel):
     start: date | None = None
     end: date | None = None
     period: Literal["1M", "3M", "YTD", "1Y", "3Y", "5Y", "ALL"] | None = None
-    benchmark: str = Field(default="SPY", min_length=1, max_length=40)
-    risk_free: float = Field(default=0.04, gt=-0.5, lt=1)
+    benchmark: str | None = Field(
+        default=None, min_length=1, max_length=40, description="Default: the user's setting."
+    )
+    risk_free: float | None = Field(
+        default=None, gt=-0.5, lt=1, description="Default: the user's setting."
+    )
     confidence: str = Field(
         default="0.95,0.99", max_length=100, description="VaR confidences, comma separated"
     )
@@ -47,6 +51,25 @@ class AnalyticsQuery(BaseModel):
     account: str | None = Field(default=None, max_length=100, description="An account by name")
     asset_class: Literal["stock", "etf", "fund", "bond", "crypto", "cash", "other"] | None = None
     explain: bool = False
+
+
+def settings_cache(caller: Caller) -> settings.SettingsCache:
+    """This app's recently read user settings (dropped by PATCH /settings)."""
+    return caller.services.cache("user-settings", settings.SettingsCache)
+
+
+def user_settings(caller: Caller) -> settings.UserSettings:
+    """The caller's settings: remembered, else read (blocks: off the event loop)."""
+    return settings_cache(caller).load(caller.user_id, lambda: settings.read_settings(caller.uow))
+
+
+def _needs_store(caller: Caller, query: AnalyticsQuery) -> bool:
+    """Whether the options of ``query`` read the database (an account named, or the
+    user's default benchmark or rate not in memory)."""
+    if query.account_id is not None or query.account is not None:
+        return True
+    defaulted = query.benchmark is None or query.risk_free is None
+    return defaulted and settings_cache(caller).get(caller.user_id) is None
 
 
 def options_of(caller: Caller, query: AnalyticsQuery) -> analytics.Options:
@@ -63,12 +86,17 @@ def options_of(caller: Caller, query: AnalyticsQuery) -> analytics.Options:
                 account = store.account_by_id(query.account_id).name
             elif account is not None:
                 account = store.account(account).name
+    benchmark, risk_free = query.benchmark, query.risk_free
+    if benchmark is None or risk_free is None:
+        defaults = user_settings(caller)
+        benchmark = defaults.benchmark if benchmark is None else benchmark
+        risk_free = float(defaults.risk_free) if risk_free is None else risk_free
     options = analytics.Options(
         start=query.start,
         end=query.end,
         period=query.period,
-        benchmark=query.benchmark.strip().upper(),
-        risk_free=query.risk_free,
+        benchmark=benchmark.strip().upper(),
+        risk_free=risk_free,
         confidences=confidences,
         horizon=query.horizon,
         calendar=query.calendar,
@@ -229,9 +257,9 @@ async def get_analytics(caller: CallerDep, query: Query_) -> Response:
     ``quantdesk analytics --json`` prints them (docs/cli-json.md). Stored per request
     and recomputed only when the ledger, the prices or the day changed."""
     # async: a stored answer is served from the event loop without a thread; the
-    # database is only read in the threadpool (an account named in the query, or the
-    # answer to compute)
-    if query.account_id is not None or query.account is not None:
+    # database is only read in the threadpool (an account named in the query, the user's
+    # settings not in memory, or the answer to compute)
+    if _needs_store(caller, query):
         options = await run_in_threadpool(options_of, caller, query)
     else:
         options = options_of(caller, query)

@@ -10,7 +10,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 
 from quantdesk.api.deps import CallerDep
-from quantdesk.api.routes.analytics import AnalyticsQuery, fresh_analytics, ledger_cache
+from quantdesk.api.routes.analytics import (
+    AnalyticsQuery,
+    fresh_analytics,
+    ledger_cache,
+    user_settings,
+)
 from quantdesk.api.schemas import (
     BaseTotalOut,
     HoldingEdited,
@@ -24,7 +29,7 @@ from quantdesk.domain.errors import InvalidInput
 from quantdesk.domain.lots import CostMethod
 from quantdesk.domain.money import money_text, to_text
 from quantdesk.domain.positions import position_warnings, totals_by_currency
-from quantdesk.services import holdings, prices, views
+from quantdesk.services import holdings, views
 
 router = APIRouter(prefix="/holdings", tags=["holdings"])
 
@@ -57,7 +62,8 @@ def list_holdings(
     as_of: date | None = None,
 ) -> HoldingsOut:
     """Every position valued at the latest stored price, totals per currency and in the
-    base currency; a missing price is flagged (``price_missing``), never valued at 0."""
+    user's base currency (GET /settings); a missing price is flagged (``price_missing``),
+    never valued at 0."""
     day = as_of or caller.services.clock().date()
     rows, base = holdings.list_holdings(
         caller.uow,
@@ -65,7 +71,7 @@ def list_holdings(
         account_id=account_id,
         method=method,
         as_of=day,
-        base=prices.BASE_CURRENCY,
+        base=user_settings(caller).base_currency,
     )
     positions = [h.position for h in rows]
     totals = totals_by_currency(positions)

@@ -1,0 +1,48 @@
+"""One user's settings row (store side of services/settings.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from quantdesk.store.tables import user_settings
+
+#: The settings columns (every one nullable: NULL is "the app's default").
+SETTING_COLUMNS = ("base_currency", "benchmark", "risk_free", "alpha_vantage_key", "coingecko_key")
+
+
+class SettingsRepository:
+    """The settings of one user, on the connection (and transaction) of a unit of work."""
+
+    def __init__(self, conn: Connection, user_id: int) -> None:
+        self.conn = conn
+        self.user_id = user_id
+
+    def values(self) -> dict[str, Any]:
+        """The settings the user chose (columns not NULL); empty when they chose none."""
+        row = self.conn.execute(
+            select(*(user_settings.c[name] for name in SETTING_COLUMNS)).where(
+                user_settings.c.user_id == self.user_id
+            )
+        ).first()
+        if row is None:
+            return {}
+        return {k: v for k, v in row._mapping.items() if v is not None}
+
+    def save(self, values: dict[str, Any], now: datetime) -> None:
+        """Set the given columns (None clears one back to the default), others unchanged."""
+        unknown = set(values) - set(SETTING_COLUMNS)
+        if unknown:
+            raise ValueError(f"not settings: {sorted(unknown)}")
+        changed = {**values, "updated_at": now}
+        where = user_settings.c.user_id == self.user_id
+        if self.conn.execute(update(user_settings).where(where).values(changed)).rowcount:
+            return
+        try:
+            with self.conn.begin_nested():  # a concurrent first save may insert first
+                self.conn.execute(insert(user_settings).values(user_id=self.user_id, **changed))
+        except IntegrityError:
+            self.conn.execute(update(user_settings).where(where).values(changed))
