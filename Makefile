@@ -62,6 +62,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/price_cache.py
 	$(BIN)/python benchmarks/analytics.py
 	$(BIN)/python benchmarks/api.py
+	$(BIN)/python benchmarks/bench_exchange_import.py
+	$(MAKE) web
+	$(BIN)/python benchmarks/web_dashboard.py
 
 clean:
 	rm -rf $(VENV) .quantdesk-demo.db* .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist
