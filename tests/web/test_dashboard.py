@@ -121,7 +121,8 @@ def test_stale_and_unpriced_holdings_are_named_and_left_out_of_the_allocation(pa
 
 
 def test_the_dashboard_refreshes_every_minute(page: Page) -> None:
-    """With the page open for a minute, the analytics, history and holdings are asked again."""
+    """With the page open for a minute, the server is asked to refresh the prices, and the
+    analytics, history and holdings are asked again."""
     asked: list[str] = []
     page.on("request", lambda r: asked.append(r.url) if "/api/v1/" in r.url else None)
     page.clock.install()
@@ -133,7 +134,8 @@ def test_the_dashboard_refreshes_every_minute(page: Page) -> None:
     def count(fragment: str) -> int:
         return sum(1 for url in asked if re.search(fragment, url))
 
-    before = {f: count(f) for f in (r"/analytics\?", r"/analytics/history", r"/holdings")}
+    fragments = (r"/prices/refresh", r"/analytics\?", r"/analytics/history", r"/holdings")
+    before = {f: count(f) for f in fragments}
     page.clock.fast_forward("01:01")
     for fragment, n in before.items():
         deadline = time.monotonic() + 10

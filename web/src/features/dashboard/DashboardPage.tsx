@@ -5,10 +5,10 @@
  * as its own answer is in (cards do not wait for charts; Plotly loads lazily). While the
  * page is open everything refetches every minute.
  */
-import { keepPreviousData, useQuery, type UseQueryResult } from "@tanstack/react-query";
+import { keepPreviousData, useQuery, useQueryClient, type UseQueryResult } from "@tanstack/react-query";
 import { useEffect, useMemo, useState } from "react";
 import type { Data, Layout } from "plotly.js-dist-min";
-import { get } from "../../api/client";
+import { get, post } from "../../api/client";
 import type { Analytics, HistoryPoint, HoldingsOut } from "../../api/types";
 import { describe as describeError, useReportError } from "../../components/errors";
 import { MetricCards } from "../../components/MetricCards";
@@ -54,6 +54,27 @@ function useHistory(period: Period) {
     queryFn: ({ signal }) => get<HistoryPoint[]>("/analytics/history", { period }, signal),
     ...live,
   });
+}
+
+/**
+ * Live prices: every minute while the page is open, ask the server to refresh the quotes
+ * and closes of the user's instruments (its price cache makes one upstream call per
+ * provider batch per TTL, however many pages ask), then reload what they move.
+ */
+function useLivePrices() {
+  const client = useQueryClient();
+  const report = useReportError();
+  useEffect(() => {
+    const timer = window.setInterval(() => {
+      post("/prices/refresh")
+        .catch((error: unknown) => report(error, "Refreshing prices failed"))
+        .finally(() => {
+          void client.invalidateQueries({ queryKey: ["holdings"] });
+          void client.invalidateQueries({ queryKey: ["analytics"] });
+        });
+    }, REFRESH_MS);
+    return () => window.clearInterval(timer);
+  }, [client, report]);
 }
 
 /** Every failure reaches the banner (once per failure), besides the inline alert. */
@@ -103,6 +124,7 @@ export function DashboardPage() {
   const holdings = useHoldings();
   const analytics = useAnalytics(period);
   const history = useHistory(period);
+  useLivePrices();
   useReported(holdings, "Loading the holdings failed");
   useReported(analytics, "Loading the analytics failed");
   useReported(history, "Loading the value history failed");
