@@ -74,9 +74,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             if database and database != ":memory:":
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=NORMAL")
-            # 64 MiB of page cache (the default is 2 MiB): a large import's index pages
-            # stay in memory instead of being written and read back mid-transaction.
-            cursor.execute("PRAGMA cache_size=-65536")
             cursor.close()
 
         return engine
