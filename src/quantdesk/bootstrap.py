@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -107,9 +107,23 @@ def _env_float(name: str, default: float) -> float:
         raise InvalidInput(f"{name} must be a number of seconds, got {raw!r}") from None
 
 
-def live_providers() -> list[Provider]:
+@dataclass(frozen=True)
+class ProviderKeys:
+    """API keys a user gave in Settings: they replace the server's own keys
+    (``QUANTDESK_ALPHAVANTAGE_API_KEY``, ``QUANTDESK_COINGECKO_API_KEY``) for that user's
+    requests. Never logged (``repr`` hides them)."""
+
+    alpha_vantage: str | None = field(default=None, repr=False)
+    coingecko: str | None = field(default=None, repr=False)
+
+    def __bool__(self) -> bool:
+        return bool(self.alpha_vantage or self.coingecko)
+
+
+def live_providers(keys: ProviderKeys | None = None) -> list[Provider]:
     """The configured providers in failover order (``QUANTDESK_PROVIDERS``), each at its
-    configured base URL; Alpha Vantage only with ``QUANTDESK_ALPHAVANTAGE_API_KEY``."""
+    configured base URL; Alpha Vantage only with a key (the user's, else
+    ``QUANTDESK_ALPHAVANTAGE_API_KEY``)."""
     from quantdesk.market.providers.alphavantage import AlphaVantage  # noqa: PLC0415
     from quantdesk.market.providers.coingecko import CoinGecko  # noqa: PLC0415
     from quantdesk.market.providers.yahoo import YahooFinance  # noqa: PLC0415
@@ -128,10 +142,10 @@ def live_providers() -> list[Provider]:
             )
         elif name == "coingecko":
             url = env.get("QUANTDESK_COINGECKO_BASE_URL")
-            key = env.get("QUANTDESK_COINGECKO_API_KEY") or None
+            key = (keys and keys.coingecko) or env.get("QUANTDESK_COINGECKO_API_KEY") or None
             built.append(CoinGecko(url, api_key=key) if url else CoinGecko(api_key=key))
         elif name == "alphavantage":
-            key = env.get("QUANTDESK_ALPHAVANTAGE_API_KEY")
+            key = (keys and keys.alpha_vantage) or env.get("QUANTDESK_ALPHAVANTAGE_API_KEY")
             if not key:
                 continue  # needs a key; without one it is simply not in the chain
             url = env.get("QUANTDESK_ALPHAVANTAGE_BASE_URL")
@@ -156,7 +170,9 @@ class MarketWiring:
     offline: bool = False
 
 
-def market_data(engine: Engine, *, market: str, offline: bool) -> MarketWiring:
+def market_data(
+    engine: Engine, *, market: str, offline: bool, keys: ProviderKeys | None = None
+) -> MarketWiring:
     """The price cache for ``market`` (``live`` or ``simulated``).
 
     Live: the configured providers, quotes cached in Redis when ``QUANTDESK_REDIS_URL``
@@ -193,6 +209,6 @@ def market_data(engine: Engine, *, market: str, offline: bool) -> MarketWiring:
         else MemoryBackend(durable=store)
     )
     cache = PriceCache(
-        live_providers(), backend, bars=store, ttl=ttl, clock=utc_now, hours=UsEquityHours()
+        live_providers(keys), backend, bars=store, ttl=ttl, clock=utc_now, hours=UsEquityHours()
     )
     return MarketWiring(market, cache, None)

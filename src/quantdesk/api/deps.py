@@ -26,6 +26,7 @@ from quantdesk.api.problems import Forbidden
 from quantdesk.api.settings import ApiSettings
 from quantdesk.domain.errors import NotAuthenticated
 from quantdesk.market.cache import PriceCache
+from quantdesk.services import settings as user_settings
 from quantdesk.services.auth import (
     API_TOKEN,
     SESSION,
@@ -50,7 +51,9 @@ class Services:
     engine: Engine
     settings: ApiSettings
     clock: Callable[[], datetime] = bootstrap.utc_now
-    _markets: dict[str, bootstrap.MarketWiring] = field(default_factory=dict)
+    _markets: dict[tuple[str, bootstrap.ProviderKeys | None], bootstrap.MarketWiring] = field(
+        default_factory=dict
+    )
     _lock: threading.Lock = field(default_factory=threading.Lock)
     #: Per-app caches by name (analytics answers, what-if engines): never shared between
     #: two apps in one process, which may serve different databases.
@@ -67,16 +70,19 @@ class Services:
     def auth(self) -> AuthUnitOfWork:
         return AuthUnitOfWork(self.engine)
 
-    def market(self, name: str) -> bootstrap.MarketWiring:
+    def market(
+        self, name: str, keys: bootstrap.ProviderKeys | None = None
+    ) -> bootstrap.MarketWiring:
         """The price cache of a market, built once and shared by every request (its
-        coalescing and TTL work across users)."""
+        coalescing and TTL work across users); users who gave their own provider keys
+        share one built with those keys (their calls count against their quotas)."""
         with self._lock:
-            wiring = self._markets.get(name)
+            wiring = self._markets.get((name, keys))
             if wiring is None:
                 wiring = bootstrap.market_data(
-                    self.engine, market=name, offline=self.settings.offline
+                    self.engine, market=name, offline=self.settings.offline, keys=keys
                 )
-                self._markets[name] = wiring
+                self._markets[(name, keys)] = wiring
             return wiring
 
 
@@ -100,7 +106,18 @@ class Caller:
         return UserUnitOfWork(self.services.engine, self.principal.user_id)
 
     def market(self) -> bootstrap.MarketWiring:
-        return self.services.market(self.principal.market)
+        return self.services.market(self.principal.market, self.provider_keys())
+
+    def provider_keys(self) -> bootstrap.ProviderKeys | None:
+        """The price provider keys the user gave in Settings, if any (blocks on a
+        database read when their settings are not in memory: call off the event loop)."""
+        if self.principal.market != "live":
+            return None  # the simulated market calls no provider
+        found = self.services.cache("user-settings", user_settings.SettingsCache).load(
+            self.user_id, lambda: user_settings.read_settings(self.uow)
+        )
+        keys = bootstrap.ProviderKeys(found.alpha_vantage_key, found.coingecko_key)
+        return keys or None
 
     def price_cache(self) -> PriceCache | None:
         """The user's market's cache; None offline (stored prices only)."""
