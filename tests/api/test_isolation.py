@@ -221,6 +221,9 @@ OWN_ONLY: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/reports/tearsheet"): "the caller's own tear sheet (test_report_route)",
     ("GET", "/api/v1/settings"): "the caller's settings (checked in test_settings_routes)",
     ("PATCH", "/api/v1/settings"): "the caller's settings (checked in test_settings_routes)",
+    ("GET", "/api/v1/targets"): "the caller's targets (checked in test_suggestions_routes)",
+    ("PUT", "/api/v1/targets"): "the caller's targets (checked in test_suggestions_routes)",
+    ("GET", "/api/v1/suggestions"): "the caller's own ledger and targets",
 }
 
 

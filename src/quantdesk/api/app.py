@@ -22,6 +22,7 @@ from quantdesk.api.routes import (
     ledger,
     prices,
     reports,
+    suggestions,
     system,
     transactions,
     uploads,
@@ -76,6 +77,7 @@ def create_app(
         prices,
         user_settings,
         reports,
+        suggestions,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -166,7 +166,9 @@ class _Draft:
     residual: bool = False
 
 
-def _check_weights(targets: Targets) -> dict[str, Decimal]:
+def check_weights(targets: Targets) -> dict[str, Decimal]:
+    """The targets' weights by bucket, or InvalidInput naming what is wrong with them
+    (negative, a name used both as a class and a symbol, not summing to 1)."""
     weights: dict[str, Decimal] = {}
     for name, weight in [*targets.by_class.items(), *targets.by_symbol.items()]:
         if weight < 0:
@@ -204,7 +206,7 @@ def plan_rebalance(
     accounts: Sequence[AccountHoldings], targets: Targets, trade_date: date
 ) -> RebalancePlan:
     """The trades that bring every bucket outside its band back to its target weight."""
-    weights = _check_weights(targets)
+    weights = check_weights(targets)
     names = [account.name for account in accounts]
     if len(set(names)) != len(names):
         raise InvalidInput("account names repeat")

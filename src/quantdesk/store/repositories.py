@@ -60,6 +60,7 @@ from quantdesk.store.tables import (
     user_prices,
     users,
 )
+from quantdesk.store.targets import TargetsRepository
 
 _INSERT_BATCH = 5_000
 # Ledger order in SQL, the same as transactions.ledger_order_key.
@@ -157,6 +158,11 @@ class LedgerRepository:
     def settings(self) -> SettingsRepository:
         """This user's settings (store/settings.py), in the same transaction."""
         return SettingsRepository(self.conn, self.user_id)
+
+    @property
+    def targets(self) -> TargetsRepository:
+        """This user's target allocation (store/targets.py), in the same transaction."""
+        return TargetsRepository(self.conn, self.user_id)
 
     # accounts -----------------------------------------------------------------------
     def add_account(self, account: Account, now: datetime) -> Account:

@@ -286,3 +286,23 @@ user_settings = Table(
     Column("coingecko_key", String(200)),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+
+#: Each user's target allocation: a weight per asset class (``stock``) or symbol (``AAPL``).
+targets = Table(
+    "targets",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(40), primary_key=True),
+    Column("weight", ExactDecimal, nullable=False),
+)
+
+#: Each user's rebalancing options (no row: no targets set yet).
+target_options = Table(
+    "target_options",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("band", ExactDecimal, nullable=False),
+    Column("min_trade", ExactDecimal, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

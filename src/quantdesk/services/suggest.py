@@ -1,0 +1,347 @@
+"""Target allocations, and the rebalancing and tax-loss-harvesting suggestions they give.
+
+The user's targets (a weight per asset class such as ``stock`` or per symbol such as
+``AAPL``, summing to 1, with a tolerance band and a minimum trade value) are stored per
+user. :func:`suggestions` builds the pure engines' inputs from the ledger as of one day
+(domain/rebalance.py and domain/tax_harvest.py) and returns both answers:
+
+* accounts hold their open lots, valued at the latest stored close on or before the day;
+  an account is taxable unless its kind is ``retirement``; its cash balance (in the base
+  currency, for accounts that record their cash, else 0) is cash to invest there;
+* an instrument's asset class is its asset type (``stock``, ``etf``, ``bond``...);
+* holdings without a price in the base currency are left out, each with a note;
+* harvest candidates are the taxable accounts' lots at a loss above ``min_loss``, with
+  the wash-sale conflicts of the whole ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
+
+from quantdesk.domain.accounts import AccountKind
+from quantdesk.domain.errors import InvalidInput
+from quantdesk.domain.instruments import AssetType, normalize_symbol
+from quantdesk.domain.money import ZERO, money_text, to_text
+from quantdesk.domain.positions import positions
+from quantdesk.domain.rebalance import (
+    AccountHoldings,
+    Holding,
+    RebalancePlan,
+    Targets,
+    Trade,
+    check_weights,
+    plan_rebalance,
+)
+from quantdesk.domain.tax_harvest import (
+    HarvestCandidate,
+    HarvestReport,
+    TaxRates,
+    harvest_candidates,
+)
+from quantdesk.services.portfolio import replay_entries
+from quantdesk.services.ports import LedgerStore
+from quantdesk.services.prices import BASE_CURRENCY
+
+DEFAULT_BAND = Decimal("0.05")
+DEFAULT_MIN_TRADE = Decimal(50)
+DEFAULT_MIN_LOSS = Decimal(100)
+DEFAULT_SHORT_RATE = Decimal("0.37")
+DEFAULT_LONG_RATE = Decimal("0.20")
+#: Asset classes a target may name: every asset type but cash (what is invested) and
+#: unknown (not a class yet).
+CLASSES = frozenset(t.value for t in AssetType) - {AssetType.CASH.value, AssetType.UNKNOWN.value}
+
+
+class TargetsStore(Protocol):
+    def weights(self) -> dict[str, Decimal]: ...
+    def options(self) -> tuple[Decimal, Decimal] | None: ...
+    def replace(
+        self, weights: dict[str, Decimal], band: Decimal, min_trade: Decimal, now: datetime
+    ) -> None: ...
+
+
+class SuggestStore(LedgerStore, Protocol):
+    @property
+    def targets(self) -> TargetsStore: ...
+
+
+class SuggestUnitOfWork(Protocol):
+    def __call__(self, *, commit: bool = True) -> AbstractContextManager[SuggestStore]: ...
+
+
+@dataclass(frozen=True)
+class TargetSet:
+    """A user's target allocation: weights by asset class and by symbol, and options."""
+
+    by_class: dict[str, Decimal]
+    by_symbol: dict[str, Decimal]
+    band: Decimal = DEFAULT_BAND
+    min_trade: Decimal = DEFAULT_MIN_TRADE
+
+    @property
+    def weights(self) -> dict[str, Decimal]:
+        return {**self.by_class, **self.by_symbol}
+
+    @property
+    def is_set(self) -> bool:
+        return bool(self.by_class or self.by_symbol)
+
+    def engine_targets(self) -> Targets:
+        return Targets(
+            by_class=self.by_class,
+            by_symbol=self.by_symbol,
+            band=self.band,
+            min_trade=self.min_trade,
+        )
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    as_of: date
+    targets: TargetSet
+    plan: RebalancePlan
+    harvest: HarvestReport
+    #: Holdings left out of the plan (no price in the base currency), one line each.
+    notes: tuple[str, ...] = ()
+
+
+def _decimal(value: object, what: str) -> Decimal:
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except InvalidOperation:
+        raise InvalidInput(f"{what} is not a number: {value!r}") from None
+    if not number.is_finite():
+        raise InvalidInput(f"{what} is not a finite number: {value!r}")
+    return number
+
+
+def _split(weights: dict[str, Decimal]) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """Keys that are asset classes (lower-case, as ``stock``) apart from symbols."""
+    by_class: dict[str, Decimal] = {}
+    by_symbol: dict[str, Decimal] = {}
+    for key, weight in weights.items():
+        if key in CLASSES:
+            by_class[key] = weight
+        else:
+            by_symbol[key] = weight
+    return by_class, by_symbol
+
+
+def _key(text: str) -> str:
+    key = text.strip()
+    if key.lower() == AssetType.CASH.value:
+        raise InvalidInput("cash is not a target: the cash in the accounts is what is invested")
+    if key in CLASSES:
+        return key
+    return normalize_symbol(key)
+
+
+def set_targets(
+    uow: SuggestUnitOfWork,
+    weights: dict[str, Decimal],
+    band: Decimal | str = DEFAULT_BAND,
+    min_trade: Decimal | str = DEFAULT_MIN_TRADE,
+    *,
+    clock: Callable[[], datetime],
+) -> TargetSet:
+    """Replace the user's targets. A key in lower case that is an asset type (``stock``,
+    ``etf``, ``bond``...) is an asset class, anything else a symbol. The weights must sum
+    to exactly 1 (the rebalancing engine's own checks and messages)."""
+    cleaned: dict[str, Decimal] = {}
+    for raw, value in weights.items():
+        key = _key(raw)
+        if key in cleaned:
+            raise InvalidInput(f"target {key!r} is given twice")
+        cleaned[key] = _decimal(value, f"the weight of {key!r}")
+    if not cleaned:
+        raise InvalidInput("no targets given (such as stock=0.6 bond=0.4)")
+    by_class, by_symbol = _split(cleaned)
+    found = TargetSet(
+        by_class,
+        by_symbol,
+        _decimal(band, "the band"),
+        _decimal(min_trade, "the minimum trade value"),
+    )
+    check_weights(found.engine_targets())
+    with uow() as store:
+        store.targets.replace(cleaned, found.band, found.min_trade, clock())
+    return found
+
+
+def _read(store: SuggestStore) -> TargetSet:
+    by_class, by_symbol = _split(store.targets.weights())
+    options = store.targets.options()
+    if options is None:
+        return TargetSet(by_class, by_symbol)
+    return TargetSet(by_class, by_symbol, *options)
+
+
+def show_targets(uow: SuggestUnitOfWork) -> TargetSet:
+    """The user's targets (empty weights, default options, when never set)."""
+    with uow(commit=False) as store:
+        return _read(store)
+
+
+def suggestions(
+    uow: SuggestUnitOfWork,
+    *,
+    clock: Callable[[], datetime],
+    as_of: date | None = None,
+    min_loss: Decimal = DEFAULT_MIN_LOSS,
+    short_rate: Decimal = DEFAULT_SHORT_RATE,
+    long_rate: Decimal = DEFAULT_LONG_RATE,
+) -> Suggestions:
+    """The rebalancing trades and the tax-loss-harvesting candidates as of ``as_of``
+    (default: today by ``clock``)."""
+    as_of = as_of or clock().date()
+    with uow(commit=False) as store:
+        targets = _read(store)
+        accounts = store.list_accounts()
+        ledger = [t for t in store.ledger() if t.traded_on <= as_of]
+        quotes = store.latest_quotes(as_of)
+    if not targets.is_set:
+        raise InvalidInput("no targets set yet (quantdesk targets set stock=0.6 bond=0.4)")
+    state = replay_entries(ledger, record=False)
+    lots = state.open_lots()
+    notes: list[str] = []
+    taxable = {a.name: a.kind is not AccountKind.RETIREMENT for a in accounts}
+    holdings: dict[str, list[Holding]] = {a.name: [] for a in accounts}
+    cash: dict[str, Decimal] = {a.name: ZERO for a in accounts}
+    for p in positions(state, quotes):
+        owner = p.account or ""
+        if p.instrument.asset_type is AssetType.CASH:
+            if p.currency == BASE_CURRENCY:
+                cash[owner] = cash.get(owner, ZERO) + p.quantity
+            else:
+                notes.append(f"{p.quantity} {p.currency} cash in {owner} is not in {BASE_CURRENCY}")
+            continue
+        quote = p.quote
+        if quote is None or quote.currency != BASE_CURRENCY or p.currency != BASE_CURRENCY:
+            notes.append(f"{p.instrument.symbol} in {owner}: no price in {BASE_CURRENCY}, left out")
+            continue
+        held = tuple(lot for lot in lots if lot.account == owner and lot.instrument == p.instrument)
+        holdings.setdefault(owner, []).append(
+            Holding(p.instrument, p.instrument.asset_type.value, p.quantity, quote.price, held)
+        )
+    for name, balance in cash.items():
+        if balance < 0:
+            notes.append(f"{name} has a negative cash balance ({balance}): counted as 0")
+            cash[name] = ZERO
+    engine_accounts = [
+        AccountHoldings(name, taxable.get(name, True), tuple(held), cash.get(name, ZERO))
+        for name, held in holdings.items()
+        if held or cash.get(name, ZERO)
+    ]
+    plan = plan_rebalance(engine_accounts, targets.engine_targets(), as_of)
+    prices = {key: quote.price for key, quote in quotes.items() if quote.currency == BASE_CURRENCY}
+    harvest = harvest_candidates(
+        [lot for lot in lots if taxable.get(lot.account, True)],
+        prices,
+        ledger,
+        as_of=as_of,
+        min_loss=min_loss,
+        rates=TaxRates(short_term=short_rate, long_term=long_rate),
+    )
+    return Suggestions(as_of, targets, plan, harvest, tuple(notes))
+
+
+# JSON (the CLI's --json and the API's answers: decimals as strings) -----------------------
+def targets_json(t: TargetSet) -> dict[str, Any]:
+    return {
+        "weights": {k: to_text(w) for k, w in sorted(t.weights.items())},
+        "by_class": {k: to_text(w) for k, w in sorted(t.by_class.items())},
+        "by_symbol": {k: to_text(w) for k, w in sorted(t.by_symbol.items())},
+        "band": to_text(t.band),
+        "min_trade": to_text(t.min_trade),
+    }
+
+
+def _trade_json(t: Trade) -> dict[str, Any]:
+    return {
+        "action": t.action.value,
+        "account": t.account,
+        "symbol": t.symbol,
+        "bucket": t.bucket,
+        "units": to_text(t.units),
+        "value": money_text(t.value),
+        "realized_gain": money_text(t.realized_gain),
+        "lots": [
+            {
+                "acquired_on": lot.acquired_on.isoformat() if lot.acquired_on else None,
+                "units": to_text(lot.units),
+                "cost_basis": money_text(lot.cost_basis),
+                "gain": money_text(lot.gain),
+                "term": lot.term.value,
+            }
+            for lot in t.lots
+        ],
+        "rationale": t.rationale,
+    }
+
+
+def _candidate_json(c: HarvestCandidate) -> dict[str, Any]:
+    return {
+        "lot_id": c.lot.lot_id,
+        "account": c.lot.account,
+        "symbol": c.lot.instrument.symbol,
+        "asset_type": c.lot.instrument.asset_type.value,
+        "units": to_text(c.units),
+        "acquired_on": c.lot.acquired_on.isoformat() if c.lot.acquired_on else None,
+        "price": to_text(c.price),
+        "market_value": money_text(c.market_value),
+        "cost_basis": money_text(c.cost_basis),
+        "loss": money_text(c.loss),
+        "term": c.term.value,
+        "tax_rate": to_text(c.tax_rate),
+        "tax_saved": money_text(c.tax_saved),
+        "tax_saved_now": money_text(c.tax_saved_now),
+        "wash_sale": c.wash.is_wash_sale,
+        "buyback_window_closes": c.buyback_window_closes.isoformat(),
+        "replacements": [
+            {"symbol": r.symbol, "correlation": to_text(r.correlation)} for r in c.replacements
+        ],
+        "is_crypto": c.is_crypto,
+        "notes": list(c.notes),
+    }
+
+
+def suggestions_json(s: Suggestions) -> dict[str, Any]:
+    plan, harvest = s.plan, s.harvest
+    return {
+        "as_of": s.as_of.isoformat(),
+        "targets": targets_json(s.targets),
+        "rebalance": {
+            "trades": [_trade_json(t) for t in plan.trades],
+            "dropped": [_trade_json(t) for t in plan.dropped],
+            "buckets": [
+                {
+                    "bucket": b.bucket,
+                    "target": to_text(b.target),
+                    "before": money_text(b.before),
+                    "after": money_text(b.after),
+                }
+                for b in plan.buckets
+            ],
+            "notes": list(plan.notes),
+        },
+        "harvest": {
+            "candidates": [_candidate_json(c) for c in harvest.candidates],
+            "skipped": [
+                {
+                    "lot_id": k.lot.lot_id,
+                    "account": k.lot.account,
+                    "symbol": k.lot.instrument.symbol,
+                    "reason": k.reason.value,
+                }
+                for k in harvest.skipped
+            ],
+            "total_loss": money_text(harvest.total_loss),
+            "total_tax_saved": money_text(harvest.total_tax_saved),
+        },
+        "notes": list(s.notes),
+    }
