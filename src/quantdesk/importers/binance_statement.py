@@ -74,7 +74,14 @@ from quantdesk.importers.base import Issues, ParsedTransaction
 from quantdesk.importers.cells import moment, number
 from quantdesk.importers.crypto import CRYPTO, FIAT, QUOTE_RANK
 from quantdesk.importers.dates import When
-from quantdesk.importers.table import ParseContext, Records, Row, Table, build_entry
+from quantdesk.importers.table import (
+    ParseContext,
+    Records,
+    Row,
+    Table,
+    build_entry,
+    conversion_legs,
+)
 
 _RANK = QUOTE_RANK
 #: Longest first, for splitting ``BTCUSDT`` into ``BTC`` and ``USDT``.
@@ -538,23 +545,18 @@ def exchange_entries(
         value = gave if currency == given else got
         link_key = f"{when.at.isoformat()}|{given}|{gave}|{received}|{got}|{tag}"
         link = "binance:" + hashlib.blake2b(link_key.encode(), digest_size=8).hexdigest()
-        for symbol, quantity, leg in ((given, -gave, "out"), (received, got, "in")):
-            entry = build_entry(
-                issues,
-                line,
-                T.CONVERSION,
-                when,
-                symbol=symbol,
-                asset_type=CRYPTO,
-                quantity=quantity,
-                price=derived(value / abs(quantity)),
-                currency=currency,
-                description=description,
-                link=link,
-                leg=tag + leg,
-            )
-            if entry is not None:
-                yield entry
+        yield from conversion_legs(
+            issues,
+            line,
+            when,
+            given=(given, gave),
+            received=(received, got),
+            value=value,
+            currency=currency,
+            link=link,
+            description=description,
+            leg_prefix=tag,
+        )
     yield from _fee_entries(issues, line, when, fees, None, description, tag)
 
 

@@ -46,7 +46,14 @@ from quantdesk.importers.cells import header_key, number
 from quantdesk.importers.crypto import CRYPTO, is_fiat, quote_of
 from quantdesk.importers.dates import When
 from quantdesk.importers.format import Format, sig
-from quantdesk.importers.table import ParseContext, Records, Row, Table, build_entry
+from quantdesk.importers.table import (
+    ParseContext,
+    Records,
+    Row,
+    Table,
+    build_entry,
+    conversion_legs,
+)
 
 #: Staked ETH of the Eth2 programme, redeemable 1:1: booked as ETH.
 ALIASES = {"ETH2": "ETH"}
@@ -156,28 +163,20 @@ def swap_entries(
     if fee_text:
         text = f"{text}; " if text else ""
         text += f"fee of {fee_text} included in the units"
-    link = f"{exchange}:{external_id or line}"
-    for leg, symbol, units in (("out", out, -give), ("in", got, get)):
-        entry = build_entry(
-            issues,
-            line,
-            T.CONVERSION,
-            when,
-            symbol=symbol,
-            asset_type=CRYPTO,
-            quantity=units,
-            price=derived(value / abs(units)),
-            currency=quote,
-            external_id=external_id,
-            description=text,
-            link=link,
-            leg=leg,
-            column=column,
-        )
-        if entry is None:
-            return []
-        entries.append(entry)
-    return entries
+    legs = conversion_legs(
+        issues,
+        line,
+        when,
+        given=(out, give),
+        received=(got, get),
+        value=value,
+        currency=quote,
+        link=f"{exchange}:{external_id or line}",
+        external_id=external_id,
+        description=text,
+        column=column,
+    )
+    return [*entries, *legs] if legs else []
 
 
 # --- retail "Transaction history" ------------------------------------------------------
@@ -420,24 +419,19 @@ def _convert(
     if value is None or not currency:
         row.fail("subtotal", "a Convert needs its value (Total, Subtotal or the spot price)")
         return
-    link = f"coinbase:{ident or row.line}"
-    for leg, symbol, quantity in (("out", asset, -units), ("in", target, got)):
-        entry = row.entry(
-            T.CONVERSION,
-            when,
-            symbol=symbol,
-            asset_type=CRYPTO,
-            quantity=quantity,
-            price=derived(value / abs(quantity)),
-            currency=currency,
-            external_id=ident,
-            description=notes,
-            link=link,
-            leg=leg,
-            column="notes",
-        )
-        if entry is not None:
-            yield entry
+    yield from conversion_legs(
+        row.table.ctx.issues,
+        row.line,
+        when,
+        given=(asset, units),
+        received=(target, got),
+        value=value,
+        currency=currency,
+        link=f"coinbase:{ident or row.line}",
+        external_id=ident,
+        description=notes,
+        column=row.column("notes"),
+    )
 
 
 # --- Coinbase Pro / Exchange fills -------------------------------------------------------

@@ -372,3 +372,47 @@ def build_entry(
     if leg:
         key += LEG + leg
     return ParsedTransaction(line, entry, account, symbol, asset_type, currency, key, fallback_type)
+
+
+def conversion_legs(
+    issues: Issues,
+    line: int,
+    when: When,
+    *,
+    given: tuple[str, Decimal],
+    received: tuple[str, Decimal],
+    value: Decimal,
+    currency: str,
+    link: str,
+    external_id: str | None = None,
+    description: str | None = None,
+    leg_prefix: str = "",
+    column: str | None = None,
+) -> tuple[ParsedTransaction, ...]:
+    """A coin-for-coin trade as the ledger's two linked conversion legs: the units given
+    up (negative quantity) and the units received, each priced so that quantity x price
+    is ``value`` in ``currency``. Empty (with the issues recorded) when either leg cannot
+    be built: a conversion is never stored half."""
+    legs = []
+    for (symbol, units), leg in ((given, "out"), (received, "in")):
+        quantity = -abs(units) if leg == "out" else abs(units)
+        entry = build_entry(
+            issues,
+            line,
+            TransactionType.CONVERSION,
+            when,
+            symbol=symbol,
+            asset_type=AssetType.CRYPTO,
+            quantity=quantity,
+            price=derived(value / abs(units)),
+            currency=currency,
+            external_id=external_id,
+            description=description,
+            link=link,
+            leg=leg_prefix + leg,
+            column=column,
+        )
+        if entry is None:
+            return ()
+        legs.append(entry)
+    return tuple(legs)
