@@ -108,14 +108,22 @@ class Caller:
     def market(self) -> bootstrap.MarketWiring:
         return self.services.market(self.principal.market, self.provider_keys())
 
+    def settings_cache(self) -> user_settings.SettingsCache:
+        """This app's recently read user settings (dropped by PATCH /settings)."""
+        return self.services.cache("user-settings", user_settings.SettingsCache)
+
+    def user_settings(self) -> user_settings.UserSettings:
+        """The caller's settings: remembered, else read (blocks: off the event loop)."""
+        return self.settings_cache().load(
+            self.user_id, lambda: user_settings.read_settings(self.uow)
+        )
+
     def provider_keys(self) -> bootstrap.ProviderKeys | None:
         """The price provider keys the user gave in Settings, if any (blocks on a
         database read when their settings are not in memory: call off the event loop)."""
         if self.principal.market != "live":
             return None  # the simulated market calls no provider
-        found = self.services.cache("user-settings", user_settings.SettingsCache).load(
-            self.user_id, lambda: user_settings.read_settings(self.uow)
-        )
+        found = self.user_settings()
         keys = bootstrap.ProviderKeys(found.alpha_vantage_key, found.coingecko_key)
         return keys or None
 

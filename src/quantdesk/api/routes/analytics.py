@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from quantdesk.api.deps import Caller, CallerDep
 from quantdesk.api.schemas import Id, WhatIfIn
 from quantdesk.domain.errors import InvalidInput
-from quantdesk.services import analytics, analytics_view, materialize, settings
+from quantdesk.services import analytics, analytics_view, materialize
 from quantdesk.services.lru import Lru
 from quantdesk.services.portfolio import LedgerCache
 
@@ -53,23 +53,13 @@ class AnalyticsQuery(BaseModel):
     explain: bool = False
 
 
-def settings_cache(caller: Caller) -> settings.SettingsCache:
-    """This app's recently read user settings (dropped by PATCH /settings)."""
-    return caller.services.cache("user-settings", settings.SettingsCache)
-
-
-def user_settings(caller: Caller) -> settings.UserSettings:
-    """The caller's settings: remembered, else read (blocks: off the event loop)."""
-    return settings_cache(caller).load(caller.user_id, lambda: settings.read_settings(caller.uow))
-
-
 def _needs_store(caller: Caller, query: AnalyticsQuery) -> bool:
     """Whether the options of ``query`` read the database (an account named, or the
     user's default benchmark or rate not in memory)."""
     if query.account_id is not None or query.account is not None:
         return True
     defaulted = query.benchmark is None or query.risk_free is None
-    return defaulted and settings_cache(caller).get(caller.user_id) is None
+    return defaulted and caller.settings_cache().get(caller.user_id) is None
 
 
 def options_of(caller: Caller, query: AnalyticsQuery) -> analytics.Options:
@@ -88,7 +78,7 @@ def options_of(caller: Caller, query: AnalyticsQuery) -> analytics.Options:
                 account = store.account(account).name
     benchmark, risk_free = query.benchmark, query.risk_free
     if benchmark is None or risk_free is None:
-        defaults = user_settings(caller)
+        defaults = caller.user_settings()
         benchmark = defaults.benchmark if benchmark is None else benchmark
         risk_free = float(defaults.risk_free) if risk_free is None else risk_free
     options = analytics.Options(

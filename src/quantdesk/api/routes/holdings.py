@@ -14,7 +14,6 @@ from quantdesk.api.routes.analytics import (
     AnalyticsQuery,
     fresh_analytics,
     ledger_cache,
-    user_settings,
 )
 from quantdesk.api.schemas import (
     BaseTotalOut,
@@ -71,7 +70,7 @@ def list_holdings(
         account_id=account_id,
         method=method,
         as_of=day,
-        base=user_settings(caller).base_currency,
+        base=caller.user_settings().base_currency,
     )
     positions = [h.position for h in rows]
     totals = totals_by_currency(positions)

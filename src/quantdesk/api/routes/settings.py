@@ -12,7 +12,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from quantdesk.api.deps import Caller, CallerDep
-from quantdesk.api.routes.analytics import forget_answers, settings_cache
+from quantdesk.api.routes.analytics import forget_answers
 from quantdesk.api.schemas import Strict
 from quantdesk.domain.money import to_text
 from quantdesk.services import settings
@@ -78,7 +78,7 @@ def get_settings(caller: CallerDep) -> SettingsOut:
 
 def _changed(caller: Caller) -> None:
     """After a change: the analytics defaults and answers are read afresh at once."""
-    settings_cache(caller).forget(caller.user_id)
+    caller.settings_cache().forget(caller.user_id)
     forget_answers(caller)
 
 
