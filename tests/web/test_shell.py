@@ -29,3 +29,12 @@ def test_dark_mode_is_remembered(page: Page) -> None:
     expect(page.locator("html")).to_have_attribute("data-theme", "dark")
     page.reload()
     expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+
+
+def test_a_server_that_cannot_be_reached_is_said_not_taken_for_signed_out(page: Page) -> None:
+    """When the session check fails the sign-in form shows with the reason, not silently."""
+    page.troubles.expect_failure("/api/v1/auth/session")  # type: ignore[attr-defined]
+    page.route("**/api/v1/auth/session", lambda route: route.abort())
+    page.goto(page.base + "/")  # type: ignore[attr-defined]
+    expect(page.get_by_role("alert")).to_contain_text("Checking whether you are signed in failed")
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
