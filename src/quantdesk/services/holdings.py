@@ -315,15 +315,14 @@ def _unit_entries(
     later = now + timedelta(microseconds=1)
     out = [entry(TransactionType.TRANSFER_OUT, have, now)] if have else []
     pieces = _lots_after(lots, target, now.date())
-    known = sum((piece.cost_basis or ZERO for piece in pieces), ZERO)
+    # The new basis is spread as the old one was; by units when any piece's is unknown.
+    bases = [piece.cost_basis for piece in pieces]
+    known = sum((b for b in bases if b is not None), ZERO)
+    by_basis = bool(known) and None not in bases
     total_units = sum((piece.quantity for piece in pieces), ZERO)
     back = []
     for piece in pieces:
-        share = (
-            (piece.cost_basis or ZERO) / known
-            if known and all(x.cost_basis is not None for x in pieces)
-            else piece.quantity / total_units
-        )
+        share = (piece.cost_basis or ZERO) / known if by_basis else piece.quantity / total_units
         price = derived(cost_basis * share / piece.quantity)
         back.append(
             entry(
