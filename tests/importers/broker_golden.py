@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -144,3 +145,21 @@ def check_golden(broker: str, case: str, actual: dict[str, Any], update: bool) -
     if not path.exists():
         pytest.fail(f"no golden file {path}: run pytest --update-golden and review it")
     assert json.loads(path.read_text()) == actual
+
+
+def reimported(tmp_path: Path, data: bytes, **options: Any) -> tuple[Imported, Imported]:
+    """``data`` imported twice into one fresh ledger: the first import and the second."""
+    engine = ledger_engine(tmp_path)
+    return (
+        import_bytes(tmp_path, data, engine=engine, **options),
+        import_bytes(tmp_path, data, engine=engine, **options),
+    )
+
+
+def without_last_rows(text: str, row: str, count: int) -> str:
+    """An older export: ``text`` without its last ``count`` lines matching ``row`` (a
+    regular expression for a data row's start)."""
+    lines = text.split("\n")
+    rows = [i for i, line in enumerate(lines) if re.match(row, line)]
+    dropped = set(rows[-count:])
+    return "\n".join(line for i, line in enumerate(lines) if i not in dropped)

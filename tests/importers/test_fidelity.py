@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -16,8 +15,15 @@ from quantdesk.importers.base import Issues, Notices
 from quantdesk.importers.csvio import open_csv
 from quantdesk.importers.registry import by_name, detect_csv
 from quantdesk.importers.table import ParseContext
-from quantdesk.store.database import make_engine, migrate
-from tests.importers.broker_golden import check_golden, import_bytes, outcome, sample
+from tests.importers.broker_golden import (
+    check_golden,
+    import_bytes,
+    ledger_engine,
+    outcome,
+    reimported,
+    sample,
+    without_last_rows,
+)
 
 CASES = {
     "cma-single-account": "fidelity/fidelity_cma_History_for_Account.csv",
@@ -128,12 +134,8 @@ def test_a_bond_purchase_books_accrued_interest_apart(tmp_path: Path) -> None:
 
 def test_reimporting_the_same_export_adds_nothing(tmp_path: Path) -> None:
     """A second import of the same file adds no rows."""
-    data = sample(CASES["all-accounts-2025"]).read_bytes()
-    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
-    migrate(engine)
-    first = import_bytes(tmp_path, data, engine=engine)
+    first, again = reimported(tmp_path, sample(CASES["all-accounts-2025"]).read_bytes())
     assert first.report.added > 0
-    again = import_bytes(tmp_path, data, engine=engine)
     assert again.report.added == 0
     assert len(again.ledger) == len(first.ledger)
 
@@ -141,11 +143,8 @@ def test_reimporting_the_same_export_adds_nothing(tmp_path: Path) -> None:
 def test_an_overlapping_newer_export_adds_only_the_new_rows(tmp_path: Path) -> None:
     """An export missing its last three rows, then the full one: only those rows are added."""
     data = sample(CASES["all-accounts-2025"]).read_text()
-    lines = data.split("\n")
-    rows = [i for i, line in enumerate(lines) if re.match(r"\d\d/\d\d/\d{4},", line)]
-    older = "\n".join(line for i, line in enumerate(lines) if i not in rows[-3:])
-    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
-    migrate(engine)
+    older = without_last_rows(data, r"\d\d/\d\d/\d{4},", 3)
+    engine = ledger_engine(tmp_path)
     first = import_bytes(tmp_path, older.encode(), engine=engine)
     assert first.report.issues == []
     full = import_bytes(tmp_path, data.encode(), engine=engine)

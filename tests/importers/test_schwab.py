@@ -11,8 +11,15 @@ import pytest
 
 from quantdesk.domain.errors import InvalidInput
 from quantdesk.domain.transactions import TransactionType as T
-from quantdesk.store.database import make_engine, migrate
-from tests.importers.broker_golden import check_golden, import_bytes, outcome, sample
+from tests.importers.broker_golden import (
+    check_golden,
+    import_bytes,
+    ledger_engine,
+    outcome,
+    reimported,
+    sample,
+    without_last_rows,
+)
 
 CASES = {
     "title-and-total": "schwab/schwab_brokerage_transactions_reds.csv",
@@ -93,12 +100,8 @@ def test_the_transactions_total_matches_the_imported_cash(tmp_path: Path) -> Non
 
 def test_reimporting_the_same_export_adds_nothing(tmp_path: Path) -> None:
     """A second import of the same file adds no rows."""
-    data = sample(CASES["export-e2g"]).read_bytes()
-    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
-    migrate(engine)
-    first = import_bytes(tmp_path, data, engine=engine)
+    first, again = reimported(tmp_path, sample(CASES["export-e2g"]).read_bytes())
     assert first.report.added > 0
-    again = import_bytes(tmp_path, data, engine=engine)
     assert again.report.added == 0
     assert len(again.ledger) == len(first.ledger)
 
@@ -106,11 +109,8 @@ def test_reimporting_the_same_export_adds_nothing(tmp_path: Path) -> None:
 def test_an_overlapping_newer_export_adds_only_the_new_rows(tmp_path: Path) -> None:
     """An export missing its last three rows, then the full one: only those three are added."""
     data = sample(CASES["title-and-total"]).read_text()
-    lines = data.split("\n")
-    rows = [i for i, line in enumerate(lines) if re.match(r'"\d\d/\d\d/\d{4}', line)]
-    older = "\n".join(line for i, line in enumerate(lines) if i not in rows[-3:])
-    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
-    migrate(engine)
+    older = without_last_rows(data, r'"\d\d/\d\d/\d{4}', 3)
+    engine = ledger_engine(tmp_path)
     first = import_bytes(tmp_path, older.encode(), engine=engine)
     assert first.report.issues == []
     full = import_bytes(tmp_path, data.encode(), engine=engine)
