@@ -45,7 +45,12 @@ def test_targets_are_put_and_read_back_per_user(app: FastAPI) -> None:
     assert {} == alice.get("/api/v1/targets").json()["weights"]
     put = alice.put(
         "/api/v1/targets",
-        json={"weights": {"etf": "0.5", "bond": "0.4", "aapl": "0.1"}, "band": "0.03"},
+        json={
+            "weights": {"etf": "0.5", "bond": "0.4", "aapl": "0.1"},
+            "band": "0.03",
+            "cash_flow": "-2500",
+            "var_budget": "0.02",
+        },
     )
     assert 200 == put.status_code, put.text
     assert {
@@ -54,6 +59,9 @@ def test_targets_are_put_and_read_back_per_user(app: FastAPI) -> None:
         "by_symbol": {"AAPL": "0.1"},
         "band": "0.03",
         "min_trade": "50",
+        "cash_flow": "-2500",
+        "concentration_limit": "0.25",
+        "var_budget": "0.02",
     } == alice.get("/api/v1/targets").json()
     assert 200 == bob.put("/api/v1/targets", json={"weights": {"stock": "1"}}).status_code
     assert {"AAPL": "0.1", "bond": "0.4", "etf": "0.5"} == alice.get("/api/v1/targets").json()[
@@ -93,3 +101,4 @@ def test_suggestions_trade_the_drift_and_list_harvest_candidates(app: FastAPI) -
     )
     higher = alice.get("/api/v1/suggestions", params={"as_of": "2026-11-24", "min_loss": "600"})
     assert [] == higher.json()["harvest"]["candidates"]
+

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import math
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
 from tests.cli.test_cli import Quantdesk, qd  # noqa: F401 - the fixture
 
 TRADES = (
@@ -27,6 +35,9 @@ def test_targets_set_and_show(qd: Quantdesk) -> None:  # noqa: F811
         "by_symbol": {"AAPL": "0.1"},
         "band": "0.03",
         "min_trade": "25",
+        "cash_flow": "0",
+        "concentration_limit": "0.25",
+        "var_budget": "0.03",
     } == qd.json("targets", "show")
     shown = qd("targets", "show").stdout
     assert "asset class" in shown and "AAPL" in shown
@@ -55,3 +66,78 @@ def test_suggest_json_trades_and_harvests(qd: Quantdesk) -> None:  # noqa: F811
     )
     text = qd("suggest", "--as-of", "2026-11-24").stdout
     assert "Tax-loss harvesting" in text and "VTI" in text
+
+
+def _history(qd: Quantdesk) -> None:  # noqa: F811
+    """VTI, QQQ and BND bought on 2026-06-01 with 120 weekday closes each since."""
+    qd("accounts", "add", "Broker", "--kind", "brokerage")
+    qd("accounts", "add", "IRA", "--kind", "retirement")
+    trades = "date,type,symbol,quantity,price,fees,asset_type\n2026-06-01,buy,VTI,50,100,0,etf\n"
+    trades += "2026-06-01,buy,QQQ,30,100,0,etf\n"
+    qd("import", qd.file("t.csv", trades), "--account", "Broker")
+    bonds = "date,type,symbol,quantity,price,fees,asset_type\n2026-06-01,buy,BND,20,100,0,etf\n"
+    qd("import", qd.file("b.csv", bonds), "--account", "IRA")
+    rows = ["date,symbol,close"]
+    day, k = date(2026, 6, 1), 0
+    while k < 120:
+        if day.weekday() < 5:
+            vti = 100 * (1 + 0.0006 * k + 0.02 * math.sin(k / 3))
+            qqq = 100 * (1 + 0.0009 * k + 0.035 * math.sin(k / 2.5 + 1))
+            bnd = 100 * (1 + 0.0001 * k + 0.004 * math.cos(k / 4))
+            rows += [f"{day},VTI,{vti:.2f}", f"{day},QQQ,{qqq:.2f}", f"{day},BND,{bnd:.2f}"]
+            k += 1
+        day += timedelta(days=1)
+    qd("prices", "import", qd.file("p.csv", "\n".join(rows) + "\n"))
+
+
+def test_targets_options_and_suggest_orders(qd: Quantdesk, tmp_path: Path) -> None:  # noqa: F811
+    _history(qd)
+    qd(
+        "targets",
+        "set",
+        "VTI=0.4",
+        "QQQ=0.2",
+        "BND=0.4",
+        "--cash-flow",
+        "1000",
+        "--var-budget",
+        "0.5",
+    )
+    assert ("1000", "0.5") == tuple(
+        qd.json("targets", "show")[k] for k in ("cash_flow", "var_budget")
+    )
+    found = qd.json("suggest")
+    assert all(t["effect"] is not None for t in found["rebalance"]["trades"])
+    assert any("1,000" in n or "1000" in n for n in found["notes"]), found["notes"]
+    orders = tmp_path / "orders.csv"
+    shown = qd("suggest", "--orders", str(orders)).stdout
+    assert "quantdesk places no order" in shown and "All trades together" in shown
+    rows = list(csv.DictReader(io.StringIO(orders.read_text())))
+    assert [(t["action"], t["symbol"]) for t in found["rebalance"]["trades"]] == [
+        (r["action"], r["symbol"]) for r in rows
+    ]
+
+
+def test_optimize_prints_weights_and_writes_orders(qd: Quantdesk, tmp_path: Path) -> None:  # noqa: F811
+    _history(qd)
+    found = qd.json("optimize", "--objective", "min_volatility", "--period", "1Y")
+    weights = {w["symbol"]: w["optimized"] for w in found["weights"]}
+    assert {"BND", "QQQ", "VTI"} == set(weights)
+    assert math.isclose(1.0, sum(weights.values()), abs_tol=1e-9)
+    assert weights["BND"] == max(weights.values())  # the least volatile carries the most
+    orders = tmp_path / "opt.csv"
+    text = qd("optimize", "--objective", "hrp", "--period", "1Y", "--orders", str(orders)).stdout
+    assert "Weights" in text and orders.read_text().startswith("source,account,action")
+    refused = qd("optimize", "--max-weight", "0.2", "--period", "1Y", ok=False)
+    assert 1 == refused.exit_code and "0.2" in refused.stderr
+
+
+def test_a_summary_needs_a_configured_model(
+    qd: Quantdesk,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("QUANTDESK_LLM_BASE_URL", raising=False)
+    _history(qd)
+    qd("targets", "set", "etf=1")
+    refused = qd("suggest", "--summary", ok=False)
+    assert 1 == refused.exit_code and "QUANTDESK_LLM_BASE_URL" in refused.stderr

@@ -52,6 +52,7 @@ __all__ = [
     "efficient_frontier",
     "optimize",
     "optimize_inputs",
+    "performance",
     "prepare_inputs",
 ]
 
@@ -246,7 +247,7 @@ def optimize_inputs(
             f"efficient_risk (target_volatility {target_volatility:.4f})",
         )
     weights = clean(raw)
-    ret, vol_, sharpe = _performance(weights, inputs, risk_free)
+    ret, vol_, sharpe = performance(weights, inputs, risk_free)
     return Allocation(
         objective=objective, weights=weights, expected_return=ret, volatility=vol_, sharpe=sharpe
     )
@@ -293,8 +294,8 @@ def efficient_frontier(
             "maximum return",
         )
     )
-    r_low = _performance(low, inputs, 0.0)[0]
-    r_high = _performance(high, inputs, 0.0)[0]
+    r_low = performance(low, inputs, 0.0)[0]
+    r_high = performance(high, inputs, 0.0)[0]
     found = [low]
     if r_high > r_low + 1e-7:
         for target in np.linspace(r_low, r_high, points)[1:-1]:
@@ -316,7 +317,7 @@ def efficient_frontier(
         found = [low] * points
     out = []
     for w in found:
-        ret, vol, _ = _performance(w, inputs, 0.0)
+        ret, vol, _ = performance(w, inputs, 0.0)
         out.append(FrontierPoint(expected_return=ret, volatility=vol, weights=w))
     out.sort(key=lambda p: (p.volatility, p.expected_return))
     return out
@@ -502,7 +503,7 @@ def _min_volatility_value(
         lambda ef: ef.min_volatility(),
         "min_volatility",
     )
-    return _performance(w, inputs, 0.0)[1]
+    return performance(w, inputs, 0.0)[1]
 
 
 def _hrp(inputs: OptimizeInputs) -> dict[str, float]:
@@ -531,9 +532,11 @@ def _risk_parity(inputs: OptimizeInputs) -> dict[str, float]:
     return {str(k): float(v) for k, v in zip(ef.tickers, y / y.sum(), strict=True)}
 
 
-def _performance(
+def performance(
     weights: Mapping[str, float], inputs: OptimizeInputs, risk_free: float
 ) -> tuple[float, float, float]:
+    """Annual expected return, volatility and Sharpe of ``weights`` (every symbol of
+    ``inputs``), by ``portfolio_performance``."""
     w = np.array([weights[str(s)] for s in inputs.mu.index], dtype=float)
     ret, vol, sharpe = portfolio_performance(w, inputs.mu, inputs.cov, risk_free_rate=risk_free)
     return float(ret), float(vol), float(sharpe)

@@ -73,13 +73,15 @@ class HoldingsModel:
         confidences: Sequence[float] = (0.95, 0.99),
         horizon: int = 1,
         seed: int = 0,
+        cash: float | None = None,
     ) -> MetricSet:
-        """The metric set of holding ``quantities`` (and the cash) through the period."""
+        """The metric set of holding ``quantities`` and the cash (the model's, or ``cash``)
+        through the period."""
         q = np.asarray(quantities, dtype=np.float64)
         held = np.flatnonzero(q)
         prepared = self._prepared(held) if len(held) else None
         first = prepared.first if prepared is not None else 0
-        values = self._filled[first:] @ q + self.cash
+        values = self._filled[first:] @ q + (self.cash if cash is None else cash)
         days = list(self.days[first:])
         previous = values[:-1]
         valid = previous > 0

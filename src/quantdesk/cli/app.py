@@ -28,7 +28,7 @@ from quantdesk.domain.positions import position_warnings, totals_by_currency
 from quantdesk.domain.transactions import LotPick, Transaction
 from quantdesk.importers import registry
 from quantdesk.market.http import upstream_calls
-from quantdesk.services import portfolio, prices, suggest
+from quantdesk.services import portfolio, prices
 from quantdesk.services import views as render
 from quantdesk.services.import_file import ImportOptions, import_file
 from quantdesk.services.import_report import ImportReport
@@ -1300,155 +1300,11 @@ def demo_command(ctx: typer.Context) -> None:
     gains_command(ctx, None, CostMethod.FIFO, None, False)
 
 
-# targets and suggestions -------------------------------------------------------------------
-targets_app = typer.Typer(
-    help="Target allocation (weights by asset class or symbol) for `suggest`.",
-    no_args_is_help=True,
-)
-app.add_typer(targets_app, name="targets")
+# The commands of their own modules register on `app` when imported (they use the helpers
+# above, so they come last).
+from quantdesk.cli import suggest_commands  # noqa: E402
 
-
-def _suggest_uow(ctx: typer.Context) -> suggest.SuggestUnitOfWork:
-    context = _ctx(ctx)
-    return bootstrap.unit_of_work(context.engine, context.user, market=context.market_choice)
-
-
-def _print_targets(found: suggest.TargetSet) -> None:
-    if not found.is_set:
-        out.print("No targets. Set some with `quantdesk targets set stock=0.6 bond=0.4`.")
-        return
-    table = Table("Target", "Kind", "Weight", title="Target allocation")
-    for key, weight in sorted(found.by_class.items()):
-        table.add_row(key, "asset class", f"{_qty(weight * 100)}%")
-    for key, weight in sorted(found.by_symbol.items()):
-        table.add_row(key, "symbol", f"{_qty(weight * 100)}%")
-    out.print(table)
-    out.print(f"Band ±{_qty(found.band * 100)}%, minimum trade {_money(found.min_trade)}")
-
-
-@targets_app.command("set")
-def targets_set_command(
-    ctx: typer.Context,
-    items: Annotated[
-        list[str],
-        typer.Argument(
-            help="KEY=WEIGHT pairs summing to 1: an asset type in lower case (stock, etf, "
-            "bond, fund, crypto, other) or a symbol, e.g. etf=0.6 bond=0.3 AAPL=0.1."
-        ),
-    ],
-    band: Annotated[
-        str, typer.Option("--band", help="Tolerance around each target (0.05 is ±5%).")
-    ] = "0.05",
-    min_trade: Annotated[
-        str, typer.Option("--min-trade", help="Trades worth less are dropped.")
-    ] = "50",
-    as_json: JsonOpt = False,
-) -> None:
-    """Replace the target allocation."""
-    weights: dict[str, Decimal] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            _fail(f"targets are KEY=WEIGHT, got {item!r}", 2)
-        weights[key] = _number(value, key.strip())
-    found = suggest.set_targets(
-        _suggest_uow(ctx),
-        weights,
-        _number(band, "--band"),
-        _number(min_trade, "--min-trade"),
-        clock=bootstrap.utc_now,
-    )
-    if as_json:
-        _print_json(suggest.targets_json(found))
-        return
-    _print_targets(found)
-
-
-@targets_app.command("show")
-def targets_show_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """The target allocation, band and minimum trade value."""
-    found = suggest.show_targets(_suggest_uow(ctx))
-    if as_json:
-        _print_json(suggest.targets_json(found))
-        return
-    _print_targets(found)
-
-
-@app.command("suggest")
-def suggest_command(
-    ctx: typer.Context,
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="As of this day (YYYY-MM-DD).")
-    ] = None,
-    min_loss: Annotated[
-        str, typer.Option("--min-loss", help="Harvest lots losing more than this.")
-    ] = str(suggest.DEFAULT_MIN_LOSS),
-    short_rate: Annotated[
-        str, typer.Option("--short-rate", help="Tax rate on short-term gains.")
-    ] = str(suggest.DEFAULT_SHORT_RATE),
-    long_rate: Annotated[
-        str, typer.Option("--long-rate", help="Tax rate on long-term gains.")
-    ] = str(suggest.DEFAULT_LONG_RATE),
-    as_json: JsonOpt = False,
-) -> None:
-    """Rebalancing trades toward the targets, and tax-loss-harvesting candidates."""
-    found = suggest.suggestions(
-        _suggest_uow(ctx),
-        clock=bootstrap.utc_now,
-        as_of=_day(as_of, "--as-of") if as_of else None,
-        min_loss=_number(min_loss, "--min-loss"),
-        short_rate=_number(short_rate, "--short-rate"),
-        long_rate=_number(long_rate, "--long-rate"),
-    )
-    if as_json:
-        _print_json(suggest.suggestions_json(found))
-        return
-    plan, harvest = found.plan, found.harvest
-    weights = Table("Bucket", "Target", "Now", "After", title=f"Allocation ({found.as_of})")
-    for b in plan.buckets:
-        weights.add_row(
-            b.bucket, _pct(float(b.target)), _pct(float(b.before)), _pct(float(b.after))
-        )
-    out.print(weights)
-    if plan.trades:
-        trades = Table("Action", "Account", "Symbol", "Units", "Value", "Why", title="Trades")
-        for t in plan.trades:
-            trades.add_row(
-                t.action.value, t.account, t.symbol, _qty(t.units), _money(t.value), t.rationale
-            )
-        out.print(trades)
-    else:
-        out.print("No trades: every bucket is inside its band.")
-    for t in plan.dropped:
-        out.print(f"[dim]dropped (under the minimum trade):[/] {t.rationale}", highlight=False)
-    for note in (*plan.notes, *found.notes):
-        out.print(f"[yellow]note:[/] {note}", highlight=False)
-    if harvest.candidates:
-        table = Table(
-            "Account",
-            "Symbol",
-            "Units",
-            "Acquired",
-            "Loss",
-            "Term",
-            "Tax saved",
-            "Wash sale",
-            title="Tax-loss harvesting",
-        )
-        for c in harvest.candidates:
-            table.add_row(
-                c.lot.account,
-                c.lot.instrument.symbol,
-                _qty(c.units),
-                c.lot.acquired_on.isoformat() if c.lot.acquired_on else "",
-                _money(c.loss),
-                c.term.value,
-                _money(c.tax_saved),
-                "yes" if c.wash.is_wash_sale else "no",
-            )
-        out.print(table)
-    else:
-        out.print("No tax-loss harvesting candidates.")
+__all__ = ["app", "main", "suggest_commands"]
 
 
 def main() -> None:

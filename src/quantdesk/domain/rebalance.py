@@ -109,6 +109,21 @@ class Targets:
     whole_units: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class TargetOptions:
+    """What a user sets beside the target weights, as stored: ``None`` where they did not
+    choose and the app's default applies."""
+
+    band: Decimal
+    min_trade: Decimal
+    #: Cash to invest (+) or withdraw (-), in the base currency.
+    cash_flow: Decimal | None = None
+    #: The largest weight one asset may have before a concentration alert.
+    concentration_limit: Decimal | None = None
+    #: The 1-day 95% VaR allowed, as a fraction of the portfolio's value.
+    var_budget: Decimal | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class LotTaken:
     """Units a taxable sale takes from one lot, with the estimated gain."""
@@ -151,6 +166,8 @@ class RebalancePlan:
     dropped: tuple[Trade, ...]
     buckets: tuple[BucketWeight, ...]
     notes: tuple[str, ...] = ()
+    #: Holdings plus cash after the cash flow: what the weights are measured against.
+    total: Decimal = ZERO
 
 
 @dataclass(slots=True)
@@ -409,6 +426,7 @@ def plan_rebalance(
         tuple(finish(d, was_dropped=True) for d in dropped),
         buckets,
         tuple(notes),
+        total,
     )
 
 

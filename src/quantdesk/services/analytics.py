@@ -637,7 +637,9 @@ class WhatIfEngine:
             report.benchmark_returns,
         )
 
-    def metrics(self, quantities: Floats) -> MetricSet:
+    def metrics(self, quantities: Floats, cash: float | None = None) -> MetricSet:
+        """The metric set of holding ``quantities`` (per symbol, in :attr:`symbols`'
+        order) and the cash (the portfolio's own, or ``cash``) through the period."""
         options = self.report.options
         return self.model.metrics(
             quantities,
@@ -645,6 +647,7 @@ class WhatIfEngine:
             confidences=options.confidences,
             horizon=options.horizon,
             seed=options.seed,
+            cash=cash,
         )
 
     @cached_property

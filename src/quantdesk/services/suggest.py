@@ -16,7 +16,7 @@ user. :func:`suggestions` builds the pure engines' inputs from the ledger as of 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -25,13 +25,15 @@ from typing import Any, Protocol
 
 from quantdesk.domain.accounts import AccountKind
 from quantdesk.domain.errors import InvalidInput
-from quantdesk.domain.instruments import AssetType, normalize_symbol
+from quantdesk.domain.instruments import AssetType, InstrumentKey, normalize_symbol
+from quantdesk.domain.lots import Lot
 from quantdesk.domain.money import ZERO, money_text, to_text
-from quantdesk.domain.positions import positions
+from quantdesk.domain.positions import Quote, positions
 from quantdesk.domain.rebalance import (
     AccountHoldings,
     Holding,
     RebalancePlan,
+    TargetOptions,
     Targets,
     Trade,
     check_weights,
@@ -43,6 +45,7 @@ from quantdesk.domain.tax_harvest import (
     TaxRates,
     harvest_candidates,
 )
+from quantdesk.domain.transactions import Transaction
 from quantdesk.services.portfolio import replay_entries
 from quantdesk.services.ports import LedgerStore
 from quantdesk.services.prices import BASE_CURRENCY
@@ -52,6 +55,8 @@ DEFAULT_MIN_TRADE = Decimal(50)
 DEFAULT_MIN_LOSS = Decimal(100)
 DEFAULT_SHORT_RATE = Decimal("0.37")
 DEFAULT_LONG_RATE = Decimal("0.20")
+DEFAULT_CONCENTRATION_LIMIT = Decimal("0.25")
+DEFAULT_VAR_BUDGET = Decimal("0.03")
 #: Asset classes a target may name: every asset type but cash (what is invested) and
 #: unknown (not a class yet).
 CLASSES = frozenset(t.value for t in AssetType) - {AssetType.CASH.value, AssetType.UNKNOWN.value}
@@ -59,9 +64,9 @@ CLASSES = frozenset(t.value for t in AssetType) - {AssetType.CASH.value, AssetTy
 
 class TargetsStore(Protocol):
     def weights(self) -> dict[str, Decimal]: ...
-    def options(self) -> tuple[Decimal, Decimal] | None: ...
+    def options(self) -> TargetOptions | None: ...
     def replace(
-        self, weights: dict[str, Decimal], band: Decimal, min_trade: Decimal, now: datetime
+        self, weights: dict[str, Decimal], options: TargetOptions, now: datetime
     ) -> None: ...
 
 
@@ -82,6 +87,10 @@ class TargetSet:
     by_symbol: dict[str, Decimal]
     band: Decimal = DEFAULT_BAND
     min_trade: Decimal = DEFAULT_MIN_TRADE
+    #: Cash to invest (+) or withdraw (-) in the base currency.
+    cash_flow: Decimal = ZERO
+    concentration_limit: Decimal = DEFAULT_CONCENTRATION_LIMIT
+    var_budget: Decimal = DEFAULT_VAR_BUDGET
 
     @property
     def weights(self) -> dict[str, Decimal]:
@@ -101,6 +110,17 @@ class TargetSet:
 
 
 @dataclass(frozen=True)
+class Exposure:
+    """One instrument across every account: its value in the base currency (``None``
+    without a price there) and the day of that price."""
+
+    instrument: InstrumentKey
+    units: Decimal
+    value: Decimal | None
+    priced_on: date | None
+
+
+@dataclass(frozen=True)
 class Suggestions:
     as_of: date
     targets: TargetSet
@@ -108,6 +128,14 @@ class Suggestions:
     harvest: HarvestReport
     #: Holdings left out of the plan (no price in the base currency), one line each.
     notes: tuple[str, ...] = ()
+    #: What is held, by instrument, and the cash (before the cash flow).
+    exposure: tuple[Exposure, ...] = ()
+    cash: Decimal = ZERO
+
+    @property
+    def invested(self) -> Decimal:
+        """Priced holdings plus cash: what a weight of the portfolio is measured against."""
+        return sum((e.value for e in self.exposure if e.value is not None), ZERO) + self.cash
 
 
 def _decimal(value: object, what: str) -> Decimal:
@@ -141,17 +169,29 @@ def _key(text: str) -> str:
     return normalize_symbol(key)
 
 
+def _fraction(value: object, what: str) -> Decimal:
+    number = _decimal(value, what)
+    if not 0 < number <= 1:
+        raise InvalidInput(f"{what} is a fraction above 0 and at most 1 (0.25 is 25%), not {value}")
+    return number
+
+
 def set_targets(
     uow: SuggestUnitOfWork,
     weights: dict[str, Decimal],
     band: Decimal | str = DEFAULT_BAND,
     min_trade: Decimal | str = DEFAULT_MIN_TRADE,
     *,
+    cash_flow: Decimal | str = ZERO,
+    concentration_limit: Decimal | str = DEFAULT_CONCENTRATION_LIMIT,
+    var_budget: Decimal | str = DEFAULT_VAR_BUDGET,
     clock: Callable[[], datetime],
 ) -> TargetSet:
     """Replace the user's targets. A key in lower case that is an asset type (``stock``,
     ``etf``, ``bond``...) is an asset class, anything else a symbol. The weights must sum
-    to exactly 1 (the rebalancing engine's own checks and messages)."""
+    to exactly 1 (the rebalancing engine's own checks and messages). ``cash_flow`` is cash
+    to invest (+) or withdraw (-); the concentration limit and the VaR budget (1-day 95%,
+    a fraction of the value) are what the risk alerts hold the portfolio to."""
     cleaned: dict[str, Decimal] = {}
     for raw, value in weights.items():
         key = _key(raw)
@@ -166,10 +206,18 @@ def set_targets(
         by_symbol,
         _decimal(band, "the band"),
         _decimal(min_trade, "the minimum trade value"),
+        _decimal(cash_flow, "the cash flow"),
+        _fraction(concentration_limit, "the concentration limit"),
+        _fraction(var_budget, "the VaR budget"),
     )
+    if found.min_trade < 0:
+        raise InvalidInput(f"the minimum trade value is not negative, not {found.min_trade}")
     check_weights(found.engine_targets())
+    options = TargetOptions(
+        found.band, found.min_trade, found.cash_flow, found.concentration_limit, found.var_budget
+    )
     with uow() as store:
-        store.targets.replace(cleaned, found.band, found.min_trade, clock())
+        store.targets.replace(cleaned, options, clock())
     return found
 
 
@@ -178,7 +226,15 @@ def _read(store: SuggestStore) -> TargetSet:
     options = store.targets.options()
     if options is None:
         return TargetSet(by_class, by_symbol)
-    return TargetSet(by_class, by_symbol, *options)
+    return TargetSet(
+        by_class,
+        by_symbol,
+        options.band,
+        options.min_trade,
+        ZERO if options.cash_flow is None else options.cash_flow,
+        options.concentration_limit or DEFAULT_CONCENTRATION_LIMIT,
+        options.var_budget or DEFAULT_VAR_BUDGET,
+    )
 
 
 def show_targets(uow: SuggestUnitOfWork) -> TargetSet:
@@ -187,31 +243,58 @@ def show_targets(uow: SuggestUnitOfWork) -> TargetSet:
         return _read(store)
 
 
-def suggestions(
-    uow: SuggestUnitOfWork,
-    *,
-    clock: Callable[[], datetime],
-    as_of: date | None = None,
-    min_loss: Decimal = DEFAULT_MIN_LOSS,
-    short_rate: Decimal = DEFAULT_SHORT_RATE,
-    long_rate: Decimal = DEFAULT_LONG_RATE,
-) -> Suggestions:
-    """The rebalancing trades and the tax-loss-harvesting candidates as of ``as_of``
-    (default: today by ``clock``)."""
-    as_of = as_of or clock().date()
+@dataclass(frozen=True)
+class Book:
+    """The ledger as of one day, as the engines take it: each account's priced holdings
+    (with their open lots) and cash in the base currency, whether it is taxable, what is
+    held by instrument, and what was left out (``notes``)."""
+
+    as_of: date
+    targets: TargetSet
+    ledger: list[Transaction]
+    lots: list[Lot]
+    quotes: dict[InstrumentKey, Quote]
+    taxable: dict[str, bool]
+    holdings: dict[str, list[Holding]]
+    cash: dict[str, Decimal]
+    exposure: tuple[Exposure, ...]
+    notes: tuple[str, ...]
+
+    def accounts(self, cash_flow: Decimal = ZERO) -> tuple[list[AccountHoldings], list[str]]:
+        """The engine's accounts, with ``cash_flow`` put in (or taken from) the largest
+        taxable account, and a note saying where."""
+        cash = dict(self.cash)
+        notes = []
+        if cash_flow:
+            flow_to = _cash_flow_account(self.holdings, self.taxable)
+            if flow_to is None:
+                notes.append("no account holds anything priced: the cash flow has nowhere to go")
+            else:
+                cash[flow_to] = cash.get(flow_to, ZERO) + cash_flow
+                verb = "invested in" if cash_flow > 0 else "withdrawn from"
+                notes.append(f"{money_text(abs(cash_flow))} {verb} {flow_to} (its largest account)")
+        found = [
+            AccountHoldings(name, self.taxable.get(name, True), tuple(held), cash.get(name, ZERO))
+            for name, held in self.holdings.items()
+            if held or cash.get(name, ZERO)
+        ]
+        return found, notes
+
+
+def read_book(uow: SuggestUnitOfWork, as_of: date) -> Book:
+    """The user's ledger, prices and targets as of ``as_of``."""
     with uow(commit=False) as store:
         targets = _read(store)
         accounts = store.list_accounts()
         ledger = [t for t in store.ledger() if t.traded_on <= as_of]
         quotes = store.latest_quotes(as_of)
-    if not targets.is_set:
-        raise InvalidInput("no targets set yet (quantdesk targets set stock=0.6 bond=0.4)")
     state = replay_entries(ledger, record=False)
     lots = state.open_lots()
     notes: list[str] = []
     taxable = {a.name: a.kind is not AccountKind.RETIREMENT for a in accounts}
     holdings: dict[str, list[Holding]] = {a.name: [] for a in accounts}
     cash: dict[str, Decimal] = {a.name: ZERO for a in accounts}
+    exposure: dict[InstrumentKey, Exposure] = {}
     for p in positions(state, quotes):
         owner = p.account or ""
         if p.instrument.asset_type is AssetType.CASH:
@@ -221,7 +304,18 @@ def suggestions(
                 notes.append(f"{p.quantity} {p.currency} cash in {owner} is not in {BASE_CURRENCY}")
             continue
         quote = p.quote
-        if quote is None or quote.currency != BASE_CURRENCY or p.currency != BASE_CURRENCY:
+        priced = quote is not None and quote.currency == BASE_CURRENCY == p.currency
+        value = p.quantity * quote.price if quote is not None and priced else None
+        seen = exposure.get(p.instrument)
+        if seen is not None:
+            value = None if value is None or seen.value is None else value + seen.value
+        exposure[p.instrument] = Exposure(
+            p.instrument,
+            p.quantity + (seen.units if seen else ZERO),
+            value,
+            quote.as_of if quote is not None else None,
+        )
+        if quote is None or not priced:
             notes.append(f"{p.instrument.symbol} in {owner}: no price in {BASE_CURRENCY}, left out")
             continue
         held = tuple(lot for lot in lots if lot.account == owner and lot.instrument == p.instrument)
@@ -232,22 +326,73 @@ def suggestions(
         if balance < 0:
             notes.append(f"{name} has a negative cash balance ({balance}): counted as 0")
             cash[name] = ZERO
-    engine_accounts = [
-        AccountHoldings(name, taxable.get(name, True), tuple(held), cash.get(name, ZERO))
-        for name, held in holdings.items()
-        if held or cash.get(name, ZERO)
-    ]
-    plan = plan_rebalance(engine_accounts, targets.engine_targets(), as_of)
-    prices = {key: quote.price for key, quote in quotes.items() if quote.currency == BASE_CURRENCY}
-    harvest = harvest_candidates(
-        [lot for lot in lots if taxable.get(lot.account, True)],
-        prices,
+    return Book(
+        as_of,
+        targets,
         ledger,
-        as_of=as_of,
+        lots,
+        quotes,
+        taxable,
+        holdings,
+        cash,
+        tuple(exposure.values()),
+        tuple(notes),
+    )
+
+
+def suggestions(
+    uow: SuggestUnitOfWork,
+    *,
+    clock: Callable[[], datetime],
+    as_of: date | None = None,
+    min_loss: Decimal = DEFAULT_MIN_LOSS,
+    short_rate: Decimal = DEFAULT_SHORT_RATE,
+    long_rate: Decimal = DEFAULT_LONG_RATE,
+    correlations: Mapping[str, Mapping[str, Decimal]] | None = None,
+) -> Suggestions:
+    """The rebalancing trades and the tax-loss-harvesting candidates as of ``as_of``
+    (default: today by ``clock``). ``correlations`` (symbol -> symbol -> correlation of
+    daily returns) name the harvest's replacement candidates."""
+    book = read_book(uow, as_of or clock().date())
+    targets = book.targets
+    if not targets.is_set:
+        raise InvalidInput("no targets set yet (quantdesk targets set stock=0.6 bond=0.4)")
+    accounts, flow_notes = book.accounts(targets.cash_flow)
+    plan = plan_rebalance(accounts, targets.engine_targets(), book.as_of)
+    prices = {
+        key: quote.price for key, quote in book.quotes.items() if quote.currency == BASE_CURRENCY
+    }
+    harvest = harvest_candidates(
+        [lot for lot in book.lots if book.taxable.get(lot.account, True)],
+        prices,
+        book.ledger,
+        as_of=book.as_of,
         min_loss=min_loss,
         rates=TaxRates(short_term=short_rate, long_term=long_rate),
+        correlations=correlations,
     )
-    return Suggestions(as_of, targets, plan, harvest, tuple(notes))
+    return Suggestions(
+        book.as_of,
+        targets,
+        plan,
+        harvest,
+        (*book.notes, *flow_notes),
+        book.exposure,
+        sum(book.cash.values(), ZERO),
+    )
+
+
+def _cash_flow_account(
+    holdings: Mapping[str, list[Holding]], taxable: Mapping[str, bool]
+) -> str | None:
+    """Where cash to invest goes and a withdrawal comes from: the largest taxable account
+    (a withdrawal from a retirement account may carry a penalty), else the largest one."""
+    valued = [
+        (taxable.get(name, True), sum((h.value for h in held), ZERO), name)
+        for name, held in holdings.items()
+        if held
+    ]
+    return max(valued)[2] if valued else None
 
 
 # JSON (the CLI's --json and the API's answers: decimals as strings) -----------------------
@@ -258,10 +403,13 @@ def targets_json(t: TargetSet) -> dict[str, Any]:
         "by_symbol": {k: to_text(w) for k, w in sorted(t.by_symbol.items())},
         "band": to_text(t.band),
         "min_trade": to_text(t.min_trade),
+        "cash_flow": to_text(t.cash_flow),
+        "concentration_limit": to_text(t.concentration_limit),
+        "var_budget": to_text(t.var_budget),
     }
 
 
-def _trade_json(t: Trade) -> dict[str, Any]:
+def trade_json(t: Trade) -> dict[str, Any]:
     return {
         "action": t.action.value,
         "account": t.account,
@@ -316,8 +464,8 @@ def suggestions_json(s: Suggestions) -> dict[str, Any]:
         "as_of": s.as_of.isoformat(),
         "targets": targets_json(s.targets),
         "rebalance": {
-            "trades": [_trade_json(t) for t in plan.trades],
-            "dropped": [_trade_json(t) for t in plan.dropped],
+            "trades": [trade_json(t) for t in plan.trades],
+            "dropped": [trade_json(t) for t in plan.dropped],
             "buckets": [
                 {
                     "bucket": b.bucket,

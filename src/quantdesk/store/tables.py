@@ -305,4 +305,9 @@ target_options = Table(
     Column("band", ExactDecimal, nullable=False),
     Column("min_trade", ExactDecimal, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    #: Cash to invest (+) or withdraw (-); the concentration limit and the VaR budget
+    #: (fractions). NULL: the app's default (migration 0008 added them).
+    Column("cash_flow", ExactDecimal),
+    Column("concentration_limit", ExactDecimal),
+    Column("var_budget", ExactDecimal),
 )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import Connection, delete, insert, select
 
+from quantdesk.domain.rebalance import TargetOptions
 from quantdesk.store.tables import target_options, targets
 
 
@@ -26,18 +28,17 @@ class TargetsRepository:
         )
         return dict(rows.tuples().all())
 
-    def options(self) -> tuple[Decimal, Decimal] | None:
-        """(band, minimum trade value), or None when the user never set targets."""
+    def options(self) -> TargetOptions | None:
+        """The stored options, or None when the user never set targets."""
+        c = target_options.c
         row = self.conn.execute(
-            select(target_options.c.band, target_options.c.min_trade).where(
-                target_options.c.user_id == self.user_id
+            select(c.band, c.min_trade, c.cash_flow, c.concentration_limit, c.var_budget).where(
+                c.user_id == self.user_id
             )
         ).first()
-        return None if row is None else (row.band, row.min_trade)
+        return None if row is None else TargetOptions(**row._asdict())
 
-    def replace(
-        self, weights: dict[str, Decimal], band: Decimal, min_trade: Decimal, now: datetime
-    ) -> None:
+    def replace(self, weights: dict[str, Decimal], options: TargetOptions, now: datetime) -> None:
         """Replace the whole allocation and its options (one transaction: all or nothing)."""
         self.conn.execute(delete(targets).where(targets.c.user_id == self.user_id))
         self.conn.execute(delete(target_options).where(target_options.c.user_id == self.user_id))
@@ -47,7 +48,5 @@ class TargetsRepository:
                 [{"user_id": self.user_id, "key": k, "weight": w} for k, w in weights.items()],
             )
         self.conn.execute(
-            insert(target_options).values(
-                user_id=self.user_id, band=band, min_trade=min_trade, updated_at=now
-            )
+            insert(target_options).values(user_id=self.user_id, updated_at=now, **asdict(options))
         )

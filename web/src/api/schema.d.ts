@@ -588,12 +588,78 @@ export interface paths {
         };
         /**
          * Get Suggestions
-         * @description Rebalancing trades toward the targets (each with its rationale) and the taxable
-         *     lots whose sale would harvest a loss above ``min_loss``, with wash-sale conflicts.
+         * @description Rebalancing trades toward the targets and the taxable lots whose sale would harvest
+         *     a loss above ``min_loss`` (with wash-sale conflicts and replacements), each with its
+         *     rationale and its effect on volatility, VaR, Sharpe and drift; and the risk alerts.
          */
         get: operations["get_suggestions_api_v1_suggestions_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/suggestions/optimize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Optimized
+         * @description An optimized allocation of the held instruments (PyPortfolioOpt), the efficient
+         *     frontier with the current portfolio, and the trades that reach it; an infeasible
+         *     constraint is a 422 naming it.
+         */
+        get: operations["get_optimized_api_v1_suggestions_optimize_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/suggestions/orders.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Orders
+         * @description The suggested orders of one source as CSV, for the user to place at their broker:
+         *     quantdesk never places an order.
+         */
+        get: operations["get_orders_api_v1_suggestions_orders_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/suggestions/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Post Summary
+         * @description A plain-words summary of the suggestions by the deployment's language model. Every
+         *     number in it must be one of the answer's (else 422 naming it); 404 when this
+         *     deployment has no model, 503 when the model fails. The suggestions never depend on it.
+         */
+        post: operations["post_summary_api_v1_suggestions_summary_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1248,11 +1314,29 @@ export interface components {
              */
             band: number | string;
             /**
+             * Cash Flow
+             * @description Cash to invest (+) or withdraw (-), base currency.
+             * @default 0
+             */
+            cash_flow: number | string;
+            /**
+             * Concentration Limit
+             * @description The largest weight one asset may have before an alert (0.25 is 25%).
+             * @default 0.25
+             */
+            concentration_limit: number | string;
+            /**
              * Min Trade
              * @description Trades worth less are dropped.
              * @default 50
              */
             min_trade: number | string;
+            /**
+             * Var Budget
+             * @description The 1-day 95% VaR allowed, as a fraction of the value.
+             * @default 0.03
+             */
+            var_budget: number | string;
             /**
              * Weights
              * @description Weight by asset type in lower case (stock, etf, bond, fund, crypto, other) or by symbol; they must sum to exactly 1.
@@ -5700,6 +5784,405 @@ export interface operations {
         };
     };
     get_suggestions_api_v1_suggestions_get: {
+        parameters: {
+            query?: {
+                as_of?: string | null;
+                min_loss?: number | string;
+                short_rate?: number | string;
+                long_rate?: number | string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_optimized_api_v1_suggestions_optimize_get: {
+        parameters: {
+            query?: {
+                objective?: "max_sharpe" | "min_volatility" | "efficient_return" | "efficient_risk" | "risk_parity" | "hrp";
+                covariance?: "sample" | "ledoit_wolf";
+                period?: "1Y" | "3Y" | "5Y" | "ALL";
+                min_weight?: number;
+                max_weight?: number;
+                /** @description Annual, for efficient_return */
+                target_return?: number | null;
+                /** @description Annual, for efficient_risk */
+                target_risk?: number | null;
+                /** @description CLASS:MIN, e.g. bond:0.2 */
+                class_min?: string[];
+                /** @description CLASS:MAX, e.g. crypto:0.1 */
+                class_max?: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_orders_api_v1_suggestions_orders_csv_get: {
+        parameters: {
+            query?: {
+                objective?: "max_sharpe" | "min_volatility" | "efficient_return" | "efficient_risk" | "risk_parity" | "hrp";
+                covariance?: "sample" | "ledoit_wolf";
+                period?: "1Y" | "3Y" | "5Y" | "ALL";
+                min_weight?: number;
+                max_weight?: number;
+                /** @description Annual, for efficient_return */
+                target_return?: number | null;
+                /** @description Annual, for efficient_risk */
+                target_risk?: number | null;
+                /** @description CLASS:MIN, e.g. bond:0.2 */
+                class_min?: string[];
+                /** @description CLASS:MAX, e.g. crypto:0.1 */
+                class_max?: string[];
+                as_of?: string | null;
+                min_loss?: number | string;
+                short_rate?: number | string;
+                long_rate?: number | string;
+                source?: "rebalance" | "harvest" | "optimize";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The order list */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_summary_api_v1_suggestions_summary_post: {
         parameters: {
             query?: {
                 as_of?: string | null;

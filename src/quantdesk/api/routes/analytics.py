@@ -301,7 +301,7 @@ def get_correlation(caller: CallerDep, query: Query_) -> dict[str, Any]:
     }
 
 
-def _engine(caller: Caller, query: AnalyticsQuery) -> analytics.WhatIfEngine:
+def what_if_engine(caller: Caller, query: AnalyticsQuery) -> analytics.WhatIfEngine:
     """The what-if engine of a request, prepared once (it reads the ledger and prices;
     each what-if after that is pure numpy) and kept while the ledger revision, the market,
     the prices and the day stand. What-if is a POST: its principal is fresh."""
@@ -326,7 +326,7 @@ def what_if(body: WhatIfIn, caller: CallerDep, query: Query_) -> dict[str, Any]:
     """The metric set of the current holdings and of hypothetical ones (units added or
     removed per symbol), each held through the period; nothing is saved."""
     changes = {s.strip().upper(): v for s, v in body.changes.items()}
-    result = _engine(caller, query).evaluate(changes)
+    result = what_if_engine(caller, query).evaluate(changes)
     return {
         "quantities": {s: [a, b] for s, (a, b) in result.quantities.items()},
         "current": analytics_view.metric_set_json(result.current),
