@@ -240,3 +240,28 @@ def test_a_symbol_target_carves_the_symbol_out_of_its_asset_class() -> None:
         "Bonds": (D("0.3"), D("0.4")),
         "VXUS": (D("0.2"), D("0.2")),
     } == _weights(plan)
+
+
+def test_crypto_is_bought_only_where_crypto_is_held_and_securities_only_at_the_broker() -> None:
+    # T = 900 + 100 = 1000 across a brokerage IRA (VTI 60, VTI sold down) and an exchange
+    # (BTC 10 at 10). Targets 50/50: stocks sell 40 VTI (400) in the IRA; that cash cannot
+    # buy BTC there, so the note says so, and the exchange has no cash to buy with.
+    btc = Holding(InstrumentKey("BTC", AssetType.CRYPTO), "Crypto", D("10"), D("10"))
+    exchange = AccountHoldings("Exchange", True, (btc,), D("0"))
+    plan = plan_rebalance(
+        [_ira(_h("VTI", "Stocks", "90")), exchange],
+        Targets(by_class={"Stocks": D("0.5"), "Crypto": D("0.5")}),
+        DAY,
+    )
+    assert [] == [t for t in plan.trades if t.action is Action.BUY]
+    assert any("Crypto: 400.00 could not be bought" in n for n in plan.notes), plan.notes
+    # with cash on the exchange, the crypto is bought there and nothing else is
+    funded = AccountHoldings("Exchange", True, (btc,), D("400"))
+    plan = plan_rebalance(
+        [_ira(_h("VTI", "Stocks", "90")), funded],
+        Targets(by_class={"Stocks": D("0.5"), "Crypto": D("0.5")}, band=D("0.3")),
+        DAY,
+    )
+    assert [("Exchange", "BTC", D("40"))] == [
+        (t.account, t.symbol, t.units) for t in plan.trades if t.action is Action.BUY
+    ]

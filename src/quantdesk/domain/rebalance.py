@@ -32,8 +32,11 @@ The algorithm:
    decides). Proceeds stay in the account as cash.
 4. Buys next, largest bucket first, in the accounts that have cash, tax-advantaged
    first, then the most cash first; the instrument is the bucket's largest holding in
-   that account, else its largest holding anywhere (a position of 0 units with a price
-   names an instrument to buy for an empty bucket).
+   that account, else its largest holding anywhere that the account can hold (a
+   position of 0 units with a price names an instrument to buy for an empty bucket).
+   An account trades crypto or securities as it already holds them: a brokerage IRA
+   buys no bitcoin and an exchange account no ETF (one that holds nothing can buy
+   either).
 5. For symbols that must trade whole units, units are rounded toward zero (never past
    the target); when that leaves the bucket outside its band, one more unit is traded
    if that lands inside the band and the units or the cash are there.
@@ -54,7 +57,7 @@ from enum import StrEnum
 from functools import partial
 
 from quantdesk.domain.errors import InvalidInput
-from quantdesk.domain.instruments import InstrumentKey
+from quantdesk.domain.instruments import AssetType, InstrumentKey
 from quantdesk.domain.lots import Lot, Term, holding_term
 from quantdesk.domain.money import ZERO
 
@@ -339,7 +342,10 @@ def plan_rebalance(
         for account in funded:
             if remaining <= 0:
                 break
-            holding = _buy_instrument(account, holdings_of[bucket])
+            choice = _buy_instrument(account, holdings_of[bucket])
+            if choice is None:
+                continue
+            holding = choice
             budget = min(remaining, cash[account.name])
             available = cash[account.name]
             units = _round_units(
@@ -369,7 +375,8 @@ def plan_rebalance(
             remaining -= trade_value
         if remaining > 0 and bucket in out_of_band and outside(bucket, running[bucket]):
             notes.append(
-                f"{bucket}: {remaining:.2f} could not be bought, no account has the cash left"
+                f"{bucket}: {remaining:.2f} could not be bought: no account that can hold "
+                "it has the cash left"
             )
 
     for account in accounts:
@@ -490,10 +497,20 @@ def _tax_text(draft: _Draft) -> str:
     return f"taxable, est. gain {draft.realized_gain:.2f}, {' and '.join(terms)} term"
 
 
+def _market(holding: Holding) -> str:
+    return "crypto" if holding.instrument.asset_type is AssetType.CRYPTO else "securities"
+
+
 def _buy_instrument(
     account: AccountHoldings, pairs: Sequence[tuple[AccountHoldings, Holding]]
-) -> Holding:
-    """The bucket's largest holding in ``account``, else its largest holding anywhere."""
+) -> Holding | None:
+    """The bucket's largest holding in ``account``, else its largest holding anywhere
+    that the account can hold: an account trades crypto or securities as it holds them
+    (a brokerage IRA buys no bitcoin, an exchange account no ETF); one holding nothing
+    yet can buy either. ``None``: nothing of the bucket can be bought there."""
     here = [h for a, h in pairs if a.name == account.name]
-    pool = here or [h for _, h in pairs]
-    return max(pool, key=lambda h: h.value)
+    if here:
+        return max(here, key=lambda h: h.value)
+    markets = {_market(h) for h in account.holdings}
+    pool = [h for _, h in pairs if not markets or _market(h) in markets]
+    return max(pool, key=lambda h: h.value) if pool else None
