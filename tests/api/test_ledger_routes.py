@@ -121,8 +121,23 @@ def test_an_account_is_created_then_listed_and_read(user: User) -> None:
     assert {"name": "IRA", "kind": "retirement", "institution": "Fidelity", "currency": "USD"} == {
         k: account[k] for k in ("name", "kind", "institution", "currency")
     }
+    assert account["taxable"] is False  # by its kind
     assert [account] == user.get("/api/v1/accounts").json()
     assert account == user.get(f"/api/v1/accounts/{account['id']}").json()
+
+
+def test_whether_an_account_is_taxable_is_set_and_returned_to_its_kind(user: User) -> None:
+    """An HSA kept as a brokerage account is marked tax-advantaged; null goes back to the
+    default of its kind."""
+    made = user.post(
+        "/api/v1/accounts", json={"name": "HSA", "kind": "brokerage", "taxable": False}
+    ).json()
+    assert made["taxable"] is False
+    path = f"/api/v1/accounts/{made['id']}"
+    assert user.patch(path, json={"taxable": None}).json()["taxable"] is True
+    assert user.patch(path, json={"taxable": False}).json()["taxable"] is False
+    assert user.patch(path, json={"name": "Health"}).json()["taxable"] is False  # kept
+    assert user.get(path).json()["taxable"] is False
 
 
 def test_a_duplicate_account_name_is_409_and_adds_nothing(user: User) -> None:

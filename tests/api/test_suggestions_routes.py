@@ -101,4 +101,3 @@ def test_suggestions_trade_the_drift_and_list_harvest_candidates(app: FastAPI) -
     )
     higher = alice.get("/api/v1/suggestions", params={"as_of": "2026-11-24", "min_loss": "600"})
     assert [] == higher.json()["harvest"]["candidates"]
-

@@ -54,10 +54,39 @@ def qd(engine: Engine, tmp_path: Path) -> Quantdesk:
 def test_accounts_add_and_list(qd: Quantdesk) -> None:
     qd("accounts", "add", "Fidelity", "--kind", "brokerage", "--institution", "Fidelity")
     qd("accounts", "add", "Ledger", "--kind", "wallet", "--currency", "eur")
+    qd("accounts", "add", "HSA", "--kind", "brokerage", "--tax-advantaged")
+    qd("accounts", "add", "Roth", "--kind", "retirement")
     assert [
-        {"name": "Fidelity", "kind": "brokerage", "institution": "Fidelity", "currency": "USD"},
-        {"name": "Ledger", "kind": "wallet", "institution": None, "currency": "EUR"},
+        {
+            "name": "Fidelity",
+            "kind": "brokerage",
+            "institution": "Fidelity",
+            "currency": "USD",
+            "taxable": True,
+        },
+        {
+            "name": "HSA",
+            "kind": "brokerage",
+            "institution": None,
+            "currency": "USD",
+            "taxable": False,
+        },
+        {
+            "name": "Ledger",
+            "kind": "wallet",
+            "institution": None,
+            "currency": "EUR",
+            "taxable": True,
+        },
+        {
+            "name": "Roth",
+            "kind": "retirement",
+            "institution": None,
+            "currency": "USD",
+            "taxable": False,
+        },
     ] == [{k: v for k, v in a.items() if k != "id"} for a in qd.json("accounts", "list")]
+    assert "tax-advantaged" in qd("accounts", "list").stdout
 
 
 def test_bad_account_kind_and_duplicate_name_are_clear_errors(qd: Quantdesk) -> None:

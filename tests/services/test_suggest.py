@@ -123,3 +123,35 @@ def test_a_holding_without_a_target_is_refused(uow: SqlUnitOfWork) -> None:
     suggest.set_targets(uow, {"etf": D(1)}, clock=clock)
     with pytest.raises(InvalidInput, match="holdings with no target: BND"):
         suggest.suggestions(uow, clock=clock)
+
+
+def test_an_account_marked_tax_advantaged_is_neither_harvested_nor_taxed(
+    uow: SqlUnitOfWork,
+) -> None:
+    """The brokerage account marked tax-advantaged (an HSA, say): its BND lot at a loss is
+    no harvest candidate, and its VTI sale realizes no taxable gain."""
+    _ledger(uow)
+    with uow() as store:
+        broker = store.account("Broker")
+        assert broker.id is not None
+        store.update_account(broker.id, {"taxable": False})
+    suggest.set_targets(uow, {"etf": D("0.6"), "bond": D("0.4")}, clock=clock)
+    found = suggest.suggestions(uow, clock=clock)
+    assert () == found.harvest.candidates
+    sell = found.plan.trades[0]
+    assert ("Broker", D(0), ()) == (sell.account, sell.realized_gain, sell.lots)
+
+
+def test_cash_to_invest_goes_to_the_largest_taxable_account_and_is_said(
+    uow: SqlUnitOfWork,
+) -> None:
+    _ledger(uow)
+    suggest.set_targets(uow, {"etf": D("0.6"), "bond": D("0.4")}, cash_flow=D(1800), clock=clock)
+    found = suggest.suggestions(uow, clock=clock)
+    # T = 10200 + 1800 = 12000: etf 7000 (58.3%) is inside its band; bond 3200 (26.7%)
+    # buys 4800 - 3200 = 1600, and the 200 left tops etf up toward 60% (inside its band)
+    assert ("1800 invested in Broker (its largest account)",) == found.notes
+    assert [("buy", "BND", D(1600)), ("buy", "VTI", D(200))] == [
+        (t.action.value, t.symbol, t.value) for t in found.plan.trades
+    ]
+    assert D(12000) == found.plan.total

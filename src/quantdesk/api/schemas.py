@@ -73,12 +73,19 @@ class AccountIn(Strict):
     kind: AccountKindText
     institution: str | None = Field(default=None, max_length=100)
     currency: str = Field(default="USD", pattern=r"^[A-Za-z]{3,5}$")
+    taxable: bool | None = Field(
+        default=None,
+        description="Omitted or null: by kind (retirement is tax-advantaged, others taxable).",
+    )
 
 
 class AccountPatch(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     kind: AccountKindText | None = None
     institution: str | None = Field(default=None, max_length=100)
+    taxable: bool | None = Field(
+        default=None, description="true or false; null returns to the default by kind."
+    )
 
 
 class AccountOut(BaseModel):
@@ -87,6 +94,7 @@ class AccountOut(BaseModel):
     kind: str
     institution: str | None
     currency: str
+    taxable: bool = Field(description="Whether sales realize taxable gains (harvesting, lots).")
 
 
 # instruments ------------------------------------------------------------------------------

@@ -239,6 +239,13 @@ def accounts_add(
     kind: Annotated[str, typer.Option(help="brokerage, exchange, wallet, retirement or manual")],
     institution: Annotated[str | None, typer.Option(help="Robinhood, Coinbase, ...")] = None,
     currency: Annotated[str, typer.Option(help="The account's currency.")] = "USD",
+    taxable: Annotated[
+        bool | None,
+        typer.Option(
+            "--taxable/--tax-advantaged",
+            help="Default: by kind (retirement is tax-advantaged, any other taxable).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create an account."""
@@ -249,6 +256,7 @@ def accounts_add(
         institution=institution,
         currency=currency,
         clock=bootstrap.utc_now,
+        taxable=taxable,
     )
     if as_json:
         _print_json(render.account_json(account))
@@ -265,9 +273,10 @@ def accounts_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if as_json:
         _print_json([render.account_json(a) for a in accounts])
         return
-    table = Table("Name", "Kind", "Institution", "Currency", title="Accounts")
+    table = Table("Name", "Kind", "Institution", "Currency", "Taxes", title="Accounts")
     for a in accounts:
-        table.add_row(a.name, a.kind.value, a.institution or "", a.currency)
+        taxes = "taxable" if a.is_taxable else "tax-advantaged"
+        table.add_row(a.name, a.kind.value, a.institution or "", a.currency, taxes)
     out.print(table if accounts else "No accounts yet: `quantdesk accounts add NAME --kind KIND`.")
 
 

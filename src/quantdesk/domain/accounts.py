@@ -31,6 +31,12 @@ class Account:
     currency: str = "USD"
     institution: str | None = None
     id: int | None = None
+    #: ``None``: by kind (a retirement account is tax-advantaged, any other taxable).
+    taxable: bool | None = None
+
+    @property
+    def is_taxable(self) -> bool:
+        return self.kind is not AccountKind.RETIREMENT if self.taxable is None else self.taxable
 
 
 def validate_account_name(name: str) -> str:

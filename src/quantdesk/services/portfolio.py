@@ -39,12 +39,15 @@ def add_account(
     institution: str | None,
     currency: str,
     clock: Callable[[], datetime],
+    taxable: bool | None = None,
 ) -> Account:
+    """A new account; ``taxable`` None leaves it to the kind (retirement is not)."""
     account = Account(
         validate_account_name(name),
         AccountKind.parse(kind),
         normalize_currency(currency),
         institution.strip() if institution else None,
+        taxable=taxable,
     )
     with uow() as store:
         return store.add_account(account, clock())

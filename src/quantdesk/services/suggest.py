@@ -23,7 +23,6 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
-from quantdesk.domain.accounts import AccountKind
 from quantdesk.domain.errors import InvalidInput
 from quantdesk.domain.instruments import AssetType, InstrumentKey, normalize_symbol
 from quantdesk.domain.lots import Lot
@@ -291,7 +290,7 @@ def read_book(uow: SuggestUnitOfWork, as_of: date) -> Book:
     state = replay_entries(ledger, record=False)
     lots = state.open_lots()
     notes: list[str] = []
-    taxable = {a.name: a.kind is not AccountKind.RETIREMENT for a in accounts}
+    taxable = {a.name: a.is_taxable for a in accounts}
     holdings: dict[str, list[Holding]] = {a.name: [] for a in accounts}
     cash: dict[str, Decimal] = {a.name: ZERO for a in accounts}
     exposure: dict[InstrumentKey, Exposure] = {}

@@ -23,6 +23,7 @@ def account_json(a: Account) -> dict[str, Any]:
         "kind": a.kind.value,
         "institution": a.institution,
         "currency": a.currency,
+        "taxable": a.is_taxable,
     }
 
 

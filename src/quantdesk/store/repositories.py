@@ -177,6 +177,7 @@ class LedgerRepository:
                 institution=account.institution,
                 currency=account.currency,
                 created_at=now,
+                taxable=account.taxable,
             )
         )
         return Account(
@@ -185,6 +186,7 @@ class LedgerRepository:
             account.currency,
             account.institution,
             _new_id(result),
+            account.taxable,
         )
 
     def list_accounts(self) -> list[Account]:
@@ -962,7 +964,10 @@ def _new_id(result: Any) -> int:
 
 
 def _account(row: Row[Any]) -> Account:
-    return Account(row.name, AccountKind(row.kind), row.currency, row.institution, int(row.id))
+    taxable = None if row.taxable is None else bool(row.taxable)
+    return Account(
+        row.name, AccountKind(row.kind), row.currency, row.institution, int(row.id), taxable
+    )
 
 
 def _instrument(row: Row[Any]) -> Instrument:

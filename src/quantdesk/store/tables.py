@@ -55,6 +55,8 @@ accounts = Table(
     Column("currency", String(5), nullable=False),
     Column("external_id", String(200)),
     Column("created_at", UTCDateTime, nullable=False),
+    #: NULL: taxable by kind (retirement is not); true/false: as the owner said (0009).
+    Column("taxable", Boolean),
     UniqueConstraint("user_id", "name", name="uq_accounts_user_name"),
 )
 

@@ -862,6 +862,11 @@ export interface components {
             kind: "brokerage" | "exchange" | "wallet" | "retirement" | "manual";
             /** Name */
             name: string;
+            /**
+             * Taxable
+             * @description Omitted or null: by kind (retirement is tax-advantaged, others taxable).
+             */
+            taxable?: boolean | null;
         };
         /** AccountOut */
         AccountOut: {
@@ -875,6 +880,11 @@ export interface components {
             kind: string;
             /** Name */
             name: string;
+            /**
+             * Taxable
+             * @description Whether sales realize taxable gains (harvesting, lots).
+             */
+            taxable: boolean;
         };
         /** AccountPatch */
         AccountPatch: {
@@ -884,6 +894,11 @@ export interface components {
             kind?: ("brokerage" | "exchange" | "wallet" | "retirement" | "manual") | null;
             /** Name */
             name?: string | null;
+            /**
+             * Taxable
+             * @description true or false; null returns to the default by kind.
+             */
+            taxable?: boolean | null;
         };
         /** BaseTotalOut */
         BaseTotalOut: {

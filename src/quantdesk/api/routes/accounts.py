@@ -28,6 +28,7 @@ def add_account(body: AccountIn, caller: CallerDep) -> AccountOut:
         institution=body.institution,
         currency=body.currency,
         clock=caller.services.clock,
+        taxable=body.taxable,
     )
     return AccountOut(**views.account_json(account))
 
@@ -47,6 +48,8 @@ def update_account(account_id: Id, body: AccountPatch, caller: CallerDep) -> Acc
         values["kind"] = AccountKind.parse(body.kind).value
     if "institution" in body.model_fields_set:
         values["institution"] = body.institution.strip() if body.institution else None
+    if "taxable" in body.model_fields_set:
+        values["taxable"] = body.taxable
     with caller.uow() as store:
         if "name" in values:
             store.lock()
