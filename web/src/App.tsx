@@ -9,6 +9,7 @@ import { AnalyticsPage } from "./features/analytics/AnalyticsPage";
 import { DashboardPage } from "./features/dashboard/DashboardPage";
 import { HoldingsPage } from "./features/holdings/HoldingsPage";
 import { SettingsPage } from "./features/settings/SettingsPage";
+import { SuggestionsPage } from "./features/suggestions/SuggestionsPage";
 import { TransactionsPage } from "./features/transactions/TransactionsPage";
 
 export const queryClient = new QueryClient({
@@ -25,6 +26,7 @@ const PAGES = [
   { path: "/", label: "Dashboard", element: <DashboardPage /> },
   { path: "/holdings", label: "Holdings", element: <HoldingsPage /> },
   { path: "/analytics", label: "Analytics", element: <AnalyticsPage /> },
+  { path: "/suggestions", label: "Suggestions", element: <SuggestionsPage /> },
   { path: "/transactions", label: "Transactions", element: <TransactionsPage /> },
   { path: "/settings", label: "Settings", element: <SettingsPage /> },
 ];
