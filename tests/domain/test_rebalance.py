@@ -265,3 +265,13 @@ def test_crypto_is_bought_only_where_crypto_is_held_and_securities_only_at_the_b
     assert [("Exchange", "BTC", D("40"))] == [
         (t.account, t.symbol, t.units) for t in plan.trades if t.action is Action.BUY
     ]
+
+
+def test_a_rounding_residue_is_no_trade_and_is_not_reported() -> None:
+    # half a cent of cash would top up a bucket inside its band: not worth a line
+    plan = plan_rebalance(
+        [_ira(_h("VTI", "Stocks", "60"), _h("BND", "Bonds", "40"), cash="0.005")],
+        Targets(by_class=SIXTY_FORTY, min_trade=D(1)),
+        DAY,
+    )
+    assert ((), ()) == (plan.trades, plan.dropped)

@@ -40,8 +40,8 @@ The algorithm:
 5. For symbols that must trade whole units, units are rounded toward zero (never past
    the target); when that leaves the bucket outside its band, one more unit is traded
    if that lands inside the band and the units or the cash are there.
-6. A trade worth less than the minimum trade value is dropped and reported; it moves
-   no units and no cash.
+6. A trade worth less than the minimum trade value is dropped and reported (one worth
+   less than a cent, a rounding residue, silently); it moves no units and no cash.
 
 Cash that stays unplaced and withdrawals an account's own sales do not cover are
 reported as notes, never hidden.
@@ -64,6 +64,7 @@ from quantdesk.domain.money import ZERO
 ONE = Decimal(1)
 #: Fractional units are kept to 8 decimal places (rounded toward zero).
 UNIT_STEP = Decimal("1e-8")
+CENT = Decimal("0.01")
 
 _Outside = Callable[[Decimal], bool]
 
@@ -289,7 +290,8 @@ def plan_rebalance(
 
     def settle(draft: _Draft) -> None:
         if draft.value < targets.min_trade:
-            dropped.append(draft)
+            if draft.value >= CENT:  # a rounding residue is no trade to report
+                dropped.append(draft)
             return
         made.append(draft)
         sign = 1 if draft.action is Action.BUY else -1
@@ -373,7 +375,7 @@ def plan_rebalance(
                 )
             )
             remaining -= trade_value
-        if remaining > 0 and bucket in out_of_band and outside(bucket, running[bucket]):
+        if remaining >= CENT and bucket in out_of_band and outside(bucket, running[bucket]):
             notes.append(
                 f"{bucket}: {remaining:.2f} could not be bought: no account that can hold "
                 "it has the cash left"
