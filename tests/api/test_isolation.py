@@ -223,6 +223,7 @@ OWN_ONLY: dict[tuple[str, str], str] = {
     ("PATCH", "/api/v1/settings"): "the caller's settings (checked in test_settings_routes)",
     ("GET", "/api/v1/targets"): "the caller's targets (checked in test_suggestions_routes)",
     ("PUT", "/api/v1/targets"): "the caller's targets (checked in test_suggestions_routes)",
+    ("DELETE", "/api/v1/targets"): "the caller's targets (test_suggestion_effects)",
     ("GET", "/api/v1/suggestions"): "the caller's own ledger and targets",
     ("GET", "/api/v1/suggestions/optimize"): "the caller's holdings (test_suggestion_effects)",
     ("GET", "/api/v1/suggestions/orders.csv"): "the caller's suggestions (test_suggestion_effects)",

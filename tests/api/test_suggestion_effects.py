@@ -248,3 +248,37 @@ def test_the_summary_is_off_by_default_and_its_numbers_are_the_engines(
         assert "98765" in invented.json()["detail"]
         chat.status, chat.raw = 500, '{"error": "model not loaded"}'
         assert 503 == user.post("/api/v1/suggestions/summary").status_code
+
+
+def test_an_account_with_targets_of_its_own_is_rebalanced_on_its_own(app: FastAPI) -> None:
+    user = _portfolio(app)
+    half = {"weights": {"etf": "0.5", "stock": "0.5"}, "band": "0.01"}
+    assert 200 == user.put("/api/v1/targets", json=half).status_code
+    # BND sits in the IRA, whose own targets keep it apart from the portfolio's
+    own = user.put("/api/v1/targets", params={"account": "IRA"}, json={"weights": {"BND": "1"}})
+    assert 200 == own.status_code, own.text
+    assert ("IRA", {"BND": "1"}) == (own.json()["account"], own.json()["weights"])
+    assert ["IRA"] == user.get("/api/v1/targets").json()["accounts_with_targets"]
+    found = user.get("/api/v1/suggestions").json()
+    assert {"Broker"} == {t["account"] for t in found["rebalance"]["trades"]}
+    assert {"etf", "stock"} == {b["bucket"] for b in found["rebalance"]["buckets"]}
+    [ira] = found["account_plans"]
+    assert ("IRA", [], "1") == (ira["account"], ira["trades"], ira["buckets"][0]["after"])
+    # half of the IRA in VTI: it buys VTI with what it sells of BND, inside the IRA
+    split = {"weights": {"BND": "0.5", "VTI": "0.5"}, "min_trade": "1"}
+    assert 200 == user.put("/api/v1/targets", params={"account": "IRA"}, json=split).status_code
+    [ira] = user.get("/api/v1/suggestions").json()["account_plans"]
+    assert [("sell", "BND"), ("buy", "VTI")] == [(t["action"], t["symbol"]) for t in ira["trades"]]
+    assert all(t["account"] == "IRA" and t["effect"] for t in ira["trades"])
+    assert ira["effect"]["after"]["drift"] < ira["effect"]["before"]["drift"]
+    orders = user.get("/api/v1/suggestions/orders.csv").text
+    assert "rebalance,IRA,buy,VTI" in orders
+    # another user cannot reach the account by its name; clearing returns it to the portfolio
+    bob = script(app, "bob")
+    assert 404 == bob.put("/api/v1/targets", params={"account": "IRA"}, json=split).status_code
+    assert 204 == user.delete("/api/v1/targets", params={"account": "IRA"}).status_code
+    answer = user.get("/api/v1/suggestions")
+    assert 200 == answer.status_code, answer.text
+    after = answer.json()
+    assert [] == after["account_plans"]
+    assert "IRA" in {t["account"] for t in after["rebalance"]["trades"]}  # BND is an etf

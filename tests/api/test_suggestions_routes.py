@@ -62,6 +62,8 @@ def test_targets_are_put_and_read_back_per_user(app: FastAPI) -> None:
         "cash_flow": "-2500",
         "concentration_limit": "0.25",
         "var_budget": "0.02",
+        "account": None,
+        "accounts_with_targets": [],
     } == alice.get("/api/v1/targets").json()
     assert 200 == bob.put("/api/v1/targets", json={"weights": {"stock": "1"}}).status_code
     assert {"AAPL": "0.1", "bond": "0.4", "etf": "0.5"} == alice.get("/api/v1/targets").json()[
@@ -101,3 +103,17 @@ def test_suggestions_trade_the_drift_and_list_harvest_candidates(app: FastAPI) -
     )
     higher = alice.get("/api/v1/suggestions", params={"as_of": "2026-11-24", "min_loss": "600"})
     assert [] == higher.json()["harvest"]["candidates"]
+
+
+def test_a_harvest_candidate_says_why_in_plain_words(app: FastAPI) -> None:
+    alice = script(app, "alice")
+    _portfolio(alice)
+    assert 200 == alice.put("/api/v1/targets", json=SIXTY_FORTY).status_code
+    [candidate] = alice.get("/api/v1/suggestions", params={"as_of": "2026-11-24"}).json()[
+        "harvest"
+    ]["candidates"]
+    assert candidate["rationale"].startswith(
+        "The BND lot bought 2026-01-05 in Broker is 600.00 below its cost (short term): "
+        "selling it realizes the loss, worth about 222.00 in tax at 37%. Do not buy BND back "
+        "in any account until after 2026-12-24."
+    )

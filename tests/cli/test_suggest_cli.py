@@ -38,6 +38,7 @@ def test_targets_set_and_show(qd: Quantdesk) -> None:  # noqa: F811
         "cash_flow": "0",
         "concentration_limit": "0.25",
         "var_budget": "0.03",
+        "account": None,
     } == qd.json("targets", "show")
     shown = qd("targets", "show").stdout
     assert "asset class" in shown and "AAPL" in shown
@@ -141,3 +142,23 @@ def test_a_summary_needs_a_configured_model(
     qd("targets", "set", "etf=1")
     refused = qd("suggest", "--summary", ok=False)
     assert 1 == refused.exit_code and "QUANTDESK_LLM_BASE_URL" in refused.stderr
+
+
+def test_an_account_keeps_targets_of_its_own(qd: Quantdesk) -> None:  # noqa: F811
+    _history(qd)
+    qd("targets", "set", "VTI=0.6", "QQQ=0.4")
+    qd("targets", "set", "BND=0.5", "VTI=0.5", "--account", "IRA", "--min-trade", "1")
+    shown = qd.json("targets", "show", "--account", "IRA")
+    assert ("IRA", {"BND": "0.5", "VTI": "0.5"}) == (shown["account"], shown["weights"])
+    found = qd.json("suggest")
+    [ira] = found["account_plans"]
+    assert {("IRA", "sell", "BND"), ("IRA", "buy", "VTI")} == {
+        (t["account"], t["action"], t["symbol"]) for t in ira["trades"]
+    }
+    assert "IRA (its own targets)" in qd("suggest").stdout
+    qd("targets", "clear", "--account", "IRA")
+    # back under the portfolio's targets, which name no bond: said, not guessed
+    uncovered = qd("suggest", ok=False)
+    assert "holdings with no target: BND (etf)" in uncovered.stderr
+    missing = qd("targets", "show", "--account", "Nowhere", ok=False)
+    assert 1 == missing.exit_code and "no account named 'Nowhere'" in missing.stderr

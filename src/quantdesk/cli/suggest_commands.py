@@ -56,7 +56,8 @@ def _print_targets(found: suggest.TargetSet) -> None:
     if not found.is_set:
         out.print("No targets. Set some with `quantdesk targets set stock=0.6 bond=0.4`.")
         return
-    table = Table("Target", "Kind", "Weight", title="Target allocation")
+    of = f" of {found.account}" if found.account else ""
+    table = Table("Target", "Kind", "Weight", title=f"Target allocation{of}")
     for key, weight in sorted(found.by_class.items()):
         table.add_row(key, "asset class", f"{_qty(weight * 100)}%")
     for key, weight in sorted(found.by_symbol.items()):
@@ -70,6 +71,12 @@ def _print_targets(found: suggest.TargetSet) -> None:
         f"Alerts: one security above {_qty(found.concentration_limit * 100)}%, "
         f"1-day 95% VaR above {_qty(found.var_budget * 100)}% of the value"
     )
+
+
+ScopeOpt = Annotated[
+    str | None,
+    typer.Option("--account", help="One account's own targets (it is then rebalanced on its own)."),
+]
 
 
 @targets_app.command("set")
@@ -98,9 +105,10 @@ def targets_set_command(
     var_budget: Annotated[
         str, typer.Option("--var-budget", help="1-day 95% VaR allowed, a fraction of value.")
     ] = str(suggest.DEFAULT_VAR_BUDGET),
+    account: ScopeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Replace the target allocation."""
+    """Replace the target allocation (of the portfolio, or of one account)."""
     weights: dict[str, Decimal] = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -115,6 +123,7 @@ def targets_set_command(
         cash_flow=_number(cash_flow, "--cash-flow"),
         concentration_limit=_number(concentration_limit, "--concentration-limit"),
         var_budget=_number(var_budget, "--var-budget"),
+        account=account,
         clock=bootstrap.utc_now,
     )
     if as_json:
@@ -124,13 +133,23 @@ def targets_set_command(
 
 
 @targets_app.command("show")
-def targets_show_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def targets_show_command(
+    ctx: typer.Context, account: ScopeOpt = None, as_json: JsonOpt = False
+) -> None:
     """The target allocation, band and minimum trade value."""
-    found = suggest.show_targets(_suggest_uow(ctx))
+    found = suggest.show_targets(_suggest_uow(ctx), account)
     if as_json:
         _print_json(suggest.targets_json(found))
         return
     _print_targets(found)
+
+
+@targets_app.command("clear")
+def targets_clear_command(ctx: typer.Context, account: ScopeOpt = None) -> None:
+    """Remove the portfolio's targets, or one account's own (it then follows the
+    portfolio's again)."""
+    suggest.clear_targets(_suggest_uow(ctx), account)
+    out.print(f"Targets of {account or 'the portfolio'} removed.")
 
 
 def _engine(ctx: typer.Context, period: str) -> tuple[WhatIfEngine | None, str | None]:
@@ -225,7 +244,7 @@ def suggest_command(
         _write_orders(
             orders,
             [
-                *advice.trade_orders("rebalance", found.suggestions.plan.trades),
+                *advice.rebalance_orders(found),
                 *advice.harvest_orders(found),
             ],
         )
@@ -280,6 +299,8 @@ def _print_advice(found: advice.Advice) -> None:
         out.print("No trades: every bucket is inside its band.")
     for t in plan.dropped:
         out.print(f"[dim]dropped (under the minimum trade):[/] {t.rationale}", highlight=False)
+    for own, effects in zip(s.account_plans, found.account_effects, strict=True):
+        _print_account_plan(own, effects)
     for note in (*plan.notes, *s.notes, *found.notes):
         out.print(f"[yellow]note:[/] {note}", highlight=False)
     if harvest.candidates:
@@ -312,6 +333,26 @@ def _print_advice(found: advice.Advice) -> None:
         out.print(table)
     else:
         out.print("No tax-loss harvesting candidates.")
+
+
+def _print_account_plan(own: suggest.AccountPlan, effects: advice.PlanEffects) -> None:
+    title = f"{own.targets.account} (its own targets)"
+    if not own.plan.trades:
+        out.print(f"{title}: no trades, every bucket is inside its band.")
+    else:
+        table = Table("Action", "Symbol", "Units", "Value", "Effect", "Why", title=title)
+        for t, effect in zip(own.plan.trades, effects.trades, strict=True):
+            table.add_row(
+                t.action.value,
+                t.symbol,
+                _qty(t.units),
+                _money(t.value),
+                _effect_text(effect),
+                t.rationale,
+            )
+        out.print(table)
+    for note in (*own.plan.notes, *own.notes):
+        out.print(f"[yellow]note:[/] {note}", highlight=False)
 
 
 @app.command("optimize")

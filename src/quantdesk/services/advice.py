@@ -62,12 +62,31 @@ class Basis:
 
 
 @dataclass(frozen=True)
+class PlanEffects:
+    """The effect of each trade of a plan, and of all of them together."""
+
+    trades: tuple[Effect | None, ...] = ()
+    whole: Effect | None = None
+
+
+def plan_effects(model: EffectModel | None, plan: RebalancePlan) -> PlanEffects:
+    if model is None:
+        return PlanEffects((None,) * len(plan.trades))
+    return PlanEffects(
+        tuple(model.effect(trade_moves([t])) for t in plan.trades),
+        model.effect(trade_moves(plan.trades)) if plan.trades else None,
+    )
+
+
+@dataclass(frozen=True)
 class Advice:
     suggestions: suggest.Suggestions
     now: Figures | None
     basis: Basis | None
     trade_effects: tuple[Effect | None, ...]
     plan_effect: Effect | None
+    #: One per account plan, in the same order.
+    account_effects: tuple[PlanEffects, ...]
     harvest_effects: tuple[Effect | None, ...]
     harvest_rationales: tuple[str, ...]
     alerts: tuple[Alert, ...]
@@ -137,18 +156,22 @@ def _harvest_moves(
     return moves, None
 
 
+def _cents(amount: Decimal) -> str:
+    return f"{amount:,.2f}"
+
+
 def harvest_rationale(c: HarvestCandidate, replacement: str | None) -> str:
     lot = c.lot
     bought = f"bought {lot.acquired_on}" if lot.acquired_on else "of unknown date"
     text = (
-        f"The {lot.instrument.symbol} lot {bought} in {lot.account} is {money_text(c.loss)} "
+        f"The {lot.instrument.symbol} lot {bought} in {lot.account} is {_cents(c.loss)} "
         f"below its cost ({c.term.value} term): selling it realizes the loss, worth about "
-        f"{money_text(c.tax_saved)} in tax at {to_text(c.tax_rate * 100)}%."
+        f"{_cents(c.tax_saved)} in tax at {to_text(c.tax_rate * 100)}%."
     )
     if c.wash.is_wash_sale:
         text += (
             f" But {to_text(c.wash.washed_units)} units bought in the 30 days before make it a "
-            f"wash sale: {money_text(c.wash.disallowed_loss)} of the loss is disallowed (added "
+            f"wash sale: {_cents(c.wash.disallowed_loss)} of the loss is disallowed (added "
             "to those units' basis)."
         )
     text += (
@@ -195,11 +218,15 @@ def advise(
             "no effects on volatility, VaR or Sharpe: "
             + (no_engine_reason or "the portfolio's history cannot be measured yet")
         )
-    trade_effects = tuple(
-        None if model is None else model.effect(trade_moves([t])) for t in plan.trades
-    )
-    plan_effect = (
-        None if model is None or not plan.trades else model.effect(trade_moves(plan.trades))
+    rebalance = plan_effects(model, plan)
+    account_effects = tuple(
+        plan_effects(
+            None
+            if engine is None
+            else EffectModel(engine, plan_drift(p.plan), p.targets.cash_flow),
+            p.plan,
+        )
+        for p in found.account_plans
     )
     harvest_effects: list[Effect | None] = []
     rationales: list[str] = []
@@ -216,8 +243,9 @@ def advise(
         found,
         now,
         None if engine is None else Basis(engine.report.start, engine.report.end, "1Y"),
-        trade_effects,
-        plan_effect,
+        rebalance.trades,
+        rebalance.whole,
+        account_effects,
         tuple(harvest_effects),
         tuple(rationales),
         tuple(
@@ -289,6 +317,14 @@ def advice_json(a: Advice, *, summary_available: bool = False) -> dict[str, Any]
     ]
     rebalance["dropped"] = [trade_json(t, None) for t in plan.dropped]
     rebalance["effect"] = effect_json(a.plan_effect)
+    for row, own, effects in zip(
+        answer["account_plans"], a.suggestions.account_plans, a.account_effects, strict=True
+    ):
+        row["trades"] = [
+            trade_json(t, e) for t, e in zip(own.plan.trades, effects.trades, strict=True)
+        ]
+        row["dropped"] = [trade_json(t, None) for t in own.plan.dropped]
+        row["effect"] = effect_json(effects.whole)
     for row, effect, why in zip(
         answer["harvest"]["candidates"], a.harvest_effects, a.harvest_rationales, strict=True
     ):
@@ -340,6 +376,12 @@ def trade_orders(source: str, trades: Sequence[Trade]) -> list[Order]:
         )
         for t in trades
     ]
+
+
+def rebalance_orders(a: Advice) -> list[Order]:
+    """The portfolio plan's trades, then each account plan's."""
+    plans = [a.suggestions.plan, *(p.plan for p in a.suggestions.account_plans)]
+    return [o for plan in plans for o in trade_orders("rebalance", plan.trades)]
 
 
 def harvest_orders(a: Advice) -> list[Order]:

@@ -16,9 +16,9 @@ user. :func:`suggestions` builds the pure engines' inputs from the ledger as of 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
@@ -62,11 +62,17 @@ CLASSES = frozenset(t.value for t in AssetType) - {AssetType.CASH.value, AssetTy
 
 
 class TargetsStore(Protocol):
-    def weights(self) -> dict[str, Decimal]: ...
-    def options(self) -> TargetOptions | None: ...
+    def weights(self, account_id: int | None = None) -> dict[str, Decimal]: ...
+    def options(self, account_id: int | None = None) -> TargetOptions | None: ...
     def replace(
-        self, weights: dict[str, Decimal], options: TargetOptions, now: datetime
+        self,
+        weights: dict[str, Decimal],
+        options: TargetOptions,
+        now: datetime,
+        account_id: int | None = None,
     ) -> None: ...
+    def clear(self, account_id: int | None = None) -> None: ...
+    def scoped_accounts(self) -> dict[int, str]: ...
 
 
 class SuggestStore(LedgerStore, Protocol):
@@ -90,6 +96,8 @@ class TargetSet:
     cash_flow: Decimal = ZERO
     concentration_limit: Decimal = DEFAULT_CONCENTRATION_LIMIT
     var_budget: Decimal = DEFAULT_VAR_BUDGET
+    #: The account these targets are of (rebalanced on its own); None: the portfolio's.
+    account: str | None = None
 
     @property
     def weights(self) -> dict[str, Decimal]:
@@ -120,6 +128,15 @@ class Exposure:
 
 
 @dataclass(frozen=True)
+class AccountPlan:
+    """An account with targets of its own, rebalanced on its own."""
+
+    targets: TargetSet
+    plan: RebalancePlan
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Suggestions:
     as_of: date
     targets: TargetSet
@@ -130,6 +147,7 @@ class Suggestions:
     #: What is held, by instrument, and the cash (before the cash flow).
     exposure: tuple[Exposure, ...] = ()
     cash: Decimal = ZERO
+    account_plans: tuple[AccountPlan, ...] = ()
 
     @property
     def invested(self) -> Decimal:
@@ -184,13 +202,16 @@ def set_targets(
     cash_flow: Decimal | str = ZERO,
     concentration_limit: Decimal | str = DEFAULT_CONCENTRATION_LIMIT,
     var_budget: Decimal | str = DEFAULT_VAR_BUDGET,
+    account: str | None = None,
     clock: Callable[[], datetime],
 ) -> TargetSet:
     """Replace the user's targets. A key in lower case that is an asset type (``stock``,
     ``etf``, ``bond``...) is an asset class, anything else a symbol. The weights must sum
     to exactly 1 (the rebalancing engine's own checks and messages). ``cash_flow`` is cash
     to invest (+) or withdraw (-); the concentration limit and the VaR budget (1-day 95%,
-    a fraction of the value) are what the risk alerts hold the portfolio to."""
+    a fraction of the value) are what the risk alerts hold the portfolio to. With
+    ``account``, the targets are that account's own: it is rebalanced on its own (its
+    cash flow is its own; the alerts stay the portfolio's)."""
     cleaned: dict[str, Decimal] = {}
     for raw, value in weights.items():
         key = _key(raw)
@@ -208,6 +229,7 @@ def set_targets(
         _decimal(cash_flow, "the cash flow"),
         _fraction(concentration_limit, "the concentration limit"),
         _fraction(var_budget, "the VaR budget"),
+        account,
     )
     if found.min_trade < 0:
         raise InvalidInput(f"the minimum trade value is not negative, not {found.min_trade}")
@@ -216,15 +238,21 @@ def set_targets(
         found.band, found.min_trade, found.cash_flow, found.concentration_limit, found.var_budget
     )
     with uow() as store:
-        store.targets.replace(cleaned, options, clock())
+        account_id = None
+        if account is not None:
+            owner = store.account(account)
+            account_id, found = owner.id, replace(found, account=owner.name)
+        store.targets.replace(cleaned, options, clock(), account_id)
     return found
 
 
-def _read(store: SuggestStore) -> TargetSet:
-    by_class, by_symbol = _split(store.targets.weights())
-    options = store.targets.options()
+def _read(
+    store: SuggestStore, account_id: int | None = None, account: str | None = None
+) -> TargetSet:
+    by_class, by_symbol = _split(store.targets.weights(account_id))
+    options = store.targets.options(account_id)
     if options is None:
-        return TargetSet(by_class, by_symbol)
+        return TargetSet(by_class, by_symbol, account=account)
     return TargetSet(
         by_class,
         by_symbol,
@@ -233,13 +261,37 @@ def _read(store: SuggestStore) -> TargetSet:
         ZERO if options.cash_flow is None else options.cash_flow,
         options.concentration_limit or DEFAULT_CONCENTRATION_LIMIT,
         options.var_budget or DEFAULT_VAR_BUDGET,
+        account,
     )
 
 
-def show_targets(uow: SuggestUnitOfWork) -> TargetSet:
-    """The user's targets (empty weights, default options, when never set)."""
+def _account_id(store: SuggestStore, account: str | None) -> tuple[int | None, str | None]:
+    if account is None:
+        return None, None
+    found = store.account(account)
+    return found.id, found.name
+
+
+def show_targets(uow: SuggestUnitOfWork, account: str | None = None) -> TargetSet:
+    """The targets of the portfolio, or of ``account`` (empty weights, default options,
+    when never set)."""
     with uow(commit=False) as store:
-        return _read(store)
+        return _read(store, *_account_id(store, account))
+
+
+def clear_targets(uow: SuggestUnitOfWork, account: str | None = None) -> None:
+    """Remove the targets of the portfolio or of ``account`` (which then follows the
+    portfolio's again)."""
+    with uow() as store:
+        store.targets.clear(_account_id(store, account)[0])
+
+
+def account_targets(store: SuggestStore) -> dict[str, TargetSet]:
+    """Every account's own targets, by account name."""
+    return {
+        name: _read(store, account_id, name)
+        for account_id, name in store.targets.scoped_accounts().items()
+    }
 
 
 @dataclass(frozen=True)
@@ -258,14 +310,19 @@ class Book:
     cash: dict[str, Decimal]
     exposure: tuple[Exposure, ...]
     notes: tuple[str, ...]
+    #: Accounts with targets of their own, by name.
+    account_targets: dict[str, TargetSet]
 
-    def accounts(self, cash_flow: Decimal = ZERO) -> tuple[list[AccountHoldings], list[str]]:
-        """The engine's accounts, with ``cash_flow`` put in (or taken from) the largest
-        taxable account, and a note saying where."""
+    def accounts(
+        self, cash_flow: Decimal = ZERO, among: Collection[str] | None = None
+    ) -> tuple[list[AccountHoldings], list[str]]:
+        """The engine's accounts (all, or those named in ``among``), with ``cash_flow``
+        put in (or taken from) the largest taxable one, and a note saying where."""
         cash = dict(self.cash)
         notes = []
+        held = {name: h for name, h in self.holdings.items() if among is None or name in among}
         if cash_flow:
-            flow_to = _cash_flow_account(self.holdings, self.taxable)
+            flow_to = _cash_flow_account(held, self.taxable)
             if flow_to is None:
                 notes.append("no account holds anything priced: the cash flow has nowhere to go")
             else:
@@ -273,17 +330,42 @@ class Book:
                 verb = "invested in" if cash_flow > 0 else "withdrawn from"
                 notes.append(f"{money_text(abs(cash_flow))} {verb} {flow_to} (its largest account)")
         found = [
-            AccountHoldings(name, self.taxable.get(name, True), tuple(held), cash.get(name, ZERO))
-            for name, held in self.holdings.items()
-            if held or cash.get(name, ZERO)
+            AccountHoldings(name, self.taxable.get(name, True), tuple(h), cash.get(name, ZERO))
+            for name, h in held.items()
+            if h or cash.get(name, ZERO)
         ]
         return found, notes
+
+    def buyable(self, account: str, targets: TargetSet) -> tuple[Holding, ...]:
+        """Instruments ``account`` could buy for a target it holds nothing of: a symbol
+        target's instrument, a class target's largest holding, from the other accounts
+        (0 units at their price)."""
+        here = self.holdings.get(account, [])
+        symbols = {h.instrument.symbol for h in here}
+        classes = {h.asset_class for h in here}
+        elsewhere = sorted(
+            (h for name, held in self.holdings.items() if name != account for h in held),
+            key=lambda h: -h.value,
+        )
+        found: dict[InstrumentKey, Holding] = {}
+        for h in elsewhere:
+            symbol, asset_class = h.instrument.symbol, h.asset_class
+            wanted = (symbol in targets.by_symbol and symbol not in symbols) or (
+                asset_class in targets.by_class
+                and asset_class not in classes
+                and symbol not in targets.by_symbol
+                and not any(f.asset_class == asset_class for f in found.values())
+            )
+            if wanted and h.instrument not in found:
+                found[h.instrument] = Holding(h.instrument, asset_class, ZERO, h.price)
+        return tuple(found.values())
 
 
 def read_book(uow: SuggestUnitOfWork, as_of: date) -> Book:
     """The user's ledger, prices and targets as of ``as_of``."""
     with uow(commit=False) as store:
         targets = _read(store)
+        scoped = account_targets(store)
         accounts = store.list_accounts()
         ledger = [t for t in store.ledger() if t.traded_on <= as_of]
         quotes = store.latest_quotes(as_of)
@@ -336,6 +418,7 @@ def read_book(uow: SuggestUnitOfWork, as_of: date) -> Book:
         cash,
         tuple(exposure.values()),
         tuple(notes),
+        scoped,
     )
 
 
@@ -353,11 +436,29 @@ def suggestions(
     (default: today by ``clock``). ``correlations`` (symbol -> symbol -> correlation of
     daily returns) name the harvest's replacement candidates."""
     book = read_book(uow, as_of or clock().date())
-    targets = book.targets
-    if not targets.is_set:
+    targets, scoped = book.targets, book.account_targets
+    if not targets.is_set and not scoped:
         raise InvalidInput("no targets set yet (quantdesk targets set stock=0.6 bond=0.4)")
-    accounts, flow_notes = book.accounts(targets.cash_flow)
-    plan = plan_rebalance(accounts, targets.engine_targets(), book.as_of)
+    others = [name for name in book.holdings if name not in scoped]
+    accounts, flow_notes = book.accounts(targets.cash_flow, others)
+    if targets.is_set and accounts:
+        plan = plan_rebalance(accounts, targets.engine_targets(), book.as_of)
+    else:
+        plan = RebalancePlan((), (), ())
+        if not targets.is_set:
+            flow_notes.append(
+                "no portfolio targets: only the accounts with targets of their own are rebalanced"
+            )
+    account_plans = []
+    for name, own in scoped.items():
+        mine, own_notes = book.accounts(own.cash_flow, [name])
+        if not mine:
+            own_notes.append(f"{name} holds nothing priced: nothing to rebalance")
+            account_plans.append(AccountPlan(own, RebalancePlan((), (), ()), tuple(own_notes)))
+            continue
+        mine = [replace(mine[0], holdings=mine[0].holdings + book.buyable(name, own))]
+        own_plan = plan_rebalance(mine, own.engine_targets(), book.as_of)
+        account_plans.append(AccountPlan(own, own_plan, tuple(own_notes)))
     prices = {
         key: quote.price for key, quote in book.quotes.items() if quote.currency == BASE_CURRENCY
     }
@@ -378,6 +479,7 @@ def suggestions(
         (*book.notes, *flow_notes),
         book.exposure,
         sum(book.cash.values(), ZERO),
+        tuple(account_plans),
     )
 
 
@@ -405,6 +507,7 @@ def targets_json(t: TargetSet) -> dict[str, Any]:
         "cash_flow": to_text(t.cash_flow),
         "concentration_limit": to_text(t.concentration_limit),
         "var_budget": to_text(t.var_budget),
+        "account": t.account,
     }
 
 
@@ -457,25 +560,38 @@ def _candidate_json(c: HarvestCandidate) -> dict[str, Any]:
     }
 
 
+def plan_json(plan: RebalancePlan) -> dict[str, Any]:
+    return {
+        "trades": [trade_json(t) for t in plan.trades],
+        "dropped": [trade_json(t) for t in plan.dropped],
+        "buckets": [
+            {
+                "bucket": b.bucket,
+                "target": to_text(b.target),
+                "before": money_text(b.before),
+                "after": money_text(b.after),
+            }
+            for b in plan.buckets
+        ],
+        "notes": list(plan.notes),
+    }
+
+
 def suggestions_json(s: Suggestions) -> dict[str, Any]:
-    plan, harvest = s.plan, s.harvest
+    harvest = s.harvest
     return {
         "as_of": s.as_of.isoformat(),
         "targets": targets_json(s.targets),
-        "rebalance": {
-            "trades": [trade_json(t) for t in plan.trades],
-            "dropped": [trade_json(t) for t in plan.dropped],
-            "buckets": [
-                {
-                    "bucket": b.bucket,
-                    "target": to_text(b.target),
-                    "before": money_text(b.before),
-                    "after": money_text(b.after),
-                }
-                for b in plan.buckets
-            ],
-            "notes": list(plan.notes),
-        },
+        "rebalance": plan_json(s.plan),
+        "account_plans": [
+            {
+                "account": p.targets.account,
+                "targets": targets_json(p.targets),
+                **plan_json(p.plan),
+                "notes": [*p.plan.notes, *p.notes],
+            }
+            for p in s.account_plans
+        ],
         "harvest": {
             "candidates": [_candidate_json(c) for c in harvest.candidates],
             "skipped": [

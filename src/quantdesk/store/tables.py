@@ -313,3 +313,24 @@ target_options = Table(
     Column("concentration_limit", ExactDecimal),
     Column("var_budget", ExactDecimal),
 )
+
+#: One account's own target allocation (rebalanced on its own) and its options (0010).
+account_targets = Table(
+    "account_targets",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(40), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("weight", ExactDecimal, nullable=False),
+)
+
+account_target_options = Table(
+    "account_target_options",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("band", ExactDecimal, nullable=False),
+    Column("min_trade", ExactDecimal, nullable=False),
+    Column("cash_flow", ExactDecimal),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -675,16 +675,23 @@ export interface paths {
         };
         /**
          * Get Targets
-         * @description The caller's target allocation (empty weights when never set).
+         * @description The caller's target allocation, or one account's own (empty weights when never
+         *     set), and which accounts have targets of their own.
          */
         get: operations["get_targets_api_v1_targets_get"];
         /**
          * Put Targets
-         * @description Replace the target allocation; weights not summing to 1 are a 422 naming the sum.
+         * @description Replace the target allocation (of the portfolio, or of one account); weights not
+         *     summing to 1 are a 422 naming the sum.
          */
         put: operations["put_targets_api_v1_targets_put"];
         post?: never;
-        delete?: never;
+        /**
+         * Delete Targets
+         * @description Remove the portfolio's targets, or one account's own (it then follows the
+         *     portfolio's again).
+         */
+        delete: operations["delete_targets_api_v1_targets_delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -6325,7 +6332,10 @@ export interface operations {
     };
     get_targets_api_v1_targets_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description An account by name: its own targets (it is then rebalanced on its own). */
+                account?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -6446,7 +6456,10 @@ export interface operations {
     };
     put_targets_api_v1_targets_put: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description An account by name: its own targets (it is then rebalanced on its own). */
+                account?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -6467,6 +6480,126 @@ export interface operations {
                         [key: string]: unknown;
                     };
                 };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_targets_api_v1_targets_delete: {
+        parameters: {
+            query?: {
+                /** @description An account by name: its own targets (it is then rebalanced on its own). */
+                account?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Bad Request */
             400: {

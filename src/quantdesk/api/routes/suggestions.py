@@ -123,15 +123,37 @@ def optimize_request(q: OptimizeQuery) -> OptimizeRequest:
     )
 
 
+AccountScope = Annotated[
+    str | None,
+    Query(
+        max_length=100,
+        description="An account by name: its own targets (it is then rebalanced on its own).",
+    ),
+]
+
+
 @router.get("/targets")
-def get_targets(caller: CallerDep) -> dict[str, Any]:
-    """The caller's target allocation (empty weights when never set)."""
-    return suggest.targets_json(suggest.show_targets(caller.uow))
+def get_targets(caller: CallerDep, account: AccountScope = None) -> dict[str, Any]:
+    """The caller's target allocation, or one account's own (empty weights when never
+    set), and which accounts have targets of their own."""
+    found = suggest.targets_json(suggest.show_targets(caller.uow, account))
+    with caller.uow(commit=False) as store:
+        found["accounts_with_targets"] = list(store.targets.scoped_accounts().values())
+    return found
+
+
+@router.delete("/targets", status_code=204)
+def delete_targets(caller: CallerDep, account: AccountScope = None) -> Response:
+    """Remove the portfolio's targets, or one account's own (it then follows the
+    portfolio's again)."""
+    suggest.clear_targets(caller.uow, account)
+    return Response(status_code=204)
 
 
 @router.put("/targets")
-def put_targets(body: TargetsIn, caller: CallerDep) -> dict[str, Any]:
-    """Replace the target allocation; weights not summing to 1 are a 422 naming the sum."""
+def put_targets(body: TargetsIn, caller: CallerDep, account: AccountScope = None) -> dict[str, Any]:
+    """Replace the target allocation (of the portfolio, or of one account); weights not
+    summing to 1 are a 422 naming the sum."""
     found = suggest.set_targets(
         caller.uow,
         body.weights,
@@ -140,6 +162,7 @@ def put_targets(body: TargetsIn, caller: CallerDep) -> dict[str, Any]:
         cash_flow=body.cash_flow,
         concentration_limit=body.concentration_limit,
         var_budget=body.var_budget,
+        account=account,
         clock=caller.services.clock,
     )
     return suggest.targets_json(found)
@@ -206,7 +229,7 @@ def get_orders(caller: CallerDep, query: Annotated[OrdersQuery, Query()]) -> Res
         found = _advice(caller, query)
         as_of = found.suggestions.as_of
         orders = (
-            advice.trade_orders(source, found.suggestions.plan.trades)
+            advice.rebalance_orders(found)
             if source == "rebalance"
             else advice.harvest_orders(found)
         )
