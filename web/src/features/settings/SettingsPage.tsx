@@ -1,22 +1,36 @@
 /**
  * Settings: base currency, default benchmark and risk-free rate (shown as a percent),
  * the price providers' keys (write-only: the page only ever learns their last 4
- * characters), and the user's accounts (add, edit, delete).
+ * characters), the user's accounts (add, edit, delete; taxable or tax-advantaged, by
+ * kind or as the user says), and the target allocation (the Suggestions page's editor).
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent, type ReactNode } from "react";
+import { Link } from "react-router-dom";
 import { ApiError, del, get, patch, post } from "../../api/client";
-import { useReportError } from "../../components/errors";
+import { describe, useReportError } from "../../components/errors";
+import { TARGETS_KEY, TargetsEditor } from "../suggestions/components/TargetsEditor";
+import type { Targets } from "../suggestions/types";
+import "../suggestions/suggestions.css";
 import {
   ACCOUNT_KINDS,
+  EMPTY_ACCOUNT,
   KEY_FIELDS,
+  TAX_CHOICES,
+  accountEditOf,
+  accountPatch,
   errorsByField,
   formOf,
   keyStatus,
+  newAccountBody,
   settingsPatch,
+  taxesText,
   type Account,
+  type AccountDraft,
+  type AccountEdit,
   type Settings,
   type SettingsForm,
+  type TaxChoice,
 } from "./settings";
 import "./settings.css";
 
@@ -176,19 +190,24 @@ function PreferencesForm({ saved }: { saved: Settings }) {
   );
 }
 
-interface AccountDraft {
-  name: string;
-  kind: string;
-  institution: string;
-  currency: string;
+/** The three taxes choices as options (the select's label is the caller's). */
+function TaxOptions() {
+  return (
+    <>
+      {TAX_CHOICES.map((c) => (
+        <option key={c.value} value={c.value}>
+          {c.label}
+        </option>
+      ))}
+    </>
+  );
 }
-
-const EMPTY_ACCOUNT: AccountDraft = { name: "", kind: "brokerage", institution: "", currency: "USD" };
 
 function useAccountsChanged(): () => void {
   const queryClient = useQueryClient();
   return () => {
-    for (const key of [ACCOUNTS_KEY, ["transactions"], ["holdings"], ["analytics"], ["what-if"]]) {
+    // whether an account is taxable decides the suggestions' harvesting and trades
+    for (const key of [ACCOUNTS_KEY, ["transactions"], ["holdings"], ["analytics"], ["what-if"], ["suggestions"]]) {
       void queryClient.invalidateQueries({ queryKey: key });
     }
   };
@@ -200,13 +219,7 @@ function AddAccount() {
   const [draft, setDraft] = useState<AccountDraft>(EMPTY_ACCOUNT);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const add = useMutation({
-    mutationFn: () =>
-      post<Account>("/accounts", {
-        name: draft.name.trim(),
-        kind: draft.kind,
-        institution: draft.institution.trim() || null,
-        currency: draft.currency.trim().toUpperCase(),
-      }),
+    mutationFn: () => post<Account>("/accounts", newAccountBody(draft)),
     onSuccess: () => {
       setDraft(EMPTY_ACCOUNT);
       setErrors({});
@@ -257,6 +270,11 @@ function AddAccount() {
             {...describedBy("account-currency", errors.currency)}
           />
         </Field>
+        <Field id="account-taxes" label="Taxes" error={errors.taxable} hint="By kind: retirement is tax-advantaged, any other kind taxable.">
+          <select id="account-taxes" value={draft.taxes} onChange={(e) => set({ taxes: e.target.value as TaxChoice })} {...describedBy("account-taxes", errors.taxable)}>
+            <TaxOptions />
+          </select>
+        </Field>
       </div>
       <button type="submit" disabled={add.isPending}>
         {add.isPending ? "Adding…" : "Add account"}
@@ -269,7 +287,7 @@ function AccountRow({ account }: { account: Account }) {
   const report = useReportError();
   const changed = useAccountsChanged();
   const [mode, setMode] = useState<"view" | "edit" | "confirm">("view");
-  const [draft, setDraft] = useState({ name: account.name, kind: account.kind, institution: account.institution ?? "" });
+  const [draft, setDraft] = useState<AccountEdit>(() => accountEditOf(account));
   const [problem, setProblem] = useState("");
   const fail = (what: string) => (error: unknown) => {
     if (error instanceof ApiError && error.status > 0 && error.status < 500 && error.status !== 401) {
@@ -278,12 +296,7 @@ function AccountRow({ account }: { account: Account }) {
     } else report(error, what);
   };
   const update = useMutation({
-    mutationFn: () =>
-      patch<Account>(`/accounts/${account.id}`, {
-        name: draft.name.trim(),
-        kind: draft.kind,
-        institution: draft.institution.trim() || null,
-      }),
+    mutationFn: () => patch<Account>(`/accounts/${account.id}`, accountPatch(account, draft)),
     onSuccess: () => {
       setMode("view");
       setProblem("");
@@ -317,6 +330,11 @@ function AccountRow({ account }: { account: Account }) {
             </select>
           </td>
           <td>
+            <select aria-label={`Taxes of ${label}`} value={draft.taxes} onChange={(e) => setDraft({ ...draft, taxes: e.target.value as TaxChoice })}>
+              <TaxOptions />
+            </select>
+          </td>
+          <td>
             <input aria-label={`Institution of ${label}`} value={draft.institution} maxLength={100} onChange={(e) => setDraft({ ...draft, institution: e.target.value })} />
           </td>
         </>
@@ -324,6 +342,7 @@ function AccountRow({ account }: { account: Account }) {
         <>
           <td>{account.name}</td>
           <td>{account.kind}</td>
+          <td>{taxesText(account.taxable)}</td>
           <td>{account.institution ?? "—"}</td>
         </>
       )}
@@ -332,7 +351,7 @@ function AccountRow({ account }: { account: Account }) {
         <div className="account-actions">
         {mode === "view" && (
           <>
-            <button type="button" className="ghost" aria-label={`Edit ${label}`} onClick={() => { setProblem(""); setMode("edit"); }}>
+            <button type="button" className="ghost" aria-label={`Edit ${label}`} onClick={() => { setProblem(""); setDraft(accountEditOf(account)); setMode("edit"); }}>
               Edit
             </button>
             <button type="button" className="ghost danger" aria-label={`Delete ${label}`} onClick={() => { setProblem(""); setMode("confirm"); }}>
@@ -345,7 +364,7 @@ function AccountRow({ account }: { account: Account }) {
             <button type="button" aria-label={`Save ${label}`} disabled={update.isPending} onClick={() => update.mutate()}>
               Save
             </button>
-            <button type="button" className="ghost" onClick={() => { setMode("view"); setProblem(""); setDraft({ name: account.name, kind: account.kind, institution: account.institution ?? "" }); }}>
+            <button type="button" className="ghost" onClick={() => { setMode("view"); setProblem(""); setDraft(accountEditOf(account)); }}>
               Cancel
             </button>
           </>
@@ -389,6 +408,7 @@ function Accounts() {
             <tr>
               <th scope="col">Name</th>
               <th scope="col">Kind</th>
+              <th scope="col">Taxes</th>
               <th scope="col">Institution</th>
               <th scope="col">Currency</th>
               <th scope="col">
@@ -410,6 +430,41 @@ function Accounts() {
   );
 }
 
+/** The target allocation, in the Suggestions page's own editor: the same query and, on
+ * save, the same cache updates, so the two pages always show the same targets. */
+function TargetAllocation() {
+  const report = useReportError();
+  const [opened, setOpened] = useState<boolean | null>(null);
+  const targets = useQuery({ queryKey: TARGETS_KEY, queryFn: ({ signal }) => get<Targets>("/targets", undefined, signal) });
+  useEffect(() => {
+    if (targets.error) report(targets.error, "Loading the targets failed");
+  }, [targets.error, report]);
+  const set = Object.keys(targets.data?.weights ?? {}).length > 0;
+  const open = opened ?? !set;
+  return (
+    <section className="panel settings-targets" aria-labelledby="targets-heading">
+      <div className="settings-targets-head">
+        <h2 id="targets-heading">Target allocation</h2>
+        <Link to="/suggestions">See the suggestions</Link>
+      </div>
+      <p className="settings-note">The weights the Suggestions page rebalances toward, and its limits.</p>
+      {targets.isSuccess ? (
+        <TargetsEditor
+          saved={targets.data}
+          open={open}
+          onOpen={setOpened}
+          onSaved={() => setOpened(null)}
+          intro={set ? undefined : "No targets set yet: give each asset class or symbol you hold a weight (together 100%) and save."}
+        />
+      ) : targets.isPending ? (
+        <p className="loading">Loading the targets…</p>
+      ) : (
+        <p className="error">The targets could not be loaded: {describe(targets.error)}</p>
+      )}
+    </section>
+  );
+}
+
 export function SettingsPage() {
   const report = useReportError();
   const settings = useQuery({ queryKey: SETTINGS_KEY, queryFn: () => get<Settings>("/settings") });
@@ -426,6 +481,7 @@ export function SettingsPage() {
           <section className="panel">{settings.isPending ? <p className="loading">Loading settings…</p> : <p className="error">The settings could not be loaded.</p>}</section>
         )}
         <Accounts />
+        <TargetAllocation />
       </div>
     </div>
   );

@@ -1,13 +1,22 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../../api/client";
 import {
+  EMPTY_ACCOUNT,
+  TAX_CHOICES,
+  accountEditOf,
+  accountPatch,
   errorsByField,
   formOf,
   fractionToPercent,
   keyStatus,
+  newAccountBody,
   percentToFraction,
   settingsPatch,
   shiftDecimal,
+  taxChoiceOf,
+  taxableOf,
+  taxesText,
+  type Account,
   type Settings,
 } from "./settings";
 
@@ -90,5 +99,62 @@ describe("errors by field", () => {
   it("leaves a problem without field errors to the error banner", () => {
     expect(errorsByField(new ApiError(409, "conflict", "in use", [], null))).toBeNull();
     expect(errorsByField(new Error("network"))).toBeNull();
+  });
+});
+
+const FIDELITY: Account = { id: 3, name: "Fidelity", kind: "brokerage", institution: "Fidelity", currency: "USD", taxable: true };
+
+describe("an account's taxes", () => {
+  it("offers by kind, taxable and tax-advantaged, in that order", () => {
+    expect(TAX_CHOICES.map((c) => c.label)).toEqual(["By kind", "Taxable", "Tax-advantaged"]);
+  });
+  it("sends null for by kind, true or false for a choice the user made", () => {
+    expect(taxableOf("kind")).toBeNull();
+    expect(taxableOf("taxable")).toBe(true);
+    expect(taxableOf("advantaged")).toBe(false);
+  });
+  it("shows the effective treatment, in the column and as the edit row's choice", () => {
+    expect(taxesText(true)).toBe("taxable");
+    expect(taxesText(false)).toBe("tax-advantaged");
+    expect(taxChoiceOf(true)).toBe("taxable");
+    expect(taxChoiceOf(false)).toBe("advantaged");
+    expect(accountEditOf(FIDELITY)).toEqual({ name: "Fidelity", kind: "brokerage", institution: "Fidelity", taxes: "taxable" });
+    expect(accountEditOf({ ...FIDELITY, institution: null, taxable: false }).institution).toBe("");
+  });
+});
+
+describe("the new account's POST body", () => {
+  it("leaves the taxes to the kind by default", () => {
+    expect(newAccountBody({ ...EMPTY_ACCOUNT, name: " HSA ", currency: "usd " })).toEqual({
+      name: "HSA",
+      kind: "brokerage",
+      institution: null,
+      currency: "USD",
+      taxable: null,
+    });
+  });
+  it("sends the taxes the user chose", () => {
+    expect(newAccountBody({ ...EMPTY_ACCOUNT, name: "HSA", taxes: "advantaged" }).taxable).toBe(false);
+    expect(newAccountBody({ ...EMPTY_ACCOUNT, name: "IRA", kind: "retirement", taxes: "taxable" }).taxable).toBe(true);
+  });
+});
+
+describe("the account's PATCH body", () => {
+  it("leaves the taxes alone when neither they nor the kind changed", () => {
+    const body = accountPatch(FIDELITY, { ...accountEditOf(FIDELITY), name: " Fidelity main " });
+    expect(body).toEqual({ name: "Fidelity main", kind: "brokerage", institution: "Fidelity" });
+    expect("taxable" in body).toBe(false);
+  });
+  it("sends the chosen taxes: false for tax-advantaged, null for by kind", () => {
+    expect(accountPatch(FIDELITY, { ...accountEditOf(FIDELITY), taxes: "advantaged" }).taxable).toBe(false);
+    expect(accountPatch(FIDELITY, { ...accountEditOf(FIDELITY), taxes: "kind" })).toHaveProperty("taxable", null);
+    const advantaged = { ...FIDELITY, taxable: false };
+    expect(accountPatch(advantaged, { ...accountEditOf(advantaged), taxes: "kind" })).toHaveProperty("taxable", null);
+    expect(accountPatch(advantaged, { ...accountEditOf(advantaged), taxes: "taxable" }).taxable).toBe(true);
+  });
+  it("with a changed kind, sends the choice the row showed on Save", () => {
+    const edit = { ...accountEditOf(FIDELITY), kind: "retirement" };
+    expect(accountPatch(FIDELITY, edit).taxable).toBe(true);
+    expect(accountPatch(FIDELITY, { ...edit, taxes: "kind" })).toHaveProperty("taxable", null);
   });
 });

@@ -1,9 +1,11 @@
 /**
  * The settings page's pure logic: the API's shapes, the risk-free rate shown as a percent
  * (the API takes a fraction per year), the write-only keys' status line, the PATCH body
- * of what changed, and a 422 problem's errors by field.
+ * of what changed, an account's taxes choice and the POST/PATCH bodies it makes, and a
+ * 422 problem's errors by field.
  */
 import { ApiError } from "../../api/client";
+import type { components } from "../../api/schema";
 import { parseUserNumber } from "../../format/format";
 
 export interface KeyState {
@@ -40,10 +42,86 @@ export interface Account {
   kind: string;
   institution: string | null;
   currency: string;
+  /** Effective: as the owner said, or by the kind (retirement is not) when unsaid. */
+  taxable: boolean;
 }
 
 /** The account kinds the API takes (AccountKindText in api/schemas.py). */
 export const ACCOUNT_KINDS = ["brokerage", "exchange", "wallet", "retirement", "manual"] as const;
+type AccountKind = (typeof ACCOUNT_KINDS)[number];
+
+export type NewAccountBody = components["schemas"]["AccountIn"];
+export type AccountPatchBody = components["schemas"]["AccountPatch"];
+
+/** What the taxes select offers: leave it to the kind, or say it. */
+export type TaxChoice = "kind" | "taxable" | "advantaged";
+
+export const TAX_CHOICES: readonly { value: TaxChoice; label: string }[] = [
+  { value: "kind", label: "By kind" },
+  { value: "taxable", label: "Taxable" },
+  { value: "advantaged", label: "Tax-advantaged" },
+];
+
+/** The Taxes column: the account's effective treatment. */
+export const taxesText = (taxable: boolean): string => (taxable ? "taxable" : "tax-advantaged");
+
+/** The choice that shows an account's effective treatment (the API does not say whether
+ * it was set or came from the kind, so never "kind"). */
+export const taxChoiceOf = (taxable: boolean): TaxChoice => (taxable ? "taxable" : "advantaged");
+
+/** The API's `taxable` for a choice: null leaves it to the kind. */
+export function taxableOf(choice: TaxChoice): boolean | null {
+  return choice === "kind" ? null : choice === "taxable";
+}
+
+/** The add-account form. */
+export interface AccountDraft {
+  name: string;
+  kind: string;
+  institution: string;
+  currency: string;
+  taxes: TaxChoice;
+}
+
+export const EMPTY_ACCOUNT: AccountDraft = { name: "", kind: "brokerage", institution: "", currency: "USD", taxes: "kind" };
+
+/** The POST /accounts body of the add-account form ("By kind" sends null). */
+export function newAccountBody(draft: AccountDraft): NewAccountBody {
+  return {
+    name: draft.name.trim(),
+    kind: draft.kind as AccountKind,
+    institution: draft.institution.trim() || null,
+    currency: draft.currency.trim().toUpperCase(),
+    taxable: taxableOf(draft.taxes),
+  };
+}
+
+/** An account row being edited. */
+export interface AccountEdit {
+  name: string;
+  kind: string;
+  institution: string;
+  taxes: TaxChoice;
+}
+
+/** The edit row of an account: its taxes select starts at the effective treatment. */
+export function accountEditOf(account: Account): AccountEdit {
+  return { name: account.name, kind: account.kind, institution: account.institution ?? "", taxes: taxChoiceOf(account.taxable) };
+}
+
+/** The PATCH /accounts/{id} body of an edited row. `taxable` is sent only when the taxes
+ * select or the kind changed: left alone, the account keeps what it had (set, or by kind),
+ * which is the treatment the select showed. With a changed kind, the shown choice is sent
+ * as is, so what the row showed on Save is what it is; "By kind" sends null. */
+export function accountPatch(account: Account, edit: AccountEdit): AccountPatchBody {
+  const body: AccountPatchBody = {
+    name: edit.name.trim(),
+    kind: edit.kind as AccountKind,
+    institution: edit.institution.trim() || null,
+  };
+  if (edit.taxes !== taxChoiceOf(account.taxable) || edit.kind !== account.kind) body.taxable = taxableOf(edit.taxes);
+  return body;
+}
 
 /** Moves the decimal point of a canonical decimal string (`-12.5`) by `places`. */
 export function shiftDecimal(text: string, places: number): string {
