@@ -1311,9 +1311,9 @@ def demo_command(ctx: typer.Context) -> None:
 
 # The commands of their own modules register on `app` when imported (they use the helpers
 # above, so they come last).
-from quantdesk.cli import suggest_commands  # noqa: E402
+from quantdesk.cli import backup_commands, suggest_commands  # noqa: E402
 
-__all__ = ["app", "main", "suggest_commands"]
+__all__ = ["app", "backup_commands", "main", "suggest_commands"]
 
 
 def main() -> None:

@@ -1,0 +1,84 @@
+"""`quantdesk export` and `quantdesk restore`: the demo backed up from SQLite restores into
+an empty database of every engine with identical positions, gains and analytics."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from quantdesk.cli.app import app
+from tests.cli.test_cli import Quantdesk, qd  # noqa: F401 - the fixture
+
+PASSWORD = "a long passphrase"
+
+
+def _run(url: str, *args: str) -> Any:
+    result = CliRunner().invoke(app, ["--db", url, *args], catch_exceptions=False)
+    assert 0 == result.exit_code, result.output
+    return result
+
+
+def _views(run: Any) -> dict[str, Any]:
+    """What a user sees of their portfolio, as JSON."""
+    return {
+        "accounts": [
+            {k: v for k, v in a.items() if k != "id"}
+            for a in json.loads(run("accounts", "list", "--json").stdout)
+        ],
+        "positions": json.loads(run("positions", "--json").stdout),
+        "gains": json.loads(run("gains", "--json").stdout),
+        "analytics": json.loads(run("analytics", "--period", "1Y", "--json").stdout),
+        "targets": json.loads(run("targets", "show", "--json").stdout),
+    }
+
+
+def test_the_demo_restores_identically_into_an_empty_database(
+    qd: Quantdesk,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    source = f"sqlite:///{tmp_path / 'source.db'}"
+    _run(source, "demo")
+    _run(source, "targets", "set", "stock=0.3", "etf=0.3", "fund=0.3", "crypto=0.1")
+    _run(source, "accounts", "add", "HSA", "--kind", "brokerage", "--tax-advantaged")
+    _run(source, "--user", "ann", "accounts", "add", "Roth", "--kind", "retirement")
+    backup = tmp_path / "demo.json.gz"
+    shown = _run(source, "export", str(backup), "--all-users").stdout
+    assert "Backed up 2 user(s)" in shown
+    data = json.loads(gzip.decompress(backup.read_bytes()))
+    assert ("quantdesk-backup", 1) == (data["format"], data["version"])
+    assert ["ann", "local"] == sorted(u["user"]["name"] for u in data["users"])
+
+    restored = qd("restore", str(backup)).stdout
+    assert "Restored" in restored and "ann" in restored and "local" in restored
+    roth = json.loads(_run(qd.url, "--user", "ann", "accounts", "list", "--json").stdout)
+    assert [("Roth", False)] == [(a["name"], a["taxable"]) for a in roth]
+
+    def before(*args: str) -> Any:
+        return _run(source, *args)
+
+    def after(*args: str) -> Any:
+        return qd(*args) if False else _run(qd.url, *args)
+
+    assert _views(before) == _views(after)
+
+    # a second restore of the same backup is refused and changes nothing
+    again = qd("restore", str(backup), ok=False)
+    assert 1 == again.exit_code and "already exists" in again.stderr
+    assert json.loads(after("positions", "--json").stdout) == json.loads(
+        before("positions", "--json").stdout
+    )
+
+
+def test_a_file_that_is_not_a_backup_is_refused(qd: Quantdesk, tmp_path: Path) -> None:  # noqa: F811
+    bad = tmp_path / "notes.json"
+    bad.write_text('{"hello": 1}')
+    refused = qd("restore", str(bad), ok=False)
+    assert 1 == refused.exit_code and "not a quantdesk backup" in refused.stderr
+    newer = tmp_path / "newer.json"
+    newer.write_text(json.dumps({"format": "quantdesk-backup", "version": 99, "users": []}))
+    refused = qd("restore", str(newer), ok=False)
+    assert "upgrade quantdesk first" in refused.stderr
