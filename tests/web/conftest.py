@@ -51,12 +51,18 @@ class Server:
     process: subprocess.Popen[bytes]
 
 
-def start_server(folder: Path, *, demo: bool = True, extra: tuple[str, ...] = ()) -> Server:
+def start_server(
+    folder: Path,
+    *,
+    demo: bool = True,
+    extra: tuple[str, ...] = (),
+    serve_args: tuple[str, ...] = (),
+) -> Server:
     """`quantdesk serve [--demo]` on a free loopback port, over a fresh SQLite file."""
     port = _free_port()
     db = f"sqlite:///{folder / 'web.db'}"
     command = str(Path(sys.executable).parent / "quantdesk")
-    args = [command, "--db", db, *extra, "serve", "--port", str(port)]
+    args = [command, "--db", db, *extra, "serve", "--port", str(port), *serve_args]
     if demo:
         args.append("--demo")
     with (folder / "server.log").open("wb") as log:  # the child keeps its own handle

@@ -84,3 +84,13 @@ def create_app(
     app.include_router(system.router)
     web.install(app, settings.web_dist or web.default_dist())  # last: it claims every other path
     return app
+
+
+def from_environment() -> FastAPI:
+    """The app of one worker of ``quantdesk serve --workers N``: the database at
+    ``QUANTDESK_DATABASE_URL`` (``QUANTDESK_OFFLINE=1``: stored prices only)."""
+    return create_app(
+        ApiSettings.from_env(
+            bootstrap.default_database_url(), offline=bootstrap.offline_requested()
+        )
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass
 from datetime import date
@@ -1254,6 +1255,16 @@ def serve_command(
             f"'{DEMO_PASSWORD}') first.",
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="API worker processes (stateless: they share the database, and Redis when "
+            "QUANTDESK_REDIS_URL is set).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the REST API (and the web dashboard) with uvicorn."""
     import uvicorn  # noqa: PLC0415 - the server only for this command
@@ -1279,8 +1290,6 @@ def serve_command(
         auth.set_password(
             AuthUnitOfWork(context.engine), DEMO_USER, DEMO_PASSWORD, clock=bootstrap.utc_now
         )
-    settings = ApiSettings.from_env(context.db, offline=context.offline)
-    api = create_app(settings, engine=context.engine)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host  # noqa: S104
     out.print(f"quantdesk is serving at [bold]http://{shown}:{port}/[/]", highlight=False)
     out.print(f"API documentation: http://{shown}:{port}/docs", highlight=False)
@@ -1289,6 +1298,24 @@ def serve_command(
             f"Demo login: user [bold]{DEMO_USER}[/], password [bold]{DEMO_PASSWORD}[/]",
             highlight=False,
         )
+    if workers > 1:
+        # each worker process builds its own app from the environment
+        os.environ["QUANTDESK_DATABASE_URL"] = context.db
+        if context.offline:
+            os.environ["QUANTDESK_OFFLINE"] = "1"
+        context.close()
+        uvicorn.run(
+            "quantdesk.api.app:from_environment",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="info",
+            proxy_headers=False,
+        )
+        return
+    settings = ApiSettings.from_env(context.db, offline=context.offline)
+    api = create_app(settings, engine=context.engine)
     uvicorn.run(api, host=host, port=port, log_level="info", proxy_headers=False)
 
 
