@@ -19,6 +19,7 @@ from quantdesk.api.routes import (
     auth,
     holdings,
     instruments,
+    jobs,
     ledger,
     prices,
     reports,
@@ -78,6 +79,7 @@ def create_app(
         user_settings,
         reports,
         suggestions,
+        jobs,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -324,6 +324,11 @@ def import_command(
             clock=bootstrap.utc_now,
             on_bytes=lambda n: progress.advance(task, n),
         )
+    if report.ok and report.added and not options.dry_run:
+        from quantdesk import jobs  # noqa: PLC0415 - only to queue the recompute
+
+        with _ctx(ctx).uow(commit=False) as store:
+            jobs.after_change(_ctx(ctx).user, store.ledger_revision())
     if as_json:
         _print_json(render.import_json(report))
         if not report.ok:
@@ -1338,9 +1343,9 @@ def demo_command(ctx: typer.Context) -> None:
 
 # The commands of their own modules register on `app` when imported (they use the helpers
 # above, so they come last).
-from quantdesk.cli import backup_commands, suggest_commands  # noqa: E402
+from quantdesk.cli import backup_commands, job_commands, suggest_commands  # noqa: E402
 
-__all__ = ["app", "backup_commands", "main", "suggest_commands"]
+__all__ = ["app", "backup_commands", "job_commands", "main", "suggest_commands"]
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from typing import Annotated, Any, BinaryIO
 from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.responses import JSONResponse
 
+from quantdesk import jobs
 from quantdesk.api.deps import CallerDep
 from quantdesk.api.limits import size_text
 from quantdesk.api.problems import PayloadTooLarge, problem, row_errors
@@ -60,6 +61,11 @@ def upload(
             errors=row_errors(report.issues),
             report=body,
         )
+    if report.added and not dry_run:
+        with caller.uow(commit=False) as store:
+            revision = store.ledger_revision()
+        job = jobs.after_change(caller.principal.user_name, revision)
+        body["recompute_job"] = None if job is None else job.id
     return JSONResponse(body, status_code=status.HTTP_200_OK)
 
 

@@ -1,0 +1,289 @@
+"""Background jobs on RQ (Redis Queue): analytics recomputed after imports and edits, the
+prices of every held symbol refreshed, and a nightly recompute of every user.
+
+Why RQ: the jobs call the same synchronous services the CLI and the API call, and RQ runs
+plain Python functions in a forked work horse, so a job that crashes takes no worker
+down with it; it needs only the Redis
+deployments already run for the price cache; its jobs, their status and their failures
+are plain Redis data any process can read (``quantdesk jobs``, ``GET /api/v1/jobs``).
+Celery brings a broker abstraction and a beat process this does not need; arq wants
+asyncio services; Dramatiq's retries are as good but its results need a middleware.
+
+Every job is idempotent: its id names what it does and for which state (a recompute is for
+one user at one ledger revision), so enqueueing the same work twice while it waits is one
+job, and running it twice stores the same answer. A job that fails is retried
+:data:`RETRIES` times after :data:`RETRY_INTERVALS` seconds. Jobs carry no database URL
+(no password goes into Redis): a worker serves the database at ``QUANTDESK_DATABASE_URL``
+(``quantdesk --db URL worker`` sets it), the one its API workers share.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue, Retry
+from rq.job import Job, JobStatus
+from sqlalchemy import Engine, select
+
+from quantdesk import bootstrap
+from quantdesk.domain.errors import InvalidInput
+from quantdesk.market.http import upstream_calls
+from quantdesk.services import analytics, materialize, prices
+from quantdesk.services.settings import read_settings
+from quantdesk.store.tables import users
+
+log = logging.getLogger(__name__)
+QUEUE_NAME = "quantdesk"
+RETRIES = 3
+RETRY_INTERVALS = [5, 30, 120]
+#: How long finished jobs (and their results) stay visible.
+RESULT_TTL = 7 * 24 * 3600
+
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def _engine(url: str) -> Engine:
+    """One engine per database per worker process (jobs of the same database share it)."""
+    if url not in _ENGINES:
+        _ENGINES[url] = bootstrap.open_database(url)
+    return _ENGINES[url]
+
+
+def close_engines() -> None:
+    """Dispose of the engines the jobs opened in this process."""
+    while _ENGINES:
+        _ENGINES.popitem()[1].dispose()
+
+
+def _database() -> Engine:
+    return _engine(bootstrap.default_database_url())
+
+
+def redis_url() -> str:
+    url = os.environ.get("QUANTDESK_REDIS_URL")
+    if not url:
+        raise InvalidInput("background jobs need Redis: set QUANTDESK_REDIS_URL")
+    return url
+
+
+def queue(url: str | None = None) -> Queue:
+    return Queue(QUEUE_NAME, connection=Redis.from_url(url or redis_url()))
+
+
+def _user_names(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(users.c.name).order_by(users.c.name)).scalars())
+
+
+# The jobs ---------------------------------------------------------------------------------
+def recompute(user: str) -> dict[str, Any]:
+    """Store the user's analytics as the dashboard asks for them (their benchmark and
+    risk-free rate), so the next page load is served from the database."""
+    engine = _database()
+    uow = bootstrap.unit_of_work(engine, user)
+    chosen = read_settings(uow)
+    market = prices.user_market(uow)
+    wiring = bootstrap.market_data(engine, market=market, offline=True)
+    # what the dashboard asks first (GET /analytics?period=ALL with the user's defaults)
+    options = analytics.Options(
+        period="ALL", benchmark=chosen.benchmark, risk_free=float(chosen.risk_free)
+    )
+    try:
+        found = materialize.materialized_analytics(
+            uow, wiring.cache, options, clock=bootstrap.utc_now
+        )
+    except InvalidInput as e:  # an empty ledger has nothing to compute: done, and said
+        return {"user": user, "computed": False, "reason": str(e)}
+    return {"user": user, "computed": not found.cached, "history_rows": found.history_rows}
+
+
+def refresh_all() -> dict[str, Any]:
+    """Quotes and closes of every symbol any user holds, each fetched once: the users
+    share one price cache per market (quotes within their TTL and stored closes are not
+    fetched again)."""
+    engine = _database()
+    before = {p: upstream_calls(p) for p in prices.PROVIDERS}
+    wirings: dict[str, bootstrap.MarketWiring] = {}
+    symbols: set[str] = set()
+    errors: dict[str, str] = {}
+    for name in _user_names(engine):
+        uow = bootstrap.unit_of_work(engine, name)
+        market = prices.user_market(uow)
+        wiring = wirings.get(market)
+        if wiring is None:
+            wiring = wirings[market] = bootstrap.market_data(
+                engine, market=market, offline=bootstrap.offline_requested()
+            )
+        report = prices.refresh_prices(
+            uow,
+            None if wiring.offline else wiring.cache,
+            clock=bootstrap.utc_now,
+            simulated=wiring.simulated_closes,
+        )
+        symbols.update(report.symbols)
+        errors.update(report.errors)
+    calls = {p: upstream_calls(p) - before[p] for p in prices.PROVIDERS}
+    return {"symbols": sorted(symbols), "errors": errors, "upstream_calls": calls}
+
+
+def nightly() -> dict[str, Any]:
+    """Refresh every held symbol, then enqueue a recompute of every user."""
+    refreshed = refresh_all()
+    q = queue()
+    queued = [enqueue_recompute(q, name).id for name in _user_names(_database())]
+    return {"refreshed": len(refreshed["symbols"]), "recomputes": queued}
+
+
+# Enqueueing -------------------------------------------------------------------------------
+def _slug(user: str) -> str:
+    """A user name as RQ takes it in a job id (letters, digits, - and _), kept apart from
+    every other name by a short hash."""
+    readable = re.sub(r"[^A-Za-z0-9_]", "_", user)[:40]
+    return f"{readable}-{hashlib.sha256(user.encode()).hexdigest()[:8]}"
+
+
+def _enqueue(q: Queue, job_id: str, func: str, *args: Any) -> Job:
+    """The job ``job_id``: the one already waiting or running, else a new one. ``func`` is
+    the job's import path (what RQ stores and the worker imports)."""
+    existing = q.fetch_job(job_id)
+    if existing is not None and existing.get_status(refresh=True) in (
+        JobStatus.QUEUED,
+        JobStatus.STARTED,
+        JobStatus.DEFERRED,
+        JobStatus.SCHEDULED,
+    ):
+        return existing
+    return q.enqueue(
+        func,
+        *args,
+        job_id=job_id,
+        retry=Retry(max=RETRIES, interval=RETRY_INTERVALS),
+        result_ttl=RESULT_TTL,
+        failure_ttl=RESULT_TTL,
+        description=job_id,
+    )
+
+
+def enqueue_recompute(q: Queue, user: str, revision: int | None = None) -> Job:
+    """Recompute ``user``'s analytics (at ledger ``revision``: one job per revision)."""
+    if revision is None:
+        with _database().connect() as conn:
+            revision = conn.execute(
+                select(users.c.ledger_revision).where(users.c.name == user)
+            ).scalar_one_or_none()
+        if revision is None:
+            raise InvalidInput(f"no user named {user!r}")
+    return _enqueue(q, f"recompute-{_slug(user)}-{revision}", f"{__name__}.recompute", user)
+
+
+def enqueue_refresh(q: Queue, now: datetime | None = None) -> Job:
+    """Refresh every held symbol (one job per hour: a second request that hour is the
+    same job)."""
+    hour = (now or bootstrap.utc_now()).strftime("%Y%m%dT%H")
+    return _enqueue(q, f"refresh-{hour}", f"{__name__}.refresh_all")
+
+
+def enqueue_nightly(q: Queue, now: datetime | None = None) -> Job:
+    day = (now or bootstrap.utc_now()).strftime("%Y%m%d")
+    return _enqueue(q, f"nightly-{day}", f"{__name__}.nightly")
+
+
+# Status -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class JobView:
+    id: str
+    status: str
+    enqueued_at: datetime | None
+    ended_at: datetime | None
+    result: Any
+    error: str | None
+    retries_left: int | None
+
+
+def _view(job: Job) -> JobView:
+    error = None
+    if job.get_status() == JobStatus.FAILED:
+        latest = job.latest_result()
+        info = (latest.exc_string if latest is not None else None) or ""
+        error = info.strip().splitlines()[-1] if info.strip() else "failed"
+    return JobView(
+        job.id,
+        JobStatus(job.get_status()).value,
+        job.enqueued_at,
+        job.ended_at,
+        job.return_value() if job.get_status() == JobStatus.FINISHED else None,
+        error,
+        job.retries_left,
+    )
+
+
+def jobs(q: Queue, user: str | None = None) -> list[JobView]:
+    """Recent jobs, newest first: every job, or ``user``'s recomputes and the shared
+    refreshes."""
+    ids: list[str] = []
+    for registry in (
+        q.started_job_registry,
+        q.finished_job_registry,
+        q.failed_job_registry,
+        q.scheduled_job_registry,
+        q.deferred_job_registry,
+    ):
+        ids.extend(registry.get_job_ids())
+    ids.extend(q.job_ids)
+    found = []
+    for job in Job.fetch_many(list(dict.fromkeys(ids)), connection=q.connection):
+        if job is None:
+            continue
+        if user is not None and job.id.startswith("recompute-") and job.args[:1] != (user,):
+            continue
+        if user is not None and job.id.startswith("nightly-"):
+            continue
+        found.append(_view(job))
+    return sorted(
+        found, key=lambda j: j.enqueued_at.timestamp() if j.enqueued_at else 0.0, reverse=True
+    )
+
+
+def job_json(j: JobView) -> dict[str, Any]:
+    return {
+        "id": j.id,
+        "status": j.status,
+        "enqueued_at": j.enqueued_at.isoformat() if j.enqueued_at else None,
+        "ended_at": j.ended_at.isoformat() if j.ended_at else None,
+        "result": j.result,
+        "error": j.error,
+        "retries_left": j.retries_left,
+    }
+
+
+__all__ = [
+    "after_change",
+    "enqueue_nightly",
+    "enqueue_recompute",
+    "enqueue_refresh",
+    "jobs",
+    "queue",
+]
+
+
+def after_change(user: str, revision: int) -> Job | None:
+    """After an import or an edit that left ``user``'s ledger at ``revision``: recompute
+    their analytics in the background when a queue is configured. Without Redis, or with
+    Redis down, nothing is queued and nothing fails: the analytics are then computed when
+    first asked for (slower, never wrong)."""
+    if not os.environ.get("QUANTDESK_REDIS_URL"):
+        return None
+    try:
+        return enqueue_recompute(queue(), user, revision)
+    except (RedisError, OSError) as error:
+        log.warning("recompute of %s not queued (Redis unavailable: %s)", user, error)
+        return None

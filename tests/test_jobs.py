@@ -1,0 +1,176 @@
+"""Background jobs on RQ against a real Redis: a recompute stores the analytics the
+dashboard asks for, the same work queued twice is one job, a failing job is retried and
+completes, Redis down loses nothing, and each user sees only their own recomputes."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from fastapi import FastAPI
+from rq import SimpleWorker
+from sqlalchemy import Engine
+
+from quantdesk import bootstrap, jobs
+from quantdesk.api.app import create_app
+from quantdesk.api.settings import ApiSettings
+from quantdesk.services import analytics, materialize, portfolio
+from quantdesk.services.import_file import ImportOptions, import_stream
+from quantdesk.store.unit_of_work import SqlUnitOfWork
+from tests.api.conftest import script
+from tests.conftest import clock
+
+TRADES = (
+    b"date,type,symbol,quantity,price,asset_type\n"
+    b"2026-01-05,buy,VTI,10,100,etf\n2026-06-01,buy,BND,10,80,etf\n"
+)
+CLOSES = b"date,symbol,close\n2026-06-01,VTI,110\n2026-06-01,BND,80\n2026-11-20,VTI,120\n"
+#: A database of its own on the test Redis server: the queue's keys never meet others'.
+JOBS_DB = 7
+
+
+@pytest.fixture
+def queue_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    base = os.environ.get("QUANTDESK_TEST_REDIS_URL")
+    if not base:
+        if os.environ.get("CI"):
+            pytest.fail("QUANTDESK_TEST_REDIS_URL must be set under CI")
+        pytest.skip("QUANTDESK_TEST_REDIS_URL is not set")
+    url = base.rsplit("/", 1)[0] + f"/{JOBS_DB}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    monkeypatch.setenv("QUANTDESK_REDIS_URL", url)
+    monkeypatch.setattr(jobs, "RETRY_INTERVALS", [0])  # retries at once in a burst
+    yield url
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def database(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """The jobs' database is the worker's QUANTDESK_DATABASE_URL."""
+    monkeypatch.setenv("QUANTDESK_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    yield engine
+    jobs.close_engines()
+
+
+def _ledger(engine: Engine, tmp: Path, user: str = "ann") -> SqlUnitOfWork:
+    uow = SqlUnitOfWork(engine, user, clock)
+    portfolio.add_account(
+        uow, "Broker", kind="brokerage", institution=None, currency="USD", clock=clock
+    )
+    assert import_stream(uow, io.BytesIO(TRADES), "t.csv", ImportOptions("Broker"), clock=clock).ok
+    closes = tmp / "closes.csv"
+    closes.write_bytes(CLOSES)
+    portfolio.import_prices(uow, closes, clock=clock)
+    return uow
+
+
+def _work(url: str) -> None:
+    q = jobs.queue(url)
+    SimpleWorker([q], connection=q.connection).work(burst=True)
+
+
+def test_a_recompute_stores_the_analytics_the_dashboard_asks_for(
+    queue_url: str, database: Engine, tmp_path: Path
+) -> None:
+    uow = _ledger(database, tmp_path)
+    with uow(commit=False) as store:
+        revision = store.ledger_revision()
+    job = jobs.enqueue_recompute(jobs.queue(queue_url), "ann", revision)
+    assert job.id.startswith("recompute-ann-") and job.id.endswith(f"-{revision}")
+    _work(queue_url)
+    assert "finished" == job.get_status(refresh=True)
+    assert {"user": "ann", "computed": True} == {
+        k: v for k, v in job.return_value().items() if k != "history_rows"
+    }
+    options = analytics.Options(period="ALL", benchmark="SPY", risk_free=0.04)
+    served = materialize.materialized_analytics(uow, None, options, clock=bootstrap.utc_now)
+    assert served.cached  # the page load is served from what the job stored
+
+
+def test_the_same_work_queued_twice_is_one_job(
+    queue_url: str, database: Engine, tmp_path: Path
+) -> None:
+    _ledger(database, tmp_path)
+    q = jobs.queue(queue_url)
+    first = jobs.enqueue_recompute(q, "ann", 5)
+    again = jobs.enqueue_recompute(q, "ann", 5)
+    other = jobs.enqueue_recompute(q, "ann", 6)
+    assert first.id == again.id != other.id
+    assert 2 == len(q)
+    assert jobs.enqueue_refresh(q).id == jobs.enqueue_refresh(q).id
+
+
+def test_a_failing_job_is_retried_and_completes(
+    queue_url: str, database: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _ledger(database, tmp_path)
+    attempts: list[str] = []
+    real = jobs.recompute
+
+    def flaky(user: str) -> dict[str, Any]:
+        attempts.append(user)
+        if len(attempts) < 3:
+            raise ConnectionError("the database went away")
+        return real(user)
+
+    monkeypatch.setattr(jobs, "recompute", flaky)  # RQ finds the job's function by name
+    job = jobs.enqueue_recompute(jobs.queue(queue_url), "ann", 1)
+    _work(queue_url)
+    assert 3 == len(attempts)
+    assert "finished" == job.get_status(refresh=True)
+    assert job.return_value()["computed"] is True
+
+
+def test_a_job_that_keeps_failing_is_shown_failed_with_its_error(
+    queue_url: str, database: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(user: str) -> dict[str, Any]:
+        raise RuntimeError(f"cannot recompute {user}")
+
+    monkeypatch.setattr(jobs, "recompute", broken)
+    jobs.enqueue_recompute(jobs.queue(queue_url), "ann", 1)
+    _work(queue_url)
+    [shown] = jobs.jobs(jobs.queue(queue_url))
+    assert ("failed", 0) == (shown.status, shown.retries_left)
+    assert shown.id.startswith("recompute-ann-")
+    assert "RuntimeError: cannot recompute ann" == shown.error
+
+
+def test_redis_down_queues_nothing_and_fails_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUANTDESK_REDIS_URL", "redis://127.0.0.1:9/0")  # nothing listens
+    assert jobs.after_change("ann", 3) is None
+    monkeypatch.delenv("QUANTDESK_REDIS_URL")
+    assert jobs.after_change("ann", 3) is None  # no queue configured
+
+
+def test_an_upload_queues_a_recompute_that_only_its_user_sees(
+    queue_url: str, database: Engine
+) -> None:
+    app: FastAPI = create_app(
+        ApiSettings(database_url="", offline=True), engine=database, clock=clock
+    )
+    ann, bob = script(app, "ann"), script(app, "bob")
+    made = ann.post("/api/v1/accounts", json={"name": "Broker", "kind": "brokerage"})
+    assert 201 == made.status_code
+    uploaded = ann.post(
+        "/api/v1/uploads",
+        files={"file": ("t.csv", TRADES, "text/csv")},
+        data={"account": "Broker"},
+    )
+    assert 200 == uploaded.status_code, uploaded.text
+    job_id = uploaded.json()["recompute_job"]
+    assert job_id.startswith("recompute-ann-")
+    assert [(job_id, "queued")] == [
+        (j["id"], j["status"]) for j in ann.get("/api/v1/jobs").json()["jobs"]
+    ]
+    assert {"configured": True, "jobs": []} == bob.get("/api/v1/jobs").json()
+    _work(queue_url)
+    [done] = ann.get("/api/v1/jobs").json()["jobs"]
+    assert ("finished", True) == (done["status"], done["result"]["computed"])
