@@ -282,3 +282,17 @@ def test_an_account_with_targets_of_its_own_is_rebalanced_on_its_own(app: FastAP
     after = answer.json()
     assert [] == after["account_plans"]
     assert "IRA" in {t["account"] for t in after["rebalance"]["trades"]}  # BND is an etf
+
+
+def test_the_portfolio_can_buy_what_only_an_account_on_its_own_holds(app: FastAPI) -> None:
+    """BND sits only in the IRA, which keeps its own targets: the other accounts buy it
+    at the IRA's price for the portfolio's BND target instead of refusing."""
+    user = _portfolio(app)
+    own = {"weights": {"BND": "1"}}
+    assert 200 == user.put("/api/v1/targets", params={"account": "IRA"}, json=own).status_code
+    wants_bnd = {"weights": {"etf": "0.5", "stock": "0.3", "BND": "0.2"}, "band": "0.02"}
+    assert 200 == user.put("/api/v1/targets", json=wants_bnd).status_code
+    answer = user.get("/api/v1/suggestions")
+    assert 200 == answer.status_code, answer.text
+    bought = [t for t in answer.json()["rebalance"]["trades"] if t["symbol"] == "BND"]
+    assert [("buy", "Broker")] == [(t["action"], t["account"]) for t in bought]

@@ -499,7 +499,8 @@ def _tax_text(draft: _Draft) -> str:
     return f"taxable, est. gain {draft.realized_gain:.2f}, {' and '.join(terms)} term"
 
 
-def _market(holding: Holding) -> str:
+def market_of(holding: Holding) -> str:
+    """Where a holding trades: ``crypto`` (exchanges, wallets) or ``securities``."""
     return "crypto" if holding.instrument.asset_type is AssetType.CRYPTO else "securities"
 
 
@@ -513,6 +514,6 @@ def _buy_instrument(
     here = [h for a, h in pairs if a.name == account.name]
     if here:
         return max(here, key=lambda h: h.value)
-    markets = {_market(h) for h in account.holdings}
-    pool = [h for _, h in pairs if not markets or _market(h) in markets]
+    markets = {market_of(h) for h in account.holdings}
+    pool = [h for _, h in pairs if not markets or market_of(h) in markets]
     return max(pool, key=lambda h: h.value) if pool else None

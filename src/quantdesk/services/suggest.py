@@ -16,7 +16,7 @@ user. :func:`suggestions` builds the pure engines' inputs from the ledger as of 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -36,6 +36,7 @@ from quantdesk.domain.rebalance import (
     Targets,
     Trade,
     check_weights,
+    market_of,
     plan_rebalance,
 )
 from quantdesk.domain.tax_harvest import (
@@ -336,15 +337,15 @@ class Book:
         ]
         return found, notes
 
-    def buyable(self, account: str, targets: TargetSet) -> tuple[Holding, ...]:
-        """Instruments ``account`` could buy for a target it holds nothing of: a symbol
-        target's instrument, a class target's largest holding, from the other accounts
+    def _missing(self, held: Sequence[Holding], targets: TargetSet) -> list[Holding]:
+        """Instruments to buy for the targets that ``held`` has nothing of: a symbol
+        target's instrument, a class target's largest holding, from the other holdings
         (0 units at their price)."""
-        here = self.holdings.get(account, [])
-        symbols = {h.instrument.symbol for h in here}
-        classes = {h.asset_class for h in here}
+        symbols = {h.instrument.symbol for h in held}
+        classes = {h.asset_class for h in held}
+        inside = {id(h) for h in held}
         elsewhere = sorted(
-            (h for name, held in self.holdings.items() if name != account for h in held),
+            (h for hs in self.holdings.values() for h in hs if id(h) not in inside),
             key=lambda h: -h.value,
         )
         found: dict[InstrumentKey, Holding] = {}
@@ -358,7 +359,31 @@ class Book:
             )
             if wanted and h.instrument not in found:
                 found[h.instrument] = Holding(h.instrument, asset_class, ZERO, h.price)
-        return tuple(found.values())
+        return list(found.values())
+
+    def buyable(self, account: str, targets: TargetSet) -> tuple[Holding, ...]:
+        """What ``account``, rebalanced on its own, could buy for a target it holds
+        nothing of."""
+        return tuple(self._missing(self.holdings.get(account, []), targets))
+
+    def with_buyable(
+        self, accounts: list[AccountHoldings], targets: TargetSet
+    ) -> list[AccountHoldings]:
+        """``accounts`` with what they could buy for a target none of them holds (it is
+        held only in an account rebalanced on its own): in the largest account that
+        trades that kind of asset (crypto or securities)."""
+        held = [h for a in accounts for h in a.holdings]
+        found = list(accounts)
+        for extra in self._missing(held, targets):
+            fits = [
+                k
+                for k, a in enumerate(found)
+                if not a.holdings or market_of(extra) in {market_of(h) for h in a.holdings}
+            ]
+            if fits:
+                k = max(fits, key=lambda k: sum((h.value for h in found[k].holdings), ZERO))
+                found[k] = replace(found[k], holdings=(*found[k].holdings, extra))
+        return found
 
 
 def read_book(uow: SuggestUnitOfWork, as_of: date) -> Book:
@@ -442,6 +467,7 @@ def suggestions(
     others = [name for name in book.holdings if name not in scoped]
     accounts, flow_notes = book.accounts(targets.cash_flow, others)
     if targets.is_set and accounts:
+        accounts = book.with_buyable(accounts, targets)
         plan = plan_rebalance(accounts, targets.engine_targets(), book.as_of)
     else:
         plan = RebalancePlan((), (), ())
