@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 from playwright.sync_api import Page, expect
 
@@ -41,7 +42,12 @@ def _percents(classes: list[str]) -> dict[str, int]:
 
 def _put_targets(page: Page, **options: str) -> dict[str, Any]:
     """Set targets over every held class through the API (the page's own CSRF cookie)."""
-    weights = {c: str(p / 100) for c, p in _percents(_held_classes(page)).items()}
+    return _put_weights(page, _percents(_held_classes(page)), **options)
+
+
+def _put_weights(page: Page, percents: dict[str, int], **options: str) -> dict[str, Any]:
+    """Set the portfolio's targets to these whole percents through the API."""
+    weights = {c: str(p / 100) for c, p in percents.items()}
     csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "quantdesk_csrf")
     answer = page.request.put(
         _api(page, "/targets"),
@@ -342,3 +348,176 @@ def test_a_wash_sale_candidate_is_flagged_clearly(page: Page) -> None:
     expect(table.locator("tbody tr:not(.sug-wash)").first.locator("td").nth(7)).to_contain_text(
         "No"
     )
+
+
+def _csrf(page: Page) -> str:
+    return next(c["value"] for c in page.context.cookies() if c["name"] == "quantdesk_csrf")
+
+
+def _retirement_account(page: Page) -> dict[str, Any]:
+    """The demo's retirement account (GET /accounts)."""
+    answer = page.request.get(_api(page, "/accounts"))
+    assert answer.ok, answer.text()
+    return next(a for a in answer.json() if a["kind"] == "retirement")
+
+
+def _own_percents(page: Page, account: dict[str, Any]) -> dict[str, int]:
+    """Whole percents over what ``account`` holds: half on one symbol of its most held
+    class, the other half over its classes (cash is never a target)."""
+    answer = page.request.get(_api(page, f"/holdings?account_id={account['id']}"))
+    assert answer.ok, answer.text()
+    held = [h for h in answer.json()["holdings"] if h["asset_type"] != "cash"]
+    assert held, f"the demo's {account['name']} holds something"
+    classes = sorted({h["asset_type"] for h in held})
+    most = max(classes, key=lambda c: sum(h["asset_type"] == c for h in held))
+    symbol = sorted(h["symbol"] for h in held if h["asset_type"] == most)[0]
+    share = 50 // len(classes)
+    return {symbol: 100 - share * len(classes), **dict.fromkeys(classes, share)}
+
+
+def _targets_path(account: dict[str, Any]) -> str:
+    return "/targets?" + urlencode({"account": account["name"]})
+
+
+def _remove_own_targets(page: Page, account: dict[str, Any]) -> None:
+    answer = page.request.delete(
+        _api(page, _targets_path(account)), headers={"X-CSRF-Token": _csrf(page)}
+    )
+    assert answer.status == 204, answer.text()
+
+
+def test_an_account_with_targets_of_its_own_is_rebalanced_on_its_own(page: Page) -> None:
+    """Portfolio targets over the classes held outside the retirement account leave its
+    funds uncovered: the refusal says so, and the account, chosen in the scope picker,
+    follows the portfolio's targets until it has its own (no concentration limit or VaR
+    budget: those are the portfolio's). Saved, they are listed in the summary and the
+    account gets its own sub-section of the rebalancing (buckets, trades or "no trades",
+    effect), out of the portfolio's plan; removed, the sub-section is gone."""
+    page.troubles.expect_failure("/api/v1/suggestions?")  # type: ignore[attr-defined]
+    sign_in(page, page.base)  # type: ignore[attr-defined]
+    ira = _retirement_account(page)
+    name = ira["name"]
+    percents = _own_percents(page, ira)
+    symbol = next(iter(percents))
+    everywhere = page.request.get(_api(page, "/holdings")).json()["holdings"]
+    outside = sorted(
+        {h["asset_type"] for h in everywhere if h["account_id"] != ira["id"]} - {"cash"}
+    )
+    assert set(_held_classes(page)) - set(outside), f"{name} holds a class of its own"
+    _put_weights(page, _percents(outside))
+    try:
+        _open(page)
+        expect(page.get_by_test_id("suggestions-refused")).to_contain_text("no target")
+        page.get_by_label("Targets for").select_option(label=name)
+        expect(page.get_by_test_id("follows-portfolio")).to_have_text(
+            f"{name} follows the portfolio's targets; set targets here to rebalance it on its own."
+        )
+        expect(page.get_by_test_id("suggestions-refused")).to_be_visible()
+        expect(page.get_by_label("Concentration limit")).to_have_count(0)
+        expect(page.get_by_label("VaR budget")).to_have_count(0)
+        expect(page.get_by_role("button", name=f"Remove {name}'s own targets")).to_have_count(0)
+        for i, (key, percent) in enumerate(percents.items(), start=1):
+            if i > 1:
+                page.get_by_role("button", name="Add a row").click()
+            page.get_by_label(f"Target {i}: asset class or symbol").fill(key)
+            page.get_by_label(f"Target {i}: weight (%)").fill(str(percent))
+        expect(page.get_by_test_id("weight-sum")).to_contain_text("100%")
+        page.get_by_label("Band").fill("2")
+        with page.expect_request(
+            lambda r: r.method == "PUT" and "/api/v1/targets?account=" in r.url
+        ) as putting:
+            page.get_by_role("button", name="Save targets").click()
+        sent = putting.value.post_data_json
+        assert sent is not None
+        assert set(sent["weights"]) == set(percents)
+        assert "concentration_limit" not in sent and "var_budget" not in sent
+
+        expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+        summary = page.get_by_test_id("targets-summary")
+        expect(summary).to_contain_text(symbol)
+        expect(summary).to_contain_text("band ±2%")
+        expect(summary).not_to_contain_text("VaR budget")
+        expect(page.get_by_test_id("targets-accounts")).to_contain_text(
+            f"{name} has targets of its own"
+        )
+        own = page.request.get(_api(page, _targets_path(ira))).json()
+        assert own["account"] == name and set(own["weights"]) == set(percents)
+        assert name in page.request.get(_api(page, "/targets")).json()["accounts_with_targets"]
+
+        plan = page.get_by_role("region", name=f"{name} — its own targets")
+        expect(plan).to_be_visible()
+        expect(page.get_by_test_id("suggestions-refused")).to_have_count(0)
+        expect(plan.get_by_role("table", name=f"{name}: bucket weights")).to_contain_text(symbol)
+        trades = plan.get_by_role("table", name=f"{name}: trades toward its own targets")
+        expect(trades.or_(plan.get_by_test_id("account-plan-no-trades"))).to_be_visible()
+        if trades.is_visible():
+            rows = trades.locator("tbody tr")
+            for i in range(rows.count()):
+                expect(rows.nth(i).locator("td").nth(1)).to_have_text(name)
+            expect(rows.first).to_contain_text(re.compile(r"Buy|Sell"))
+            expect(rows.first).to_contain_text(re.compile(r"vol [\d.]+% → [\d.]+%"))
+        expect(plan.get_by_test_id("account-plan-effect")).to_contain_text(
+            f"Effect of {name}'s plan:"
+        )
+        # the portfolio's own plan leaves the account out
+        expect(page.get_by_test_id("rebalance-effect")).to_be_visible()
+        portfolio = page.get_by_role("table", name="Rebalancing trades", exact=True)
+        if portfolio.count():
+            assert name not in portfolio.locator("tbody tr td:nth-child(2)").all_inner_texts()
+
+        page.get_by_role("button", name=f"Remove {name}'s own targets").click()
+        expect(page.get_by_role("status").filter(has_text="Removed")).to_contain_text(
+            f"{name} follows the portfolio's targets again"
+        )
+        expect(page.get_by_test_id("follows-portfolio")).to_be_visible()
+        expect(page.get_by_test_id("targets-accounts")).to_have_count(0)
+        expect(page.get_by_test_id("suggestions-refused")).to_contain_text("no target")
+        expect(plan).to_have_count(0)
+        assert page.request.get(_api(page, "/targets")).json()["accounts_with_targets"] == []
+
+        # targets over every class again: rebalanced with the rest, no sub-section of its own
+        _put_targets(page)
+        page.reload()
+        expect(page.get_by_role("table", name="Rebalancing trades", exact=True)).to_be_visible()
+        expect(plan).to_have_count(0)
+        page.get_by_label("Targets for").select_option(label="Whole portfolio")
+        expect(page.get_by_test_id("targets-summary")).to_contain_text("concentration limit")
+    finally:
+        if name in page.request.get(_api(page, "/targets")).json()["accounts_with_targets"]:
+            _remove_own_targets(page, ira)
+        _put_targets(page)  # the portfolio's targets as the earlier tests left them
+
+
+def test_with_only_an_account_s_own_targets_that_account_alone_is_rebalanced(
+    page: Page,
+) -> None:
+    """No portfolio targets, but the retirement account has its own: the suggestions are
+    made, the rebalancing says only that account is rebalanced and shows its plan."""
+    sign_in(page, page.base)  # type: ignore[attr-defined]
+    ira = _retirement_account(page)
+    name = ira["name"]
+    weights = {k: str(p / 100) for k, p in _own_percents(page, ira).items()}
+    csrf = {"X-CSRF-Token": _csrf(page)}
+    answer = page.request.delete(_api(page, "/targets"), headers=csrf)
+    assert answer.status == 204, answer.text()
+    try:
+        answer = page.request.put(
+            _api(page, _targets_path(ira)), data={"weights": weights}, headers=csrf
+        )
+        assert answer.ok, answer.text()
+        _open(page)
+        expect(page.get_by_test_id("as-of")).to_contain_text("as of")
+        expect(page.get_by_test_id("no-targets")).to_have_count(0)
+        expect(page.get_by_test_id("no-portfolio-targets")).to_be_visible()
+        expect(page.get_by_test_id("targets-accounts")).to_contain_text(
+            f"{name} has targets of its own"
+        )
+        expect(page.get_by_test_id("rebalance-no-portfolio-targets")).to_contain_text(
+            f"only {name}, with targets of its own, is rebalanced"
+        )
+        expect(page.get_by_role("table", name="Rebalancing trades", exact=True)).to_have_count(0)
+        plan = page.get_by_role("region", name=f"{name} — its own targets")
+        expect(plan.get_by_role("table", name=f"{name}: bucket weights")).to_be_visible()
+    finally:
+        _remove_own_targets(page, ira)
+        _put_targets(page)  # the portfolio's targets as the earlier tests left them

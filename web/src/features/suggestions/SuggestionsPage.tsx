@@ -1,17 +1,22 @@
 /**
  * Suggestions: what to trade and why. The target allocation (GET/PUT /targets), the
- * portfolio's risk figures now, risk alerts, the rebalancing trades toward the targets and
+ * portfolio's or one account's own (GET/PUT/DELETE /targets?account=), the
+ * portfolio's risk figures now, risk alerts, the rebalancing trades toward the targets (the
+ * portfolio's plan, then one per account with targets of its own) and
  * the tax-loss harvesting candidates (GET /suggestions), an optimized allocation
  * (GET /suggestions/optimize), each section's orders as CSV for the broker, and, when the
  * server has a language model, a plain-words summary (POST /suggestions/summary).
  */
 import { keepPreviousData, useMutation, useQuery } from "@tanstack/react-query";
-import { useEffect, useState, type FormEvent } from "react";
+import { Fragment, useEffect, useState, type FormEvent } from "react";
 import { ApiError, get, post } from "../../api/client";
 import { describe, useReportError } from "../../components/errors";
 import { DEFINITIONS } from "../../components/metrics";
 import { formatMoney, formatNumber, formatPercent, formatRatio, userLocale } from "../../format/format";
+import type { Account } from "../settings/settings";
+import { AccountPlans } from "./components/AccountPlans";
 import { OptimizePanel } from "./components/OptimizePanel";
+import { ScopePicker } from "./components/ScopePicker";
 import { BucketsTable, DroppedTrades, EffectText, ExportOrders, Notes, TradesTable } from "./components/Tables";
 import { TARGETS_KEY, TargetsEditor } from "./components/TargetsEditor";
 import {
@@ -27,6 +32,15 @@ import {
   type HarvestForm,
   type HarvestQuery,
 } from "./suggestionsLogic";
+import {
+  anyTargets,
+  followsText,
+  hasTargets,
+  listText,
+  targetsKey,
+  validScope,
+  type TargetsScope,
+} from "./targets";
 import type { HarvestCandidate, Suggestions, Summary, Targets } from "./types";
 import "./suggestions.css";
 
@@ -92,6 +106,7 @@ function Alerts({ s }: { s: Suggestions }) {
 
 function Rebalance({ s }: { s: Suggestions }) {
   const plan = s.rebalance;
+  const own = s.account_plans ?? [];
   return (
     <section className="panel sug-section" aria-labelledby="sug-rebalance-heading">
       <div className="sug-section-head">
@@ -99,21 +114,33 @@ function Rebalance({ s }: { s: Suggestions }) {
         <span className="spacer" />
         <ExportOrders source="rebalance" />
       </div>
-      <div className="sug-rebalance">
-        <BucketsTable buckets={plan.buckets} />
-        <div className="sug-rebalance-trades">
-          <p className="sug-plan-effect" data-testid="rebalance-effect">
-            <EffectText effect={plan.effect} label="Effect of the whole plan:" />
-          </p>
-          {plan.trades.length ? (
-            <TradesTable trades={plan.trades} label="Rebalancing trades" />
-          ) : (
-            <p className="sug-empty">No trades: every bucket is within its band.</p>
-          )}
-          <DroppedTrades trades={plan.dropped} minTrade={s.targets?.min_trade} />
-          <Notes notes={plan.notes} label="Rebalancing notes" />
+      {own.length > 0 && hasTargets(s.targets) && <h3>The other accounts — the portfolio&apos;s targets</h3>}
+      {hasTargets(s.targets) ? (
+        <div className="sug-rebalance">
+          <BucketsTable buckets={plan.buckets} />
+          <div className="sug-rebalance-trades">
+            <p className="sug-plan-effect" data-testid="rebalance-effect">
+              <EffectText effect={plan.effect} label="Effect of the whole plan:" />
+            </p>
+            {plan.trades.length ? (
+              <TradesTable trades={plan.trades} label="Rebalancing trades" />
+            ) : (
+              <p className="sug-empty">No trades: every bucket is within its band.</p>
+            )}
+            <DroppedTrades trades={plan.dropped} minTrade={s.targets?.min_trade} />
+            <Notes notes={plan.notes} label="Rebalancing notes" />
+          </div>
         </div>
-      </div>
+      ) : (
+        <>
+          <p className="sug-empty" data-testid="rebalance-no-portfolio-targets">
+            No targets for the whole portfolio: only {listText(own.map((p) => p.account))}, with targets of{" "}
+            {own.length === 1 ? "its" : "their"} own, {own.length === 1 ? "is" : "are"} rebalanced.
+          </p>
+          <Notes notes={plan.notes} label="Rebalancing notes" />
+        </>
+      )}
+      <AccountPlans plans={own} />
     </section>
   );
 }
@@ -311,9 +338,22 @@ export function SuggestionsPage() {
   const report = useReportError();
   const [applied, setApplied] = useState<HarvestQuery>(() => harvestQuery(HARVEST_DEFAULTS).query as HarvestQuery);
   const [opened, setOpened] = useState<boolean | null>(null);
+  const [chosen, setChosen] = useState<TargetsScope>(null);
 
+  // under "suggestions": refreshed when the accounts change on the settings page
+  const accounts = useQuery({
+    queryKey: ["suggestions", "accounts"],
+    queryFn: ({ signal }) => get<Account[]>("/accounts", undefined, signal),
+  });
+  const scope = validScope(chosen, accounts.data);
   const targets = useQuery({ queryKey: TARGETS_KEY, queryFn: ({ signal }) => get<Targets>("/targets", undefined, signal) });
-  const set = Object.keys(targets.data?.weights ?? {}).length > 0;
+  // the scope's targets: the same query as the portfolio's when it is the portfolio
+  const shown = useQuery({
+    queryKey: targetsKey(scope),
+    queryFn: ({ signal }) => get<Targets>("/targets", { account: scope }, signal),
+  });
+  // suggestions are made once the portfolio or an account has targets
+  const set = anyTargets(targets.data);
   const suggestions = useQuery({
     queryKey: ["suggestions", "main", applied],
     queryFn: ({ signal }) => get<Suggestions>("/suggestions", applied, signal),
@@ -327,20 +367,41 @@ export function SuggestionsPage() {
     if (targets.error) report(targets.error, "The targets could not be loaded");
   }, [targets.error, report]);
   useEffect(() => {
+    if (accounts.error) report(accounts.error, "The accounts could not be loaded");
+  }, [accounts.error, report]);
+  useEffect(() => {
     if (suggestions.error && !isInputProblem(suggestions.error)) report(suggestions.error, "The suggestions could not be made");
   }, [suggestions.error, report]);
 
   const s = suggestions.error ? undefined : suggestions.data;
-  const open = opened ?? (noTargets || refused);
-  const intro = noTargets ? (
-    <span data-testid="no-targets">
-      No targets set yet: give each asset class or symbol you hold a weight (together 100%) and save to see what to trade.
-    </span>
-  ) : refused ? (
-    <span className="warning sug-refused" role="alert" data-testid="suggestions-refused">
-      No suggestions for these targets: {describe(suggestions.error)}
-    </span>
-  ) : undefined;
+  const scopeSet = hasTargets(shown.data);
+  const open = opened ?? (noTargets || refused || (shown.isSuccess && !scopeSet));
+  const choose = (next: TargetsScope) => {
+    setChosen(next);
+    setOpened(null);
+  };
+  const picker =
+    accounts.data && accounts.data.length > 0 ? <ScopePicker accounts={accounts.data} scope={scope} onChange={choose} /> : undefined;
+  // why the editor is open, or what is wrong: a refusal is said on every scope
+  const intro = [
+    scope !== null && !scopeSet && <span data-testid="follows-portfolio">{followsText(scope)}</span>,
+    scope === null && noTargets && (
+      <span data-testid="no-targets">
+        No targets set yet: give each asset class or symbol you hold a weight (together 100%) and save to see what to trade.
+      </span>
+    ),
+    scope === null && !noTargets && !scopeSet && (
+      <span data-testid="no-portfolio-targets">
+        No targets for the whole portfolio: only the accounts with targets of their own are rebalanced. Set targets here to
+        rebalance the others.
+      </span>
+    ),
+    refused && (
+      <span className="warning sug-refused" role="alert" data-testid="suggestions-refused">
+        No suggestions for these targets: {describe(suggestions.error)}
+      </span>
+    ),
+  ].filter(Boolean);
 
   return (
     <div className="sug">
@@ -362,9 +423,34 @@ export function SuggestionsPage() {
         </p>
       )}
       {targets.isPending && <p className="loading">Loading the targets…</p>}
-      {targets.isSuccess && (
-        <TargetsEditor saved={targets.data} open={open} onOpen={setOpened} onSaved={() => setOpened(null)} intro={intro} />
-      )}
+      {targets.isSuccess &&
+        (shown.isSuccess ? (
+          <TargetsEditor
+            key={scope ?? ""}
+            scope={scope}
+            saved={shown.data}
+            open={open}
+            onOpen={setOpened}
+            onSaved={() => setOpened(null)}
+            intro={intro.length ? intro.map((part, i) => <Fragment key={i}>{i > 0 && " "}{part}</Fragment>) : undefined}
+            picker={picker}
+            accountsWithTargets={targets.data.accounts_with_targets}
+          />
+        ) : (
+          <section className="panel sug-targets" aria-label="Targets">
+            <div className="sug-section-head">
+              <h2>Targets</h2>
+              {picker}
+            </div>
+            {shown.isPending ? (
+              <p className="loading">Loading the targets of {scope ?? "the portfolio"}…</p>
+            ) : (
+              <p className="error" role="status">
+                The targets of {scope ?? "the portfolio"} could not be loaded: {describe(shown.error)}
+              </p>
+            )}
+          </section>
+        ))}
       {suggestions.error && !isInputProblem(suggestions.error) && (
         <p className="warning" role="status">
           {describe(suggestions.error)}

@@ -1,11 +1,21 @@
 import { describe, expect, it } from "vitest";
 import {
+  anyTargets,
+  followsText,
+  hasTargets,
   keyKind,
+  listText,
+  ownTargetsLine,
   percentDigits,
+  scopedBody,
+  scopedTargets,
   sumDecimals,
   targetsBody,
   targetsForm,
+  targetsKey,
+  targetsPath,
   targetsSummary,
+  validScope,
   weightSum,
   type TargetsForm,
 } from "./targets";
@@ -148,5 +158,70 @@ describe("the collapsed editor's line", () => {
     expect(percentDigits("0.6")).toBe(0);
     expect(percentDigits("0.075")).toBe(1);
     expect(percentDigits("0.12345")).toBe(2);
+  });
+});
+
+describe("the scope of the targets: the portfolio or one account", () => {
+  const pct = (f: string) => `${Number(f) * 100}%`;
+  const money = (v: string) => `$${v}`;
+
+  it("reads and writes the portfolio's at /targets, an account's with ?account=", () => {
+    expect(targetsPath(null)).toBe("/targets");
+    expect(targetsPath("IRA")).toBe("/targets?account=IRA");
+    expect(targetsPath("Vanguard IRA")).toBe("/targets?account=Vanguard+IRA");
+    expect(targetsPath("A&B #1")).toBe("/targets?account=A%26B+%231");
+    expect(new URLSearchParams(targetsPath("A&B #1").split("?")[1]).get("account")).toBe("A&B #1");
+  });
+
+  it("keys each scope's targets under the portfolio's, so one invalidation reaches them all", () => {
+    expect(targetsKey(null)).toEqual(["targets"]);
+    expect(targetsKey("IRA")).toEqual(["targets", "account", "IRA"]);
+    expect(targetsKey("IRA").slice(0, 1)).toEqual(targetsKey(null));
+  });
+
+  it("leaves the portfolio-only limits out of an account's body", () => {
+    const body = { weights: { etf: "1" }, band: "0.05", min_trade: "50", cash_flow: "100", concentration_limit: "0.3", var_budget: "0.02" };
+    expect(scopedBody(body, null)).toBe(body);
+    expect(scopedBody(body, "IRA")).toEqual({ weights: { etf: "1" }, band: "0.05", min_trade: "50", cash_flow: "100" });
+    expect(body.var_budget).toBe("0.02"); // the form's body is not changed
+    expect(targetsSummary(scopedTargets(SAVED, "IRA"), money, pct)).toBe(
+      "etf 60% · bond 30% · AAPL 10%; band ±5%, trades of $50 or more",
+    );
+    expect(scopedTargets(SAVED, null)).toBe(SAVED);
+  });
+
+  it("knows when targets are set, for the portfolio or for some account", () => {
+    const none = { ...SAVED, weights: {} };
+    expect(hasTargets(SAVED)).toBe(true);
+    expect(hasTargets(none)).toBe(false);
+    expect(hasTargets(undefined)).toBe(false);
+    expect(anyTargets(none)).toBe(false);
+    expect(anyTargets({ ...none, accounts_with_targets: [] })).toBe(false);
+    expect(anyTargets({ ...none, accounts_with_targets: ["IRA"] })).toBe(true);
+    expect(anyTargets(SAVED)).toBe(true);
+  });
+
+  it("falls back to the portfolio when the chosen account is gone, not while accounts load", () => {
+    const accounts = [{ name: "Brokerage" }, { name: "IRA" }];
+    expect(validScope("IRA", accounts)).toBe("IRA");
+    expect(validScope("Old IRA", accounts)).toBeNull();
+    expect(validScope("IRA", undefined)).toBe("IRA");
+    expect(validScope(null, accounts)).toBeNull();
+  });
+
+  it("says which accounts have targets of their own", () => {
+    expect(listText([])).toBe("");
+    expect(listText(["IRA"])).toBe("IRA");
+    expect(listText(["IRA", "Roth"])).toBe("IRA and Roth");
+    expect(listText(["IRA", "Roth", "401k"])).toBe("IRA, Roth and 401k");
+    expect(ownTargetsLine(undefined)).toBeNull();
+    expect(ownTargetsLine([])).toBeNull();
+    expect(ownTargetsLine(["IRA"])).toBe(
+      "IRA has targets of its own: it is rebalanced on its own, and the portfolio's targets apply to the other accounts.",
+    );
+    expect(ownTargetsLine(["IRA", "Roth"])).toBe(
+      "IRA and Roth have targets of their own: they are rebalanced on their own, and the portfolio's targets apply to the other accounts.",
+    );
+    expect(followsText("IRA")).toBe("IRA follows the portfolio's targets; set targets here to rebalance it on its own.");
   });
 });

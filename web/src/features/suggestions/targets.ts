@@ -1,11 +1,75 @@
 /**
  * The targets editor's pure logic: the saved targets as the form shows them (weights and
- * limits as percents), the running sum of the weights (exact, it must be 100%), and the
- * PUT /targets body the form makes, or what is wrong with it.
+ * limits as percents), the running sum of the weights (exact, it must be 100%), the
+ * PUT /targets body the form makes, or what is wrong with it, and the scope they are for
+ * (the whole portfolio, or one account's own targets).
  */
 import { parseUserNumber } from "../../format/format";
 import { fractionToPercent, percentToFraction } from "../settings/settings";
 import type { Targets, TargetsPut } from "./types";
+
+// Scopes: the portfolio's targets, or one account's own ------------------------------------
+
+/** Whose targets: null for the whole portfolio, else an account's name (its own targets:
+ * it is rebalanced on its own, and the portfolio's apply to the other accounts). */
+export type TargetsScope = string | null;
+
+/** The query key of a scope's targets; the portfolio's is ["targets"], the prefix of all. */
+export const targetsKey = (scope: TargetsScope): readonly unknown[] =>
+  scope === null ? ["targets"] : ["targets", "account", scope];
+
+/** The address (under /api/v1) a scope's targets are read, replaced and removed at. */
+export const targetsPath = (scope: TargetsScope): string =>
+  scope === null ? "/targets" : `/targets?${new URLSearchParams({ account: scope }).toString()}`;
+
+/** The concentration limit and the VaR budget are the portfolio's only: an account's
+ * body leaves them out. */
+export function scopedBody(body: TargetsPut, scope: TargetsScope): TargetsPut {
+  if (scope === null) return body;
+  const own = { ...body };
+  delete own.concentration_limit;
+  delete own.var_budget;
+  return own;
+}
+
+/** The targets as a scope has them: an account's without the portfolio-only limits. */
+export const scopedTargets = (t: Targets, scope: TargetsScope): Targets =>
+  scope === null ? t : { ...t, concentration_limit: "", var_budget: "" };
+
+/** Whether weights are set (the server answers empty weights when none are). */
+export const hasTargets = (t: Targets | undefined | null): boolean => Object.keys(t?.weights ?? {}).length > 0;
+
+/** Whether anything is rebalanced: the portfolio or some account has targets. */
+export const anyTargets = (portfolio: Targets | undefined | null): boolean =>
+  hasTargets(portfolio) || (portfolio?.accounts_with_targets?.length ?? 0) > 0;
+
+/** The chosen scope while its account exists (or the accounts are still loading); the
+ * portfolio once the account is gone (renamed or removed). */
+export function validScope(scope: TargetsScope, accounts: readonly { name: string }[] | undefined): TargetsScope {
+  if (scope === null || accounts === undefined) return scope;
+  return accounts.some((a) => a.name === scope) ? scope : null;
+}
+
+/** "IRA", "IRA and Roth", "IRA, Roth and 401k". */
+export function listText(names: readonly string[]): string {
+  if (names.length <= 1) return names[0] ?? "";
+  return `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
+}
+
+/** The line saying which accounts have targets of their own; null when none has. */
+export function ownTargetsLine(accounts: readonly string[] | undefined): string | null {
+  if (!accounts?.length) return null;
+  const [has, own] = accounts.length === 1 ? ["has", "its"] : ["have", "their"];
+  const are = accounts.length === 1 ? "it is" : "they are";
+  return (
+    `${listText(accounts)} ${has} targets of ${own} own: ${are} rebalanced on ${own} own, ` +
+    "and the portfolio's targets apply to the other accounts."
+  );
+}
+
+/** What the editor says of an account without targets of its own. */
+export const followsText = (account: string): string =>
+  `${account} follows the portfolio's targets; set targets here to rebalance it on its own.`;
 
 /** The asset classes a target can name (lower case); any other key is a symbol. */
 export const ASSET_CLASSES = ["etf", "stock", "bond", "fund", "crypto", "other"] as const;

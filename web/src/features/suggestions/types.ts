@@ -34,6 +34,10 @@ export interface Targets {
   cash_flow: string;
   concentration_limit: string;
   var_budget: string;
+  /** The account whose own targets these are; null for the portfolio's. */
+  account?: string | null;
+  /** GET /targets only: the accounts with targets of their own (rebalanced on their own). */
+  accounts_with_targets?: string[];
 }
 
 /** The PUT /targets body: every option but the weights may be left to the server. */
@@ -75,6 +79,17 @@ export interface Bucket {
   target: string;
   before: string;
   after: string;
+}
+
+/** The plan of an account with targets of its own: rebalanced on its own, inside itself. */
+export interface AccountPlan {
+  account: string;
+  targets: Targets;
+  trades: Trade[];
+  dropped: Trade[];
+  buckets: Bucket[];
+  notes: string[];
+  effect: Effect | null;
 }
 
 export interface Replacement {
@@ -146,6 +161,8 @@ export interface Suggestions {
     notes: string[];
     effect: Effect | null;
   };
+  /** One plan per account with targets of its own; the rebalance above leaves them out. */
+  account_plans: AccountPlan[];
   harvest: {
     candidates: HarvestCandidate[];
     skipped: SkippedLot[];

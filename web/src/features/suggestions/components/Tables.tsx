@@ -90,9 +90,9 @@ export function DroppedTrades({ trades, minTrade }: { trades: Trade[]; minTrade:
 const pct = (v: string | number | null | undefined) =>
   v === null || v === undefined || v === "" ? "—" : formatPercent(Number(v), undefined, 1);
 
-export function BucketsTable({ buckets }: { buckets: Bucket[] }) {
+export function BucketsTable({ buckets, label = "Buckets" }: { buckets: Bucket[]; label?: string }) {
   return (
-    <table className="sug-table sug-buckets" aria-label="Buckets">
+    <table className="sug-table sug-buckets" aria-label={label}>
       <thead>
         <tr>
           <th scope="col">Bucket</th>

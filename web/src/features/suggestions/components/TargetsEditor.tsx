@@ -2,28 +2,38 @@
  * The targets editor: weight rows (an asset class or a symbol and its weight in percent),
  * their running sum (it must be 100%), and the plan's options. Save replaces the stored
  * targets (PUT /targets); a refusal's reason shows beside the form. Collapsed to one line
- * once targets are set.
+ * once targets are set. With a scope, the same editor holds one account's own targets
+ * (PUT/DELETE /targets?account=): no concentration limit or VaR budget, those are the
+ * portfolio's.
  */
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent, type ReactNode } from "react";
-import { ApiError, put } from "../../../api/client";
+import { ApiError, del, put } from "../../../api/client";
 import { describe, useReportError } from "../../../components/errors";
 import { formatMoney, formatPercent, userLocale } from "../../../format/format";
 import { CURRENCY } from "../suggestionsLogic";
 import {
   ASSET_CLASSES,
   blankRow,
+  hasTargets,
   keyKind,
+  ownTargetsLine,
   percentDigits,
+  scopedBody,
+  scopedTargets,
   targetsBody,
   targetsForm,
+  targetsKey,
+  targetsPath,
   targetsSummary,
   weightSum,
   type TargetErrors,
   type TargetsForm,
+  type TargetsScope,
 } from "../targets";
 import type { Targets, TargetsPut } from "../types";
 
+/** The portfolio's targets; the prefix of every scope's key (targetsKey). */
 export const TARGETS_KEY = ["targets"];
 
 function Option(props: { id: string; label: string; unit?: string; hint: string; error?: string; children: ReactNode }) {
@@ -55,32 +65,60 @@ export function TargetsEditor(props: {
   onSaved: () => void;
   /** One line above the form (why it is open). */
   intro?: ReactNode;
+  /** Whose targets (default: the whole portfolio's); give the editor a key per scope. */
+  scope?: TargetsScope;
+  /** Beside the heading: the choice of the scope. */
+  picker?: ReactNode;
+  /** The accounts with targets of their own, listed under the summary line. */
+  accountsWithTargets?: string[];
 }) {
   const { saved, open, onOpen } = props;
+  const scope = props.scope ?? null;
   const queryClient = useQueryClient();
   const report = useReportError();
-  const [form, setForm] = useState<TargetsForm>(() => targetsForm(saved));
+  // an account's form has no concentration limit or VaR budget (the portfolio's)
+  const formOf = (t: Targets | undefined) => targetsForm(t && scopedTargets(t, scope));
+  const [form, setForm] = useState<TargetsForm>(() => formOf(saved));
   const [errors, setErrors] = useState<TargetErrors>({});
   const [problem, setProblem] = useState("");
   const [notice, setNotice] = useState("");
-  useEffect(() => setForm(targetsForm(saved)), [saved]);
-  const set = Object.keys(saved?.weights ?? {}).length > 0;
+  useEffect(() => setForm(formOf(saved)), [saved, scope]);
+  const set = hasTargets(saved);
 
+  const refused = (error: Error, what: string) => {
+    if (error instanceof ApiError && error.status > 0 && error.status < 500 && error.status !== 401) {
+      setProblem(describe(error));
+    } else report(error, what);
+  };
+  const changed = () => {
+    // an account's targets change which accounts the portfolio's apply to (the list of
+    // accounts with their own, on every scope's answer)
+    if (scope !== null) void queryClient.invalidateQueries({ queryKey: TARGETS_KEY });
+    void queryClient.invalidateQueries({ queryKey: ["suggestions"] });
+    setErrors({});
+    setProblem("");
+    props.onSaved();
+  };
   const save = useMutation({
-    mutationFn: (body: TargetsPut) => put<Targets>("/targets", body),
+    mutationFn: (body: TargetsPut) => put<Targets>(targetsPath(scope), scopedBody(body, scope)),
     onSuccess: (answer) => {
-      queryClient.setQueryData(TARGETS_KEY, answer);
-      void queryClient.invalidateQueries({ queryKey: ["suggestions"] });
-      setErrors({});
-      setProblem("");
+      // the PUT's answer has no list of the accounts with targets of their own: keep it
+      queryClient.setQueryData<Targets>(targetsKey(scope), (old) => ({
+        ...answer,
+        accounts_with_targets: old?.accounts_with_targets,
+      }));
       setNotice("Saved.");
-      props.onSaved();
+      changed();
     },
-    onError: (error) => {
-      if (error instanceof ApiError && error.status > 0 && error.status < 500 && error.status !== 401) {
-        setProblem(describe(error));
-      } else report(error, "Saving the targets failed");
+    onError: (error) => refused(error, "Saving the targets failed"),
+  });
+  const remove = useMutation({
+    mutationFn: () => del<void>(targetsPath(scope)),
+    onSuccess: () => {
+      setNotice(scope === null ? "Removed." : `Removed: ${scope} follows the portfolio's targets again.`);
+      changed();
     },
+    onError: (error) => refused(error, "Removing the targets failed"),
   });
 
   const edit = (change: Partial<TargetsForm>) => {
@@ -98,7 +136,7 @@ export function TargetsEditor(props: {
     if (body) save.mutate(body);
   };
   const cancel = () => {
-    setForm(targetsForm(saved));
+    setForm(formOf(saved));
     setErrors({});
     setProblem("");
     onOpen(false);
@@ -113,6 +151,7 @@ export function TargetsEditor(props: {
     <section className="panel sug-targets" aria-labelledby="sug-targets-heading">
       <div className="sug-section-head">
         <h2 id="sug-targets-heading">Targets</h2>
+        {props.picker}
         {set && (
           <button
             type="button"
@@ -124,14 +163,29 @@ export function TargetsEditor(props: {
             {open ? "Close the editor" : "Edit targets"}
           </button>
         )}
+        {scope !== null && set && (
+          <button type="button" className="ghost danger" disabled={remove.isPending} onClick={() => remove.mutate()}>
+            {remove.isPending ? "Removing…" : `Remove ${scope}'s own targets`}
+          </button>
+        )}
         <span role="status" className="sug-notice">
           {notice}
         </span>
       </div>
       {props.intro && <p className="sug-intro">{props.intro}</p>}
+      {problem && !open && (
+        <p className="field-error sug-field-error" role="alert" data-testid="targets-problem">
+          {problem}
+        </p>
+      )}
       {!open && saved && set && (
         <p className="sug-target-line" data-testid="targets-summary">
-          {targetsSummary(saved, money, pct)}
+          {targetsSummary(scopedTargets(saved, scope), money, pct)}
+        </p>
+      )}
+      {ownTargetsLine(props.accountsWithTargets) && (
+        <p className="sug-target-line" data-testid="targets-accounts">
+          {ownTargetsLine(props.accountsWithTargets)}
         </p>
       )}
       {open && (
@@ -238,18 +292,27 @@ export function TargetsEditor(props: {
             <Option id="target-cash-flow" label="Cash to invest (+) or withdraw (-)" unit={CURRENCY} hint="Planned with the trades." error={errors.cash_flow}>
               <input id="target-cash-flow" inputMode="decimal" value={form.cash_flow} onChange={(e) => edit({ cash_flow: e.target.value })} {...invalid("target-cash-flow", errors.cash_flow)} />
             </Option>
-            <Option id="target-concentration" label="Concentration limit" unit="%" hint="Alert when one holding is more of the value." error={errors.concentration_limit}>
-              <input
-                id="target-concentration"
-                inputMode="decimal"
-                value={form.concentration_limit}
-                onChange={(e) => edit({ concentration_limit: e.target.value })}
-                {...invalid("target-concentration", errors.concentration_limit)}
-              />
-            </Option>
-            <Option id="target-var-budget" label="VaR budget" unit="%" hint="Alert when the 1-day 95% VaR is more of the value." error={errors.var_budget}>
-              <input id="target-var-budget" inputMode="decimal" value={form.var_budget} onChange={(e) => edit({ var_budget: e.target.value })} {...invalid("target-var-budget", errors.var_budget)} />
-            </Option>
+            {scope === null ? (
+              <>
+                <Option id="target-concentration" label="Concentration limit" unit="%" hint="Alert when one holding is more of the value." error={errors.concentration_limit}>
+                  <input
+                    id="target-concentration"
+                    inputMode="decimal"
+                    value={form.concentration_limit}
+                    onChange={(e) => edit({ concentration_limit: e.target.value })}
+                    {...invalid("target-concentration", errors.concentration_limit)}
+                  />
+                </Option>
+                <Option id="target-var-budget" label="VaR budget" unit="%" hint="Alert when the 1-day 95% VaR is more of the value." error={errors.var_budget}>
+                  <input id="target-var-budget" inputMode="decimal" value={form.var_budget} onChange={(e) => edit({ var_budget: e.target.value })} {...invalid("target-var-budget", errors.var_budget)} />
+                </Option>
+              </>
+            ) : (
+              <p className="sug-hint sug-scope-hint">
+                The band, the minimum trade and the cash are {scope}&apos;s own; the concentration limit and the VaR budget are the
+                portfolio&apos;s.
+              </p>
+            )}
           </div>
           <div className="sug-actions">
             <button type="submit" disabled={save.isPending}>
@@ -260,6 +323,7 @@ export function TargetsEditor(props: {
                 Cancel
               </button>
             )}
+
             {problem && (
               <span className="field-error sug-field-error" role="alert" data-testid="targets-problem">
                 {problem}
