@@ -203,11 +203,12 @@ def market_data(
 
     redis_url = os.environ.get("QUANTDESK_REDIS_URL")
     prefix = os.environ.get("QUANTDESK_REDIS_PREFIX") or "quantdesk:"
-    backend: CacheBackend = (
-        RedisBackend.from_url(redis_url, prefix=prefix, durable=store)
-        if redis_url
-        else MemoryBackend(durable=store)
-    )
+    backend: CacheBackend = MemoryBackend(durable=store)
+    if redis_url:  # Redis down: this process and the database answer until it is back
+        from quantdesk.market.resilient import ResilientBackend  # noqa: PLC0415
+
+        shared = RedisBackend.from_url(redis_url, prefix=prefix, durable=store)
+        backend = ResilientBackend(shared, backend)
     cache = PriceCache(
         live_providers(keys), backend, bars=store, ttl=ttl, clock=utc_now, hours=UsEquityHours()
     )

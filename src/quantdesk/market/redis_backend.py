@@ -86,7 +86,10 @@ class RedisBackend:
     def from_url(
         cls, url: str, *, prefix: str = "quantdesk:", durable: QuoteStore | None = None
     ) -> RedisBackend:
-        return cls(redis.Redis.from_url(url), prefix=prefix, durable=durable)
+        # bounded waits: a Redis that stops answering is an outage (the resilient
+        # backend falls back), not a request that hangs
+        client = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=3.0)
+        return cls(client, prefix=prefix, durable=durable)
 
     def _k(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
