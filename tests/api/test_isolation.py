@@ -224,6 +224,7 @@ OWN_ONLY: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/targets"): "the caller's targets (checked in test_suggestions_routes)",
     ("PUT", "/api/v1/targets"): "the caller's targets (checked in test_suggestions_routes)",
     ("DELETE", "/api/v1/targets"): "the caller's targets (test_suggestion_effects)",
+    ("GET", "/api/v1/jobs"): "the caller's own jobs (test_jobs: bob never sees ann's)",
     ("GET", "/api/v1/suggestions"): "the caller's own ledger and targets",
     ("GET", "/api/v1/suggestions/optimize"): "the caller's holdings (test_suggestion_effects)",
     ("GET", "/api/v1/suggestions/orders.csv"): "the caller's suggestions (test_suggestion_effects)",
