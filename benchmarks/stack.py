@@ -1,0 +1,298 @@
+"""The scaled-out stack on one machine (issue 9: benchmarks/stack): PostgreSQL, Redis,
+`quantdesk serve --workers N` and `quantdesk worker`, under a bounded loopback load of
+simulated users with mixed reads, grid edits and uploads.
+
+Setup: a fresh PostgreSQL database (``--db``, dropped and created), a Redis database of
+its own (``--redis``, flushed), U users registered, signed in and given API tokens over
+HTTP, each with one account holding 5 ETFs and stocks bought two years ago on the
+simulated market (closes stored once, shared).
+
+Load (open loop, no coordinated omission): each user sends one request every
+``--think`` seconds on average (exponential gaps) for ``--seconds``: 60% reads (GET
+/holdings, GET /analytics?period=ALL, GET /suggestions-free pages), 30% grid edits (GET
+the holding, PATCH it with its version: a 409 from a race with the same user's own
+earlier edit counts apart, not as an error), 10% uploads (a one-row trades CSV, which
+also queues a recompute job). A latency counts from the request's scheduled time.
+Reported per kind: count, p50, p95, p99, errors (5xx, refused connections, timeouts);
+the jobs the worker finished; and the same load against one API worker as the peer.
+
+Run: .venv/bin/python benchmarks/stack.py [--users 200] [--seconds 60] [--workers 4]
+     [--think 2.0] [--db postgresql+psycopg://postgres@127.0.0.1:5432/quantdesk_stack]
+     [--redis redis://127.0.0.1:6379/8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import redis
+from sqlalchemy import create_engine, make_url, text
+
+ROOT = Path(__file__).resolve().parents[1]
+QUANTDESK = str(Path(sys.executable).parent / "quantdesk")
+API = "/api/v1"
+PASSWORD = "a long passphrase"
+SYMBOLS = (("VTI", "etf"), ("BND", "etf"), ("AAPL", "stock"), ("MSFT", "stock"), ("SPY", "etf"))
+GOAL_P99_MS = 200.0
+
+
+def fresh_database(url: str) -> None:
+    """Drop and create the database ``url`` names (on its server's postgres database)."""
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
+
+
+def free_port() -> int:
+    import socket  # noqa: PLC0415
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as sink:
+        return subprocess.Popen(args, env=env, stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(log.read_text()[-2000:])
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the API did not answer /healthz in 90 s")
+
+
+def sign_up(client: httpx.Client, name: str) -> str:
+    made = client.post(f"{API}/auth/register", json={"username": name, "password": PASSWORD})
+    assert made.status_code == 201, made.text
+    session = client.post(f"{API}/auth/login", json={"username": name, "password": PASSWORD})
+    assert session.status_code == 200, session.text
+    issued = client.post(
+        f"{API}/auth/tokens",
+        json={"name": "stack"},
+        headers={"X-CSRF-Token": session.json()["csrf_token"]},
+    )
+    assert issued.status_code == 201, issued.text
+    client.cookies.clear()
+    return str(issued.json()["token"])
+
+
+def trades(day: str, units: int) -> bytes:
+    rows = ["date,type,symbol,quantity,price,asset_type"]
+    rows += [f"{day},buy,{s},{units},100,{t}" for s, t in SYMBOLS]
+    return ("\n".join(rows) + "\n").encode()
+
+
+def seed(base: str, users: int) -> list[str]:
+    """Users with a priced portfolio each; their API tokens."""
+    tokens = []
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for k in range(users):
+            token = sign_up(client, f"u{k:04d}")
+            auth = {"Authorization": f"Bearer {token}"}
+            assert (
+                client.put(
+                    f"{API}/prices/market", json={"market": "simulated"}, headers=auth
+                ).status_code
+                == 200
+            )
+            account = client.post(
+                f"{API}/accounts", json={"name": "Broker", "kind": "brokerage"}, headers=auth
+            )
+            assert account.status_code == 201, account.text
+            up = client.post(
+                f"{API}/uploads",
+                files={"file": ("t.csv", trades("2024-12-02", 10 + k % 7), "text/csv")},
+                data={"account": "Broker"},
+                headers=auth,
+            )
+            assert up.status_code == 200, up.text
+            if k == 0:  # the simulated closes are shared: stored once
+                refreshed = client.post(f"{API}/prices/refresh", headers=auth, timeout=300)
+                assert refreshed.status_code == 200, refreshed.text
+            tokens.append(token)
+    return tokens
+
+
+@dataclass
+class Result:
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    errors: Counter[str] = field(default_factory=Counter)
+    conflicts: int = 0
+
+
+async def user_loop(
+    client: httpx.AsyncClient, token: str, seconds: float, think: float, result: Result, seed_: int
+) -> None:
+    rng = random.Random(seed_)
+    auth = {"Authorization": f"Bearer {token}"}
+    began = time.perf_counter()
+    due = began + rng.expovariate(1 / think)
+    while due < began + seconds:
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        roll = rng.random()
+        kind = "read" if roll < 0.6 else "edit" if roll < 0.9 else "upload"
+        try:
+            if kind == "read":
+                path = rng.choice([f"{API}/holdings", f"{API}/analytics?period=ALL"])
+                answer = await client.get(path, headers=auth)
+            elif kind == "edit":
+                rows = (await client.get(f"{API}/holdings", headers=auth)).json()["holdings"]
+                row = rng.choice([r for r in rows if r["symbol"] != "USD"] or rows)
+                answer = await client.patch(
+                    f"{API}/holdings/{row['id']}",
+                    json={"quantity": str(10 + rng.randint(0, 20)), "version": row["version"]},
+                    headers=auth,
+                )
+            else:
+                answer = await client.post(
+                    f"{API}/uploads",
+                    files={"file": ("t.csv", trades("2026-11-02", 1), "text/csv")},
+                    data={"account": "Broker"},
+                    headers=auth,
+                )
+            took = time.perf_counter() - due
+            if answer.status_code == 409:
+                result.conflicts += 1
+            elif answer.status_code >= 400:
+                result.errors[f"{kind} HTTP {answer.status_code}"] += 1
+            else:
+                result.latencies.setdefault(kind, []).append(took)
+        except (httpx.HTTPError, OSError) as error:
+            result.errors[f"{kind} {type(error).__name__}"] += 1
+        due += rng.expovariate(1 / think)
+
+
+async def load(base: str, tokens: list[str], seconds: float, think: float) -> Result:
+    result = Result()
+    limits = httpx.Limits(max_connections=len(tokens), max_keepalive_connections=len(tokens))
+    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
+        await asyncio.gather(
+            *(user_loop(client, t, seconds, think, result, k) for k, t in enumerate(tokens))
+        )
+    return result
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def report(title: str, result: Result, seconds: float) -> float:
+    print(f"\n{title}")
+    print(f"{'kind':8} {'count':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+    every: list[float] = []
+
+    def line(kind: str, values: list[float]) -> str:
+        cuts = " ".join(f"{pct(values, q):8.1f}" for q in (0.5, 0.95, 0.99))
+        return f"{kind:8} {len(values):7d} {cuts}"
+
+    for kind in ("read", "edit", "upload"):
+        values = result.latencies.get(kind, [])
+        every += values
+        print(line(kind, values))
+    print(line("all", every) + f"   {len(every) / seconds:.0f} requests/s")
+    print(f"errors: {dict(result.errors) or 0}; 409 (the same user's own race): {result.conflicts}")
+    return pct(every, 0.99)
+
+
+def run_stack(args: argparse.Namespace, workers: int, folder: Path) -> tuple[Result, int]:
+    fresh_database(args.db)
+    queue = redis.Redis.from_url(args.redis)
+    queue.flushdb()
+    env = {**os.environ, "QUANTDESK_REDIS_URL": args.redis, "QUANTDESK_DATABASE_URL": args.db}
+    log = folder / f"stack-{workers}.log"
+    subprocess.run(
+        [QUANTDESK, "--db", args.db, "db", "upgrade"], check=True, env=env, capture_output=True
+    )
+    port = free_port()
+    api = start(
+        [QUANTDESK, "--db", args.db, "serve", "--port", str(port), "--workers", str(workers)],
+        env,
+        log,
+    )
+    worker = start([QUANTDESK, "--db", args.db, "worker"], env, log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base, api, log)
+        tokens = seed(base, args.users)
+        time.sleep(2)
+        result = asyncio.run(load(base, tokens, args.seconds, args.think))
+        from rq import Queue  # noqa: PLC0415
+
+        done = len(Queue("quantdesk", connection=queue).finished_job_registry)
+    finally:
+        stop(api)
+        stop(worker)
+        queue.close()
+    return result, done
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--think", type=float, default=2.0)
+    parser.add_argument(
+        "--db", default="postgresql+psycopg://postgres@127.0.0.1:5432/quantdesk_stack"
+    )
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/8")
+    parser.add_argument("--no-peer", action="store_true", help="skip the 1-worker peer run")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        stack, jobs_done = run_stack(args, args.workers, folder)
+        title = (
+            f"{args.workers} API workers + 1 job worker, {args.users} users, {args.seconds:.0f} s"
+        )
+        p99 = report(title, stack, args.seconds)
+        print(f"recompute jobs finished by the worker: {jobs_done}")
+        verdict = "PASS" if p99 <= GOAL_P99_MS and not stack.errors else "FAIL"
+        print(f"goal: zero errors and p99 <= {GOAL_P99_MS:.0f} ms: {verdict}")
+        if not args.no_peer:
+            peer, _ = run_stack(args, 1, folder)
+            peer_p99 = report("peer: 1 API worker, the same load", peer, args.seconds)
+            print(f"p99 ratio 1 worker / {args.workers} workers: {peer_p99 / p99:.2f}x")
+        every = [t for values in stack.latencies.values() for t in values]
+        p50 = statistics.median(every) * 1000
+        print(f"(p50 of every request, {args.workers} workers: {p50:.1f} ms)")
+
+
+if __name__ == "__main__":
+    main()
