@@ -4,9 +4,15 @@ completes, Redis down loses nothing, and each user sees only their own recompute
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +20,13 @@ import pytest
 import redis
 from fastapi import FastAPI
 from rq import SimpleWorker
+from rq.registry import StartedJobRegistry
 from sqlalchemy import Engine
 
 from quantdesk import bootstrap, jobs
 from quantdesk.api.app import create_app
 from quantdesk.api.settings import ApiSettings
+from quantdesk.domain.errors import InvalidInput
 from quantdesk.services import analytics, materialize, portfolio
 from quantdesk.services.import_file import ImportOptions, import_stream
 from quantdesk.store.unit_of_work import SqlUnitOfWork
@@ -174,3 +182,100 @@ def test_an_upload_queues_a_recompute_that_only_its_user_sees(
     _work(queue_url)
     [done] = ann.get("/api/v1/jobs").json()["jobs"]
     assert ("finished", True) == (done["status"], done["result"]["computed"])
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (RQ's work horse starts a session of its own)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = [], [pid]
+    while frontier:
+        children = [p for p, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def test_a_worker_killed_mid_job_leaves_nothing_half_done_and_the_retry_completes(
+    queue_url: str, database: Engine, tmp_path: Path
+) -> None:
+    """kill -9 of the worker (and its work horse) in the middle of a recompute: nothing
+    is stored, the job is found abandoned, retried, and the next worker completes it."""
+    _ledger(database, tmp_path)
+    q = jobs.queue(queue_url)
+    marker = tmp_path / "started"
+    job = jobs._enqueue(
+        q, "recompute-fault", "tests.job_functions.slow_recompute", "ann", str(marker)
+    )
+    root = Path(__file__).resolve().parents[1]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(root),
+        "QUANTDESK_REDIS_URL": queue_url,
+        "QUANTDESK_DATABASE_URL": os.environ["QUANTDESK_DATABASE_URL"],
+    }
+    worker = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "quantdesk"),
+            "--db",
+            env["QUANTDESK_DATABASE_URL"],
+            "worker",
+        ],
+        env=env,
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert time.monotonic() < deadline, "the worker never started the job"
+            assert worker.poll() is None, "the worker exited"
+            time.sleep(0.1)
+    finally:
+        for pid in [*_descendants(worker.pid), worker.pid]:  # the work horse runs the job
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        worker.wait(timeout=30)
+    assert "started" == job.get_status(refresh=True)  # abandoned where it was
+    options = analytics.Options(period="ALL", benchmark="SPY", risk_free=0.04)
+    with SqlUnitOfWork(database, "ann", clock)(commit=False) as store:
+        assert store.stored_analytics(materialize.request_key(options, explain=False)) is None
+
+    # a live worker's maintenance finds it abandoned (its heartbeat lapsed) and retries it
+    StartedJobRegistry(queue=q).cleanup(timestamp=time.time() + 3600)
+    assert "queued" == job.get_status(refresh=True)
+    _work(queue_url)
+    assert "finished" == job.get_status(refresh=True)
+    assert job.return_value()["computed"] is True
+
+
+def test_scheduled_refreshes_form_one_chain_each_run_scheduling_the_next(
+    queue_url: str, database: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QUANTDESK_OFFLINE", "1")  # no test reaches a real provider
+    _ledger(database, tmp_path)
+    q = jobs.queue(queue_url)
+    soon = bootstrap.utc_now() + timedelta(seconds=1)
+    first = jobs.schedule_refresh(q, soon, 900)
+    assert "scheduled" == first.get_status(refresh=True)
+    assert first.id == jobs.schedule_refresh(q, soon + timedelta(minutes=5), 900).id
+    night = jobs.schedule_nightly(q, "02:00")
+    assert night.id == jobs.schedule_nightly(q, "03:30").id
+    assert night.id.startswith("nightly-at-")
+    # the due refresh runs (as a worker's scheduler would move it) and schedules the next
+    q.scheduled_job_registry.remove(first)
+    q.enqueue_job(first)
+    _work(queue_url)
+    done = first.return_value()
+    assert "finished" == first.get_status(refresh=True)
+    assert {"VTI", "BND"} <= set(done["symbols"])
+    following = q.fetch_job(done["next"])
+    assert following is not None and "scheduled" == following.get_status(refresh=True)
+    assert following.id != first.id
+    with pytest.raises(InvalidInput, match="HH:MM"):
+        jobs.next_time("2am", bootstrap.utc_now())

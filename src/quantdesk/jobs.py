@@ -24,7 +24,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from redis import Redis
@@ -106,10 +106,11 @@ def recompute(user: str) -> dict[str, Any]:
     return {"user": user, "computed": not found.cached, "history_rows": found.history_rows}
 
 
-def refresh_all() -> dict[str, Any]:
+def refresh_all(every: int | None = None) -> dict[str, Any]:
     """Quotes and closes of every symbol any user holds, each fetched once: the users
     share one price cache per market (quotes within their TTL and stored closes are not
-    fetched again)."""
+    fetched again). With ``every`` (seconds), the next refresh is scheduled that much
+    later (``quantdesk jobs schedule``)."""
     engine = _database()
     before = {p: upstream_calls(p) for p in prices.PROVIDERS}
     wirings: dict[str, bootstrap.MarketWiring] = {}
@@ -132,15 +133,23 @@ def refresh_all() -> dict[str, Any]:
         symbols.update(report.symbols)
         errors.update(report.errors)
     calls = {p: upstream_calls(p) - before[p] for p in prices.PROVIDERS}
-    return {"symbols": sorted(symbols), "errors": errors, "upstream_calls": calls}
+    found: dict[str, Any] = {"symbols": sorted(symbols), "errors": errors, "upstream_calls": calls}
+    if every:
+        due = bootstrap.utc_now() + timedelta(seconds=every)
+        found["next"] = schedule_refresh(queue(), due, every).id
+    return found
 
 
-def nightly() -> dict[str, Any]:
-    """Refresh every held symbol, then enqueue a recompute of every user."""
+def nightly(at: str | None = None) -> dict[str, Any]:
+    """Refresh every held symbol, then enqueue a recompute of every user. With ``at``
+    (HH:MM, UTC), the next night's run is scheduled then."""
     refreshed = refresh_all()
     q = queue()
     queued = [enqueue_recompute(q, name).id for name in _user_names(_database())]
-    return {"refreshed": len(refreshed["symbols"]), "recomputes": queued}
+    found: dict[str, Any] = {"refreshed": len(refreshed["symbols"]), "recomputes": queued}
+    if at:
+        found["next"] = schedule_nightly(q, at).id
+    return found
 
 
 # Enqueueing -------------------------------------------------------------------------------
@@ -151,9 +160,10 @@ def _slug(user: str) -> str:
     return f"{readable}-{hashlib.sha256(user.encode()).hexdigest()[:8]}"
 
 
-def _enqueue(q: Queue, job_id: str, func: str, *args: Any) -> Job:
-    """The job ``job_id``: the one already waiting or running, else a new one. ``func`` is
-    the job's import path (what RQ stores and the worker imports)."""
+def _enqueue(q: Queue, job_id: str, func: str, *args: Any, at: datetime | None = None) -> Job:
+    """The job ``job_id``: the one already waiting, scheduled or running, else a new one
+    (run ``at`` that time, by a worker's scheduler, when given). ``func`` is the job's
+    import path (what RQ stores and the worker imports)."""
     existing = q.fetch_job(job_id)
     if existing is not None and existing.get_status(refresh=True) in (
         JobStatus.QUEUED,
@@ -162,15 +172,17 @@ def _enqueue(q: Queue, job_id: str, func: str, *args: Any) -> Job:
         JobStatus.SCHEDULED,
     ):
         return existing
-    return q.enqueue(
-        func,
-        *args,
-        job_id=job_id,
-        retry=Retry(max=RETRIES, interval=RETRY_INTERVALS),
-        result_ttl=RESULT_TTL,
-        failure_ttl=RESULT_TTL,
-        description=job_id,
-    )
+    options: dict[str, Any] = {
+        "job_id": job_id,
+        "retry": Retry(max=RETRIES, interval=RETRY_INTERVALS),
+        "result_ttl": RESULT_TTL,
+        "failure_ttl": RESULT_TTL,
+        "description": job_id,
+    }
+    if at is not None:
+        scheduled: Job = q.enqueue_at(at, func, *args, **options)
+        return scheduled
+    return q.enqueue(func, *args, **options)
 
 
 def enqueue_recompute(q: Queue, user: str, revision: int | None = None) -> Job:
@@ -195,6 +207,48 @@ def enqueue_refresh(q: Queue, now: datetime | None = None) -> Job:
 def enqueue_nightly(q: Queue, now: datetime | None = None) -> Job:
     day = (now or bootstrap.utc_now()).strftime("%Y%m%d")
     return _enqueue(q, f"nightly-{day}", f"{__name__}.nightly")
+
+
+def schedule_refresh(q: Queue, due: datetime, every: int) -> Job:
+    """A refresh at ``due`` that schedules the next one ``every`` seconds after it ran:
+    one job per minute slot, so scheduling twice is one chain."""
+    if every < 60:
+        raise InvalidInput("a scheduled refresh runs at most once a minute (every >= 60 s)")
+    waiting = _scheduled(q, "refresh-at-")
+    if waiting is not None:
+        return waiting
+    slot = due.strftime("%Y%m%dT%H%M")
+    return _enqueue(q, f"refresh-at-{slot}", f"{__name__}.refresh_all", every, at=due)
+
+
+def _scheduled(q: Queue, prefix: str) -> Job | None:
+    """The chain's next run, if one is already scheduled (one chain, however often it
+    is started)."""
+    for job_id in q.scheduled_job_registry.get_job_ids():
+        if job_id.startswith(prefix):
+            found = q.fetch_job(job_id)
+            if found is not None:
+                return found
+    return None
+
+
+def next_time(at: str, now: datetime) -> datetime:
+    """The next ``HH:MM`` (UTC) after ``now``."""
+    try:
+        hour, minute = (int(part) for part in at.split(":"))
+        due = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    except ValueError:
+        raise InvalidInput(f"a time of day is HH:MM in UTC, such as 02:00, not {at!r}") from None
+    return due if due > now else due + timedelta(days=1)
+
+
+def schedule_nightly(q: Queue, at: str, now: datetime | None = None) -> Job:
+    """The nightly run at the next ``at`` (HH:MM UTC), which schedules the one after."""
+    waiting = _scheduled(q, "nightly-at-")
+    if waiting is not None:
+        return waiting
+    due = next_time(at, now or bootstrap.utc_now())
+    return _enqueue(q, f"nightly-at-{due:%Y%m%d}", f"{__name__}.nightly", at, at=due)
 
 
 # Status -----------------------------------------------------------------------------------
@@ -272,6 +326,8 @@ __all__ = [
     "enqueue_refresh",
     "jobs",
     "queue",
+    "schedule_nightly",
+    "schedule_refresh",
 ]
 
 

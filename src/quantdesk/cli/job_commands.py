@@ -83,3 +83,31 @@ def jobs_nightly(ctx: typer.Context) -> None:
     _database(ctx)
     job = jobs.enqueue_nightly(jobs.queue())
     out.print(f"Queued {job.id} ({job.get_status()}).", highlight=False)
+
+
+@jobs_app.command("schedule")
+def jobs_schedule(
+    ctx: typer.Context,
+    every: Annotated[
+        int, typer.Option("--refresh-every", help="Minutes between price refreshes.", min=1)
+    ] = 15,
+    nightly_at: Annotated[
+        str, typer.Option("--nightly-at", help="The nightly run's time of day, HH:MM UTC.")
+    ] = "02:00",
+) -> None:
+    """Start the schedules: a refresh of every held symbol now and every N minutes, and the
+    nightly refresh and recompute of every user. Each run schedules the next (a worker
+    runs them when due); scheduling again does not start a second chain."""
+    from datetime import timedelta  # noqa: PLC0415
+
+    from quantdesk import bootstrap  # noqa: PLC0415
+
+    _database(ctx)
+    q = jobs.queue()
+    first = jobs.schedule_refresh(q, bootstrap.utc_now() + timedelta(seconds=1), every * 60)
+    night = jobs.schedule_nightly(q, nightly_at)
+    out.print(
+        f"Scheduled {first.id} (then every {every} min) and {night.id} "
+        f"(then daily at {nightly_at} UTC). Keep `quantdesk worker` running.",
+        highlight=False,
+    )
