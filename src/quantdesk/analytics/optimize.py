@@ -50,6 +50,7 @@ __all__ = [
     "FrontierPoint",
     "OptimizeInputs",
     "efficient_frontier",
+    "frontier_of",
     "optimize",
     "optimize_inputs",
     "performance",
@@ -213,7 +214,9 @@ def optimize_inputs(
     elif objective == "efficient_return":
         if target_return is None or not math.isfinite(target_return):
             raise InvalidInput("efficient_return needs a finite target_return (annual)")
-        top = _max_return(inputs, weight_bounds, asset_classes, class_bounds)
+        top = performance(
+            _max_return_weights(inputs, weight_bounds, asset_classes, class_bounds), inputs, 0.0
+        )[0]
         if target_return > top + _EPS:
             raise InvalidInput(
                 f"target_return {target_return:.4f} is above the maximum expected return "
@@ -231,7 +234,11 @@ def optimize_inputs(
     else:  # efficient_risk
         if target_volatility is None or not math.isfinite(target_volatility):
             raise InvalidInput("efficient_risk needs a finite target_volatility (annual)")
-        floor = _min_volatility_value(inputs, weight_bounds, asset_classes, class_bounds)
+        floor = performance(
+            _min_volatility_weights(inputs, weight_bounds, asset_classes, class_bounds),
+            inputs,
+            0.0,
+        )[1]
         if target_volatility < floor - _EPS:
             raise InvalidInput(
                 f"target_volatility {target_volatility:.4f} is below the minimum volatility "
@@ -264,36 +271,36 @@ def efficient_frontier(
     class_bounds: Mapping[str, tuple[float, float]] | None = None,
     frequency: int = 252,
 ) -> list[FrontierPoint]:
-    """``points`` efficient portfolios, sorted by volatility, from the minimum-volatility
-    portfolio to the maximum-return one under the same bounds (``efficient_return`` at
-    evenly spaced target returns between the two)."""
-    if points < 2:
-        raise InvalidInput(f"points must be at least 2, not {points}")
+    """``points`` efficient portfolios of ``data`` (see :func:`frontier_of`)."""
     inputs = prepare_inputs(
         data, returns_data=returns_data, covariance=covariance, frequency=frequency
     )
+    return frontier_of(
+        inputs,
+        points=points,
+        weight_bounds=weight_bounds,
+        asset_classes=asset_classes,
+        class_bounds=class_bounds,
+    )
+
+
+def frontier_of(
+    inputs: OptimizeInputs,
+    *,
+    points: int = 20,
+    weight_bounds: tuple[float, float] = (0.0, 1.0),
+    asset_classes: Mapping[str, str] | None = None,
+    class_bounds: Mapping[str, tuple[float, float]] | None = None,
+) -> list[FrontierPoint]:
+    """``points`` efficient portfolios, sorted by volatility, from the minimum-volatility
+    portfolio to the maximum-return one under the same bounds (``efficient_return`` at
+    evenly spaced target returns between the two), on inputs already prepared."""
+    if points < 2:
+        raise InvalidInput(f"points must be at least 2, not {points}")
     symbols = [str(s) for s in inputs.mu.index]
     _check_bounds(symbols, weight_bounds, asset_classes, class_bounds)
-    low = clean(
-        _solve(
-            inputs,
-            weight_bounds,
-            asset_classes,
-            class_bounds,
-            lambda ef: ef.min_volatility(),
-            "min_volatility",
-        )
-    )
-    high = clean(
-        _solve(
-            inputs,
-            weight_bounds,
-            asset_classes,
-            class_bounds,
-            lambda ef: ef._max_return(return_value=False),
-            "maximum return",
-        )
-    )
+    low = clean(_min_volatility_weights(inputs, weight_bounds, asset_classes, class_bounds))
+    high = clean(_max_return_weights(inputs, weight_bounds, asset_classes, class_bounds))
     r_low = performance(low, inputs, 0.0)[0]
     r_high = performance(high, inputs, 0.0)[0]
     found = [low]
@@ -472,13 +479,14 @@ def _solve(
     return {str(k): float(v) for k, v in zip(ef.tickers, ef.weights, strict=True)}
 
 
-def _max_return(
+def _max_return_weights(
     inputs: OptimizeInputs,
     weight_bounds: tuple[float, float],
     asset_classes: Mapping[str, str] | None,
     class_bounds: Mapping[str, tuple[float, float]] | None,
-) -> float:
-    w = _solve(
+) -> dict[str, float]:
+    """The maximum-return portfolio under the bounds (the frontier's top end)."""
+    return _solve(
         inputs,
         weight_bounds,
         asset_classes,
@@ -486,16 +494,16 @@ def _max_return(
         lambda ef: ef._max_return(return_value=False),
         "maximum return",
     )
-    return float(np.dot(inputs.mu.to_numpy(dtype=float), list(w.values())))
 
 
-def _min_volatility_value(
+def _min_volatility_weights(
     inputs: OptimizeInputs,
     weight_bounds: tuple[float, float],
     asset_classes: Mapping[str, str] | None,
     class_bounds: Mapping[str, tuple[float, float]] | None,
-) -> float:
-    w = _solve(
+) -> dict[str, float]:
+    """The minimum-volatility portfolio under the bounds (the frontier's bottom end)."""
+    return _solve(
         inputs,
         weight_bounds,
         asset_classes,
@@ -503,7 +511,6 @@ def _min_volatility_value(
         lambda ef: ef.min_volatility(),
         "min_volatility",
     )
-    return performance(w, inputs, 0.0)[1]
 
 
 def _hrp(inputs: OptimizeInputs) -> dict[str, float]:

@@ -156,14 +156,12 @@ def optimize_plan(
         target_volatility=request.target_risk,
     )
     mean_variance = request.objective not in ("hrp", "risk_parity")
-    frontier = opt.efficient_frontier(
-        data,
+    frontier = opt.frontier_of(  # on the same inputs: no second covariance estimate
+        inputs,
         points=FRONTIER_POINTS,
-        covariance=request.covariance,
         weight_bounds=bounds if mean_variance else (0.0, 1.0),
         asset_classes=held if classes and mean_variance else None,
         class_bounds=(classes or None) if mean_variance else None,
-        frequency=frequency,
     )
     total = sum(value.values())
     current_weights = {s: value[s] / total for s in symbols}
