@@ -41,10 +41,11 @@ import httpx
 import redis
 from sqlalchemy import create_engine, make_url, text
 
+from api import free_port, sign_up  # benchmarks/api.py: the same registration and ports
+
 ROOT = Path(__file__).resolve().parents[1]
 QUANTDESK = str(Path(sys.executable).parent / "quantdesk")
 API = "/api/v1"
-PASSWORD = "a long passphrase"
 SYMBOLS = (("VTI", "etf"), ("BND", "etf"), ("AAPL", "stock"), ("MSFT", "stock"), ("SPY", "etf"))
 GOAL_P99_MS = 200.0
 
@@ -57,14 +58,6 @@ def fresh_database(url: str) -> None:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{target.database}"'))
     admin.dispose()
-
-
-def free_port() -> int:
-    import socket  # noqa: PLC0415
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -95,21 +88,6 @@ def wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> None
     raise RuntimeError("the API did not answer /healthz in 90 s")
 
 
-def sign_up(client: httpx.Client, name: str) -> str:
-    made = client.post(f"{API}/auth/register", json={"username": name, "password": PASSWORD})
-    assert made.status_code == 201, made.text
-    session = client.post(f"{API}/auth/login", json={"username": name, "password": PASSWORD})
-    assert session.status_code == 200, session.text
-    issued = client.post(
-        f"{API}/auth/tokens",
-        json={"name": "stack"},
-        headers={"X-CSRF-Token": session.json()["csrf_token"]},
-    )
-    assert issued.status_code == 201, issued.text
-    client.cookies.clear()
-    return str(issued.json()["token"])
-
-
 def trades(day: str, units: int) -> bytes:
     rows = ["date,type,symbol,quantity,price,asset_type"]
     rows += [f"{day},buy,{s},{units},100,{t}" for s, t in SYMBOLS]
@@ -121,7 +99,7 @@ def seed(base: str, users: int) -> list[str]:
     tokens = []
     with httpx.Client(base_url=base, timeout=60) as client:
         for k in range(users):
-            token = sign_up(client, f"u{k:04d}")
+            _, token = sign_up(base, f"u{k:04d}")
             auth = {"Authorization": f"Bearer {token}"}
             assert (
                 client.put(
