@@ -32,6 +32,7 @@ from quantdesk.services.import_file import ImportOptions, import_stream
 from quantdesk.store.unit_of_work import SqlUnitOfWork
 from tests.api.conftest import script
 from tests.conftest import clock
+from tests.processes import descendants
 
 TRADES = (
     b"date,type,symbol,quantity,price,asset_type\n"
@@ -184,22 +185,6 @@ def test_an_upload_queues_a_recompute_that_only_its_user_sees(
     assert ("finished", True) == (done["status"], done["result"]["computed"])
 
 
-def _descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (RQ's work horse starts a session of its own)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                stat = (entry / "stat").read_text()
-                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found, frontier = [], [pid]
-    while frontier:
-        children = [p for p, parent in parents.items() if parent in frontier]
-        found += children
-        frontier = children
-    return found
-
-
 def test_a_worker_killed_mid_job_leaves_nothing_half_done_and_the_retry_completes(
     queue_url: str, database: Engine, tmp_path: Path
 ) -> None:
@@ -237,7 +222,7 @@ def test_a_worker_killed_mid_job_leaves_nothing_half_done_and_the_retry_complete
             assert worker.poll() is None, "the worker exited"
             time.sleep(0.1)
     finally:
-        for pid in [*_descendants(worker.pid), worker.pid]:  # the work horse runs the job
+        for pid in [*descendants(worker.pid), worker.pid]:  # the work horse runs the job
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         worker.wait(timeout=30)

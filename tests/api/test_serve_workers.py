@@ -9,21 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.processes import children
 from tests.web.conftest import start_server
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry.name))
-    return found
 
 
 @pytest.mark.skipif(not Path("/proc").exists(), reason="counts worker processes in /proc")
@@ -32,9 +19,9 @@ def test_two_workers_serve_one_database(tmp_path: Path) -> None:
     opened: list[httpx.Client] = []
     try:
         deadline = time.monotonic() + 30
-        while len(_children(server.process.pid)) < 2 and time.monotonic() < deadline:
+        while len(children(server.process.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
-        workers = _children(server.process.pid)
+        workers = children(server.process.pid)
         assert len(workers) >= 2, workers
         client = httpx.Client(base_url=server.url, timeout=10)
         opened.append(client)

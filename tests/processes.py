@@ -1,0 +1,32 @@
+"""The process tree, read from /proc (the tests that count or kill worker processes)."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+
+def parents() -> dict[int, int]:
+    """Every live process id and its parent's."""
+    found: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                stat = (entry / "stat").read_text()
+                found[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return found
+
+
+def children(pid: int) -> list[int]:
+    return [p for p, parent in parents().items() if parent == pid]
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (RQ's work horse starts a session of its own, so a
+    process group does not hold it)."""
+    tree = parents()
+    found, frontier = [], [pid]
+    while frontier:
+        frontier = [p for p, parent in tree.items() if parent in frontier]
+        found += frontier
+    return found
