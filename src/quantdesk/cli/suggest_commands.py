@@ -158,7 +158,9 @@ def _engine(ctx: typer.Context, period: str) -> tuple[WhatIfEngine | None, str |
     from quantdesk.services.settings import read_settings  # noqa: PLC0415
 
     context = _ctx(ctx)
-    chosen = read_settings(_suggest_uow(ctx))  # type: ignore[arg-type]
+    chosen = read_settings(
+        bootstrap.unit_of_work(context.engine, context.user, market=context.market_choice)
+    )
     market = None if context.market.offline else context.market.cache
     options = Options(period=period, benchmark=chosen.benchmark, risk_free=float(chosen.risk_free))
     try:
