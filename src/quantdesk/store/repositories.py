@@ -27,6 +27,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -636,6 +637,14 @@ class LedgerRepository:
             )
             .subquery()
         )
+        held = {
+            row.id: InstrumentKey(row.symbol, AssetType(row.asset_type))
+            for row in self.conn.execute(
+                select(instruments.c.id, instruments.c.symbol, instruments.c.asset_type).where(
+                    instruments.c.id.in_(select(relevant.c[0]))
+                )
+            )
+        }
         for table, own in ((user_prices, True), (prices, False)):
             scope = [table.c.day <= as_of]
             if own:
@@ -644,35 +653,34 @@ class LedgerRepository:
                 scope.append(table.c.source == "simulated")
             else:
                 scope.append(table.c.source != "simulated")
-            # Each instrument's last day by an index seek (a max per instrument), not a
-            # GROUP BY over every close it has.
+            # Two steps whose plans do not hang on the tables' statistics: each
+            # instrument's last day (a max per instrument: one backward index seek), then
+            # the rows of exactly those days. Joined in one statement, PostgreSQL could
+            # re-run the max for every close of a freshly loaded table.
             last_day = (
                 select(func.max(table.c.day))
                 .where(table.c.instrument_id == instruments.c.id, *scope)
                 .scalar_subquery()
             )
-            latest = (
-                select(instruments.c.id.label("instrument_id"), last_day.label("day"))
-                .where(instruments.c.id.in_(select(relevant.c[0])))
-                .subquery()
-            )
-            query = (
-                select(table, instruments.c.symbol, instruments.c.asset_type)
-                .join(
-                    latest,
-                    and_(
-                        latest.c.instrument_id == table.c.instrument_id,
-                        latest.c.day == table.c.day,
-                    ),
+            days = [
+                (i, d)
+                for i, d in self.conn.execute(
+                    select(instruments.c.id, last_day).where(
+                        instruments.c.id.in_(select(relevant.c[0]))
+                    )
                 )
-                .join(instruments, instruments.c.id == table.c.instrument_id)
-                .where(*scope)
-            )
-            for row in self.conn.execute(query):
-                key = InstrumentKey(row.symbol, AssetType(row.asset_type))
-                known = quotes_found.get(key)
-                if known is None or (not own and row.day > known.as_of):
-                    quotes_found[key] = Quote(row.close, row.currency, row.day, row.source)
+                if d is not None
+            ]
+            for start in range(0, len(days), _IN_BATCH):
+                pairs = days[start : start + _IN_BATCH]
+                query = select(table).where(
+                    tuple_(table.c.instrument_id, table.c.day).in_(pairs), *scope
+                )
+                for row in self.conn.execute(query):
+                    key = held[row.instrument_id]
+                    known = quotes_found.get(key)
+                    if known is None or (not own and row.day > known.as_of):
+                        quotes_found[key] = Quote(row.close, row.currency, row.day, row.source)
         live = (
             select(quotes, instruments.c.symbol, instruments.c.asset_type)
             .join(instruments, instruments.c.id == quotes.c.instrument_id)
