@@ -30,3 +30,22 @@ def descendants(pid: int) -> list[int]:
         frontier = [p for p, parent in tree.items() if parent in frontier]
         found += frontier
     return found
+
+
+def owner_of_local_port(port: int, candidates: list[int]) -> int | None:
+    """Which of ``candidates`` holds the TCP socket whose local port is ``port`` (a
+    database connection's client side, as the server reports it)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{fields[9]}]")
+    for pid in candidates:
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    if str(fd.readlink()) in inodes:
+                        return pid
+    return None

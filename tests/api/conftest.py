@@ -15,6 +15,7 @@ from quantdesk.api.app import create_app
 from quantdesk.api.settings import ApiSettings
 from quantdesk.store.database import make_engine, migrate
 from tests.conftest import clock
+from tests.private_postgres import postgres  # noqa: F401 - the fault tests' fixture
 
 PASSWORD = "correct horse battery"
 
