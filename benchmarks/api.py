@@ -84,6 +84,7 @@ from quantdesk.services.portfolio import LedgerCache
 from quantdesk.services.prices import choose_market
 from quantdesk.store.market_data import SqlMarketData
 from quantdesk.store.unit_of_work import UserUnitOfWork
+from rawhttp import RawConnection  # benchmarks/rawhttp.py
 
 PASSWORD = "benchmark password 1"
 ACCOUNT = "Bench"
@@ -518,52 +519,24 @@ class _HttpxSession(_Session):
 
 
 class _RawSession(_Session):
-    """Plain HTTP/1.1 GETs on asyncio streams, a keep-alive connection per client: a
-    load generator that costs ~0.1 ms of client CPU a request (httpx's pool costs
-    several ms a request at 50 connections and becomes the bottleneck). A connection
-    the server closed (keep-alive timeout) is opened again before the next request."""
+    """Plain HTTP/1.1 GETs (benchmarks/rawhttp.py), a keep-alive connection per client:
+    ~0.1 ms of client CPU a request, where httpx's pool costs several ms at 50."""
 
     def __init__(self, base: str, token: str, clients: int) -> None:
-        host_port = base.removeprefix("http://")
-        self.host, port = host_port.rsplit(":", 1)
-        self.port = int(port)
-        self.head = f"Host: {host_port}\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+        self.base, self.headers = base, {"Authorization": f"Bearer {token}"}
 
     @contextlib.asynccontextmanager
     async def connection(self) -> Any:
-        streams: list[Any] = []
+        connection = RawConnection(self.base, self.headers)
 
         async def get(path: str) -> tuple[int, int]:
-            if streams and streams[0].at_eof():
-                streams[1].close()
-                streams.clear()
-            if not streams:
-                streams.extend(await asyncio.open_connection(self.host, self.port))
-            reader, writer = streams
-            try:
-                writer.write(f"GET {path} HTTP/1.1\r\n".encode() + self.head)
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.split(b"\r\n")
-                status = int(lines[0].split(b" ", 2)[1])
-                length = None
-                for line in lines[1:]:
-                    key, _, value = line.partition(b":")
-                    if key.strip().lower() == b"content-length":
-                        length = int(value)
-                if length is None:
-                    raise ValueError("an answer without Content-Length")
-                await reader.readexactly(length)
-            except BaseException:
-                writer.close()
-                streams.clear()
-                raise
-            return status, length
+            status, body = await connection.get(path)
+            return status, len(body)
 
         try:
             yield get
         finally:
-            if streams:
-                streams[1].close()
+            connection.close()
 
 
 def cached_local(uow: UserUnitOfWork, cache: Any, count: int) -> list[float]:

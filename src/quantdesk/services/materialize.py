@@ -46,7 +46,12 @@ class Materialized:
 
 
 def request_key(options: Options, *, explain: bool) -> str:
-    text = json.dumps({**asdict(options), "explain": explain}, default=str, sort_keys=True)
+    """The request's identity: options asking for the same numbers share it (period ALL
+    and no period both start at the first entry)."""
+    asked = asdict(options)
+    if asked["period"] is not None and asked["period"].upper() == "ALL" and not asked["start"]:
+        asked["period"] = None
+    text = json.dumps({**asked, "explain": explain}, default=str, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -154,6 +154,7 @@ class LedgerRepository:
         self.user_id = user_id
         #: ``--market`` for one command: overrides the user's stored market.
         self.market_override = market
+        self._market: str | None = None  # the stored market, read once a transaction
 
     @property
     def settings(self) -> SettingsRepository:
@@ -637,44 +638,46 @@ class LedgerRepository:
             )
             .subquery()
         )
-        held = {
-            row.id: InstrumentKey(row.symbol, AssetType(row.asset_type))
-            for row in self.conn.execute(
-                select(instruments.c.id, instruments.c.symbol, instruments.c.asset_type).where(
-                    instruments.c.id.in_(select(relevant.c[0]))
-                )
-            )
+        scopes = {
+            True: [user_prices.c.day <= as_of, user_prices.c.user_id == self.user_id],
+            False: [
+                prices.c.day <= as_of,
+                prices.c.source == "simulated" if simulated else prices.c.source != "simulated",
+            ],
         }
-        for table, own in ((user_prices, True), (prices, False)):
-            scope = [table.c.day <= as_of]
-            if own:
-                scope.append(table.c.user_id == self.user_id)
-            elif simulated:
-                scope.append(table.c.source == "simulated")
-            else:
-                scope.append(table.c.source != "simulated")
-            # Two steps whose plans do not hang on the tables' statistics: each
-            # instrument's last day (a max per instrument: one backward index seek), then
-            # the rows of exactly those days. Joined in one statement, PostgreSQL could
-            # re-run the max for every close of a freshly loaded table.
-            last_day = (
+
+        def last_day(table: Table, own: bool) -> Any:
+            return (
                 select(func.max(table.c.day))
-                .where(table.c.instrument_id == instruments.c.id, *scope)
+                .where(table.c.instrument_id == instruments.c.id, *scopes[own])
                 .scalar_subquery()
             )
-            days = [
-                (i, d)
-                for i, d in self.conn.execute(
-                    select(instruments.c.id, last_day).where(
-                        instruments.c.id.in_(select(relevant.c[0]))
-                    )
-                )
-                if d is not None
-            ]
-            for start in range(0, len(days), _IN_BATCH):
-                pairs = days[start : start + _IN_BATCH]
+
+        # Two steps whose plans do not hang on the tables' statistics: each instrument's
+        # last day of its own and of the market's closes (a max per instrument: one
+        # backward index seek each), then the rows of exactly those days. Joined in one
+        # statement, PostgreSQL could re-run the max for every close of a freshly loaded
+        # table (180 ms for 5 holdings).
+        held: dict[int, InstrumentKey] = {}
+        days: dict[bool, list[tuple[int, date]]] = {True: [], False: []}
+        for row in self.conn.execute(
+            select(
+                instruments.c.id,
+                instruments.c.symbol,
+                instruments.c.asset_type,
+                last_day(user_prices, True).label("own"),
+                last_day(prices, False).label("market"),
+            ).where(instruments.c.id.in_(select(relevant.c[0])))
+        ):
+            held[row.id] = InstrumentKey(row.symbol, AssetType(row.asset_type))
+            for own, day in ((True, row.own), (False, row.market)):
+                if day is not None:
+                    days[own].append((row.id, day))
+        for table, own in ((user_prices, True), (prices, False)):
+            for start in range(0, len(days[own]), _IN_BATCH):
+                pairs = days[own][start : start + _IN_BATCH]
                 query = select(table).where(
-                    tuple_(table.c.instrument_id, table.c.day).in_(pairs), *scope
+                    tuple_(table.c.instrument_id, table.c.day).in_(pairs), *scopes[own]
                 )
                 for row in self.conn.execute(query):
                     key = held[row.instrument_id]
@@ -684,7 +687,10 @@ class LedgerRepository:
         live = (
             select(quotes, instruments.c.symbol, instruments.c.asset_type)
             .join(instruments, instruments.c.id == quotes.c.instrument_id)
-            .where(quotes.c.source == "simulated" if simulated else quotes.c.source != "simulated")
+            .where(
+                quotes.c.source == "simulated" if simulated else quotes.c.source != "simulated",
+                quotes.c.instrument_id.in_(select(relevant.c[0])),
+            )
         )
         for row in self.conn.execute(live):
             day = row.as_of.date()
@@ -758,11 +764,14 @@ class LedgerRepository:
         """``live`` or ``simulated``: where this user's market prices come from."""
         if self.market_override is not None:
             return self.market_override
-        found = self.conn.execute(select(users.c.market).where(users.c.id == self.user_id))
-        return str(found.scalar_one())
+        if self._market is None:
+            found = self.conn.execute(select(users.c.market).where(users.c.id == self.user_id))
+            self._market = str(found.scalar_one())
+        return self._market
 
     def set_market(self, market: str) -> None:
         self.conn.execute(update(users).where(users.c.id == self.user_id).values(market=market))
+        self._market = market
 
     def priced_instruments(self) -> list[tuple[Instrument, date]]:
         """Every instrument in this user's ledger (cash aside) with its first trade date:
