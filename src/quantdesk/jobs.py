@@ -38,6 +38,7 @@ from quantdesk.domain.errors import InvalidInput
 from quantdesk.market.http import upstream_calls
 from quantdesk.services import analytics, materialize, prices
 from quantdesk.services.settings import read_settings
+from quantdesk.store.market_data import SqlMarketData
 from quantdesk.store.tables import users
 
 log = logging.getLogger(__name__)
@@ -107,25 +108,21 @@ def recompute(user: str) -> dict[str, Any]:
 
 
 def refresh_all(every: int | None = None) -> dict[str, Any]:
-    """Quotes and closes of every symbol any user holds, each fetched once: the users
-    share one price cache per market (quotes within their TTL and stored closes are not
-    fetched again). With ``every`` (seconds), the next refresh is scheduled that much
-    later (``quantdesk jobs schedule``)."""
+    """Quotes and closes of every symbol any user holds, each fetched once: the holdings
+    of every user of a market are read at once (one query), and the market's price cache
+    asked once per symbol (quotes within their TTL and stored closes are not fetched
+    again). With ``every`` (seconds), the next refresh is scheduled that much later
+    (``quantdesk jobs schedule``)."""
     engine = _database()
     before = {p: upstream_calls(p) for p in prices.PROVIDERS}
-    wirings: dict[str, bootstrap.MarketWiring] = {}
     symbols: set[str] = set()
     errors: dict[str, str] = {}
-    for name in _user_names(engine):
-        uow = bootstrap.unit_of_work(engine, name)
-        market = prices.user_market(uow)
-        wiring = wirings.get(market)
-        if wiring is None:
-            wiring = wirings[market] = bootstrap.market_data(
-                engine, market=market, offline=bootstrap.offline_requested()
-            )
-        report = prices.refresh_prices(
-            uow,
+    held = SqlMarketData(engine, bootstrap.utc_now).held_by_market()
+    for market, holding in sorted(held.items()):
+        wiring = bootstrap.market_data(engine, market=market, offline=bootstrap.offline_requested())
+        report = prices.refresh_held(
+            holding.held,
+            holding.currencies,
             None if wiring.offline else wiring.cache,
             clock=bootstrap.utc_now,
             simulated=wiring.simulated_closes,

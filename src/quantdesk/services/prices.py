@@ -64,10 +64,28 @@ def refresh_prices(
     ``simulated`` the closes go to that sink (labelled simulated) rather than to the
     permanent store of provider closes.
     """
-    report = RefreshReport("simulated" if simulated else "live", market is None)
     with uow(commit=False) as store:
         held = store.priced_instruments()
         currencies = {a.currency for a in store.list_accounts()}
+    return refresh_held(
+        held, currencies, market, clock=clock, simulated=simulated, progress=progress
+    )
+
+
+def refresh_held(
+    held: list[tuple[Instrument, date]],
+    currencies: set[str],
+    market: MarketData | None,
+    *,
+    clock: Callable[[], datetime],
+    simulated: CloseSink | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> RefreshReport:
+    """Quotes and daily closes of the instruments ``held`` (each with the first day it
+    was traded, from when its closes are fetched) and of the FX pairs of ``currencies``:
+    one user's ledger, or every user's of one market at once (``jobs.refresh_all``)."""
+    report = RefreshReport("simulated" if simulated else "live", market is None)
+    currencies = set(currencies)
     wanted: list[tuple[MarketSymbol, date]] = []
     for instrument, first_day in held:
         if instrument.asset_type is AssetType.UNKNOWN:

@@ -8,15 +8,38 @@ Each call runs in its own short transaction, so the cache can call it from any t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Connection, Engine, and_, case, select, update
+from sqlalchemy import Connection, Engine, and_, case, func, select, update
 
-from quantdesk.domain.instruments import Instrument, InstrumentKey
+from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey
 from quantdesk.domain.market import Bar, History, LiveQuote, MarketSymbol
 from quantdesk.domain.money import derived
-from quantdesk.store.repositories import ensure_instruments, insert_skipping_duplicates
-from quantdesk.store.tables import price_coverage, price_revisions, prices, quotes
+from quantdesk.store.repositories import (
+    ensure_instruments,
+    insert_skipping_duplicates,
+    instrument_of_row,
+)
+from quantdesk.store.tables import (
+    accounts,
+    instruments,
+    price_coverage,
+    price_revisions,
+    prices,
+    quotes,
+    transactions,
+    users,
+)
+
+
+@dataclass(frozen=True)
+class HeldByMarket:
+    """What the users of one market hold, taken together: each instrument (cash aside)
+    with the first day any of them traded it, and their accounts' currencies."""
+
+    held: list[tuple[Instrument, date]]
+    currencies: set[str]
 
 
 def instrument_ids(
@@ -87,6 +110,40 @@ class SqlMarketData:
         return instrument_ids(conn, [symbol], self.clock())[
             InstrumentKey(symbol.symbol, symbol.asset_type)
         ]
+
+    def held_by_market(self) -> dict[str, HeldByMarket]:
+        """Every user's holdings by market, each instrument once: what a scheduled
+        refresh fetches (once per symbol, however many users hold it)."""
+        first = (
+            select(
+                users.c.market,
+                transactions.c.instrument_id,
+                func.min(transactions.c.trade_date).label("first_day"),
+            )
+            .join(users, users.c.id == transactions.c.user_id)
+            .where(transactions.c.instrument_id.is_not(None))
+            .group_by(users.c.market, transactions.c.instrument_id)
+            .subquery()
+        )
+        found: dict[str, HeldByMarket] = {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(instruments, first.c.market, first.c.first_day)
+                .join(first, first.c.instrument_id == instruments.c.id)
+                .where(instruments.c.asset_type != AssetType.CASH.value)
+                .order_by(first.c.market, instruments.c.symbol)
+            )
+            for row in rows:
+                found.setdefault(row.market, HeldByMarket([], set())).held.append(
+                    (instrument_of_row(row), row.first_day)
+                )
+            for market, currency in conn.execute(
+                select(users.c.market, accounts.c.currency)
+                .join(users, users.c.id == accounts.c.user_id)
+                .distinct()
+            ):
+                found.setdefault(market, HeldByMarket([], set())).currencies.add(currency)
+        return found
 
     # BarStore -------------------------------------------------------------------------
     def coverage(self, symbol: MarketSymbol) -> tuple[date, date] | None:

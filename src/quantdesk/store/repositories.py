@@ -105,7 +105,7 @@ def instruments_by_symbol(conn: Connection, symbols: Iterable[str]) -> dict[str,
     for start in range(0, len(unique), _IN_BATCH):
         chunk = unique[start : start + _IN_BATCH]
         for row in conn.execute(select(instruments).where(instruments.c.symbol.in_(chunk))):
-            found.setdefault(row.symbol, []).append(_instrument(row))
+            found.setdefault(row.symbol, []).append(instrument_of_row(row))
     return found
 
 
@@ -266,7 +266,7 @@ class LedgerRepository:
         ).one_or_none()
         if row is None:
             raise NotFound(f"no instrument {instrument_id}")
-        return _instrument(row)
+        return instrument_of_row(row)
 
     def search_instruments(self, text: str, limit: int) -> list[Instrument]:
         """Instruments whose symbol starts with ``text`` or whose name contains it."""
@@ -284,7 +284,7 @@ class LedgerRepository:
             .order_by(func.length(instruments.c.symbol), instruments.c.symbol)
             .limit(limit)
         )
-        return [_instrument(row) for row in rows]
+        return [instrument_of_row(row) for row in rows]
 
     def page_transactions(
         self,
@@ -794,7 +794,7 @@ class LedgerRepository:
             .where(instruments.c.asset_type != AssetType.CASH.value)
             .order_by(instruments.c.symbol)
         )
-        return [(_instrument(row), row.first_day) for row in rows]
+        return [(instrument_of_row(row), row.first_day) for row in rows]
 
     def set_provider_id(self, symbol: str, provider: str, provider_id: str | None) -> Instrument:
         """Fix (or, with None, clear) the id ``provider`` knows ``symbol`` by."""
@@ -987,7 +987,8 @@ def _account(row: Row[Any]) -> Account:
     )
 
 
-def _instrument(row: Row[Any]) -> Instrument:
+def instrument_of_row(row: Row[Any]) -> Instrument:
+    """An instrument from a row of the instruments table (and maybe other columns)."""
     ids = row.provider_ids if "provider_ids" in row._fields else None
     return Instrument(
         row.symbol,
