@@ -103,6 +103,24 @@ def test_a_recompute_stores_the_analytics_the_dashboard_asks_for(
     assert served.cached  # the page load is served from what the job stored
 
 
+def test_the_nightly_run_recomputes_every_user_in_shares_of_users(
+    queue_url: str, database: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(jobs, "NIGHTLY_SHARE", 2)
+    ledgers = {name: _ledger(database, tmp_path, name) for name in ("ann", "bob", "cy")}
+    night = jobs.enqueue_nightly(jobs.queue(queue_url))
+    _work(queue_url)
+    assert "finished" == night.get_status(refresh=True)
+    shares = night.return_value()["recomputes"]
+    assert 2 == len(shares)  # three users, two a job
+    for job_id in shares:
+        assert "finished" == jobs.queue(queue_url).fetch_job(job_id).get_status(refresh=True)
+    options = analytics.Options(period="ALL", benchmark="SPY", risk_free=0.04)
+    for uow in ledgers.values():
+        served = materialize.materialized_analytics(uow, None, options, clock=bootstrap.utc_now)
+        assert served.cached  # every user's page load is served from what was stored
+
+
 def test_the_same_work_queued_twice_is_one_job(
     queue_url: str, database: Engine, tmp_path: Path
 ) -> None:

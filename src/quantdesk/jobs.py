@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "quantdesk"
 RETRIES = 3
 RETRY_INTERVALS = [5, 30, 120]
+#: Users per nightly recompute job.
+NIGHTLY_SHARE = 100
 #: How long finished jobs (and their results) stay visible.
 RESULT_TTL = 7 * 24 * 3600
 
@@ -86,25 +88,61 @@ def _user_names(engine: Engine) -> list[str]:
 
 
 # The jobs ---------------------------------------------------------------------------------
+class _Recomputer:
+    """Recomputes users' analytics in one process, sharing between users what does not
+    depend on the user: the price cache of each market, and the closes already read (a
+    user without closes of their own reads the market's, the same for every user)."""
+
+    def __init__(self) -> None:
+        self.engine = _database()
+        self.wirings: dict[str, bootstrap.MarketWiring] = {}
+        self.closes = analytics.ClosesCache(size=1024)
+
+    def __call__(self, user: str) -> dict[str, Any]:
+        uow = bootstrap.unit_of_work(self.engine, user)
+        chosen = read_settings(uow)
+        market = prices.user_market(uow)
+        if market not in self.wirings:
+            self.wirings[market] = bootstrap.market_data(self.engine, market=market, offline=True)
+        # what the dashboard asks first (GET /analytics with the user's defaults)
+        options = analytics.Options(
+            period="ALL", benchmark=chosen.benchmark, risk_free=float(chosen.risk_free)
+        )
+        try:
+            found = materialize.materialized_analytics(
+                uow,
+                self.wirings[market].cache,
+                options,
+                clock=bootstrap.utc_now,
+                closes_cache=self.closes,
+            )
+        except InvalidInput as e:  # an empty ledger has nothing to compute: done, and said
+            return {"user": user, "computed": False, "reason": str(e)}
+        return {"user": user, "computed": not found.cached, "history_rows": found.history_rows}
+
+
 def recompute(user: str) -> dict[str, Any]:
     """Store the user's analytics as the dashboard asks for them (their benchmark and
     risk-free rate), so the next page load is served from the database."""
-    engine = _database()
-    uow = bootstrap.unit_of_work(engine, user)
-    chosen = read_settings(uow)
-    market = prices.user_market(uow)
-    wiring = bootstrap.market_data(engine, market=market, offline=True)
-    # what the dashboard asks first (GET /analytics?period=ALL with the user's defaults)
-    options = analytics.Options(
-        period="ALL", benchmark=chosen.benchmark, risk_free=float(chosen.risk_free)
-    )
-    try:
-        found = materialize.materialized_analytics(
-            uow, wiring.cache, options, clock=bootstrap.utc_now
-        )
-    except InvalidInput as e:  # an empty ledger has nothing to compute: done, and said
-        return {"user": user, "computed": False, "reason": str(e)}
-    return {"user": user, "computed": not found.cached, "history_rows": found.history_rows}
+    return _Recomputer()(user)
+
+
+def recompute_users(names: list[str]) -> dict[str, Any]:
+    """:func:`recompute` of each of ``names`` in turn (the nightly run's share of one
+    job): one process, one engine, the market's closes read once for them all. A user
+    whose recompute fails is named in the result and the others go on; the job fails
+    (and is retried, redoing only what is not stored) if any did."""
+    run = _Recomputer()
+    computed, failed = 0, {}
+    for name in names:
+        try:
+            computed += bool(run(name)["computed"])
+        except Exception as error:  # one user's failure is reported below, not raised
+            log.exception("recompute of %s failed", name)
+            failed[name] = f"{type(error).__name__}: {error}"
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {len(names)} recomputes failed: {failed}")
+    return {"users": len(names), "computed": computed}
 
 
 def refresh_all(every: int | None = None) -> dict[str, Any]:
@@ -138,12 +176,28 @@ def refresh_all(every: int | None = None) -> dict[str, Any]:
 
 
 def nightly(at: str | None = None) -> dict[str, Any]:
-    """Refresh every held symbol, then enqueue a recompute of every user. With ``at``
+    """Refresh every held symbol, then enqueue a recompute of every user, in jobs of
+    :data:`NIGHTLY_SHARE` users each (a job per user would fork a work horse per user;
+    one job for all would leave every worker but one idle). With ``at``
     (HH:MM, UTC), the next night's run is scheduled then."""
     refreshed = refresh_all()
     q = queue()
-    queued = [enqueue_recompute(q, name).id for name in _user_names(_database())]
-    found: dict[str, Any] = {"refreshed": len(refreshed["symbols"]), "recomputes": queued}
+    names = _user_names(_database())
+    day = bootstrap.utc_now().strftime("%Y%m%d")
+    queued = [
+        _enqueue(
+            q,
+            f"nightly-{day}-users-{start // NIGHTLY_SHARE:05d}",
+            f"{__name__}.recompute_users",
+            names[start : start + NIGHTLY_SHARE],
+        ).id
+        for start in range(0, len(names), NIGHTLY_SHARE)
+    ]
+    found: dict[str, Any] = {
+        "refreshed": len(refreshed["symbols"]),
+        "users": len(names),
+        "recomputes": queued,
+    }
     if at:
         found["next"] = schedule_nightly(q, at).id
     return found

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from decimal import Decimal
 
 import pytest
+from sqlalchemy import Engine
 
 from quantdesk.domain.errors import InvalidInput, ProviderUnavailable
+from quantdesk.domain.instruments import AssetType
+from quantdesk.domain.market import Bar, History, MarketSymbol
 from quantdesk.market.cache import PriceCache
 from quantdesk.market.memory import MemoryBackend
 from quantdesk.services import analytics, portfolio
 from quantdesk.services.import_file import ImportOptions, import_stream
 from quantdesk.services.portfolio import import_price_stream
+from quantdesk.store.market_data import SqlMarketData
 from quantdesk.store.unit_of_work import SqlUnitOfWork
 from quantdesk.testing import FakeProvider
 from tests.conftest import clock
@@ -211,3 +216,46 @@ def test_cached_closes_give_the_same_numbers_until_a_close_changes(
     )
     moved = analytics.analyze(ledger, None, OPTIONS, clock=clock, closes_cache=cache)
     assert 1200.0 + 500.0 == moved.frames.values[-1]
+
+
+def test_users_without_closes_of_their_own_share_the_market_closes_and_no_one_gets_another_s(
+    engine: Engine,
+) -> None:
+    """One closes cache for many users (a nightly recompute, an API process): users with
+    no closes of their own read the market's once between them; a user's own close is
+    never served to anyone else, whichever asks first."""
+    bars = tuple(
+        Bar(date(2026, 11, d), Decimal(c))
+        for d, c in ((2, "100"), (3, "110"), (4, "99"), (5, "108.9"))
+    )
+    market = SqlMarketData(engine, clock)
+    market.store_closes(
+        MarketSymbol("AAPL", AssetType.STOCK), History("AAPL", "USD", "yahoo", bars)
+    )
+    spy = tuple(Bar(b.day, Decimal(500)) for b in bars)
+    market.store_closes(MarketSymbol("SPY", AssetType.ETF), History("SPY", "USD", "yahoo", spy))
+    users = {}
+    for name in ("ann", "bob", "cy"):
+        uow = SqlUnitOfWork(engine, name, clock)
+        portfolio.add_account(
+            uow, "Broker", kind="brokerage", institution=None, currency="USD", clock=clock
+        )
+        trades = io.BytesIO(TRADES.encode())
+        assert import_stream(uow, trades, "t.csv", ImportOptions(account="Broker"), clock=clock).ok
+        users[name] = uow
+    own = b"date,symbol,close,asset_type\n2026-11-05,AAPL,500,stock\n"  # ann's own close
+    import_price_stream(users["ann"], io.BytesIO(own), clock=clock)
+    alone = {
+        n: analytics.analyze(u, None, OPTIONS, clock=clock).frames.values.tolist()
+        for n, u in users.items()
+    }
+    assert 5000.0 + 500.0 == alone["ann"][-1] and 1089.0 + 500.0 == alone["bob"][-1]
+
+    for order in (("ann", "bob", "cy"), ("bob", "ann", "cy")):
+        cache = analytics.ClosesCache()
+        for name in order:
+            shared = analytics.analyze(users[name], None, OPTIONS, clock=clock, closes_cache=cache)
+            assert alone[name] == shared.frames.values.tolist(), (order, name)
+        # closes, FX rates and the benchmark: ann's own three, and three that bob and cy
+        # read once between them (nine without sharing)
+        assert 6 == len(cache), order

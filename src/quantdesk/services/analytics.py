@@ -166,11 +166,16 @@ class ClosesCache(Lru[object]):
 
 
 def _closes_token(store: LedgerStore) -> tuple[object, ...]:
-    """What the closes a store reads depend on: whose, which market, which versions."""
-    return (store.user_id, store.market(), *store.price_versions())
+    """What the closes a store reads depend on: whose, which market, which versions. A
+    user without closes of their own reads only the market's, the same as every such
+    user (a nightly recompute reads them once for all)."""
+    market, own = store.price_versions()
+    whose = store.user_id if store.has_own_closes() else None
+    return (whose, store.market(), market, own)
 
 
 def _cached(
+    store: LedgerStore,
     cache: ClosesCache | None,
     token: tuple[object, ...] | None,
     key: Hashable,
@@ -178,7 +183,14 @@ def _cached(
 ) -> T:
     if cache is None or token is None:
         return load()
-    return cast("T", cache.get_or_load((token, key), load))
+    found = cache.get((token, key))
+    if found is None:
+        found = load()
+        # Shared by users without closes of their own only if this one still has none
+        # (closes of their own imported while it loaded are theirs alone).
+        if token[0] is not None or not store.has_own_closes():
+            cache.put((token, key), found)
+    return cast("T", found)
 
 
 def analyze(
@@ -218,9 +230,10 @@ def analyze(
         frames = _frames(store, history, ledger, start, end, options, closes_cache, token)
         totals = _totals(store, ledger, options.account, kind, start, end)
         bench, bench_failure = _cached(
+            store,
             closes_cache,
             token,
-            ("benchmark", options.benchmark, start, end),
+            ("benchmark", benchmark_key(store, options.benchmark), start, end),
             lambda: _benchmark_closes(store, market, options.benchmark, start, end),
         )
     if bench_failure is not None:
@@ -247,7 +260,7 @@ def _frames(
         left = sorted(f"{k.symbol} ({stored[k].left_out})" for k in stored if stored[k].left_out)
         return loaded, left
 
-    found, mixed = _cached(cache, token, ("closes", tuple(keys), lookback, end), load)
+    found, mixed = _cached(store, cache, token, ("closes", tuple(keys), lookback, end), load)
     closes = dict(found)  # the trade-price stand-ins below are this ledger's own
     unpriced: list[str] = []
     for key in keys:
@@ -267,7 +280,7 @@ def _frames(
         rates = store.daily_closes(pairs.values(), lookback, end)
         return {c: _closes(rates[p]) for c, p in pairs.items() if p in rates}
 
-    fx = _cached(cache, token, ("fx", tuple(pairs.items()), lookback, end), load_fx)
+    fx = _cached(store, cache, token, ("fx", tuple(pairs.items()), lookback, end), load_fx)
     frames = build_frames(
         history, closes, fx, start=start, end=end, base=BASE_CURRENCY, calendar=options.calendar
     )

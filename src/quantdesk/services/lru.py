@@ -19,6 +19,9 @@ class Lru(Generic[V]):
         self._items: OrderedDict[Hashable, V] = OrderedDict()
         self._lock = threading.Lock()
 
+    def __len__(self) -> int:
+        return len(self._items)
+
     def get(self, key: Hashable) -> V | None:
         with self._lock:
             found = self._items.get(key)

@@ -834,6 +834,14 @@ class LedgerRepository:
         ).scalar_one()
         return int(found or 0), int(own)
 
+    def has_own_closes(self) -> bool:
+        """Whether the user has any closes of their own (their analytics then read more
+        than the market's closes)."""
+        found = self.conn.execute(
+            select(user_prices.c.day).where(user_prices.c.user_id == self.user_id).limit(1)
+        )
+        return found.first() is not None
+
     def price_stats(self, keys: Iterable[InstrumentKey]) -> dict[str, list[object]]:
         """Per instrument of the user's market: how many closes, the first and last day
         (a cheap fingerprint of the market closes the analytics read)."""
