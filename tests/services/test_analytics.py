@@ -222,8 +222,9 @@ def test_users_without_closes_of_their_own_share_the_market_closes_and_no_one_ge
     engine: Engine,
 ) -> None:
     """One closes cache for many users (a nightly recompute, an API process): users with
-    no closes of their own read the market's once between them; a user's own close is
-    never served to anyone else, whichever asks first."""
+    no closes of their own read the market's once between them, whatever day their
+    ledgers start; a user's own close is never served to anyone else, whichever asks
+    first."""
     bars = tuple(
         Bar(date(2026, 11, d), Decimal(c))
         for d, c in ((2, "100"), (3, "110"), (4, "99"), (5, "108.9"))
@@ -234,14 +235,17 @@ def test_users_without_closes_of_their_own_share_the_market_closes_and_no_one_ge
     )
     spy = tuple(Bar(b.day, Decimal(500)) for b in bars)
     market.store_closes(MarketSymbol("SPY", AssetType.ETF), History("SPY", "USD", "yahoo", spy))
+    later = TRADES.replace("2026-11-02,buy", "2026-11-03,buy").replace(
+        "2026-11-02,dep", "2026-11-03,dep"
+    )
     users = {}
-    for name in ("ann", "bob", "cy"):
+    for name, trades in (("ann", TRADES), ("bob", TRADES), ("cy", TRADES), ("dan", later)):
         uow = SqlUnitOfWork(engine, name, clock)
         portfolio.add_account(
             uow, "Broker", kind="brokerage", institution=None, currency="USD", clock=clock
         )
-        trades = io.BytesIO(TRADES.encode())
-        assert import_stream(uow, trades, "t.csv", ImportOptions(account="Broker"), clock=clock).ok
+        found = io.BytesIO(trades.encode())
+        assert import_stream(uow, found, "t.csv", ImportOptions(account="Broker"), clock=clock).ok
         users[name] = uow
     own = b"date,symbol,close,asset_type\n2026-11-05,AAPL,500,stock\n"  # ann's own close
     import_price_stream(users["ann"], io.BytesIO(own), clock=clock)
@@ -251,11 +255,11 @@ def test_users_without_closes_of_their_own_share_the_market_closes_and_no_one_ge
     }
     assert 5000.0 + 500.0 == alone["ann"][-1] and 1089.0 + 500.0 == alone["bob"][-1]
 
-    for order in (("ann", "bob", "cy"), ("bob", "ann", "cy")):
+    for order in (("ann", "bob", "cy", "dan"), ("dan", "bob", "ann", "cy")):
         cache = analytics.ClosesCache()
         for name in order:
             shared = analytics.analyze(users[name], None, OPTIONS, clock=clock, closes_cache=cache)
             assert alone[name] == shared.frames.values.tolist(), (order, name)
-        # closes, FX rates and the benchmark: ann's own three, and three that bob and cy
-        # read once between them (nine without sharing)
-        assert 6 == len(cache), order
+        # AAPL's closes: ann's own, and the market's read once for bob, cy and dan (who
+        # starts a day later); the benchmark's: ann's, bob's and cy's, and dan's period
+        assert 5 == len(cache), order

@@ -100,9 +100,11 @@ class History:
 @dataclass(frozen=True, slots=True)
 class DailyCloses:
     """Stored closes of one instrument, oldest first, all in ``currency`` (its latest
-    close's); ``left_out`` counts closes in another currency that could not join them."""
+    close's); ``left_out`` counts closes in another currency that could not join them,
+    on ``left_out_days``."""
 
     days: list[date]
     closes: list[Decimal]
     currency: str
     left_out: int = 0
+    left_out_days: tuple[date, ...] = ()

@@ -17,6 +17,7 @@ benchmark's; everything else is pure computation in :mod:`quantdesk.analytics`.
 from __future__ import annotations
 
 import calendar as calendars
+from bisect import bisect_left
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -174,6 +175,15 @@ def _closes_token(store: LedgerStore) -> tuple[object, ...]:
     return (whose, store.market(), market, own)
 
 
+def _remember(
+    store: LedgerStore, cache: ClosesCache, token: tuple[object, ...], key: Hashable, value: object
+) -> None:
+    # Shared by users without closes of their own only if this one still has none
+    # (closes of their own imported while it loaded are theirs alone).
+    if token[0] is not None or not store.has_own_closes():
+        cache.put((token, key), value)
+
+
 def _cached(
     store: LedgerStore,
     cache: ClosesCache | None,
@@ -186,11 +196,73 @@ def _cached(
     found = cache.get((token, key))
     if found is None:
         found = load()
-        # Shared by users without closes of their own only if this one still has none
-        # (closes of their own imported while it loaded are theirs alone).
-        if token[0] is not None or not store.has_own_closes():
-            cache.put((token, key), found)
+        _remember(store, cache, token, key, found)
     return cast("T", found)
+
+
+#: The first day a cached series is read from: all of an instrument's stored closes.
+_EVERY_CLOSE = date(1900, 1, 1)
+
+
+@dataclass(frozen=True)
+class _Series:
+    """Every stored close of an instrument through a day, as floats (None: it has none),
+    cached per instrument and sliced for each request: users whose ledgers start on
+    other days share it."""
+
+    closes: Closes | None
+    left_out_days: tuple[date, ...]
+
+    @classmethod
+    def of(cls, stored: DailyCloses | None) -> _Series:
+        return cls(None, ()) if stored is None else cls(_closes(stored), stored.left_out_days)
+
+    def since(self, first: date) -> tuple[Closes, int] | None:
+        """Exactly what ``daily_closes`` reads from ``first`` on (as floats), and how
+        many closes in another currency it left out."""
+        if self.closes is None:
+            return None
+        at = bisect_left(self.closes.days, first)
+        if at == len(self.closes.days):
+            return None
+        days, values = self.closes.days[at:], self.closes.values[at:]
+        left_out = sum(1 for d in self.left_out_days if d >= first)
+        return Closes(days, values, self.closes.currency), left_out
+
+
+def _read_closes(
+    store: LedgerStore,
+    cache: ClosesCache | None,
+    token: tuple[object, ...] | None,
+    keys: Sequence[InstrumentKey],
+    first: date,
+    end: date,
+) -> dict[InstrumentKey, tuple[Closes, int]]:
+    """The closes ``store.daily_closes(keys, first, end)`` reads, as floats, with the
+    count of closes left out in another currency: each instrument's closes read once
+    into the cache (all of them through ``end``) while no close changes."""
+    if cache is None or token is None:
+        stored = store.daily_closes(keys, first, end)
+        return {k: (_closes(v), v.left_out) for k, v in stored.items()}
+    series: dict[InstrumentKey, _Series] = {}
+    missing: list[InstrumentKey] = []
+    for key in keys:
+        found = cache.get((token, ("series", key, end)))
+        if isinstance(found, _Series):
+            series[key] = found
+        else:
+            missing.append(key)
+    if missing:
+        every = store.daily_closes(missing, _EVERY_CLOSE, end)
+        for key in missing:
+            series[key] = _Series.of(every.get(key))
+            _remember(store, cache, token, ("series", key, end), series[key])
+    out = {}
+    for key, one in series.items():
+        sliced = one.since(first)
+        if sliced is not None:
+            out[key] = sliced
+    return out
 
 
 def analyze(
@@ -254,14 +326,9 @@ def _frames(
     keys = [k for k in history.instruments if k.asset_type is not AssetType.CASH]
     lookback = start - timedelta(days=DEFAULT_CARRY_LIMIT)
 
-    def load() -> tuple[dict[InstrumentKey, Closes], list[str]]:
-        stored = store.daily_closes(keys, lookback, end)
-        loaded = {k: _closes(stored[k]) for k in keys if k in stored}
-        left = sorted(f"{k.symbol} ({stored[k].left_out})" for k in stored if stored[k].left_out)
-        return loaded, left
-
-    found, mixed = _cached(store, cache, token, ("closes", tuple(keys), lookback, end), load)
-    closes = dict(found)  # the trade-price stand-ins below are this ledger's own
+    stored = _read_closes(store, cache, token, keys, lookback, end)
+    closes = {k: c for k, (c, _) in stored.items()}
+    mixed = sorted(f"{k.symbol} ({left})" for k, (_, left) in stored.items() if left)
     unpriced: list[str] = []
     for key in keys:
         if key not in closes:  # no close at all: its own trade prices stand in
@@ -276,11 +343,8 @@ def _frames(
         for c in sorted(currencies - {BASE_CURRENCY})
     }
 
-    def load_fx() -> dict[str, Closes]:
-        rates = store.daily_closes(pairs.values(), lookback, end)
-        return {c: _closes(rates[p]) for c, p in pairs.items() if p in rates}
-
-    fx = _cached(store, cache, token, ("fx", tuple(pairs.items()), lookback, end), load_fx)
+    rates = _read_closes(store, cache, token, list(pairs.values()), lookback, end)
+    fx = {c: rates[p][0] for c, p in pairs.items() if p in rates}
     frames = build_frames(
         history, closes, fx, start=start, end=end, base=BASE_CURRENCY, calendar=options.calendar
     )

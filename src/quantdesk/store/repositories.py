@@ -739,9 +739,8 @@ class LedgerRepository:
             ordered_days = sorted(days)
             currency = days[ordered_days[-1]][1]  # one currency per series: the latest's
             kept = [d for d in ordered_days if days[d][1] == currency]
-            out[key] = DailyCloses(
-                kept, [days[d][0] for d in kept], currency, len(ordered_days) - len(kept)
-            )
+            other = tuple(d for d in ordered_days if days[d][1] != currency)
+            out[key] = DailyCloses(kept, [days[d][0] for d in kept], currency, len(other), other)
         return out
 
     def own_closes(self, key: InstrumentKey, start: date, end: date) -> list[tuple[date, Decimal]]:
