@@ -40,6 +40,7 @@ from quantdesk.services import analytics, materialize, prices
 from quantdesk.services.settings import read_settings
 from quantdesk.store.market_data import SqlMarketData
 from quantdesk.store.tables import users
+from quantdesk.store.unit_of_work import UserUnitOfWork
 
 log = logging.getLogger(__name__)
 QUEUE_NAME = "quantdesk"
@@ -99,7 +100,11 @@ class _Recomputer:
         self.closes = analytics.ClosesCache(size=1024)
 
     def __call__(self, user: str) -> dict[str, Any]:
-        uow = bootstrap.unit_of_work(self.engine, user)
+        with self.engine.connect() as conn:
+            user_id = conn.execute(select(users.c.id).where(users.c.name == user)).scalar()
+        if user_id is None:  # gone since the job was queued: nothing to do
+            return {"user": user, "computed": False, "reason": "no such user"}
+        uow = UserUnitOfWork(self.engine, int(user_id))
         chosen = read_settings(uow)
         market = prices.user_market(uow)
         if market not in self.wirings:

@@ -62,6 +62,14 @@ class Closes:
     def array(self) -> Floats:
         return np.asarray(self.values, dtype=np.float64)
 
+    def since(self, at: int) -> Closes:
+        """The closes from position ``at`` on, sharing this series' arrays (a cached
+        series sliced per request computes its ordinals once)."""
+        sliced = Closes(self.days[at:], self.values[at:], self.currency)
+        sliced.__dict__["ordinals"] = self.ordinals[at:]
+        sliced.__dict__["array"] = self.array[at:]
+        return sliced
+
 
 @dataclass
 class Frames:

@@ -225,9 +225,8 @@ class _Series:
         at = bisect_left(self.closes.days, first)
         if at == len(self.closes.days):
             return None
-        days, values = self.closes.days[at:], self.closes.values[at:]
         left_out = sum(1 for d in self.left_out_days if d >= first)
-        return Closes(days, values, self.closes.currency), left_out
+        return self.closes.since(at), left_out
 
 
 def _read_closes(
@@ -256,7 +255,9 @@ def _read_closes(
         every = store.daily_closes(missing, _EVERY_CLOSE, end)
         for key in missing:
             series[key] = _Series.of(every.get(key))
-            _remember(store, cache, token, ("series", key, end), series[key])
+        if token[0] is not None or not store.has_own_closes():  # see _remember
+            for key in missing:
+                cache.put((token, ("series", key, end)), series[key])
     out = {}
     for key, one in series.items():
         sliced = one.since(first)
