@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -192,6 +192,38 @@ def _import_stream(
             store.finish_import(import_id, sha256=digest.hexdigest(), rows=report.rows, added=added)
     except _Rejected:
         report.added = 0
+    return report
+
+
+def import_parsed(
+    store: LedgerStore,
+    rows: Iterable[ParsedTransaction],
+    *,
+    source: str,
+    fmt: str,
+    account: str,
+    issues: Issues,
+    notices: Notices,
+    now: datetime,
+) -> ImportReport:
+    """Entries already parsed (a connection's sync) into ``account``, in the caller's
+    transaction: resolved, de-duplicated against everything the ledger holds (a trade
+    imported from the exchange's CSV export is the same trade when it has the same
+    external id, type and instrument), checked like a file's. Row issues are in the
+    report; the caller rolls back when there are any."""
+    report = ImportReport(source, fmt)
+    report.notices = notices
+    store.lock()  # one import or edit of this user's ledger at a time
+    target = store.account(account)
+    import_id = store.start_import(filename=source, fmt=fmt, scope=account, now=now)
+    counted = _counted_rows(iter(rows), report)
+    job = _TradesImport(store, target, issues, report, ImportOptions(account), now, import_id)
+    added = job.run(counted, IN_MEMORY_LIMIT)
+    report.issue_count = issues.total
+    report.issues = sorted(issues.items, key=lambda i: (i.line or 0, i.column or ""))
+    report.added = added if not issues else 0
+    digest = hashlib.sha256(f"{source}\x1f{now.isoformat()}".encode()).hexdigest()
+    store.finish_import(import_id, sha256=digest, rows=report.rows, added=report.added)
     return report
 
 

@@ -46,6 +46,7 @@ from quantdesk.domain.transactions import (
     Transaction,
     TransactionType,
 )
+from quantdesk.store.connections import ConnectionsRepository
 from quantdesk.store.settings import SettingsRepository
 from quantdesk.store.tables import (
     accounts,
@@ -165,6 +166,11 @@ class LedgerRepository:
     def targets(self) -> TargetsRepository:
         """This user's target allocation (store/targets.py), in the same transaction."""
         return TargetsRepository(self.conn, self.user_id)
+
+    @property
+    def connections(self) -> ConnectionsRepository:
+        """This user's exchange and broker connections (store/connections.py)."""
+        return ConnectionsRepository(self.conn, self.user_id)
 
     # accounts -----------------------------------------------------------------------
     def add_account(self, account: Account, now: datetime) -> Account:

@@ -334,3 +334,24 @@ account_target_options = Table(
     Column("cash_flow", ExactDecimal),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+
+#: An exchange (through ccxt) or aggregator synced into one account. ``credentials`` is a
+#: Fernet token (store/vault.py), never clear text; ``cursor`` is where each stream of
+#: the sync resumes (0011).
+connections = Table(
+    "connections",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("provider", String(40), nullable=False),
+    Column("credentials", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("error", Text),
+    Column("cursor", JSON, nullable=False),
+    Column("last_sync_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("account_id", name="uq_connections_account"),
+    Index("ix_connections_user_id", "user_id"),
+)

@@ -1,0 +1,128 @@
+"""A crypto exchange through ccxt's own client (Kraken, Binance, Coinbase and every other
+exchange ccxt supports): the account's trades, deposits and withdrawals since a point in
+time, and its balances, read with a read-only API key. Nothing here places an order.
+
+ccxt's errors become :class:`ConnectorError` with a kind and plain words (a bad key, a
+missing permission, a rate limit, revoked access, the exchange unreachable). The key and
+secret are never put in a message.
+
+``QUANTDESK_CCXT_URLS`` (JSON, ``{"kraken": "http://127.0.0.1:8123"}``) points an
+exchange's API somewhere else: a sandbox, or the tests' server on loopback.
+``QUANTDESK_CCXT_RATE_LIMIT_MS`` replaces ccxt's pacing between calls (0: none, for a
+server on loopback); by default ccxt paces each exchange as that exchange asks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import ccxt
+
+#: How many pages of history one stream reads in one sync at most (a first sync of a
+#: long history continues from where it stopped on the next sync).
+MAX_PAGES = 50
+
+
+class ConnectorError(Exception):
+    """Why the exchange did not answer, in plain words, and what kind of failure it was:
+    ``bad-key``, ``permission``, ``rate-limit``, ``revoked``, ``unreachable`` or ``exchange``."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def exchanges() -> list[str]:
+    """Every exchange id ccxt supports."""
+    return list(ccxt.exchanges)
+
+
+def _failure(error: Exception, name: str) -> ConnectorError:
+    if isinstance(error, ccxt.AccountSuspended):
+        return ConnectorError("revoked", f"{name} says the account is suspended or access revoked")
+    if isinstance(error, ccxt.PermissionDenied):
+        return ConnectorError(
+            "permission",
+            f"the API key lacks a permission {name} needs for a read-only sync (query funds, "
+            "trades and ledger entries): add it on the exchange's API page",
+        )
+    if isinstance(error, ccxt.AuthenticationError):
+        return ConnectorError(
+            "bad-key", f"{name} refused the API key or secret: check them, or make a new key"
+        )
+    if isinstance(error, ccxt.RateLimitExceeded | ccxt.DDoSProtection):
+        return ConnectorError(
+            "rate-limit", f"{name} is rate limiting the key: the sync resumes later"
+        )
+    if isinstance(error, ccxt.NetworkError):
+        return ConnectorError("unreachable", f"cannot reach {name}: {type(error).__name__}")
+    return ConnectorError("exchange", f"{name} answered with an error: {type(error).__name__}")
+
+
+class ExchangeSession:
+    """One exchange account through ccxt."""
+
+    def __init__(self, provider: str, credentials: Mapping[str, str]) -> None:
+        if provider not in ccxt.exchanges:
+            raise ConnectorError("exchange", f"ccxt knows no exchange {provider!r}")
+        config: dict[str, Any] = {
+            "apiKey": credentials.get("api_key", ""),
+            "secret": credentials.get("secret", ""),
+            "enableRateLimit": True,
+            "timeout": 20_000,
+        }
+        if credentials.get("password"):
+            config["password"] = credentials["password"]
+        pacing = os.environ.get("QUANTDESK_CCXT_RATE_LIMIT_MS")
+        if pacing is not None:
+            config["enableRateLimit"] = pacing.strip() not in ("", "0")
+            if config["enableRateLimit"]:
+                config["rateLimit"] = int(pacing)
+        self.name = provider
+        self.client = getattr(ccxt, provider)(config)
+        override = json.loads(os.environ.get("QUANTDESK_CCXT_URLS") or "{}").get(provider)
+        if override:
+            api = self.client.urls.get("api")
+            self.client.urls["api"] = (
+                dict.fromkeys(api, override) if isinstance(api, dict) else override
+            )
+
+    def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except ccxt.BaseError as error:
+            raise _failure(error, self.name) from None
+
+    def _since(self, method: Callable[..., Any], since: int | None) -> list[dict[str, Any]]:
+        """Every record from ``since`` (ms, inclusive) on, page by page, oldest first."""
+        self._call(self.client.load_markets)
+        found: dict[str, dict[str, Any]] = {}
+        cursor = since
+        for _ in range(MAX_PAGES):
+            page = self._call(method, None, cursor)
+            fresh = [r for r in page if str(r.get("id")) not in found]
+            for record in fresh:
+                found[str(record.get("id"))] = record
+            if not fresh:
+                break
+            cursor = max(int(r.get("timestamp") or 0) for r in page)
+        return sorted(found.values(), key=lambda r: (int(r.get("timestamp") or 0), str(r["id"])))
+
+    def trades(self, since: int | None) -> list[dict[str, Any]]:
+        return self._since(self.client.fetch_my_trades, since)
+
+    def deposits(self, since: int | None) -> list[dict[str, Any]]:
+        return self._since(self.client.fetch_deposits, since)
+
+    def withdrawals(self, since: int | None) -> list[dict[str, Any]]:
+        return self._since(self.client.fetch_withdrawals, since)
+
+    def balances(self) -> dict[str, Decimal]:
+        """Units of every asset the account holds (total: free and in orders)."""
+        found = self._call(self.client.fetch_balance)
+        totals = found.get("total") or {}
+        return {str(code): Decimal(str(units)) for code, units in totals.items() if units}

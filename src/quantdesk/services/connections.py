@@ -1,0 +1,284 @@
+"""Connected accounts: a crypto exchange read through ccxt with a read-only API key,
+synced into one account of the ledger, incrementally and safely.
+
+A sync reads each stream (trades, deposits, withdrawals) from where the last good sync
+of that stream stopped, and stores what it read in one transaction together with the
+stream's new starting point: a sync that fails midway (a rate limit on the second
+stream, a crash) keeps the streams it finished and stores nothing of the one it was
+reading, and the next sync resumes there. Entries go through the import pipeline
+(services/import_file.import_parsed), so a trade also imported from the exchange's CSV
+export is not counted twice. Then the exchange's balances are compared with the units
+the ledger holds in the account, and any difference is reported.
+
+Credentials are kept encrypted (a :class:`SecretBox`: store/vault.py) and are never
+returned, logged or put in an error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from quantdesk.connectors.ccxt_client import ConnectorError, ExchangeSession, exchanges
+from quantdesk.domain.accounts import Account
+from quantdesk.domain.errors import InvalidInput
+from quantdesk.importers.base import Issues, Notices, ParsedTransaction
+from quantdesk.importers.ccxt_entries import trade_entries, transfer_entries
+from quantdesk.importers.csvio import CsvDialect
+from quantdesk.importers.table import ParseContext
+from quantdesk.services import portfolio
+from quantdesk.services.import_file import import_parsed
+from quantdesk.services.ports import LedgerStore
+
+STREAMS = ("trades", "deposits", "withdrawals")
+
+
+class SecretBox(Protocol):
+    def encrypt(self, secret: str) -> str: ...
+    def decrypt(self, token: str) -> str: ...
+
+
+class ExchangeLike(Protocol):
+    def trades(self, since: int | None) -> list[dict[str, Any]]: ...
+    def deposits(self, since: int | None) -> list[dict[str, Any]]: ...
+    def withdrawals(self, since: int | None) -> list[dict[str, Any]]: ...
+    def balances(self) -> dict[str, Decimal]: ...
+
+
+ExchangeFactory = Callable[[str, Mapping[str, str]], ExchangeLike]
+
+
+class ConnectionRecord(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def account_id(self) -> int: ...
+    @property
+    def account(self) -> str: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def credentials(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def cursor(self) -> dict[str, Any]: ...
+    @property
+    def last_sync_at(self) -> datetime | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+class ConnectionsStore(Protocol):
+    def list(self) -> list[Any]: ...
+    def get(self, connection_id: int, *, lock: bool = False) -> Any: ...
+    def add(self, account_id: int, provider: str, credentials: str, now: datetime) -> int: ...
+    def update(self, connection_id: int, **values: Any) -> None: ...
+    def remove(self, connection_id: int) -> None: ...
+
+
+class ConnectedStore(LedgerStore, Protocol):
+    @property
+    def connections(self) -> ConnectionsStore: ...
+
+
+class ConnectedUnitOfWork(Protocol):
+    def __call__(self, *, commit: bool = True) -> AbstractContextManager[ConnectedStore]: ...
+
+
+@dataclass(frozen=True)
+class ConnectionView:
+    """A connection as shown: never its credentials."""
+
+    id: int
+    account: str
+    provider: str
+    status: str
+    error: str | None
+    last_sync_at: datetime | None
+    created_at: datetime
+    #: Where each stream's next sync starts (ms since the epoch), None before the first.
+    synced_through: dict[str, int | None]
+
+
+def _view(record: ConnectionRecord) -> ConnectionView:
+    return ConnectionView(
+        record.id,
+        record.account,
+        record.provider,
+        record.status,
+        record.error,
+        record.last_sync_at,
+        record.created_at,
+        {s: record.cursor.get(s) for s in STREAMS},
+    )
+
+
+def _credentials(api_key: str, secret: str, password: str | None) -> str:
+    if not api_key.strip() or not secret.strip():
+        raise InvalidInput("a connection needs the API key and its secret")
+    found = {"api_key": api_key.strip(), "secret": secret.strip()}
+    if password:
+        found["password"] = password
+    return json.dumps(found)
+
+
+def add_connection(
+    uow: ConnectedUnitOfWork,
+    box: SecretBox,
+    *,
+    provider: str,
+    account: str,
+    api_key: str,
+    secret: str,
+    password: str | None = None,
+    clock: Callable[[], datetime],
+) -> ConnectionView:
+    """Connect ``provider`` (a ccxt exchange id) to ``account`` (made, kind exchange,
+    when the ledger has none of that name); nothing is read until the first sync."""
+    name = provider.strip().lower()
+    if name not in exchanges():
+        raise InvalidInput(f"unknown exchange {provider!r} (any exchange id ccxt supports)")
+    token = box.encrypt(_credentials(api_key, secret, password))
+    if uow_account(uow, account) is None:
+        portfolio.add_account(
+            uow, account, kind="exchange", institution=name, currency="USD", clock=clock
+        )
+    with uow() as store:
+        target = store.account(account)
+        assert target.id is not None
+        made = store.connections.add(target.id, name, token, clock())
+        return _view(store.connections.get(made))
+
+
+def uow_account(uow: ConnectedUnitOfWork, name: str) -> Account | None:
+    with uow(commit=False) as store:
+        return store.find_account(name)
+
+
+def list_connections(uow: ConnectedUnitOfWork) -> list[ConnectionView]:
+    with uow(commit=False) as store:
+        return [_view(r) for r in store.connections.list()]
+
+
+def remove_connection(uow: ConnectedUnitOfWork, connection_id: int) -> None:
+    """Forget the connection and its credentials; what it synced stays in the ledger."""
+    with uow() as store:
+        store.connections.remove(connection_id)
+
+
+def rotate_credentials(
+    uow: ConnectedUnitOfWork,
+    box: SecretBox,
+    connection_id: int,
+    *,
+    api_key: str,
+    secret: str,
+    password: str | None = None,
+) -> ConnectionView:
+    """New credentials for a connection (a new key after the old one was revoked)."""
+    token = box.encrypt(_credentials(api_key, secret, password))
+    with uow() as store:
+        store.connections.get(connection_id)
+        store.connections.update(connection_id, credentials=token, status="new", error=None)
+        return _view(store.connections.get(connection_id))
+
+
+@dataclass
+class SyncReport:
+    connection: ConnectionView
+    added: dict[str, int] = field(default_factory=dict)
+    duplicates: dict[str, int] = field(default_factory=dict)
+    #: Assets whose units differ between the exchange and the ledger's account.
+    differences: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+    error: str | None = None
+    error_kind: str | None = None
+
+
+def _parse(
+    stream: str, records: list[dict[str, Any]], provider: str, ctx: ParseContext
+) -> list[ParsedTransaction]:
+    if stream == "trades":
+        return list(trade_entries(ctx, records, exchange=provider))
+    return list(transfer_entries(ctx, records))
+
+
+def sync_connection(
+    uow: ConnectedUnitOfWork,
+    box: SecretBox,
+    connection_id: int,
+    *,
+    clock: Callable[[], datetime],
+    factory: ExchangeFactory = ExchangeSession,
+) -> SyncReport:
+    """Read what is new on the exchange and store it (see the module's notes). A failure
+    is recorded on the connection in plain words and returned, not raised."""
+    with uow(commit=False) as store:
+        record = store.connections.get(connection_id)
+    credentials = json.loads(box.decrypt(record.credentials))
+    cursor = dict(record.cursor)
+    report = SyncReport(_view(record))
+    try:
+        session = factory(record.provider, credentials)
+        for stream in STREAMS:
+            records = getattr(session, stream)(cursor.get(stream))
+            issues, notices = Issues(), Notices()
+            ctx = ParseContext(clock().date(), issues, notices, CsvDialect("utf-8", ","))
+            entries = _parse(stream, records, record.provider, ctx)
+            report.added[stream] = report.duplicates[stream] = 0
+            if not records:
+                continue
+            with uow() as store:  # the stream's entries and its new starting point, or neither
+                if entries or issues:
+                    done = import_parsed(
+                        store,
+                        entries,
+                        source=f"{record.provider} API ({stream})",
+                        fmt=f"{record.provider}-api",
+                        account=record.account,
+                        issues=issues,
+                        notices=notices,
+                        now=clock(),
+                    )
+                    if issues:
+                        reasons = "; ".join(i.reason for i in done.issues[:3])
+                        raise ConnectorError(
+                            "exchange", f"{stream} the ledger cannot record ({reasons})"
+                        )
+                    report.added[stream], report.duplicates[stream] = done.added, done.duplicates
+                cursor[stream] = max(int(r.get("timestamp") or 0) for r in records)
+                store.connections.update(connection_id, cursor=cursor)
+        report.differences = _differences(uow, record.account, session.balances())
+    except ConnectorError as error:
+        report.error, report.error_kind = str(error), error.kind
+    with uow() as store:
+        store.connections.update(
+            connection_id,
+            status="error" if report.error else "ok",
+            error=report.error,
+            last_sync_at=clock(),
+        )
+        report.connection = _view(store.connections.get(connection_id))
+    return report
+
+
+def _differences(
+    uow: ConnectedUnitOfWork, account: str, balances: dict[str, Decimal]
+) -> dict[str, tuple[Decimal, Decimal]]:
+    """(exchange, ledger) units of each asset where they differ."""
+    held: dict[str, Decimal] = {}
+    for position in portfolio.current_positions(uow, account=account, as_of=date.max):
+        symbol = position.instrument.symbol
+        held[symbol] = held.get(symbol, Decimal(0)) + position.quantity
+    return {
+        code: (balances.get(code, Decimal(0)), held.get(code, Decimal(0)))
+        for code in sorted(set(balances) | set(held))
+        if balances.get(code, Decimal(0)) != held.get(code, Decimal(0))
+    }

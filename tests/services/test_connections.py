@@ -1,0 +1,177 @@
+"""A Kraken account synced through ccxt's own Kraken client, against Kraken's API on
+127.0.0.1 (tests/connectors/kraken_server.py): history recorded once and resumed from
+where it stopped, a trade also imported from the CSV export not counted twice, failures
+said in plain words with nothing partial stored, and the key never stored in clear."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Engine, text
+
+from quantdesk.services import connections, portfolio
+from quantdesk.services.import_file import ImportOptions, import_stream
+from quantdesk.store.connections import rotate_secrets
+from quantdesk.store.unit_of_work import SqlUnitOfWork
+from quantdesk.store.vault import Vault, new_key
+from tests.conftest import clock
+from tests.connectors.kraken_server import API_KEY, SECRET, Kraken, funding, trade
+
+T0 = 1_767_000_000  # 2025-12-29, seconds
+
+
+@pytest.fixture
+def kraken(monkeypatch: pytest.MonkeyPatch) -> Iterator[Kraken]:
+    server = Kraken()
+    server.deposits = [
+        funding("FTQcuak-V6Za8qrWnhzTx67yYHz8Tg", "ZUSD", "10000.0000", "0.0000", T0)
+    ]
+    server.trades = {
+        **trade("TCJTUK-GDK2Y-UXSY7S", "XXBTZUSD", "buy", T0 + 3600.25, "50000.0", "0.1", "13"),
+        **trade("TDLH43-DVQXD-2KHVYY", "XETHXXBT", "buy", T0 + 7200.5, "0.0500", "1.0", "0.0001"),
+    }
+    server.withdrawals = [
+        funding("AGBZNBO-5P2XSB-RFVF6J", "XXBT", "0.0100000000", "0.0001000000", T0 + 9000)
+    ]
+    server.balances = {"ZUSD": "4987.0000", "XXBT": "0.0398000000", "XETH": "1.0000000000"}
+    monkeypatch.setenv("QUANTDESK_CCXT_URLS", json.dumps({"kraken": server.url}))
+    monkeypatch.setenv("QUANTDESK_CCXT_RATE_LIMIT_MS", "0")  # loopback: no pacing
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def box() -> Vault:
+    return Vault.from_keys(new_key())
+
+
+def _connect(uow: SqlUnitOfWork, box: Vault, secret: str = SECRET) -> int:
+    made = connections.add_connection(
+        uow, box, provider="kraken", account="Kraken", api_key=API_KEY, secret=secret, clock=clock
+    )
+    return made.id
+
+
+def _units(uow: SqlUnitOfWork) -> dict[str, Decimal]:
+    return {
+        p.instrument.symbol: p.quantity
+        for p in portfolio.current_positions(uow, account="Kraken", as_of=clock().date())
+    }
+
+
+def test_a_sync_records_the_history_once_and_the_next_asks_only_for_what_is_new(
+    uow: SqlUnitOfWork, box: Vault, kraken: Kraken
+) -> None:
+    connection = _connect(uow, box)
+    first = connections.sync_connection(uow, box, connection, clock=clock)
+    assert first.error is None, first.error
+    assert {"trades": 3, "deposits": 1, "withdrawals": 1} == first.added  # ETH for BTC: 2 legs
+    assert {} == first.differences  # the ledger holds what the exchange says it holds
+    assert {"BTC": Decimal("0.0398"), "ETH": Decimal(1), "USD": Decimal(4987)} == _units(uow)
+    assert "ok" == first.connection.status and first.connection.last_sync_at is not None
+
+    kraken.calls.clear()
+    again = connections.sync_connection(uow, box, connection, clock=clock)
+    assert {"trades": 0, "deposits": 0, "withdrawals": 0} == again.added
+    starts = {method: form.get("start") for method, form in kraken.calls}
+    assert str(T0 + 7200) == starts["TradesHistory"]  # from the last trade on, not from 0
+
+    kraken.trades.update(
+        trade(
+            "TNEW11-AAAAA-BBBBBB", "XXBTZUSD", "sell", T0 + 86400.0, "52000.0", "0.01000000", "1.35"
+        )
+    )
+    kraken.balances.update(ZUSD="5505.6500", XXBT="0.0298000000")
+    later = connections.sync_connection(uow, box, connection, clock=clock)
+    assert 1 == later.added["trades"] and {} == later.differences
+
+
+def test_a_trade_also_imported_from_the_csv_export_is_not_counted_twice(
+    uow: SqlUnitOfWork, box: Vault, kraken: Kraken
+) -> None:
+    connection = _connect(uow, box)
+    export = (
+        '"txid","ordertxid","pair","time","type","ordertype","price","cost","fee","vol",'
+        '"margin","misc","ledgers"\n'
+        '"TCJTUK-GDK2Y-UXSY7S","OCJTUK-GDK2Y-UXSY7S","XXBTZUSD","2025-12-29 10:20:00.2500",'
+        '"buy","limit",50000.0,5000.00000,13.00000,0.10000000,0.00000,"",""\n'
+    )
+    imported = import_stream(
+        uow, io.BytesIO(export.encode()), "trades.csv", ImportOptions("Kraken"), clock=clock
+    )
+    assert imported.ok and 1 == imported.added, imported.issues
+    synced = connections.sync_connection(uow, box, connection, clock=clock)
+    assert synced.error is None, synced.error
+    assert 1 == synced.duplicates["trades"] and 2 == synced.added["trades"]
+    assert {"BTC": Decimal("0.0398"), "ETH": Decimal(1), "USD": Decimal(4987)} == _units(uow)
+
+
+@pytest.mark.parametrize(
+    ("failure", "kind", "words"),
+    [
+        ("EAPI:Invalid key", "bad-key", "refused the API key"),
+        ("EGeneral:Permission denied", "permission", "lacks a permission"),
+        ("ETrade:User Locked", "revoked", "access revoked"),
+    ],
+)
+def test_a_refused_sync_says_why_in_plain_words_and_stores_nothing(
+    uow: SqlUnitOfWork, box: Vault, kraken: Kraken, failure: str, kind: str, words: str
+) -> None:
+    connection = _connect(uow, box)
+    kraken.fail["TradesHistory"] = failure
+    report = connections.sync_connection(uow, box, connection, clock=clock)
+    assert kind == report.error_kind and words in (report.error or "")
+    assert "error" == report.connection.status and words in (report.connection.error or "")
+    assert API_KEY not in (report.error or "") and SECRET not in (report.error or "")
+    assert {} == _units(uow)
+    assert all(v is None for v in report.connection.synced_through.values())
+
+
+def test_a_wrong_secret_is_a_bad_key(uow: SqlUnitOfWork, box: Vault, kraken: Kraken) -> None:
+    wrong = "b3RoZXIgc2VjcmV0IG9mIHRoZSBzYW1lIGxlbmd0aCwgbm90IHRoZSBhY2NvdW50J3M="
+    report = connections.sync_connection(uow, box, _connect(uow, box, wrong), clock=clock)
+    assert "bad-key" == report.error_kind and {} == _units(uow)
+
+
+def test_a_rate_limit_midway_keeps_the_finished_stream_and_the_next_sync_resumes(
+    uow: SqlUnitOfWork, box: Vault, kraken: Kraken
+) -> None:
+    connection = _connect(uow, box)
+    kraken.fail["DepositStatus"] = "EAPI:Rate limit exceeded"
+    stopped = connections.sync_connection(uow, box, connection, clock=clock)
+    assert "rate-limit" == stopped.error_kind and "rate limiting" in (stopped.error or "")
+    assert 3 == stopped.added["trades"] and "deposits" not in stopped.added
+    assert (T0 + 7200) * 1000 + 500 == stopped.connection.synced_through["trades"]
+    assert stopped.connection.synced_through["deposits"] is None
+
+    del kraken.fail["DepositStatus"]
+    resumed = connections.sync_connection(uow, box, connection, clock=clock)
+    assert resumed.error is None
+    assert {"trades": 0, "deposits": 1, "withdrawals": 1} == resumed.added
+    assert {"BTC": Decimal("0.0398"), "ETH": Decimal(1), "USD": Decimal(4987)} == _units(uow)
+
+
+def test_credentials_are_encrypted_at_rest_and_open_after_a_key_rotation(
+    engine: Engine, uow: SqlUnitOfWork, kraken: Kraken
+) -> None:
+    old = new_key()
+    connection = _connect(uow, Vault.from_keys(old))
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT credentials FROM connections")).scalar_one()
+    assert API_KEY not in stored and SECRET not in stored and stored.startswith("gAAAA")
+    shown = connections.list_connections(uow)[0]
+    assert not any(API_KEY in str(v) or SECRET in str(v) for v in vars(shown).values())
+
+    rotated = Vault.from_keys(new_key(), old)  # the new key first, the old one to read
+    assert 1 == rotate_secrets(engine, rotated)
+    with engine.connect() as conn:
+        again = conn.execute(text("SELECT credentials FROM connections")).scalar_one()
+    assert again != stored
+    with pytest.raises(Exception, match="cannot be opened"):
+        Vault.from_keys(old).decrypt(again)  # the old key alone no longer opens it
+    report = connections.sync_connection(uow, rotated, connection, clock=clock)
+    assert report.error is None and 3 == report.added["trades"]
