@@ -1,0 +1,1 @@
+"""Clients of outside services a user connects: crypto exchanges through ccxt."""
