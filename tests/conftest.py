@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from hypothesis import settings
 from sqlalchemy import Engine, delete, inspect, text
 
@@ -17,6 +18,9 @@ from quantdesk.bootstrap import DEFAULT_USER
 from quantdesk.store.database import make_engine, migrate
 from quantdesk.store.tables import metadata
 from quantdesk.store.unit_of_work import SqlUnitOfWork
+
+#: The tests' secret key (store/vault.py): none of them writes a key file of the user's.
+os.environ.setdefault("QUANTDESK_SECRET_KEYS", Fernet.generate_key().decode())
 
 NOW = datetime(2026, 11, 24, 15, 30, tzinfo=UTC)
 

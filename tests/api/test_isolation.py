@@ -71,10 +71,12 @@ class Seeded:
     instrument_id: int
     lot_id: int
     token_id: int
+    connection_id: int
 
     def path(self) -> dict[str, Any]:
         return {
             "account_id": self.account_id,
+            "connection_id": self.connection_id,
             "transaction_id": self.transaction_id,
             "holding_id": self.holding_id,
             "token_id": self.token_id,
@@ -109,6 +111,11 @@ REACH: dict[tuple[str, str], list[Attempt]] = {
         Attempt(NOT_FOUND, _mine(json={"name": "Mine now", "institution": "B's bank"}))
     ],
     ("DELETE", "/api/v1/accounts/{account_id}"): [Attempt(NOT_FOUND)],
+    ("POST", "/api/v1/connections/{connection_id}/sync"): [Attempt(NOT_FOUND)],
+    ("PUT", "/api/v1/connections/{connection_id}/credentials"): [
+        Attempt(NOT_FOUND, _mine(json={"api_key": "b's key", "secret": "b's secret"}))
+    ],
+    ("DELETE", "/api/v1/connections/{connection_id}"): [Attempt(NOT_FOUND)],
     ("GET", "/api/v1/transactions/{transaction_id}"): [Attempt(NOT_FOUND)],
     ("PATCH", "/api/v1/transactions/{transaction_id}"): [
         Attempt(NOT_FOUND, _mine(json={"quantity": "1", "price": "1"})),
@@ -214,6 +221,8 @@ OWN_ONLY: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/auth/tokens"): "the caller's tokens (checked below)",
     ("GET", "/api/v1/accounts"): "the caller's accounts (checked below)",
     ("POST", "/api/v1/accounts"): "an account of the caller's",
+    ("GET", "/api/v1/connections"): "the caller's connections (checked below)",
+    ("POST", "/api/v1/connections"): "a connection into an account of the caller's",
     ("GET", "/api/v1/formats"): "the file formats, nobody's data",
     ("POST", "/api/v1/prices/closes"): "the caller's own closes",
     ("POST", "/api/v1/prices/refresh"): "prices of the caller's instruments",
@@ -250,6 +259,11 @@ def _seeded(user: User, made: dict[str, Any], token_name: str) -> tuple[Seeded, 
     assert 201 == token.status_code, token.text
     lots = user.get("/api/v1/lots").json()["lots"]
     holding = made["holding"]
+    connected = user.post(
+        "/api/v1/connections",
+        json={"provider": "kraken", "account": "Kraken", "api_key": "key", "secret": "secret"},
+    )
+    assert 201 == connected.status_code, connected.text
     seeded = Seeded(
         account_id=made["account"]["id"],
         account_name=made["account"]["name"],
@@ -259,6 +273,7 @@ def _seeded(user: User, made: dict[str, Any], token_name: str) -> tuple[Seeded, 
         instrument_id=holding["instrument_id"],
         lot_id=lots[0]["lot_id"],
         token_id=token.json()["id"],
+        connection_id=connected.json()["id"],
     )
     return seeded, token.json()["token"]
 
@@ -305,6 +320,7 @@ def _snapshot(user: User) -> dict[str, Any]:
             "/api/v1/holdings",
             "/api/v1/lots",
             "/api/v1/auth/tokens",
+            "/api/v1/connections",
         )
     }
 
@@ -407,10 +423,13 @@ def test_a_missing_resource_reads_the_same_as_another_users(world: World) -> Non
 
 
 def test_lists_show_only_the_callers_own_data(world: World) -> None:
-    """B's accounts, entries, holdings, lots and tokens are B's alone, although A and B
-    hold the same instrument."""
+    """B's accounts, connections, entries, holdings, lots and tokens are B's alone,
+    although A and B hold the same instrument."""
     bob, b = world.bob, world.b
-    assert [b.account_id] == [a["id"] for a in bob.get("/api/v1/accounts").json()]
+    accounts = bob.get("/api/v1/accounts").json()
+    assert {"Wallet", "Kraken"} == {a["name"] for a in accounts}  # Kraken: B's connection's
+    assert world.a.account_id not in {a["id"] for a in accounts}
+    assert [b.connection_id] == [c["id"] for c in bob.get("/api/v1/connections").json()]
     entries = bob.get("/api/v1/transactions").json()
     assert (2, {"Wallet"}) == (entries["total"], {t["account"] for t in entries["items"]})
     holdings = bob.get("/api/v1/holdings").json()["holdings"]

@@ -17,6 +17,7 @@ from quantdesk.api.routes import (
     accounts,
     analytics,
     auth,
+    connections,
     holdings,
     instruments,
     jobs,
@@ -80,6 +81,7 @@ def create_app(
         reports,
         suggestions,
         jobs,
+        connections,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -1,0 +1,137 @@
+"""The caller's connected exchanges: add one (its read-only key, kept encrypted and never
+returned), list them with their status, sync one now, replace its key, remove it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from quantdesk.api.deps import Caller, CallerDep
+from quantdesk.api.schemas import Id
+from quantdesk.domain.money import to_text
+from quantdesk.services import connections
+from quantdesk.store.vault import Vault
+
+router = APIRouter(prefix="/connections", tags=["connections"])
+
+
+class CredentialsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    api_key: str = Field(min_length=1, max_length=500)
+    secret: str = Field(min_length=1, max_length=2000, description="Never returned or logged")
+    password: str | None = Field(
+        default=None, max_length=500, description="The passphrase some exchanges add"
+    )
+
+
+class ConnectionIn(CredentialsIn):
+    provider: str = Field(
+        min_length=1, max_length=40, description="A ccxt exchange id: kraken, binance, ..."
+    )
+    account: str = Field(
+        min_length=1, max_length=100, description="The account it syncs into (made if new)"
+    )
+
+
+class ConnectionOut(BaseModel):
+    id: int
+    account: str
+    provider: str
+    status: str = Field(description="new, ok or error")
+    error: str | None = Field(description="Why the last sync failed, in plain words")
+    last_sync_at: datetime | None
+    created_at: datetime
+    synced_through: dict[str, int | None] = Field(
+        description="Per stream (trades, deposits, withdrawals): where the next sync starts"
+        " (ms since the epoch)"
+    )
+
+
+class Difference(BaseModel):
+    exchange: str
+    ledger: str
+
+
+class SyncOut(BaseModel):
+    connection: ConnectionOut
+    added: dict[str, int]
+    duplicates: dict[str, int]
+    differences: dict[str, Difference] = Field(
+        description="Assets whose units differ between the exchange and the account"
+    )
+    error: str | None
+    error_kind: str | None = Field(
+        description="bad-key, permission, rate-limit, revoked, unreachable or exchange"
+    )
+
+
+def _out(view: connections.ConnectionView) -> ConnectionOut:
+    return ConnectionOut(**vars(view))
+
+
+def _vault(caller: Caller) -> Vault:
+    return caller.services.cache("vault", Vault.from_environment)
+
+
+@router.get("")
+def list_connections(caller: CallerDep) -> list[ConnectionOut]:
+    return [_out(v) for v in connections.list_connections(caller.uow)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def add_connection(body: ConnectionIn, caller: CallerDep) -> ConnectionOut:
+    made = connections.add_connection(
+        caller.uow,
+        _vault(caller),
+        provider=body.provider,
+        account=body.account,
+        api_key=body.api_key,
+        secret=body.secret,
+        password=body.password,
+        clock=caller.services.clock,
+    )
+    return _out(made)
+
+
+@router.post("/{connection_id}/sync")
+def sync_connection(connection_id: Id, caller: CallerDep) -> SyncOut:
+    """Read what is new on the exchange now. A failed sync is still 200: its ``error``
+    says why, and the connection's status shows it until a sync succeeds."""
+    done = connections.sync_connection(
+        caller.uow, _vault(caller), connection_id, clock=caller.services.clock
+    )
+    differences: dict[str, Any] = {
+        k: Difference(exchange=to_text(e), ledger=to_text(held))
+        for k, (e, held) in done.differences.items()
+    }
+    return SyncOut(
+        connection=_out(done.connection),
+        added=done.added,
+        duplicates=done.duplicates,
+        differences=differences,
+        error=done.error,
+        error_kind=done.error_kind,
+    )
+
+
+@router.put("/{connection_id}/credentials")
+def replace_credentials(connection_id: Id, body: CredentialsIn, caller: CallerDep) -> ConnectionOut:
+    return _out(
+        connections.rotate_credentials(
+            caller.uow,
+            _vault(caller),
+            connection_id,
+            api_key=body.api_key,
+            secret=body.secret,
+            password=body.password,
+        )
+    )
+
+
+@router.delete("/{connection_id}", status_code=status.HTTP_204_NO_CONTENT)
+def remove_connection(connection_id: Id, caller: CallerDep) -> None:
+    connections.remove_connection(caller.uow, connection_id)

@@ -1,0 +1,98 @@
+"""The connections API: a Kraken key added (kept encrypted, never answered back), synced
+on demand against Kraken's API on loopback, its failures shown in plain words, and only
+ever the caller's own."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import Engine, text
+
+from tests.api.conftest import script
+from tests.connectors.kraken_server import API_KEY, SECRET, Kraken, funding, trade
+
+T0 = 1_767_000_000
+
+
+@pytest.fixture
+def kraken(monkeypatch: pytest.MonkeyPatch) -> Iterator[Kraken]:
+    server = Kraken()
+    server.deposits = [funding("FTQcuak-V6Za8qrWnhzTx67yYHz8Tg", "ZUSD", "1000.0000", "0.0000", T0)]
+    server.trades = trade("TCJTUK-GDK2Y-UXSY7S", "XXBTZUSD", "buy", T0 + 60.5, "50000", "0.01", "1")
+    server.balances = {"ZUSD": "499.0000", "XXBT": "0.0100000000"}
+    monkeypatch.setenv("QUANTDESK_CCXT_URLS", json.dumps({"kraken": server.url}))
+    monkeypatch.setenv("QUANTDESK_CCXT_RATE_LIMIT_MS", "0")
+    yield server
+    server.close()
+
+
+def test_a_connection_is_added_synced_and_never_answers_its_key(
+    app: FastAPI, engine: Engine, kraken: Kraken
+) -> None:
+    ann = script(app, "ann")
+    made = ann.post(
+        "/api/v1/connections",
+        json={"provider": "Kraken", "account": "Kraken", "api_key": API_KEY, "secret": SECRET},
+    )
+    assert 201 == made.status_code, made.text
+    assert "new" == made.json()["status"] and "kraken" == made.json()["provider"]
+    assert ["Kraken"] == [a["name"] for a in ann.get("/api/v1/accounts").json()]
+    synced = ann.post(f"/api/v1/connections/{made.json()['id']}/sync")
+    assert 200 == synced.status_code, synced.text
+    body = synced.json()
+    assert body["error"] is None and {"trades": 1, "deposits": 1, "withdrawals": 0} == body["added"]
+    assert {} == body["differences"] and "ok" == body["connection"]["status"]
+    listed = ann.get("/api/v1/connections")
+    for answer in (made, synced, listed):
+        assert API_KEY not in answer.text and SECRET not in answer.text
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT credentials FROM connections")).scalar_one()
+    assert API_KEY not in stored and SECRET not in stored
+
+
+def test_a_refused_key_is_shown_in_plain_words_until_a_new_key_syncs(
+    app: FastAPI, kraken: Kraken
+) -> None:
+    ann = script(app, "ann")
+    wrong = "b3RoZXIgc2VjcmV0IG9mIHRoZSBzYW1lIGxlbmd0aCwgbm90IHRoZSBhY2NvdW50J3M="
+    made = ann.post(
+        "/api/v1/connections",
+        json={"provider": "kraken", "account": "Kraken", "api_key": API_KEY, "secret": wrong},
+    ).json()
+    failed = ann.post(f"/api/v1/connections/{made['id']}/sync").json()
+    assert "bad-key" == failed["error_kind"] and "refused the API key" in failed["error"]
+    shown = ann.get("/api/v1/connections").json()[0]
+    assert "error" == shown["status"] and "refused the API key" in shown["error"]
+    fixed = ann.put(
+        f"/api/v1/connections/{made['id']}/credentials",
+        json={"api_key": API_KEY, "secret": SECRET},
+    )
+    assert 200 == fixed.status_code and "new" == fixed.json()["status"]
+    assert ann.post(f"/api/v1/connections/{made['id']}/sync").json()["error"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"provider": "nosuchexchange"}, "unknown exchange"),
+        ({"secret": " "}, "needs the API key and its secret"),
+    ],
+)
+def test_a_bad_connection_is_refused_with_a_reason(
+    app: FastAPI, body: dict[str, str], words: str
+) -> None:
+    ann = script(app, "ann")
+    given = {"provider": "kraken", "account": "K", "api_key": "k", "secret": "s", **body}
+    refused = ann.post("/api/v1/connections", json=given)
+    assert 422 == refused.status_code and words in refused.text
+    assert [] == ann.get("/api/v1/connections").json()
+
+
+def test_a_second_connection_to_one_account_is_a_conflict(app: FastAPI) -> None:
+    ann = script(app, "ann")
+    given = {"provider": "kraken", "account": "K", "api_key": "k", "secret": "s"}
+    assert 201 == ann.post("/api/v1/connections", json=given).status_code
+    assert 409 == ann.post("/api/v1/connections", json=given).status_code
