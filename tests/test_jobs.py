@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import signal
 import subprocess
@@ -27,11 +28,13 @@ from quantdesk import bootstrap, jobs
 from quantdesk.api.app import create_app
 from quantdesk.api.settings import ApiSettings
 from quantdesk.domain.errors import InvalidInput
-from quantdesk.services import analytics, materialize, portfolio
+from quantdesk.services import analytics, connections, materialize, portfolio
 from quantdesk.services.import_file import ImportOptions, import_stream
 from quantdesk.store.unit_of_work import SqlUnitOfWork
+from quantdesk.store.vault import Vault
 from tests.api.conftest import script
 from tests.conftest import clock
+from tests.connectors.kraken_server import API_KEY, SECRET, Kraken, trade
 from tests.processes import descendants
 
 TRADES = (
@@ -119,6 +122,34 @@ def test_the_nightly_run_recomputes_every_user_in_shares_of_users(
     for uow in ledgers.values():
         served = materialize.materialized_analytics(uow, None, options, clock=bootstrap.utc_now)
         assert served.cached  # every user's page load is served from what was stored
+
+
+def test_the_scheduled_sync_reads_every_users_connection_and_says_which_failed(
+    queue_url: str, database: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = Kraken()
+    server.trades = trade(
+        "TCJTUK-GDK2Y-UXSY7S", "XXBTZUSD", "buy", 1_767_000_060.5, "500", "1", "1"
+    )
+    monkeypatch.setenv("QUANTDESK_CCXT_URLS", json.dumps({"kraken": server.url}))
+    monkeypatch.setenv("QUANTDESK_CCXT_RATE_LIMIT_MS", "0")
+    vault = Vault.from_environment()
+    try:
+        made = {}
+        for name, secret in (("ann", SECRET), ("bob", "d3Jvbmc=")):
+            uow = SqlUnitOfWork(database, name, clock)
+            made[name] = connections.add_connection(
+                uow, vault, provider="kraken", account="Kraken", api_key=API_KEY,
+                secret=secret, clock=clock,
+            ).id  # fmt: skip
+        job = jobs.enqueue_sync(jobs.queue(queue_url))
+        _work(queue_url)
+        assert "finished" == job.get_status(refresh=True)
+        assert {"synced": 1, "failed": {made["bob"]: "bad-key"}} == job.return_value()
+        ann = connections.list_connections(SqlUnitOfWork(database, "ann", clock))[0]
+        assert "ok" == ann.status and ann.synced_through["trades"] is not None
+    finally:
+        server.close()
 
 
 def test_the_same_work_queued_twice_is_one_job(

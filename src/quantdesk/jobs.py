@@ -36,11 +36,13 @@ from sqlalchemy import Engine, select
 from quantdesk import bootstrap
 from quantdesk.domain.errors import InvalidInput
 from quantdesk.market.http import upstream_calls
-from quantdesk.services import analytics, materialize, prices
+from quantdesk.services import analytics, connections, materialize, prices
 from quantdesk.services.settings import read_settings
+from quantdesk.store.connections import every_connection
 from quantdesk.store.market_data import SqlMarketData
 from quantdesk.store.tables import users
 from quantdesk.store.unit_of_work import UserUnitOfWork
+from quantdesk.store.vault import Vault
 
 log = logging.getLogger(__name__)
 QUEUE_NAME = "quantdesk"
@@ -177,7 +179,25 @@ def refresh_all(every: int | None = None) -> dict[str, Any]:
     if every:
         due = bootstrap.utc_now() + timedelta(seconds=every)
         found["next"] = schedule_refresh(queue(), due, every).id
+        found["sync"] = enqueue_sync(queue()).id  # the connections, on the same schedule
     return found
+
+
+def sync_all() -> dict[str, Any]:
+    """Sync every user's connections (their exchanges' new history into their ledgers);
+    a connection that fails says why on itself and the others go on."""
+    engine = _database()
+    vault = Vault.from_environment()
+    done: dict[str, Any] = {"synced": 0, "failed": {}}
+    for user_id, connection_id in every_connection(engine):
+        report = connections.sync_connection(
+            UserUnitOfWork(engine, user_id), vault, connection_id, clock=bootstrap.utc_now
+        )
+        if report.error:
+            done["failed"][connection_id] = report.error_kind
+        else:
+            done["synced"] += 1
+    return done
 
 
 def nightly(at: str | None = None) -> dict[str, Any]:
@@ -258,6 +278,13 @@ def enqueue_refresh(q: Queue, now: datetime | None = None) -> Job:
     same job)."""
     hour = (now or bootstrap.utc_now()).strftime("%Y%m%dT%H")
     return _enqueue(q, f"refresh-{hour}", f"{__name__}.refresh_all")
+
+
+def enqueue_sync(q: Queue, now: datetime | None = None) -> Job:
+    """Sync every connection (one job per minute: a second request that minute is the
+    same job)."""
+    minute = (now or bootstrap.utc_now()).strftime("%Y%m%dT%H%M")
+    return _enqueue(q, f"sync-{minute}", f"{__name__}.sync_all")
 
 
 def enqueue_nightly(q: Queue, now: datetime | None = None) -> Job:

@@ -1343,9 +1343,21 @@ def demo_command(ctx: typer.Context) -> None:
 
 # The commands of their own modules register on `app` when imported (they use the helpers
 # above, so they come last).
-from quantdesk.cli import backup_commands, job_commands, suggest_commands  # noqa: E402
+from quantdesk.cli import (  # noqa: E402
+    backup_commands,
+    connection_commands,
+    job_commands,
+    suggest_commands,
+)
 
-__all__ = ["app", "backup_commands", "job_commands", "main", "suggest_commands"]
+__all__ = [
+    "app",
+    "backup_commands",
+    "connection_commands",
+    "job_commands",
+    "main",
+    "suggest_commands",
+]
 
 
 def main() -> None:

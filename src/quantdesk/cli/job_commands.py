@@ -68,6 +68,14 @@ def jobs_refresh(ctx: typer.Context) -> None:
     out.print(f"Queued {job.id} ({job.get_status()}).", highlight=False)
 
 
+@jobs_app.command("sync")
+def jobs_sync(ctx: typer.Context) -> None:
+    """Queue a sync of every user's connections (also part of `jobs schedule`)."""
+    _database(ctx)
+    job = jobs.enqueue_sync(jobs.queue())
+    out.print(f"Queued {job.id} ({job.get_status()}).", highlight=False)
+
+
 @jobs_app.command("recompute")
 def jobs_recompute(ctx: typer.Context) -> None:
     """Queue a recompute of your analytics (--user)."""

@@ -133,3 +133,12 @@ def rotate_secrets(engine: Engine, vault: Vault) -> int:
             replace_credential(conn, connection_id, vault.rotate(token))
             count += 1
     return count
+
+
+def every_connection(engine: Engine) -> list[tuple[int, int]]:
+    """(user id, connection id) of every user's connections: the scheduled sync."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(connections.c.user_id, connections.c.id).order_by(connections.c.id)
+        )
+        return [(int(u), int(c)) for u, c in rows]
