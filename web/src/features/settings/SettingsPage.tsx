@@ -2,7 +2,8 @@
  * Settings: base currency, default benchmark and risk-free rate (shown as a percent),
  * the price providers' keys (write-only: the page only ever learns their last 4
  * characters), the user's accounts (add, edit, delete; taxable or tax-advantaged, by
- * kind or as the user says), and the target allocation (the Suggestions page's editor).
+ * kind or as the user says), the connected exchanges (Connections.tsx), and the target
+ * allocation (the Suggestions page's editor).
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent, type ReactNode } from "react";
@@ -12,6 +13,7 @@ import { describe, useReportError } from "../../components/errors";
 import { TARGETS_KEY, TargetsEditor } from "../suggestions/components/TargetsEditor";
 import type { Targets } from "../suggestions/types";
 import "../suggestions/suggestions.css";
+import { Connections } from "./Connections";
 import {
   ACCOUNT_KINDS,
   EMPTY_ACCOUNT,
@@ -481,6 +483,7 @@ export function SettingsPage() {
           <section className="panel">{settings.isPending ? <p className="loading">Loading settings…</p> : <p className="error">The settings could not be loaded.</p>}</section>
         )}
         <Accounts />
+        <Connections />
         <TargetAllocation />
       </div>
     </div>

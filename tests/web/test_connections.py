@@ -1,0 +1,96 @@
+"""Settings → Connections in a real browser, the server syncing against Kraken's API on
+loopback (tests/connectors/kraken_server.py): an exchange connected with a key the page
+never shows again, synced now with what it added said in words, a refused key shown in
+plain words, and a connection removed."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.connectors.kraken_server import API_KEY, SECRET, Kraken, funding, trade
+from tests.web.conftest import DIST, Server, _need, sign_in, start_server
+
+T0 = 1_767_000_000
+
+
+@pytest.fixture(scope="module")
+def kraken() -> Iterator[Kraken]:
+    exchange = Kraken()
+    exchange.deposits = [funding("FTQcuak-V6Za8qrWnhzTx67yYHz8Tg", "ZUSD", "1000.0000", "0", T0)]
+    exchange.trades = trade(
+        "TCJTUK-GDK2Y-UXSY7S", "XXBTZUSD", "buy", T0 + 60.5, "50000", "0.01", "1"
+    )
+    exchange.balances = {"ZUSD": "499.0000", "XXBT": "0.0100000000"}
+    yield exchange
+    exchange.close()
+
+
+@pytest.fixture(scope="module")
+def server(kraken: Kraken, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The demo, its exchanges pointed at the Kraken on loopback."""
+    _need((DIST / "index.html").is_file(), f"the web build {DIST} is missing (run `make web`)")
+    saved = {k: os.environ.get(k) for k in ("QUANTDESK_CCXT_URLS", "QUANTDESK_CCXT_RATE_LIMIT_MS")}
+    os.environ["QUANTDESK_CCXT_URLS"] = json.dumps({"kraken": kraken.url})
+    os.environ["QUANTDESK_CCXT_RATE_LIMIT_MS"] = "0"
+    try:
+        running = start_server(tmp_path_factory.mktemp("connections"))
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    yield running
+    running.process.terminate()
+    running.process.wait(timeout=20)
+
+
+def _connect(page: Page, account: str, secret: str) -> None:
+    page.get_by_label("Exchange", exact=True).fill("kraken")
+    page.get_by_label("Account", exact=True).fill(account)
+    page.get_by_label("API key", exact=True).fill(API_KEY)
+    page.get_by_label("API secret", exact=True).fill(secret)
+    page.get_by_role("button", name="Connect").click()
+
+
+def test_an_exchange_is_connected_synced_and_removed(page: Page) -> None:
+    sign_in(page, page.base)  # type: ignore[attr-defined]
+    page.get_by_role("navigation", name="Pages").get_by_role("link", name="Settings").click()
+    table = page.get_by_role("table", name="Connections")
+    page.get_by_role("button", name="Connect").click()  # empty: every field says what it needs
+    expect(page.get_by_text("Paste the key's secret.")).to_be_visible()
+
+    _connect(page, "Kraken", SECRET)
+    row = table.get_by_role("row").filter(has_text="Kraken")
+    expect(row).to_contain_text("Not synced yet")
+    expect(page.get_by_label("API secret", exact=True)).to_have_value("")  # not kept
+    assert SECRET not in page.content() and API_KEY not in page.content()
+
+    row.get_by_role("button", name="Sync now").click()
+    expect(row.get_by_role("status")).to_have_text("Added 1 trades, 1 deposits.")
+    expect(row).to_contain_text("Synced just now")
+    expect(page.get_by_role("table", name="Accounts")).to_contain_text("Kraken")
+
+    row.get_by_role("button", name="Remove the kraken connection").click()
+    expect(table.get_by_role("row").filter(has_text="Kraken")).to_have_count(0)
+
+
+def test_a_refused_key_says_so_in_plain_words(page: Page) -> None:
+    sign_in(page, page.base)  # type: ignore[attr-defined]
+    page.get_by_role("navigation", name="Pages").get_by_role("link", name="Settings").click()
+    _connect(page, "Kraken old key", "d3Jvbmcgc2VjcmV0")
+    row = (
+        page.get_by_role("table", name="Connections")
+        .get_by_role("row")
+        .filter(has_text="Kraken old key")
+    )
+    row.get_by_role("button", name="Sync now").click()
+    status = row.get_by_test_id("connection-status")
+    expect(status).to_have_text(
+        "Sync failed: kraken refused the API key or secret: check them, or make a new key"
+    )
