@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from quantdesk.api.app import create_app
 from quantdesk.api.settings import ApiSettings
@@ -110,3 +111,17 @@ def test_a_users_own_coingecko_key_is_sent_for_their_quotes(
     coingecko.requests.clear()
     assert 200 == bob.get("/api/v1/prices/quotes", params={"symbols": "SOL"}).status_code
     assert {SERVER_KEY} == _keys_sent(coingecko)
+
+
+def test_a_provider_key_is_stored_encrypted_and_still_used(
+    live_app: FastAPI, coingecko: Upstream
+) -> None:
+    """The key never lies in the database in clear text, and the quotes still carry it."""
+    ann = _holder_of(live_app, "ann", "BTC")
+    assert 200 == ann.patch("/api/v1/settings", json={"coingecko_key": USER_KEY}).status_code
+    engine = live_app.state.services.engine
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT coingecko_key FROM user_settings")).scalar_one()
+    assert USER_KEY not in stored and stored.startswith("gAAAA")
+    assert 200 == ann.post("/api/v1/prices/refresh").status_code
+    assert USER_KEY in _keys_sent(coingecko)

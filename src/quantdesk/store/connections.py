@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from quantdesk.domain.errors import Conflict, NotFound
+from quantdesk.store.settings import rotate_setting_secrets
 from quantdesk.store.tables import accounts, connections
 from quantdesk.store.vault import Vault
 
@@ -132,6 +133,7 @@ def rotate_secrets(engine: Engine, vault: Vault) -> int:
         for connection_id, token in every_credential(conn):
             replace_credential(conn, connection_id, vault.rotate(token))
             count += 1
+        count += rotate_setting_secrets(conn, vault)
     return count
 
 

@@ -8,10 +8,15 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from quantdesk.store import vault
 from quantdesk.store.tables import user_settings
+from quantdesk.store.vault import is_encrypted
 
 #: The settings columns (every one nullable: NULL is "the app's default").
 SETTING_COLUMNS = ("base_currency", "benchmark", "risk_free", "alpha_vantage_key", "coingecko_key")
+#: The columns that hold secrets: stored encrypted (store/vault.py), read decrypted. A key
+#: saved in clear before secrets were encrypted is read as it is until `secrets rotate`.
+SECRET_COLUMNS = ("alpha_vantage_key", "coingecko_key")
 
 
 class SettingsRepository:
@@ -30,7 +35,11 @@ class SettingsRepository:
         ).first()
         if row is None:
             return {}
-        return {k: v for k, v in row._mapping.items() if v is not None}
+        found = {k: v for k, v in row._mapping.items() if v is not None}
+        for name in SECRET_COLUMNS:
+            if name in found and is_encrypted(found[name]):
+                found[name] = vault.current().decrypt(found[name])
+        return found
 
     def save(self, values: dict[str, Any], now: datetime) -> None:
         """Set the given columns (None clears one back to the default), others unchanged."""
@@ -38,6 +47,9 @@ class SettingsRepository:
         if unknown:
             raise ValueError(f"not settings: {sorted(unknown)}")
         changed = {**values, "updated_at": now}
+        for name in SECRET_COLUMNS:
+            if changed.get(name) is not None:
+                changed[name] = vault.current().encrypt(str(changed[name]))
         where = user_settings.c.user_id == self.user_id
         if self.conn.execute(update(user_settings).where(where).values(changed)).rowcount:
             return
@@ -46,3 +58,20 @@ class SettingsRepository:
                 self.conn.execute(insert(user_settings).values(user_id=self.user_id, **changed))
         except IntegrityError:
             self.conn.execute(update(user_settings).where(where).values(changed))
+
+
+def rotate_setting_secrets(conn: Connection, box: vault.Vault) -> int:
+    """Every user's provider keys re-encrypted under the vault's first key (a key still in
+    clear text encrypted); how many."""
+    count = 0
+    rows = conn.execute(
+        select(user_settings.c.user_id, *(user_settings.c[n] for n in SECRET_COLUMNS))
+    )
+    for row in rows.all():
+        values = {n: box.rotate(row._mapping[n]) for n in SECRET_COLUMNS if row._mapping[n]}
+        if values:
+            conn.execute(
+                update(user_settings).where(user_settings.c.user_id == row.user_id).values(values)
+            )
+            count += len(values)
+    return count

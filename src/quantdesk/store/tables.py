@@ -276,7 +276,7 @@ price_revisions = Table(
 
 
 #: Each user's settings; a column left NULL (or no row at all) means the app's default.
-#: The provider keys are stored as given until issue 10 encrypts secrets at rest.
+#: The provider keys are stored encrypted (store/vault.py; store/settings.py encrypts them).
 user_settings = Table(
     "user_settings",
     metadata,

@@ -120,3 +120,15 @@ class Vault:
 
 def is_encrypted(value: str) -> bool:
     return value.startswith(TOKEN_PREFIX)
+
+
+_CURRENT: dict[tuple[str | None, str | None], Vault] = {}
+
+
+def current() -> Vault:
+    """The deployment's vault (:meth:`Vault.from_environment`), read once per setting of
+    the environment."""
+    where = (os.environ.get("QUANTDESK_SECRET_KEYS"), os.environ.get("QUANTDESK_SECRET_KEY_FILE"))
+    if where not in _CURRENT:
+        _CURRENT[where] = Vault.from_environment()
+    return _CURRENT[where]
