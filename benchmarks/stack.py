@@ -7,18 +7,25 @@ its own (``--redis``, flushed), U users registered, signed in and given API toke
 HTTP, each with one account holding 5 ETFs and stocks bought two years ago on the
 simulated market (closes stored once, shared).
 
-Load (open loop, no coordinated omission): each user sends one request every
-``--think`` seconds on average (exponential gaps) for ``--seconds``: 60% reads (GET
-/holdings, GET /analytics?period=ALL, GET /suggestions-free pages), 30% grid edits (GET
-the holding, PATCH it with its version: a 409 from a race with the same user's own
-earlier edit counts apart, not as an error), 10% uploads (a one-row trades CSV, which
-also queues a recompute job). A latency counts from the request's scheduled time.
+Load (open loop, no coordinated omission; benchmarks/rawhttp.py, ~0.1 ms of client CPU
+a request): each user sends one request every ``--think`` seconds on average
+(exponential gaps) for ``--seconds``: 60% reads (GET /holdings, GET
+/analytics?period=ALL), 25% grid edits (GET the holdings, PATCH one with its version:
+a 409 from a race with the same user's own earlier edit counts apart, not as an
+error), 10% uploads (a trades CSV, which queues a recompute job when it adds
+anything), 5% price refreshes (POST /prices/refresh). A latency counts from the
+request's scheduled time.
+
+Market (``--market``): live (the default) is Yahoo on loopback
+(benchmarks/fake_yahoo.py) behind the Redis price cache the workers share; its calls
+during the load are counted and reported as quote calls per symbol batch per quote TTL
+(goal: 1, however many workers and users ask). simulated is the offline market.
 Reported per kind: count, p50, p95, p99, errors (5xx, refused connections, timeouts);
 the jobs the worker finished; and the same load against one API worker as the peer.
 
 Run: .venv/bin/python benchmarks/stack.py [--users 200] [--seconds 60] [--workers 4]
      [--think 2.0] [--db postgresql+psycopg://postgres@127.0.0.1:5432/quantdesk_stack]
-     [--redis redis://127.0.0.1:6379/8]
+     [--redis redis://127.0.0.1:6379/8] [--market live|simulated] [--no-peer]
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import random
 import signal
@@ -44,6 +52,7 @@ import redis
 from sqlalchemy import create_engine, make_url, text
 
 from api import free_port, sign_up  # benchmarks/api.py: the same registration and ports
+from fake_yahoo import FakeYahoo  # benchmarks/fake_yahoo.py: the live market, counted
 from rawhttp import RawConnection  # benchmarks/rawhttp.py: a client that costs ~0.1 ms
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,6 +60,8 @@ QUANTDESK = str(Path(sys.executable).parent / "quantdesk")
 API = "/api/v1"
 SYMBOLS = (("VTI", "etf"), ("BND", "etf"), ("AAPL", "stock"), ("MSFT", "stock"), ("SPY", "etf"))
 GOAL_P99_MS = 200.0
+#: The load's mix: each kind up to its cumulative share.
+MIX = (("read", 0.6), ("edit", 0.85), ("upload", 0.95), ("refresh", 1.0))
 
 
 def fresh_database(url: str) -> None:
@@ -97,13 +108,14 @@ def trades(day: str, units: int) -> bytes:
     return ("\n".join(rows) + "\n").encode()
 
 
-def seed_user(base: str, k: int) -> str:
-    """User ``u{k}`` with one account and a priced portfolio; their API token. The first
-    one also stores the simulated closes (shared by every user)."""
+def seed_user(base: str, k: int, market: str) -> str:
+    """User ``u{k}`` on ``market`` with one account and a priced portfolio; their API
+    token. The first one also refreshes the prices (the closes are shared by every
+    user: stored once)."""
     _, token = sign_up(base, f"u{k:04d}")
     auth = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=base, timeout=300, headers=auth) as client:
-        chosen = client.put(f"{API}/prices/market", json={"market": "simulated"})
+        chosen = client.put(f"{API}/prices/market", json={"market": market})
         assert chosen.status_code == 200, chosen.text
         account = client.post(f"{API}/accounts", json={"name": "Broker", "kind": "brokerage"})
         assert account.status_code == 201, account.text
@@ -119,12 +131,12 @@ def seed_user(base: str, k: int) -> str:
     return token
 
 
-def seed(base: str, users: int) -> list[str]:
+def seed(base: str, users: int, market: str) -> list[str]:
     """Users with a priced portfolio each (8 at a time: a password hash each costs); their
     API tokens."""
-    first = seed_user(base, 0)
+    first = seed_user(base, 0, market)
     with ThreadPoolExecutor(8) as pool:
-        return [first, *pool.map(lambda k: seed_user(base, k), range(1, users))]
+        return [first, *pool.map(lambda k: seed_user(base, k, market), range(1, users))]
 
 
 @dataclass
@@ -132,6 +144,25 @@ class Result:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: Counter[str] = field(default_factory=Counter)
     conflicts: int = 0
+    #: Live market: the upstream calls during the load, by route, and each quote
+    #: call's symbols.
+    upstream: Counter[str] = field(default_factory=Counter)
+    batches: list[tuple[str, ...]] = field(default_factory=list)
+
+
+def report_upstream(result: Result, seconds: float) -> None:
+    """Quote calls per distinct symbol batch per quote TTL (goal: 1)."""
+    from quantdesk.market.cache import DEFAULT_TTL  # noqa: PLC0415
+
+    windows = max(1, math.ceil(seconds / DEFAULT_TTL))
+    distinct = Counter(result.batches)
+    calls = sum(distinct.values())
+    print(
+        f"upstream (Yahoo on loopback) during the load: {dict(result.upstream) or 0};"
+        f" {calls} quote calls for {len(distinct)} distinct symbol batches over"
+        f" {seconds:.0f} s with a {DEFAULT_TTL:.0f} s quote TTL ({windows} TTL windows):"
+        f" {calls / (max(1, len(distinct)) * windows):.2f} calls per batch per TTL"
+    )
 
 
 async def user_loop(
@@ -144,7 +175,7 @@ async def user_loop(
     while due < began + seconds:
         await asyncio.sleep(max(0.0, due - time.perf_counter()))
         roll = rng.random()
-        kind = "read" if roll < 0.6 else "edit" if roll < 0.9 else "upload"
+        kind = next(k for k, share in MIX if roll < share)
         try:
             if kind == "read":
                 status, _ = await connection.get(
@@ -160,10 +191,12 @@ async def user_loop(
                         f"{API}/holdings/{row['id']}",
                         {"quantity": str(10 + rng.randint(0, 20)), "version": row["version"]},
                     )
-            else:
+            elif kind == "upload":
                 status, _ = await connection.upload(
                     f"{API}/uploads", "t.csv", trades("2026-11-02", 1), {"account": "Broker"}
                 )
+            else:
+                status, _ = await connection.request("POST", f"{API}/prices/refresh")
             took = time.perf_counter() - due
             if status == 409:
                 result.conflicts += 1
@@ -199,7 +232,7 @@ def report(title: str, result: Result, seconds: float) -> float:
         cuts = " ".join(f"{pct(values, q):8.1f}" for q in (0.5, 0.95, 0.99))
         return f"{kind:8} {len(values):7d} {cuts}"
 
-    for kind in ("read", "edit", "upload"):
+    for kind in ("read", "edit", "upload", "refresh"):
         values = result.latencies.get(kind, [])
         every += values
         print(line(kind, values))
@@ -208,11 +241,22 @@ def report(title: str, result: Result, seconds: float) -> float:
     return pct(every, 0.99)
 
 
-def run_stack(args: argparse.Namespace, workers: int, folder: Path) -> tuple[Result, int]:
+def run_stack(
+    args: argparse.Namespace, workers: int, folder: Path
+) -> tuple[Result, int, FakeYahoo | None]:
     fresh_database(args.db)
     queue = redis.Redis.from_url(args.redis)
     queue.flushdb()
     env = {**os.environ, "QUANTDESK_REDIS_URL": args.redis, "QUANTDESK_DATABASE_URL": args.db}
+    upstream = None
+    if args.market == "live":  # Yahoo on loopback, counting every call
+        upstream = FakeYahoo()
+        env.update(
+            QUANTDESK_PROVIDERS="yahoo",
+            QUANTDESK_YAHOO_BASE_URL=upstream.url,
+            QUANTDESK_YAHOO_COOKIE_URL=f"{upstream.url}/cookie",
+        )
+        env.pop("QUANTDESK_OFFLINE", None)
     log = folder / f"stack-{workers}.log"
     subprocess.run(
         [QUANTDESK, "--db", args.db, "db", "upgrade"], check=True, env=env, capture_output=True
@@ -227,9 +271,14 @@ def run_stack(args: argparse.Namespace, workers: int, folder: Path) -> tuple[Res
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(base, api, log)
-        tokens = seed(base, args.users)
+        tokens = seed(base, args.users, args.market)
         time.sleep(2)
+        before = Counter(upstream.calls) if upstream else Counter()
+        batches_before = len(upstream.quoted) if upstream else 0
         result = asyncio.run(load(base, tokens, args.seconds, args.think))
+        if upstream is not None:
+            result.upstream = Counter(upstream.calls) - before
+            result.batches = upstream.quoted[batches_before:]
         from rq import Queue  # noqa: PLC0415
 
         done = len(Queue("quantdesk", connection=queue).finished_job_registry)
@@ -237,7 +286,9 @@ def run_stack(args: argparse.Namespace, workers: int, folder: Path) -> tuple[Res
         stop(api)
         stop(worker)
         queue.close()
-    return result, done
+        if upstream is not None:
+            upstream.close()
+    return result, done, upstream
 
 
 def main() -> None:
@@ -253,19 +304,27 @@ def main() -> None:
     )
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/8")
     parser.add_argument("--no-peer", action="store_true", help="skip the 1-worker peer run")
+    parser.add_argument(
+        "--market",
+        choices=("live", "simulated"),
+        default="live",
+        help="live: Yahoo on loopback (benchmarks/fake_yahoo.py), its calls counted",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        stack, jobs_done = run_stack(args, args.workers, folder)
+        stack, jobs_done, upstream = run_stack(args, args.workers, folder)
         title = (
             f"{args.workers} API workers + 1 job worker, {args.users} users, {args.seconds:.0f} s"
         )
         p99 = report(title, stack, args.seconds)
         print(f"recompute jobs finished by the worker: {jobs_done}")
+        if upstream is not None:
+            report_upstream(stack, args.seconds)
         verdict = "PASS" if p99 <= GOAL_P99_MS and not stack.errors else "FAIL"
         print(f"goal: zero errors and p99 <= {GOAL_P99_MS:.0f} ms: {verdict}")
         if not args.no_peer:
-            peer, _ = run_stack(args, 1, folder)
+            peer, _, _ = run_stack(args, 1, folder)
             peer_p99 = report("peer: 1 API worker, the same load", peer, args.seconds)
             print(f"p99 ratio 1 worker / {args.workers} workers: {peer_p99 / p99:.2f}x")
         every = [t for values in stack.latencies.values() for t in values]

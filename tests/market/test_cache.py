@@ -318,6 +318,23 @@ def test_a_close_published_late_is_fetched_on_the_next_request(
     assert ("S001", date(2026, 11, 22), date(2026, 11, 23)) == late.history_calls[-1]
 
 
+def test_a_recent_day_still_without_a_close_is_asked_again_once_per_ttl(
+    cache_backend: CacheBackend,
+) -> None:
+    """A weekend (or a close not yet published) leaves the tail unsettled: every process
+    sharing the cache asks for it once per quote TTL, not on every refresh."""
+    late = FakeProvider("yahoo", PRICES, published_until=date(2026, 11, 21))
+    cache, clock = make_cache(cache_backend, late)
+    coin = MarketSymbol("S001", AssetType.CRYPTO)
+    for _ in range(4):
+        cache.history(coin, date(2026, 11, 20), date(2026, 11, 23))
+    tails = [c for c in late.history_calls if c[1] == date(2026, 11, 22)]
+    assert 1 == len(tails)  # the first call asked the whole range, the next one the tail
+    clock.advance(61)
+    cache.history(coin, date(2026, 11, 20), date(2026, 11, 23))
+    assert 2 == len([c for c in late.history_calls if c[1] == date(2026, 11, 22)])
+
+
 def test_a_warmed_registry_fetches_each_batch_once_from_the_start(
     cache_backend: CacheBackend,
 ) -> None:

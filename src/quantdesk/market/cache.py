@@ -394,7 +394,13 @@ class PriceCache:
         with self.backend.lock(f"history:{symbol.key}", self.lock_timeout):
             covered = self.bar_store.coverage(symbol)
             gaps = _missing(covered, start, last_final)
+            now = self.clock().timestamp()
             for lo, hi in gaps:
+                # A recent tail stays unsettled (a close may come late, and a weekend has
+                # none): asked once per TTL by every process, not on every refresh.
+                tail = [f"{symbol.key}:{lo}:{hi}"]
+                if self.backend.get_unknown(TAIL_ASKED, tail, now):
+                    continue
                 fetched = self._fetch_history(symbol, lo, hi)
                 final = History(
                     fetched.symbol,
@@ -402,7 +408,10 @@ class PriceCache:
                     fetched.source,
                     tuple(b for b in fetched.bars if lo <= b.day <= hi),
                 )
-                self.bar_store.save(symbol, final, _covered(lo, hi, final, last_final))
+                settled = _covered(lo, hi, final, last_final)
+                self.bar_store.save(symbol, final, settled)
+                if settled is None or settled[1] < hi:
+                    self.backend.put_unknown(TAIL_ASKED, tail, now=now, until=now + self.ttl)
             stored = self.bar_store.bars(symbol, start, last_final)
         sources = sorted({source for _, source in stored})
         return History(
@@ -420,6 +429,10 @@ class PriceCache:
                 errors.append(error)
         raise _summarize(symbol, errors)
 
+
+#: The pseudo-provider under which recently asked, still unsettled tails of a history are
+#: remembered for a TTL (in the negative cache every process shares).
+TAIL_ASKED = "history-tail"
 
 #: Days before yesterday within which a provider may still publish a close late (a fund's
 #: NAV, a lagging feed): a recent range counts as stored only up to its last close.
