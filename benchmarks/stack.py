@@ -304,6 +304,7 @@ def main() -> None:
     )
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/8")
     parser.add_argument("--no-peer", action="store_true", help="skip the 1-worker peer run")
+    parser.add_argument("--logs", help="keep the servers' logs in this folder")
     parser.add_argument(
         "--market",
         choices=("live", "simulated"),
@@ -312,7 +313,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
+        folder = Path(args.logs or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
         stack, jobs_done, upstream = run_stack(args, args.workers, folder)
         title = (
             f"{args.workers} API workers + 1 job worker, {args.users} users, {args.seconds:.0f} s"

@@ -4,7 +4,6 @@ ever the caller's own."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import pytest
@@ -12,19 +11,20 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
 from tests.api.conftest import script
-from tests.connectors.kraken_server import API_KEY, SECRET, Kraken, funding, trade
-
-T0 = 1_767_000_000
+from tests.connectors.kraken_server import (
+    API_KEY,
+    SECRET,
+    Kraken,
+    ccxt_environment,
+    small_account,
+)
 
 
 @pytest.fixture
 def kraken(monkeypatch: pytest.MonkeyPatch) -> Iterator[Kraken]:
-    server = Kraken()
-    server.deposits = [funding("FTQcuak-V6Za8qrWnhzTx67yYHz8Tg", "ZUSD", "1000.0000", "0.0000", T0)]
-    server.trades = trade("TCJTUK-GDK2Y-UXSY7S", "XXBTZUSD", "buy", T0 + 60.5, "50000", "0.01", "1")
-    server.balances = {"ZUSD": "499.0000", "XXBT": "0.0100000000"}
-    monkeypatch.setenv("QUANTDESK_CCXT_URLS", json.dumps({"kraken": server.url}))
-    monkeypatch.setenv("QUANTDESK_CCXT_RATE_LIMIT_MS", "0")
+    server = small_account()
+    for key, value in ccxt_environment(server).items():
+        monkeypatch.setenv(key, value)
     yield server
     server.close()
 

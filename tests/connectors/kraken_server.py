@@ -195,3 +195,23 @@ class Kraken:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+T0 = 1_767_000_000  # 2025-12-29, seconds: the test accounts' first entry
+
+
+def small_account() -> Kraken:
+    """A Kraken account with a deposit of 1,000 USD and one buy of 0.01 BTC (fee 1 USD)."""
+    server = Kraken()
+    server.deposits = [funding("FTQcuak-V6Za8qrWnhzTx67yYHz8Tg", "ZUSD", "1000.0000", "0", T0)]
+    server.trades = trade("TCJTUK-GDK2Y-UXSY7S", "XXBTZUSD", "buy", T0 + 60.5, "50000", "0.01", "1")
+    server.balances = {"ZUSD": "499.0000", "XXBT": "0.0100000000"}
+    return server
+
+
+def ccxt_environment(server: Kraken) -> dict[str, str]:
+    """What points ccxt's Kraken client at ``server``, with no pacing between calls."""
+    return {
+        "QUANTDESK_CCXT_URLS": json.dumps({"kraken": server.url}),
+        "QUANTDESK_CCXT_RATE_LIMIT_MS": "0",
+    }

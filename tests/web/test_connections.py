@@ -5,27 +5,19 @@ plain words, and a connection removed."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.connectors.kraken_server import API_KEY, SECRET, Kraken, funding, trade
+from tests.connectors.kraken_server import API_KEY, SECRET, Kraken, ccxt_environment, small_account
 from tests.web.conftest import DIST, Server, _need, sign_in, start_server
-
-T0 = 1_767_000_000
 
 
 @pytest.fixture(scope="module")
 def kraken() -> Iterator[Kraken]:
-    exchange = Kraken()
-    exchange.deposits = [funding("FTQcuak-V6Za8qrWnhzTx67yYHz8Tg", "ZUSD", "1000.0000", "0", T0)]
-    exchange.trades = trade(
-        "TCJTUK-GDK2Y-UXSY7S", "XXBTZUSD", "buy", T0 + 60.5, "50000", "0.01", "1"
-    )
-    exchange.balances = {"ZUSD": "499.0000", "XXBT": "0.0100000000"}
+    exchange = small_account()
     yield exchange
     exchange.close()
 
@@ -34,9 +26,9 @@ def kraken() -> Iterator[Kraken]:
 def server(kraken: Kraken, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The demo, its exchanges pointed at the Kraken on loopback."""
     _need((DIST / "index.html").is_file(), f"the web build {DIST} is missing (run `make web`)")
-    saved = {k: os.environ.get(k) for k in ("QUANTDESK_CCXT_URLS", "QUANTDESK_CCXT_RATE_LIMIT_MS")}
-    os.environ["QUANTDESK_CCXT_URLS"] = json.dumps({"kraken": kraken.url})
-    os.environ["QUANTDESK_CCXT_RATE_LIMIT_MS"] = "0"
+    pointed = ccxt_environment(kraken)
+    saved = {k: os.environ.get(k) for k in pointed}
+    os.environ.update(pointed)
     try:
         running = start_server(tmp_path_factory.mktemp("connections"))
     finally:
