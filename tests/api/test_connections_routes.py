@@ -18,6 +18,13 @@ from tests.connectors.kraken_server import (
     ccxt_environment,
     small_account,
 )
+from tests.connectors.plaid_server import (
+    ACCESS_TOKEN,
+    PUBLIC_TOKEN,
+    Plaid,
+    movement,
+    plaid_environment,
+)
 
 
 @pytest.fixture
@@ -96,3 +103,31 @@ def test_a_second_connection_to_one_account_is_a_conflict(app: FastAPI) -> None:
     given = {"provider": "kraken", "account": "K", "api_key": "k", "secret": "s"}
     assert 201 == ann.post("/api/v1/connections", json=given).status_code
     assert 409 == ann.post("/api/v1/connections", json=given).status_code
+
+
+def test_a_brokerage_is_linked_through_plaid_and_synced(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = Plaid()
+    server.transactions = [movement("pl-buy-1", "2026-01-06", "buy", "buy", 0, 10, 250, 2500)]
+    server.holdings = {0: 10}
+    try:
+        ann = script(app, "ann")
+        unset = ann.post("/api/v1/connections/plaid/link-token")
+        assert 404 == unset.status_code and "Plaid is not set up" in unset.text  # no keys
+        for key, value in plaid_environment(server).items():
+            monkeypatch.setenv(key, value)
+        token = ann.post("/api/v1/connections/plaid/link-token")
+        assert 200 == token.status_code and token.json()["link_token"].startswith("link-")
+        wrong = ann.post("/api/v1/connections/plaid", json={"public_token": "x", "account": "IRA"})
+        assert 422 == wrong.status_code and [] == ann.get("/api/v1/connections").json()
+        made = ann.post(
+            "/api/v1/connections/plaid", json={"public_token": PUBLIC_TOKEN, "account": "IRA"}
+        )
+        assert 201 == made.status_code and "plaid" == made.json()["provider"]
+        assert ACCESS_TOKEN not in made.text
+        synced = ann.post(f"/api/v1/connections/{made.json()['id']}/sync").json()
+        assert {"investments": 1} == synced["added"] and synced["error"] is None
+        assert ["VTI"] == [h["symbol"] for h in ann.get("/api/v1/holdings").json()["holdings"]]
+    finally:
+        server.close()

@@ -223,6 +223,8 @@ OWN_ONLY: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/accounts"): "an account of the caller's",
     ("GET", "/api/v1/connections"): "the caller's connections (checked below)",
     ("POST", "/api/v1/connections"): "a connection into an account of the caller's",
+    ("POST", "/api/v1/connections/plaid"): "a Plaid link into an account of the caller's",
+    ("POST", "/api/v1/connections/plaid/link-token"): "a Link token for the caller",
     ("GET", "/api/v1/formats"): "the file formats, nobody's data",
     ("POST", "/api/v1/prices/closes"): "the caller's own closes",
     ("POST", "/api/v1/prices/refresh"): "prices of the caller's instruments",

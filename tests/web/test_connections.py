@@ -86,3 +86,17 @@ def test_a_refused_key_says_so_in_plain_words(page: Page) -> None:
     expect(status).to_have_text(
         "Sync failed: kraken refused the API key or secret: check them, or make a new key"
     )
+
+
+def test_linking_a_brokerage_on_a_server_without_plaid_keys_says_so(page: Page) -> None:
+    """This server has no Plaid keys: the page says what the server lacks, and links
+    nothing (the Link window itself needs Plaid's script from the internet)."""
+    page.troubles.expect_failure("/connections/plaid/link-token")  # type: ignore[attr-defined]
+    sign_in(page, page.base)  # type: ignore[attr-defined]
+    page.get_by_role("navigation", name="Pages").get_by_role("link", name="Settings").click()
+    linking = page.get_by_role("group", name="Link a brokerage")
+    linking.get_by_role("button", name="Link with Plaid").click()
+    expect(linking.get_by_role("status")).to_have_text("Name the account the brokerage syncs into.")
+    linking.get_by_label("Brokerage account").fill("Schwab IRA")
+    linking.get_by_role("button", name="Link with Plaid").click()
+    expect(linking.get_by_role("status")).to_contain_text("Plaid is not set up on this server")

@@ -22,14 +22,17 @@ from typing import Any
 
 import ccxt
 
+from quantdesk.domain.errors import ProviderUnavailable
+
 #: How many pages of history one stream reads in one sync at most (a first sync of a
 #: long history continues from where it stopped on the next sync).
 MAX_PAGES = 50
 
 
-class ConnectorError(Exception):
-    """Why the exchange did not answer, in plain words, and what kind of failure it was:
-    ``bad-key``, ``permission``, ``rate-limit``, ``revoked``, ``unreachable`` or ``exchange``."""
+class ConnectorError(ProviderUnavailable):
+    """Why the exchange or aggregator did not answer, in plain words, and what kind of
+    failure it was: ``bad-key``, ``permission``, ``rate-limit``, ``revoked``,
+    ``unreachable`` or ``exchange`` (a 503 problem where a request meets it)."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
@@ -111,6 +114,14 @@ class ExchangeSession:
                 break
             cursor = max(int(r.get("timestamp") or 0) for r in page)
         return sorted(found.values(), key=lambda r: (int(r.get("timestamp") or 0), str(r["id"])))
+
+    streams = ("trades", "deposits", "withdrawals")
+
+    def read(self, stream: str, since: int | None) -> list[dict[str, Any]]:
+        """A stream's records from ``since`` (ms, inclusive) on."""
+        return {"trades": self.trades, "deposits": self.deposits, "withdrawals": self.withdrawals}[
+            stream
+        ](since)
 
     def trades(self, since: int | None) -> list[dict[str, Any]]:
         return self._since(self.client.fetch_my_trades, since)

@@ -17,25 +17,29 @@ returned, logged or put in an error.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from quantdesk.connectors import plaid_client
 from quantdesk.connectors.ccxt_client import ConnectorError, ExchangeSession, exchanges
 from quantdesk.domain.accounts import Account
 from quantdesk.domain.errors import InvalidInput
 from quantdesk.importers.base import Issues, Notices, ParsedTransaction
 from quantdesk.importers.ccxt_entries import trade_entries, transfer_entries
 from quantdesk.importers.csvio import CsvDialect
+from quantdesk.importers.plaid_entries import investment_entries
 from quantdesk.importers.table import ParseContext
 from quantdesk.services import portfolio
 from quantdesk.services.import_file import import_parsed
 from quantdesk.services.ports import LedgerStore
 
 STREAMS = ("trades", "deposits", "withdrawals")
+#: The provider name of a brokerage linked through Plaid.
+PLAID = "plaid"
 
 
 class SecretBox(Protocol):
@@ -43,14 +47,23 @@ class SecretBox(Protocol):
     def decrypt(self, token: str) -> str: ...
 
 
-class ExchangeLike(Protocol):
-    def trades(self, since: int | None) -> list[dict[str, Any]]: ...
-    def deposits(self, since: int | None) -> list[dict[str, Any]]: ...
-    def withdrawals(self, since: int | None) -> list[dict[str, Any]]: ...
+class SessionLike(Protocol):
+    """An exchange (ccxt) or a linked brokerage (Plaid): its streams of history, each
+    read from a starting point (an instant or a day, as the stream counts), and units."""
+
+    @property
+    def streams(self) -> tuple[str, ...]: ...
+    def read(self, stream: str, since: int | None) -> list[dict[str, Any]]: ...
     def balances(self) -> dict[str, Decimal]: ...
 
 
-ExchangeFactory = Callable[[str, Mapping[str, str]], ExchangeLike]
+SessionFactory = Callable[[str, dict[str, str], date], SessionLike]
+
+
+def open_session(provider: str, credentials: dict[str, str], today: date) -> SessionLike:
+    if provider == PLAID:
+        return plaid_client.PlaidSession(credentials, today=today)
+    return ExchangeSession(provider, credentials)
 
 
 class ConnectionRecord(Protocol):
@@ -117,7 +130,10 @@ def _view(record: ConnectionRecord) -> ConnectionView:
         record.error,
         record.last_sync_at,
         record.created_at,
-        {s: record.cursor.get(s) for s in STREAMS},
+        {
+            s: record.cursor.get(s)
+            for s in (("investments",) if record.provider == PLAID else STREAMS)
+        },
     )
 
 
@@ -155,6 +171,31 @@ def add_connection(
         target = store.account(account)
         assert target.id is not None
         made = store.connections.add(target.id, name, token, clock())
+        return _view(store.connections.get(made))
+
+
+def add_plaid_connection(
+    uow: ConnectedUnitOfWork,
+    box: SecretBox,
+    *,
+    public_token: str,
+    account: str,
+    clock: Callable[[], datetime],
+    exchange: Callable[[str], dict[str, str]] = plaid_client.exchange_public_token,
+) -> ConnectionView:
+    """Keep the brokerage that Plaid Link linked (its public token exchanged for an access
+    token, stored encrypted) as a connection into ``account`` (made, kind brokerage)."""
+    if not public_token.strip():
+        raise InvalidInput("Plaid Link gives a public token: send it")
+    token = box.encrypt(json.dumps(exchange(public_token.strip())))
+    if uow_account(uow, account) is None:
+        portfolio.add_account(
+            uow, account, kind="brokerage", institution=None, currency="USD", clock=clock
+        )
+    with uow() as store:
+        target = store.account(account)
+        assert target.id is not None
+        made = store.connections.add(target.id, PLAID, token, clock())
         return _view(store.connections.get(made))
 
 
@@ -205,6 +246,9 @@ class SyncReport:
 def _parse(
     stream: str, records: list[dict[str, Any]], provider: str, ctx: ParseContext
 ) -> list[ParsedTransaction]:
+    if provider == PLAID:
+        securities = {str(r.get("security_id")): r.get("_security") or {} for r in records}
+        return list(investment_entries(ctx, records, securities))
     if stream == "trades":
         return list(trade_entries(ctx, records, exchange=provider))
     return list(transfer_entries(ctx, records))
@@ -216,7 +260,7 @@ def sync_connection(
     connection_id: int,
     *,
     clock: Callable[[], datetime],
-    factory: ExchangeFactory = ExchangeSession,
+    factory: SessionFactory = open_session,
 ) -> SyncReport:
     """Read what is new on the exchange and store it (see the module's notes). A failure
     is recorded on the connection in plain words and returned, not raised."""
@@ -226,9 +270,9 @@ def sync_connection(
     cursor = dict(record.cursor)
     report = SyncReport(_view(record))
     try:
-        session = factory(record.provider, credentials)
-        for stream in STREAMS:
-            records = getattr(session, stream)(cursor.get(stream))
+        session = factory(record.provider, credentials, clock().date())
+        for stream in session.streams:
+            records = session.read(stream, cursor.get(stream))
             issues, notices = Issues(), Notices()
             ctx = ParseContext(clock().date(), issues, notices, CsvDialect("utf-8", ","))
             entries = _parse(stream, records, record.provider, ctx)

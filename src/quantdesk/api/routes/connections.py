@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from quantdesk.api.deps import Caller, CallerDep
 from quantdesk.api.schemas import Id
+from quantdesk.connectors import plaid_client
+from quantdesk.domain.errors import NotFound
 from quantdesk.domain.money import to_text
 from quantdesk.services import connections
 from quantdesk.store.vault import Vault
@@ -92,6 +94,50 @@ def add_connection(body: ConnectionIn, caller: CallerDep) -> ConnectionOut:
         api_key=body.api_key,
         secret=body.secret,
         password=body.password,
+        clock=caller.services.clock,
+    )
+    return _out(made)
+
+
+class LinkTokenOut(BaseModel):
+    link_token: str = Field(description="For the browser's Plaid Link")
+
+
+class PlaidIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    public_token: str = Field(min_length=1, max_length=500, description="What Plaid Link gave")
+    account: str = Field(
+        min_length=1, max_length=100, description="The account it syncs into (made if new)"
+    )
+
+
+def _plaid_set_up() -> None:
+    if not plaid_client.configured():
+        raise NotFound(
+            "Plaid is not set up on this server (QUANTDESK_PLAID_CLIENT_ID and"
+            " QUANTDESK_PLAID_SECRET)"
+        )
+
+
+@router.post("/plaid/link-token")
+def plaid_link_token(caller: CallerDep) -> LinkTokenOut:
+    """A Link token to open Plaid Link in the browser (404 when this server has no Plaid
+    keys, 503 when Plaid cannot be reached)."""
+    _plaid_set_up()
+    return LinkTokenOut(link_token=plaid_client.link_token(f"quantdesk-user-{caller.user_id}"))
+
+
+@router.post("/plaid", status_code=status.HTTP_201_CREATED)
+def add_plaid_connection(body: PlaidIn, caller: CallerDep) -> ConnectionOut:
+    """Keep the brokerage Plaid Link linked: its public token is exchanged for an access
+    token, stored encrypted and never returned."""
+    _plaid_set_up()
+    made = connections.add_plaid_connection(
+        caller.uow,
+        _vault(caller),
+        public_token=body.public_token,
+        account=body.account,
         clock=caller.services.clock,
     )
     return _out(made)

@@ -2,7 +2,7 @@
  * Settings → Connections: the user's exchanges synced through read-only API keys. The key
  * and secret go to the server once and are never shown again (the server keeps them
  * encrypted and never answers them back); each connection shows its status in plain
- * words, and "Sync now" reads what is new.
+ * words, and "Sync now" reads what is new. A brokerage is linked through Plaid Link.
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
@@ -147,6 +147,87 @@ function AddConnection() {
   );
 }
 
+type PlaidHandler = { open: () => void };
+type PlaidLink = { create: (options: { token: string; onSuccess: (publicToken: string) => void; onExit?: () => void }) => PlaidHandler };
+const PLAID_SCRIPT = "https://cdn.plaid.com/link/v2/stable/link-initialize.js";
+
+/** Plaid's own Link script, loaded the first time a brokerage is linked. */
+function loadPlaid(): Promise<PlaidLink> {
+  const ready = (window as unknown as { Plaid?: PlaidLink }).Plaid;
+  if (ready) return Promise.resolve(ready);
+  return new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = PLAID_SCRIPT;
+    script.onload = () => {
+      const loaded = (window as unknown as { Plaid?: PlaidLink }).Plaid;
+      if (loaded) resolve(loaded);
+      else reject(new Error("Plaid Link did not load."));
+    };
+    script.onerror = () => reject(new Error("Plaid Link could not be loaded (is this browser offline?)."));
+    document.head.appendChild(script);
+  });
+}
+
+/** Link a brokerage through Plaid Link: the server makes a Link token, Plaid's window
+ * signs in to the brokerage, and the public token it gives is kept by the server. */
+function LinkBrokerage() {
+  const changed = useLedgerChanged();
+  const [account, setAccount] = useState("");
+  const [message, setMessage] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const link = async () => {
+    if (!account.trim()) {
+      setMessage("Name the account the brokerage syncs into.");
+      return;
+    }
+    setBusy(true);
+    setMessage(null);
+    try {
+      const { link_token } = await post<{ link_token: string }>("/connections/plaid/link-token");
+      const plaid = await loadPlaid();
+      plaid
+        .create({
+          token: link_token,
+          onSuccess: (publicToken) => {
+            post<Connection>("/connections/plaid", { public_token: publicToken, account: account.trim() })
+              .then(() => {
+                setAccount("");
+                setMessage("Linked: Sync now reads its investments.");
+                changed();
+              })
+              .catch((error: unknown) => setMessage(error instanceof Error ? error.message : String(error)));
+          },
+          onExit: () => setBusy(false),
+        })
+        .open();
+    } catch (error) {
+      setMessage(error instanceof Error ? error.message : String(error));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="account-add" aria-labelledby="link-brokerage-heading" role="group">
+      <h3 id="link-brokerage-heading">Link a brokerage</h3>
+      <p className="settings-note">Through Plaid: you sign in to the brokerage in Plaid's window; quantdesk keeps only Plaid's access token, encrypted.</p>
+      <div className="settings-field">
+        <label htmlFor="plaid-account">Brokerage account</label>
+        <div className="settings-control">
+          <input id="plaid-account" value={account} maxLength={100} onChange={(e) => setAccount(e.target.value)} />
+        </div>
+      </div>
+      {message && (
+        <p className="settings-note" role="status">
+          {message}
+        </p>
+      )}
+      <button type="button" onClick={() => void link()} disabled={busy}>
+        {busy ? "Opening Plaid…" : "Link with Plaid"}
+      </button>
+    </div>
+  );
+}
+
 export function Connections() {
   const report = useReportError();
   const listed = useQuery({ queryKey: CONNECTIONS_KEY, queryFn: () => get<Connection[]>("/connections") });
@@ -180,6 +261,7 @@ export function Connections() {
         !listed.error && <p className="settings-note">No exchange connected yet.</p>
       )}
       <AddConnection />
+      <LinkBrokerage />
     </section>
   );
 }

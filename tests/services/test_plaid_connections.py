@@ -1,0 +1,100 @@
+"""A brokerage linked through Plaid, with plaid-python's own client against Plaid's API on
+127.0.0.1 (tests/connectors/plaid_server.py): the public token exchanged and kept
+encrypted, investment transactions recorded page by page and once, the next sync from
+the last synced day, holdings compared, and Plaid's errors in plain words."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Engine, text
+
+from quantdesk.domain.errors import InvalidInput
+from quantdesk.services import connections, portfolio
+from quantdesk.store.unit_of_work import SqlUnitOfWork
+from quantdesk.store.vault import Vault, new_key
+from tests.conftest import clock
+from tests.connectors.plaid_server import (
+    ACCESS_TOKEN,
+    PUBLIC_TOKEN,
+    Plaid,
+    movement,
+    plaid_environment,
+)
+
+
+@pytest.fixture
+def plaid(monkeypatch: pytest.MonkeyPatch) -> Iterator[Plaid]:
+    server = Plaid()
+    server.transactions = [
+        movement("pl-dep-1", "2026-01-05", "cash", "deposit", None, 0, 1, -10000),
+        movement("pl-buy-1", "2026-01-06", "buy", "buy", 0, 10, 250, 2501, fees=1),
+        movement("pl-buy-2", "2026-02-02", "buy", "buy", 1, 5, 180, 900),
+        movement("pl-div-1", "2026-03-20", "cash", "dividend", 0, 0, 0, -35.5),
+        movement("pl-sell-1", "2026-04-01", "sell", "sell", 1, -2, 200, -400),
+    ]
+    server.holdings = {0: 10, 1: 3, 2: 7034.5}  # 2: the cash position
+    for key, value in plaid_environment(server).items():
+        monkeypatch.setenv(key, value)
+    yield server
+    server.close()
+
+
+def _link(uow: SqlUnitOfWork, box: Vault) -> int:
+    return connections.add_plaid_connection(
+        uow, box, public_token=PUBLIC_TOKEN, account="IRA", clock=clock
+    ).id
+
+
+def test_a_linked_brokerage_syncs_its_investments_once_and_then_from_the_last_day(
+    engine: Engine, uow: SqlUnitOfWork, plaid: Plaid
+) -> None:
+    box = Vault.from_keys(new_key())
+    connection = _link(uow, box)
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT credentials FROM connections")).scalar_one()
+    assert ACCESS_TOKEN not in stored
+    first = connections.sync_connection(uow, box, connection, clock=clock)
+    assert first.error is None, first.error
+    assert 5 == first.added["investments"] and {} == first.differences
+    assert [0, 2, 4] == [offset for _, offset in plaid.asked]  # three pages of two
+    units = {
+        p.instrument.symbol: p.quantity
+        for p in portfolio.current_positions(uow, account="IRA", as_of=clock().date())
+    }
+    assert {"VTI": Decimal(10), "AAPL": Decimal(3), "USD": Decimal("7034.5")} == units
+
+    plaid.asked.clear()
+    plaid.transactions.append(movement("pl-div-2", "2026-04-01", "cash", "dividend", 0, 0, 0, -7))
+    again = connections.sync_connection(uow, box, connection, clock=clock)
+    assert 1 == again.added["investments"] and 1 == again.duplicates["investments"]
+    assert "2026-04-01" == plaid.asked[0][0]  # from the last synced day, inclusive
+
+
+@pytest.mark.parametrize(
+    ("code", "kind", "words"),
+    [
+        ("ITEM_LOGIN_REQUIRED", "revoked", "sign in again"),
+        ("RATE_LIMIT_EXCEEDED", "rate-limit", "rate limiting"),
+        ("NO_INVESTMENT_ACCOUNTS", "permission", "no investment accounts"),
+    ],
+)
+def test_plaids_errors_are_said_in_plain_words_and_store_nothing(
+    uow: SqlUnitOfWork, plaid: Plaid, code: str, kind: str, words: str
+) -> None:
+    box = Vault.from_keys(new_key())
+    connection = _link(uow, box)
+    plaid.fail = code
+    report = connections.sync_connection(uow, box, connection, clock=clock)
+    assert kind == report.error_kind and words in (report.error or "")
+    assert [] == portfolio.current_positions(uow, account="IRA", as_of=clock().date())
+
+
+def test_a_bad_public_token_links_nothing(uow: SqlUnitOfWork, plaid: Plaid) -> None:
+    with pytest.raises(InvalidInput, match="INVALID_PUBLIC_TOKEN"):
+        connections.add_plaid_connection(
+            uow, Vault.from_keys(new_key()), public_token="public-wrong", account="IRA", clock=clock
+        )
+    assert [] == connections.list_connections(uow)
