@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine, text
 
+from quantdesk.connectors.ccxt_client import ExchangeSession
 from quantdesk.services import connections, portfolio
 from quantdesk.services.import_file import ImportOptions, import_stream
 from quantdesk.store.connections import rotate_secrets
@@ -175,3 +176,11 @@ def test_credentials_are_encrypted_at_rest_and_open_after_a_key_rotation(
         Vault.from_keys(old).decrypt(again)  # the old key alone no longer opens it
     report = connections.sync_connection(uow, rotated, connection, clock=clock)
     assert report.error is None and 3 == report.added["trades"]
+
+
+def test_an_exchange_pointed_elsewhere_keeps_its_api_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    """QUANTDESK_CCXT_URLS moves the host only: Binance's /api/v3 and /sapi/v1 stay apart."""
+    monkeypatch.setenv("QUANTDESK_CCXT_URLS", json.dumps({"binance": "http://127.0.0.1:9"}))
+    api = ExchangeSession("binance", {"api_key": "k", "secret": "s"}).client.urls["api"]
+    assert "http://127.0.0.1:9/api/v3" == api["public"]
+    assert "http://127.0.0.1:9/sapi/v1" == api["sapi"]

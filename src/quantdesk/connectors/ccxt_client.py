@@ -19,6 +19,7 @@ import os
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import ccxt
 
@@ -66,6 +67,17 @@ def _failure(error: Exception, name: str) -> ConnectorError:
     return ConnectorError("exchange", f"{name} answered with an error: {type(error).__name__}")
 
 
+def _moved(api: Any, origin: str) -> Any:
+    """The exchange's API addresses with their scheme and host replaced by ``origin``,
+    their paths kept (Binance's /api/v3 and /sapi/v1 live on one host)."""
+    if isinstance(api, dict):
+        return {k: _moved(v, origin) for k, v in api.items()}
+    if isinstance(api, str):
+        parts = urlsplit(api)
+        return origin.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
+    return api
+
+
 class ExchangeSession:
     """One exchange account through ccxt."""
 
@@ -89,10 +101,7 @@ class ExchangeSession:
         self.client = getattr(ccxt, provider)(config)
         override = json.loads(os.environ.get("QUANTDESK_CCXT_URLS") or "{}").get(provider)
         if override:
-            api = self.client.urls.get("api")
-            self.client.urls["api"] = (
-                dict.fromkeys(api, override) if isinstance(api, dict) else override
-            )
+            self.client.urls["api"] = _moved(self.client.urls.get("api"), override)
 
     def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
