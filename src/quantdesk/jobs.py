@@ -100,6 +100,7 @@ class _Recomputer:
         self.engine = _database()
         self.wirings: dict[str, bootstrap.MarketWiring] = {}
         self.closes = analytics.ClosesCache(size=1024)
+        self.stats = materialize.MarketStatsCache()
 
     def __call__(self, user: str) -> dict[str, Any]:
         with self.engine.connect() as conn:
@@ -122,6 +123,7 @@ class _Recomputer:
                 options,
                 clock=bootstrap.utc_now,
                 closes_cache=self.closes,
+                stats_cache=self.stats,
             )
         except InvalidInput as e:  # an empty ledger has nothing to compute: done, and said
             return {"user": user, "computed": False, "reason": str(e)}

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
+from sqlalchemy import Engine
 
+from quantdesk.domain.instruments import AssetType
+from quantdesk.domain.market import Bar, History, MarketSymbol
 from quantdesk.services import analytics, portfolio
 from quantdesk.services.import_file import ImportOptions, import_stream
-from quantdesk.services.materialize import materialized_analytics, scope_key
+from quantdesk.services.materialize import MarketStatsCache, materialized_analytics, scope_key
 from quantdesk.services.portfolio import import_price_stream
+from quantdesk.store.market_data import SqlMarketData
+from quantdesk.store.repositories import LedgerRepository
 from quantdesk.store.unit_of_work import SqlUnitOfWork
 from tests.conftest import clock
 
@@ -116,3 +122,44 @@ def test_deleting_an_entry_invalidates_the_stored_result(ledger: SqlUnitOfWork) 
     portfolio.delete_transaction(ledger, newest)
     again = materialized_analytics(ledger, None, OPTIONS, clock=clock)
     assert (False, date(2026, 11, 9)) == (again.cached, again.rewritten_from)
+
+
+def test_users_of_one_market_share_its_stats_and_each_redoes_only_the_new_day(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The market's close counts, read once for every user of the market (a nightly run),
+    give each user the same answer and the same rewrite as reading them alone."""
+    market = SqlMarketData(engine, clock)
+    aapl = MarketSymbol("AAPL", AssetType.STOCK)
+    days = [date(2026, 11, d) for d in (2, 3, 4, 5)]
+    bars = tuple(Bar(d, Decimal(100 + i)) for i, d in enumerate(days))
+    market.store_closes(aapl, History("AAPL", "USD", "yahoo", bars[:3]))
+    users = []
+    for name in ("ann", "bob"):
+        uow = SqlUnitOfWork(engine, name, clock)
+        portfolio.add_account(
+            uow, "Broker", kind="brokerage", institution=None, currency="USD", clock=clock
+        )
+        trades = HEADER + "2026-11-02,buy,AAPL,10,100,0,,stock\n"
+        assert import_stream(
+            uow, io.BytesIO(trades.encode()), "t.csv", ImportOptions("Broker"), clock=clock
+        ).ok
+        users.append(uow)
+    cache = MarketStatsCache()
+    options = analytics.Options(end=date(2026, 11, 5))
+    for uow in users:
+        materialized_analytics(uow, None, options, clock=clock, stats_cache=cache)
+    market.store_closes(aapl, History("AAPL", "USD", "yahoo", bars))  # the night's close
+    asked = []
+    original = LedgerRepository.price_stats
+    monkeypatch.setattr(
+        LedgerRepository, "price_stats", lambda self, keys: asked.append(1) or original(self, keys)
+    )
+    shared = [
+        materialized_analytics(u, None, options, clock=clock, stats_cache=cache) for u in users
+    ]
+    assert 1 == len(asked)  # once for both users
+    assert [date(2026, 11, 5)] * 2 == [m.rewritten_from for m in shared]
+    alone = analytics.analyze(users[1], None, options, clock=clock)
+    assert alone.frames.values.tolist()[-1] == shared[1].report.frames.values.tolist()[-1]
+    assert 1030.0 == shared[1].report.frames.values.tolist()[-1]

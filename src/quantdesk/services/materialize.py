@@ -21,11 +21,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from quantdesk.domain.instruments import AssetType, InstrumentKey
 from quantdesk.services.analytics import ClosesCache, Options, Report, analyze, benchmark_key
 from quantdesk.services.analytics_view import analytics_json
+from quantdesk.services.lru import Lru
 from quantdesk.services.portfolio import LedgerCache
 from quantdesk.services.ports import LedgerStore, MarketData, UnitOfWork
 from quantdesk.services.prices import BASE_CURRENCY
@@ -71,8 +72,64 @@ def _inputs(store: LedgerStore, options: Options) -> list[InstrumentKey]:
     return keys if bench in keys else [*keys, bench]
 
 
+class MarketStatsCache(Lru[object]):
+    """The market's facts the fingerprints read (per instrument: how many closes, the
+    first and last day; how many up to a day), by market and price revision: the same
+    for every user of the market, so a nightly run or an API process reads each once."""
+
+    def __init__(self, size: int = 8192) -> None:
+        super().__init__(size)
+
+
+_NONE: list[object] = []  # cached "no closes at all" (the cache keeps no None)
+
+
+def _stat_name(key: InstrumentKey) -> str:
+    return f"{key.asset_type.value}:{key.symbol}"
+
+
+class _MarketFacts:
+    """``price_stats`` and ``closes_through`` of one store, through the cache if given."""
+
+    def __init__(self, store: LedgerStore, cache: MarketStatsCache | None, revision: int) -> None:
+        self.store, self.cache = store, cache
+        self.token = (store.market(), revision)
+
+    def stats(self, keys: list[InstrumentKey]) -> dict[str, list[Any]]:
+        if self.cache is None:
+            return self.store.price_stats(keys)
+        out: dict[str, list[Any]] = {}
+        missing = []
+        for key in dict.fromkeys(keys):
+            hit = self.cache.get((self.token, "stats", key))
+            if hit is None:
+                missing.append(key)
+            elif hit is not _NONE:
+                out[_stat_name(key)] = cast("list[Any]", hit)
+        if missing:
+            found = self.store.price_stats(missing)
+            for key in missing:
+                value = found.get(_stat_name(key))
+                self.cache.put((self.token, "stats", key), value if value is not None else _NONE)
+                if value is not None:
+                    out[_stat_name(key)] = value
+        return out
+
+    def through(self, key: InstrumentKey, last: date) -> int:
+        if self.cache is None:
+            return self.store.closes_through(key, last)
+        return int(
+            cast(
+                "int",
+                self.cache.get_or_load(
+                    (self.token, "through", key, last), lambda: self.store.closes_through(key, last)
+                ),
+            )
+        )
+
+
 def _price_change_day(
-    store: LedgerStore, before: dict[str, list[Any]], now: dict[str, list[Any]]
+    facts: _MarketFacts, before: dict[str, list[Any]], now: dict[str, list[Any]]
 ) -> date | None:
     """The earliest day whose market closes changed between two price fingerprints."""
     earliest: date | None = None
@@ -87,7 +144,7 @@ def _price_change_day(
         else:
             kind, symbol = name.split(":", 1)
             old_last = date.fromisoformat(str(old[2]))
-            appended = store.closes_through(InstrumentKey(symbol, AssetType(kind)), old_last)
+            appended = facts.through(InstrumentKey(symbol, AssetType(kind)), old_last)
             day = (
                 date.fromordinal(old_last.toordinal() + 1)
                 if appended == old[0] and str(new[1]) == str(old[1])
@@ -106,6 +163,7 @@ def materialized_analytics(
     explain: bool = False,
     closes_cache: ClosesCache | None = None,
     ledger_cache: LedgerCache | None = None,
+    stats_cache: MarketStatsCache | None = None,
 ) -> Materialized:
     """The request's metric set: the stored one if its inputs did not change, else
     computed, stored, and the scope's daily history rewritten from the earliest change.
@@ -141,9 +199,10 @@ def materialized_analytics(
         if stored is not None and stored["price_revision"] == price_revision:
             stats = stored["price_stats"]  # no market close changed since
         else:
-            stats = store.price_stats(_inputs(store, options))
+            facts = _MarketFacts(store, stats_cache, price_revision)
+            stats = facts.stats(_inputs(store, options))
             if stored is not None:
-                day = _price_change_day(store, stored["price_stats"], stats)
+                day = _price_change_day(facts, stored["price_stats"], stats)
                 if day is not None:
                     changed.append(day)
         if stored is not None:

@@ -116,6 +116,7 @@ def _materialized(caller: Caller, options: analytics.Options, *, explain: bool) 
         explain=explain,
         closes_cache=closes_cache(caller),
         ledger_cache=ledger_cache(caller),
+        stats_cache=caller.services.cache("market-stats", materialize.MarketStatsCache),
     ).payload
 
 
