@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, insert, inspect, select
@@ -17,7 +18,7 @@ from quantdesk.store.database import (
     migrate,
     normalize_url,
 )
-from quantdesk.store.tables import instruments, prices
+from quantdesk.store.tables import instruments, portfolio_analytics, prices
 from quantdesk.store.unit_of_work import SqlUnitOfWork
 from tests.conftest import NOW, clock
 
@@ -107,3 +108,53 @@ def test_migrations_downgrade_and_upgrade_cleanly(engine: Engine) -> None:
 def test_server_urls_get_the_shipped_drivers() -> None:
     assert normalize_url("postgresql://u@h/db").startswith("postgresql+psycopg://")
     assert "charset=utf8mb4" in normalize_url("mysql://root@h/db")
+
+
+class _RacingConnection:
+    """The store's connection, with another writer committing the same analytics row
+    between this transaction's delete and its insert (the job worker and a request)."""
+
+    def __init__(self, conn: Any, engine: Engine, row: dict[str, Any]) -> None:
+        self.conn, self.engine, self.row, self.raced = conn, engine, row, False
+
+    def execute(self, statement: Any, *args: Any) -> Any:
+        done = self.conn.execute(statement, *args)
+        if not self.raced and statement.is_delete and statement.table is portfolio_analytics:
+            self.raced = True
+            with self.engine.begin() as other:
+                other.execute(insert(portfolio_analytics).values(self.row))
+        return done
+
+    def begin_nested(self) -> Any:
+        return self.conn.begin_nested()
+
+
+def test_two_writers_of_the_same_analytics_both_succeed_and_one_answer_stays(
+    engine: Engine,
+) -> None:
+    if engine.dialect.name != "postgresql":
+        # SQLite has one writer at a time; InnoDB's delete locks the key it looked for
+        # until commit, so the other writer's insert waits instead of racing.
+        pytest.skip("only PostgreSQL lets the other writer commit in between")
+    uow = SqlUnitOfWork(engine, "ann", clock)
+    values = {
+        "scope": "*|*|trading",
+        "fingerprint": "mine",
+        "revision": 1,
+        "price_stats": {},
+        "price_revision": 1,
+        "payload": {"who": "request"},
+        "now": NOW,
+    }
+    with uow() as store:
+        theirs = {
+            "user_id": store.user_id, "request": "r1", "scope": "*|*|trading",
+            "fingerprint": "theirs", "revision": 1, "price_stats": {}, "price_revision": 1,
+            "computed_at": NOW, "payload": {"who": "job"},
+        }  # fmt: skip
+        store.conn = _RacingConnection(store.conn, engine, theirs)  # type: ignore[assignment]
+        store.store_analytics("r1", **values)  # type: ignore[arg-type]
+        assert store.conn.raced  # type: ignore[attr-defined]
+    with uow(commit=False) as store:
+        kept = store.stored_analytics("r1")
+    assert kept is not None and {"who": "request"} == kept["payload"]

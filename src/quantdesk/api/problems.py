@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from quantdesk.bootstrap import SchemaOutdated
@@ -192,6 +193,17 @@ def _database(_request: Request, error: Exception) -> JSONResponse:
     )
 
 
+def _busy(_request: Request, error: Exception) -> JSONResponse:
+    log.warning("no database connection free: %s", error)
+    return problem(
+        503,
+        "server-busy",
+        "the server is too busy to take this request now (no database connection came free"
+        " in time); nothing was changed, try again shortly",
+        headers={"Retry-After": "5"},
+    )
+
+
 def _integrity(_request: Request, error: Exception) -> JSONResponse:
     log.info("integrity error: %s", error)
     return problem(409, "conflict", "the change conflicts with another one; nothing was changed")
@@ -233,4 +245,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _integrity)
     app.add_exception_handler(DataError, _data)
     app.add_exception_handler(DBAPIError, _database)
+    app.add_exception_handler(PoolTimeout, _busy)
     app.add_exception_handler(Exception, _unexpected)

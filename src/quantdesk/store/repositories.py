@@ -6,7 +6,7 @@ user's rows through these methods.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 from quantdesk.domain.accounts import Account, AccountKind
 from quantdesk.domain.errors import Conflict, NotFound
@@ -921,25 +922,39 @@ class LedgerRepository:
         payload: dict[str, Any],
         now: datetime,
     ) -> None:
-        self.conn.execute(
+        values = {
+            "user_id": self.user_id,
+            "request": request,
+            "scope": scope,
+            "fingerprint": fingerprint,
+            "revision": revision,
+            "price_stats": price_stats,
+            "price_revision": price_revision,
+            "computed_at": now,
+            "payload": payload,
+        }
+        self._replace(
             delete(portfolio_analytics).where(
                 portfolio_analytics.c.user_id == self.user_id,
                 portfolio_analytics.c.request == request,
-            )
+            ),
+            lambda: self.conn.execute(insert(portfolio_analytics).values(values)),
         )
-        self.conn.execute(
-            insert(portfolio_analytics).values(
-                user_id=self.user_id,
-                request=request,
-                scope=scope,
-                fingerprint=fingerprint,
-                revision=revision,
-                price_stats=price_stats,
-                price_revision=price_revision,
-                computed_at=now,
-                payload=payload,
-            )
-        )
+
+    def _replace(self, clear: Any, write: Callable[[], object]) -> None:
+        """Delete then insert, as one step that a concurrent writer of the same rows (the
+        job worker and a request materializing the same analytics) cannot break: if the
+        other committed its rows between this delete and this insert, the step is redone
+        once, deleting what it wrote (both computed the same answer from the same inputs)."""
+        for attempt in range(2):
+            try:
+                with self.conn.begin_nested():
+                    self.conn.execute(clear)
+                    write()
+                return
+            except IntegrityError:
+                if attempt:
+                    raise
 
     def history_of(self, scope: str) -> list[tuple[date, Decimal, Decimal]]:
         rows = self.conn.execute(
@@ -958,23 +973,25 @@ class LedgerRepository:
     ) -> int:
         """Replace the scope's materialized days from ``from_day`` to ``until``; returns
         how many rows were written."""
-        self.conn.execute(
+        kept = [r for r in rows if from_day <= r[0] <= until]
+        self._replace(
             delete(portfolio_history).where(
                 portfolio_history.c.user_id == self.user_id,
                 portfolio_history.c.scope == scope,
                 portfolio_history.c.day >= from_day,
                 portfolio_history.c.day <= until,
-            )
+            ),
+            lambda: (
+                kept
+                and self.conn.execute(
+                    insert(portfolio_history),
+                    [
+                        {"user_id": self.user_id, "scope": scope, "day": d, "value": v, "flow": f}
+                        for d, v, f in kept
+                    ],
+                )
+            ),
         )
-        kept = [r for r in rows if from_day <= r[0] <= until]
-        if kept:
-            self.conn.execute(
-                insert(portfolio_history),
-                [
-                    {"user_id": self.user_id, "scope": scope, "day": d, "value": v, "flow": f}
-                    for d, v, f in kept
-                ],
-            )
         return len(kept)
 
 
