@@ -38,11 +38,11 @@ from quantdesk.domain.errors import InvalidInput
 from quantdesk.market.http import upstream_calls
 from quantdesk.services import analytics, connections, materialize, prices
 from quantdesk.services.settings import read_settings
+from quantdesk.store import vault
 from quantdesk.store.connections import every_connection
 from quantdesk.store.market_data import SqlMarketData
 from quantdesk.store.tables import users
 from quantdesk.store.unit_of_work import UserUnitOfWork
-from quantdesk.store.vault import Vault
 
 log = logging.getLogger(__name__)
 QUEUE_NAME = "quantdesk"
@@ -189,11 +189,11 @@ def sync_all() -> dict[str, Any]:
     """Sync every user's connections (their exchanges' new history into their ledgers);
     a connection that fails says why on itself and the others go on."""
     engine = _database()
-    vault = Vault.from_environment()
+    box = vault.current()
     done: dict[str, Any] = {"synced": 0, "failed": {}}
     for user_id, connection_id in every_connection(engine):
         report = connections.sync_connection(
-            UserUnitOfWork(engine, user_id), vault, connection_id, clock=bootstrap.utc_now
+            UserUnitOfWork(engine, user_id), box, connection_id, clock=bootstrap.utc_now
         )
         if report.error:
             done["failed"][connection_id] = report.error_kind

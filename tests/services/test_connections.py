@@ -29,7 +29,8 @@ T0 = 1_767_000_000  # 2025-12-29, seconds
 def kraken(monkeypatch: pytest.MonkeyPatch) -> Iterator[Kraken]:
     server = Kraken()
     server.deposits = [
-        funding("FTQcuak-V6Za8qrWnhzTx67yYHz8Tg", "ZUSD", "10000.0000", "0.0000", T0)
+        funding("FTQcuak-V6Za8qrWnhzTx67yYHz8Tg", "ZUSD", "10000.0000", "0.0000", T0),
+        funding("FTQcuak-PENDING", "ZUSD", "50.0000", "0.0000", T0 + 100, status="Pending"),
     ]
     server.trades = {
         **trade("TCJTUK-GDK2Y-UXSY7S", "XXBTZUSD", "buy", T0 + 3600.25, "50000.0", "0.1", "13"),
@@ -72,6 +73,7 @@ def test_a_sync_records_the_history_once_and_the_next_asks_only_for_what_is_new(
     assert first.error is None, first.error
     assert {"trades": 3, "deposits": 1, "withdrawals": 1} == first.added  # ETH for BTC: 2 legs
     assert {} == first.differences  # the ledger holds what the exchange says it holds
+    assert ["deposits: deposit FTQcuak-PENDING is pending (records 2)"] == first.notes
     assert {"BTC": Decimal("0.0398"), "ETH": Decimal(1), "USD": Decimal(4987)} == _units(uow)
     assert "ok" == first.connection.status and first.connection.last_sync_at is not None
 

@@ -13,6 +13,7 @@ from rich.table import Table
 from quantdesk import bootstrap
 from quantdesk.cli.app import JsonOpt, _ctx, _print_json, app, out
 from quantdesk.services import connections
+from quantdesk.store import vault
 from quantdesk.store.connections import rotate_secrets
 from quantdesk.store.unit_of_work import SqlUnitOfWork
 from quantdesk.store.vault import Vault, new_key
@@ -77,7 +78,7 @@ def connections_add(
     """Connect an exchange account with a read-only API key (stored encrypted)."""
     made = connections.add_connection(
         _uow(ctx),
-        Vault.from_environment(),
+        vault.current(),
         provider=provider,
         account=account,
         api_key=key,
@@ -118,9 +119,9 @@ def connections_sync(
     as_json: JsonOpt = False,
 ) -> None:
     """Read what is new on the exchange(s) into the ledger."""
-    uow, vault = _uow(ctx), Vault.from_environment()
+    uow, box = _uow(ctx), vault.current()
     ids = [connection_id] if connection_id else [v.id for v in connections.list_connections(uow)]
-    reports = [connections.sync_connection(uow, vault, i, clock=bootstrap.utc_now) for i in ids]
+    reports = [connections.sync_connection(uow, box, i, clock=bootstrap.utc_now) for i in ids]
     if as_json:
         _print_json(
             [
@@ -134,6 +135,7 @@ def connections_sync(
                     },
                     "error": r.error,
                     "error_kind": r.error_kind,
+                    "notes": r.notes,
                 }
                 for r in reports
             ]
@@ -146,6 +148,8 @@ def connections_sync(
                 out.print(f"[red]{err_line}[/]", highlight=False)
             added = ", ".join(f"{n} {k}" for k, n in r.added.items() if n)
             out.print(f"{name}: added {added or 'nothing'}", highlight=False)
+            for note in r.notes:
+                out.print(f"  {note}", highlight=False)
             for code, (exchange, held) in r.differences.items():
                 out.print(
                     f"  {code}: the exchange holds {exchange}, the ledger {held}", highlight=False
@@ -165,7 +169,7 @@ def connections_set_key(
     """Replace a connection's API key (after the old one was revoked)."""
     view = connections.rotate_credentials(
         _uow(ctx),
-        Vault.from_environment(),
+        vault.current(),
         connection_id,
         api_key=key,
         secret=_secret(secret_file),

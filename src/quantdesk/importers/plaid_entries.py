@@ -88,7 +88,8 @@ def investment_entries(
         common: dict[str, Any] = {"external_id": entry_id, "currency": currency, "column": "amount"}
         built: ParsedTransaction | None
         if kind in ("buy", "sell") and security.get("type") == "cash":
-            continue  # a sweep fund's units are the cash they are: its cash legs say it
+            ctx.notices.skip(line, "a sweep fund's units are cash: its cash entries say it")
+            continue
         if kind in ("buy", "sell"):
             if symbol is None or asset is None or quantity is None or price is None:
                 ctx.notices.resolve(

@@ -26,7 +26,6 @@ from typing import Any, Protocol
 
 from quantdesk.connectors import plaid_client
 from quantdesk.connectors.ccxt_client import ConnectorError, ExchangeSession, exchanges
-from quantdesk.domain.accounts import Account
 from quantdesk.domain.errors import InvalidInput
 from quantdesk.importers.base import Issues, Notices, ParsedTransaction
 from quantdesk.importers.ccxt_entries import trade_entries, transfer_entries
@@ -91,7 +90,7 @@ class ConnectionRecord(Protocol):
 
 class ConnectionsStore(Protocol):
     def list(self) -> list[Any]: ...
-    def get(self, connection_id: int, *, lock: bool = False) -> Any: ...
+    def get(self, connection_id: int) -> Any: ...
     def add(self, account_id: int, provider: str, credentials: str, now: datetime) -> int: ...
     def update(self, connection_id: int, **values: Any) -> None: ...
     def remove(self, connection_id: int) -> None: ...
@@ -163,15 +162,7 @@ def add_connection(
     if name not in exchanges():
         raise InvalidInput(f"unknown exchange {provider!r} (any exchange id ccxt supports)")
     token = box.encrypt(_credentials(api_key, secret, password))
-    if uow_account(uow, account) is None:
-        portfolio.add_account(
-            uow, account, kind="exchange", institution=name, currency="USD", clock=clock
-        )
-    with uow() as store:
-        target = store.account(account)
-        assert target.id is not None
-        made = store.connections.add(target.id, name, token, clock())
-        return _view(store.connections.get(made))
+    return _connect(uow, account, name, token, kind="exchange", institution=name, clock=clock)
 
 
 def add_plaid_connection(
@@ -188,20 +179,32 @@ def add_plaid_connection(
     if not public_token.strip():
         raise InvalidInput("Plaid Link gives a public token: send it")
     token = box.encrypt(json.dumps(exchange(public_token.strip())))
-    if uow_account(uow, account) is None:
+    return _connect(uow, account, PLAID, token, kind="brokerage", institution=None, clock=clock)
+
+
+def _connect(
+    uow: ConnectedUnitOfWork,
+    account: str,
+    provider: str,
+    token: str,
+    *,
+    kind: str,
+    institution: str | None,
+    clock: Callable[[], datetime],
+) -> ConnectionView:
+    """The connection of ``provider`` (encrypted credentials ``token``) into ``account``,
+    made (of ``kind``) when the ledger has none of that name."""
+    with uow(commit=False) as store:
+        missing = store.find_account(account) is None
+    if missing:
         portfolio.add_account(
-            uow, account, kind="brokerage", institution=None, currency="USD", clock=clock
+            uow, account, kind=kind, institution=institution, currency="USD", clock=clock
         )
     with uow() as store:
         target = store.account(account)
         assert target.id is not None
-        made = store.connections.add(target.id, PLAID, token, clock())
+        made = store.connections.add(target.id, provider, token, clock())
         return _view(store.connections.get(made))
-
-
-def uow_account(uow: ConnectedUnitOfWork, name: str) -> Account | None:
-    with uow(commit=False) as store:
-        return store.find_account(name)
 
 
 def list_connections(uow: ConnectedUnitOfWork) -> list[ConnectionView]:
@@ -241,6 +244,21 @@ class SyncReport:
     differences: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
     error: str | None = None
     error_kind: str | None = None
+    #: Records not recorded on purpose (a cancelled trade, a pending deposit) and records
+    #: the user has to record themselves (a derivative, an unknown kind), with why.
+    notes: list[str] = field(default_factory=list)
+
+
+def _notes(stream: str, notices: Notices) -> list[str]:
+    found = [
+        f"{stream}: {reason} (records {_lines(lines)})" for reason, lines in notices.skipped.items()
+    ]
+    found += [f"{stream}: to record yourself: {i.reason}" for i in notices.to_resolve]
+    return found
+
+
+def _lines(lines: list[int]) -> str:
+    return ", ".join(str(n) for n in lines)
 
 
 def _parse(
@@ -277,6 +295,7 @@ def sync_connection(
             ctx = ParseContext(clock().date(), issues, notices, CsvDialect("utf-8", ","))
             entries = _parse(stream, records, record.provider, ctx)
             report.added[stream] = report.duplicates[stream] = 0
+            report.notes += _notes(stream, notices)
             if not records:
                 continue
             with uow() as store:  # the stream's entries and its new starting point, or neither

@@ -62,11 +62,8 @@ class ConnectionsRepository:
     def list(self) -> list[StoredConnection]:
         return [self._of(r) for r in self.conn.execute(self._select().order_by(connections.c.id))]
 
-    def get(self, connection_id: int, *, lock: bool = False) -> StoredConnection:
-        query = self._select().where(connections.c.id == connection_id)
-        if lock and self.conn.dialect.name != "sqlite":
-            query = query.with_for_update(of=connections)
-        row = self.conn.execute(query).first()
+    def get(self, connection_id: int) -> StoredConnection:
+        row = self.conn.execute(self._select().where(connections.c.id == connection_id)).first()
         if row is None:
             raise NotFound(f"no connection {connection_id}")
         return self._of(row)

@@ -1586,6 +1586,11 @@ export interface components {
              * @description bad-key, permission, rate-limit, revoked, unreachable or exchange
              */
             error_kind: string | null;
+            /**
+             * Notes
+             * @description Records not recorded on purpose, and records to record yourself, with why
+             */
+            notes: string[];
         };
         /**
          * TargetsIn

@@ -9,13 +9,13 @@ from typing import Any
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from quantdesk.api.deps import Caller, CallerDep
+from quantdesk.api.deps import CallerDep
 from quantdesk.api.schemas import Id
 from quantdesk.connectors import plaid_client
 from quantdesk.domain.errors import NotFound
 from quantdesk.domain.money import to_text
 from quantdesk.services import connections
-from quantdesk.store.vault import Vault
+from quantdesk.store import vault
 
 router = APIRouter(prefix="/connections", tags=["connections"])
 
@@ -69,14 +69,13 @@ class SyncOut(BaseModel):
     error_kind: str | None = Field(
         description="bad-key, permission, rate-limit, revoked, unreachable or exchange"
     )
+    notes: list[str] = Field(
+        description="Records not recorded on purpose, and records to record yourself, with why"
+    )
 
 
 def _out(view: connections.ConnectionView) -> ConnectionOut:
     return ConnectionOut(**vars(view))
-
-
-def _vault(caller: Caller) -> Vault:
-    return caller.services.cache("vault", Vault.from_environment)
 
 
 @router.get("")
@@ -88,7 +87,7 @@ def list_connections(caller: CallerDep) -> list[ConnectionOut]:
 def add_connection(body: ConnectionIn, caller: CallerDep) -> ConnectionOut:
     made = connections.add_connection(
         caller.uow,
-        _vault(caller),
+        vault.current(),
         provider=body.provider,
         account=body.account,
         api_key=body.api_key,
@@ -135,7 +134,7 @@ def add_plaid_connection(body: PlaidIn, caller: CallerDep) -> ConnectionOut:
     _plaid_set_up()
     made = connections.add_plaid_connection(
         caller.uow,
-        _vault(caller),
+        vault.current(),
         public_token=body.public_token,
         account=body.account,
         clock=caller.services.clock,
@@ -148,7 +147,7 @@ def sync_connection(connection_id: Id, caller: CallerDep) -> SyncOut:
     """Read what is new on the exchange now. A failed sync is still 200: its ``error``
     says why, and the connection's status shows it until a sync succeeds."""
     done = connections.sync_connection(
-        caller.uow, _vault(caller), connection_id, clock=caller.services.clock
+        caller.uow, vault.current(), connection_id, clock=caller.services.clock
     )
     differences: dict[str, Any] = {
         k: Difference(exchange=to_text(e), ledger=to_text(held))
@@ -161,6 +160,7 @@ def sync_connection(connection_id: Id, caller: CallerDep) -> SyncOut:
         differences=differences,
         error=done.error,
         error_kind=done.error_kind,
+        notes=done.notes,
     )
 
 
@@ -169,7 +169,7 @@ def replace_credentials(connection_id: Id, body: CredentialsIn, caller: CallerDe
     return _out(
         connections.rotate_credentials(
             caller.uow,
-            _vault(caller),
+            vault.current(),
             connection_id,
             api_key=body.api_key,
             secret=body.secret,

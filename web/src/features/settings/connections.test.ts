@@ -39,9 +39,13 @@ describe("connections", () => {
       differences: { BTC: { exchange: "0.5", ledger: "0.4" } },
       error: null,
       error_kind: null,
+      notes: [],
     };
     expect(syncSummary(result)).toBe("Added 2 trades, 1 withdrawals (1 already recorded). Balances differ: BTC: exchange 0.5, ledger 0.4.");
     expect(syncSummary({ ...result, added: { trades: 0 }, duplicates: {}, differences: {} })).toBe("Nothing new.");
+    expect(syncSummary({ ...result, added: {}, duplicates: {}, differences: {}, notes: ["deposits: deposit D1 is pending (records 2)"] })).toBe(
+      "Nothing new. Not recorded: deposits: deposit D1 is pending (records 2).",
+    );
     expect(syncSummary({ ...result, error: "rate limited", error_kind: "rate-limit" })).toBe("Sync failed: rate limited");
   });
 });

@@ -52,7 +52,8 @@ function ago(when: Date, now: Date): string {
 }
 
 /** One line on what a sync did: the entries it added, what it found already recorded,
- * and any asset whose units differ between the exchange and the ledger. */
+ * any asset whose units differ between the exchange and the ledger, and what was not
+ * recorded (and why). */
 export function syncSummary(result: SyncResult): string {
   if (result.error) return `Sync failed: ${result.error}`;
   const added = Object.entries(result.added)
@@ -63,5 +64,6 @@ export function syncSummary(result: SyncResult): string {
   if (known) text += ` (${known} already recorded)`;
   const differences = Object.entries(result.differences).map(([asset, d]) => `${asset}: exchange ${d.exchange}, ledger ${d.ledger}`);
   if (differences.length) text += `. Balances differ: ${differences.join("; ")}`;
+  if (result.notes.length) text += `. Not recorded: ${result.notes.join("; ")}`;
   return `${text}.`;
 }
