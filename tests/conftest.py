@@ -18,6 +18,7 @@ from quantdesk.bootstrap import DEFAULT_USER
 from quantdesk.store.database import make_engine, migrate
 from quantdesk.store.tables import metadata
 from quantdesk.store.unit_of_work import SqlUnitOfWork
+from tests.connectors.kraken_server import Kraken, ccxt_environment, small_account
 
 #: The tests' secret key (store/vault.py): none of them writes a key file of the user's.
 os.environ.setdefault("QUANTDESK_SECRET_KEYS", Fernet.generate_key().decode())
@@ -130,3 +131,14 @@ def sqlite_uow(tmp_path: Path) -> Iterator[SqlUnitOfWork]:
     migrate(engine)
     yield SqlUnitOfWork(engine, DEFAULT_USER, clock)
     engine.dispose()
+
+
+@pytest.fixture
+def small_kraken(monkeypatch: pytest.MonkeyPatch) -> Iterator[Kraken]:
+    """A Kraken account on loopback (tests/connectors/kraken_server.py) that ccxt's
+    Kraken client is pointed at: one deposit and one buy."""
+    server = small_account()
+    for key, value in ccxt_environment(server).items():
+        monkeypatch.setenv(key, value)
+    yield server
+    server.close()

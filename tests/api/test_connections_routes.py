@@ -4,20 +4,12 @@ ever the caller's own."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
 from tests.api.conftest import script
-from tests.connectors.kraken_server import (
-    API_KEY,
-    SECRET,
-    Kraken,
-    ccxt_environment,
-    small_account,
-)
+from tests.connectors.kraken_server import API_KEY, SECRET, Kraken
 from tests.connectors.plaid_server import (
     ACCESS_TOKEN,
     PUBLIC_TOKEN,
@@ -27,17 +19,8 @@ from tests.connectors.plaid_server import (
 )
 
 
-@pytest.fixture
-def kraken(monkeypatch: pytest.MonkeyPatch) -> Iterator[Kraken]:
-    server = small_account()
-    for key, value in ccxt_environment(server).items():
-        monkeypatch.setenv(key, value)
-    yield server
-    server.close()
-
-
 def test_a_connection_is_added_synced_and_never_answers_its_key(
-    app: FastAPI, engine: Engine, kraken: Kraken
+    app: FastAPI, engine: Engine, small_kraken: Kraken
 ) -> None:
     ann = script(app, "ann")
     made = ann.post(
@@ -61,7 +44,7 @@ def test_a_connection_is_added_synced_and_never_answers_its_key(
 
 
 def test_a_refused_key_is_shown_in_plain_words_until_a_new_key_syncs(
-    app: FastAPI, kraken: Kraken
+    app: FastAPI, small_kraken: Kraken
 ) -> None:
     ann = script(app, "ann")
     wrong = "b3RoZXIgc2VjcmV0IG9mIHRoZSBzYW1lIGxlbmd0aCwgbm90IHRoZSBhY2NvdW50J3M="

@@ -5,7 +5,6 @@ loopback, listed without its key; and every stored secret re-encrypted under a n
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,22 +13,7 @@ from cryptography.fernet import Fernet
 from typer.testing import CliRunner
 
 from quantdesk.cli.app import app
-from tests.connectors.kraken_server import (
-    API_KEY,
-    SECRET,
-    Kraken,
-    ccxt_environment,
-    small_account,
-)
-
-
-@pytest.fixture
-def kraken(monkeypatch: pytest.MonkeyPatch) -> Iterator[Kraken]:
-    server = small_account()
-    for key, value in ccxt_environment(server).items():
-        monkeypatch.setenv(key, value)
-    yield server
-    server.close()
+from tests.connectors.kraken_server import API_KEY, SECRET, Kraken
 
 
 def _run(db: str, *args: str, code: int = 0) -> Any:
@@ -39,7 +23,7 @@ def _run(db: str, *args: str, code: int = 0) -> Any:
 
 
 def test_connect_sync_list_and_rotate_the_key_that_encrypts_it(
-    tmp_path: Path, kraken: Kraken, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, small_kraken: Kraken, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = f"sqlite:///{tmp_path / 'q.db'}"
     old = Fernet.generate_key().decode()
@@ -67,7 +51,7 @@ def test_connect_sync_list_and_rotate_the_key_that_encrypts_it(
     monkeypatch.setenv("QUANTDESK_SECRET_KEYS", new)  # the old key gone: still opens
     assert "added nothing" in _run(db, "connections", "sync", str(connection)).stdout
 
-    kraken.fail["TradesHistory"] = "EAPI:Invalid key"
+    small_kraken.fail["TradesHistory"] = "EAPI:Invalid key"
     refused = _run(db, "connections", "sync", code=1)
     assert "refused the API key" in refused.output
     _run(db, "connections", "remove", str(connection))

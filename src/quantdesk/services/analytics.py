@@ -175,13 +175,11 @@ def _closes_token(store: LedgerStore) -> tuple[object, ...]:
     return (whose, store.market(), market, own)
 
 
-def _remember(
-    store: LedgerStore, cache: ClosesCache, token: tuple[object, ...], key: Hashable, value: object
-) -> None:
-    # Shared by users without closes of their own only if this one still has none
-    # (closes of their own imported while it loaded are theirs alone).
-    if token[0] is not None or not store.has_own_closes():
-        cache.put((token, key), value)
+def _may_cache(store: LedgerStore, token: tuple[object, ...]) -> bool:
+    """Whether what was just read may be cached under ``token``: a user's own token
+    always; the shared one (users without closes of their own) only if this user still
+    has none (closes of their own imported while it loaded are theirs alone)."""
+    return token[0] is not None or not store.has_own_closes()
 
 
 def _cached(
@@ -196,7 +194,8 @@ def _cached(
     found = cache.get((token, key))
     if found is None:
         found = load()
-        _remember(store, cache, token, key, found)
+        if _may_cache(store, token):
+            cache.put((token, key), found)
     return cast("T", found)
 
 
@@ -255,7 +254,7 @@ def _read_closes(
         every = store.daily_closes(missing, _EVERY_CLOSE, end)
         for key in missing:
             series[key] = _Series.of(every.get(key))
-        if token[0] is not None or not store.has_own_closes():  # see _remember
+        if _may_cache(store, token):
             for key in missing:
                 cache.put((token, ("series", key, end)), series[key])
     out = {}
