@@ -31,12 +31,6 @@ from quantdesk.domain.errors import InvalidInput
 from quantdesk.services import advice, suggest
 from quantdesk.services.analytics import Options, WhatIfEngine, analyze
 from quantdesk.services.effects import Effect
-from quantdesk.services.optimize_plan import (
-    OptimizeRequest,
-    class_bounds,
-    optimize_plan,
-    optimized_json,
-)
 from quantdesk.services.summary import SummaryConfig, summarize
 
 # targets and suggestions -------------------------------------------------------------------
@@ -400,6 +394,14 @@ def optimize_command(
         _fail(f"--covariance is ledoit_wolf or sample, not {covariance!r}", 2)
     if period.upper() not in ("1Y", "3Y", "5Y", "ALL"):
         _fail(f"--period is 1Y, 3Y, 5Y or ALL, not {period!r}", 2)
+    # PyPortfolioOpt and cvxpy take most of a second to import: only this command pays it
+    from quantdesk.services.optimize_plan import (  # noqa: PLC0415
+        OptimizeRequest,
+        class_bounds,
+        optimize_plan,
+        optimized_json,
+    )
+
     request = OptimizeRequest(
         objective=objective,  # type: ignore[arg-type]
         covariance=covariance,  # type: ignore[arg-type]

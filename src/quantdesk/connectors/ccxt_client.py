@@ -21,8 +21,6 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-import ccxt
-
 from quantdesk.domain.errors import ProviderUnavailable
 
 #: How many pages of history one stream reads in one sync at most (a first sync of a
@@ -40,12 +38,21 @@ class ConnectorError(ProviderUnavailable):
         self.kind = kind
 
 
+def _ccxt() -> Any:
+    """ccxt, imported on first use: it takes most of a second to import, which every
+    `quantdesk` command and API worker would otherwise pay at start."""
+    import ccxt  # noqa: PLC0415
+
+    return ccxt
+
+
 def exchanges() -> list[str]:
     """Every exchange id ccxt supports."""
-    return list(ccxt.exchanges)
+    return list(_ccxt().exchanges)
 
 
 def _failure(error: Exception, name: str) -> ConnectorError:
+    ccxt = _ccxt()
     if isinstance(error, ccxt.AccountSuspended):
         return ConnectorError("revoked", f"{name} says the account is suspended or access revoked")
     if isinstance(error, ccxt.PermissionDenied):
@@ -82,6 +89,7 @@ class ExchangeSession:
     """One exchange account through ccxt."""
 
     def __init__(self, provider: str, credentials: Mapping[str, str]) -> None:
+        ccxt = _ccxt()
         if provider not in ccxt.exchanges:
             raise ConnectorError("exchange", f"ccxt knows no exchange {provider!r}")
         config: dict[str, Any] = {
@@ -106,7 +114,7 @@ class ExchangeSession:
     def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
             return method(*args, **kwargs)
-        except ccxt.BaseError as error:
+        except _ccxt().BaseError as error:
             raise _failure(error, self.name) from None
 
     def _since(self, method: Callable[..., Any], since: int | None) -> list[dict[str, Any]]:
