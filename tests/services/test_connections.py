@@ -73,7 +73,9 @@ def test_a_sync_records_the_history_once_and_the_next_asks_only_for_what_is_new(
     assert first.error is None, first.error
     assert {"trades": 3, "deposits": 1, "withdrawals": 1} == first.added  # ETH for BTC: 2 legs
     assert {} == first.differences  # the ledger holds what the exchange says it holds
-    assert ["deposits: deposit FTQcuak-PENDING is pending (records 2)"] == first.notes
+    assert [
+        "deposits: deposit FTQcuak-PENDING is pending (records 4)"
+    ]  # after the 2 trades == first.notes
     assert {"BTC": Decimal("0.0398"), "ETH": Decimal(1), "USD": Decimal(4987)} == _units(uow)
     assert "ok" == first.connection.status and first.connection.last_sync_at is not None
 
@@ -93,24 +95,63 @@ def test_a_sync_records_the_history_once_and_the_next_asks_only_for_what_is_new(
     assert 1 == later.added["trades"] and {} == later.differences
 
 
-def test_a_trade_also_imported_from_the_csv_export_is_not_counted_twice(
+KRAKEN_EXPORT = (
+    '"txid","ordertxid","pair","time","type","ordertype","price","cost","fee","vol",'
+    '"margin","misc","ledgers"\n'
+    '"TCJTUK-GDK2Y-UXSY7S","OCJTUK-GDK2Y-UXSY7S","XXBTZUSD","2025-12-29 10:20:00.2500",'
+    '"buy","limit",50000.0,5000.00000,13.00000,0.10000000,0.00000,"",""\n'
+)
+
+
+def _import_export(uow: SqlUnitOfWork) -> int:
+    imported = import_stream(
+        uow, io.BytesIO(KRAKEN_EXPORT.encode()), "trades.csv", ImportOptions("Kraken"), clock=clock
+    )
+    assert imported.ok, imported.issues
+    return imported.added
+
+
+def test_a_first_sync_starts_after_the_history_imported_from_the_export(
     uow: SqlUnitOfWork, box: Vault, kraken: Kraken
 ) -> None:
     connection = _connect(uow, box)
-    export = (
-        '"txid","ordertxid","pair","time","type","ordertype","price","cost","fee","vol",'
-        '"margin","misc","ledgers"\n'
-        '"TCJTUK-GDK2Y-UXSY7S","OCJTUK-GDK2Y-UXSY7S","XXBTZUSD","2025-12-29 10:20:00.2500",'
-        '"buy","limit",50000.0,5000.00000,13.00000,0.10000000,0.00000,"",""\n'
-    )
-    imported = import_stream(
-        uow, io.BytesIO(export.encode()), "trades.csv", ImportOptions("Kraken"), clock=clock
-    )
-    assert imported.ok and 1 == imported.added, imported.issues
+    assert 1 == _import_export(uow)
     synced = connections.sync_connection(uow, box, connection, clock=clock)
     assert synced.error is None, synced.error
-    assert 1 == synced.duplicates["trades"] and 2 == synced.added["trades"]
+    assert 2 == synced.added["trades"]  # the ETH trade's two legs; the exported trade once
+    assert "trades: synced from 2025-12-29 10:20:00 UTC on" in synced.notes[0]
+    starts: dict[str, str | None] = {}
+    for method, form in kraken.calls:
+        starts.setdefault(method, form.get("start"))  # each stream's first page
+    assert str(T0 + 3601) == starts["TradesHistory"]  # the second after the export's last
+    assert None is starts["DepositStatus"]  # no deposits were imported: all of them read
     assert {"BTC": Decimal("0.0398"), "ETH": Decimal(1), "USD": Decimal(4987)} == _units(uow)
+
+
+def test_a_trade_synced_and_then_imported_from_the_export_is_counted_once(
+    uow: SqlUnitOfWork, box: Vault, kraken: Kraken
+) -> None:
+    connection = _connect(uow, box)
+    assert connections.sync_connection(uow, box, connection, clock=clock).error is None
+    assert 0 == _import_export(uow)  # the export's txid is the synced trade's id
+    assert {"BTC": Decimal("0.0398"), "ETH": Decimal(1), "USD": Decimal(4987)} == _units(uow)
+
+
+def test_a_pending_deposit_is_recorded_by_the_sync_after_it_completes(
+    uow: SqlUnitOfWork, box: Vault, kraken: Kraken
+) -> None:
+    kraken.deposits.append(
+        funding("FTQcuak-LATER", "ZUSD", "25.0000", "0.0000", T0 + 200)  # after the pending one
+    )
+    kraken.balances["ZUSD"] = "5012.0000"
+    connection = _connect(uow, box)
+    first = connections.sync_connection(uow, box, connection, clock=clock)
+    assert 2 == first.added["deposits"] and {} == first.differences
+    kraken.deposits[1]["status"] = "Success"  # the 50 USD credited at last
+    kraken.balances["ZUSD"] = "5062.0000"
+    later = connections.sync_connection(uow, box, connection, clock=clock)
+    assert 1 == later.added["deposits"] and 1 == later.duplicates["deposits"]  # from it on
+    assert {} == later.differences and Decimal(5062) == _units(uow)["USD"]
 
 
 @pytest.mark.parametrize(
@@ -140,22 +181,30 @@ def test_a_wrong_secret_is_a_bad_key(uow: SqlUnitOfWork, box: Vault, kraken: Kra
     assert "bad-key" == report.error_kind and {} == _units(uow)
 
 
-def test_a_rate_limit_midway_keeps_the_finished_stream_and_the_next_sync_resumes(
+def test_a_rate_limit_midway_stores_nothing_and_the_next_sync_resumes(
     uow: SqlUnitOfWork, box: Vault, kraken: Kraken
 ) -> None:
     connection = _connect(uow, box)
-    kraken.fail["DepositStatus"] = "EAPI:Rate limit exceeded"
+    assert connections.sync_connection(uow, box, connection, clock=clock).error is None
+    kraken.trades.update(
+        trade("TNEW11-AAAAA-BBBBBB", "XXBTZUSD", "sell", T0 + 86400.0, "52000.0", "0.01", "1.35")
+    )
+    kraken.withdrawals.append(
+        funding("AGBZNBO-NEW", "XXBT", "0.0100000000", "0.0000000000", T0 + 90000)
+    )
+    kraken.balances.update(ZUSD="5505.6500", XXBT="0.0198000000")
+    kraken.fail["WithdrawStatus"] = "EAPI:Rate limit exceeded"  # the last stream
     stopped = connections.sync_connection(uow, box, connection, clock=clock)
     assert "rate-limit" == stopped.error_kind and "rate limiting" in (stopped.error or "")
-    assert 3 == stopped.added["trades"] and "deposits" not in stopped.added
+    assert {} == stopped.added and "error" == stopped.connection.status
+    assert Decimal("0.0398") == _units(uow)["BTC"]  # the new trade waits with the rest
     assert (T0 + 7200) * 1000 + 500 == stopped.connection.synced_through["trades"]
-    assert stopped.connection.synced_through["deposits"] is None
 
-    del kraken.fail["DepositStatus"]
+    del kraken.fail["WithdrawStatus"]
     resumed = connections.sync_connection(uow, box, connection, clock=clock)
-    assert resumed.error is None
-    assert {"trades": 0, "deposits": 1, "withdrawals": 1} == resumed.added
-    assert {"BTC": Decimal("0.0398"), "ETH": Decimal(1), "USD": Decimal(4987)} == _units(uow)
+    assert resumed.error is None and {} == resumed.differences
+    assert 1 == resumed.added["trades"] and 1 == resumed.added["withdrawals"]
+    assert {"BTC": Decimal("0.0198"), "ETH": Decimal(1), "USD": Decimal("5505.65")} == _units(uow)
 
 
 def test_credentials_are_encrypted_at_rest_and_open_after_a_key_rotation(

@@ -17,25 +17,18 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from quantdesk.domain.errors import ProviderUnavailable
+from quantdesk.connectors.session import Batch, ConnectorError, resume_point, stamp
 
 #: How many pages of history one stream reads in one sync at most (a first sync of a
 #: long history continues from where it stopped on the next sync).
 MAX_PAGES = 50
 
-
-class ConnectorError(ProviderUnavailable):
-    """Why the exchange or aggregator did not answer, in plain words, and what kind of
-    failure it was: ``bad-key``, ``permission``, ``rate-limit``, ``revoked``,
-    ``unreachable`` or ``exchange`` (a 503 problem where a request meets it)."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
+__all__ = ["MAX_PAGES", "Batch", "ConnectorError", "ExchangeSession", "exchanges"]
 
 
 def _ccxt() -> Any:
@@ -85,6 +78,17 @@ def _moved(api: Any, origin: str) -> Any:
     return api
 
 
+#: Per exchange, ccxt options that keep a read-only sync to the calls it needs (Binance
+#: would otherwise also load its futures markets and its margin pairs).
+OPTIONS: dict[str, dict[str, Any]] = {
+    "binance": {
+        "fetchMarkets": {"types": ["spot"]},
+        "fetchMargins": False,
+        "fetchCurrencies": False,
+    },
+}
+
+
 class ExchangeSession:
     """One exchange account through ccxt."""
 
@@ -97,6 +101,7 @@ class ExchangeSession:
             "secret": credentials.get("secret", ""),
             "enableRateLimit": True,
             "timeout": 20_000,
+            "options": dict(OPTIONS.get(provider, {})),
         }
         if credentials.get("password"):
             config["password"] = credentials["password"]
@@ -110,47 +115,47 @@ class ExchangeSession:
         override = json.loads(os.environ.get("QUANTDESK_CCXT_URLS") or "{}").get(provider)
         if override:
             self.client.urls["api"] = _moved(self.client.urls.get("api"), override)
+        self.streams: tuple[str, ...] = ("trades", "deposits", "withdrawals")
 
-    def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``method`` of the ccxt client, its failure a :class:`ConnectorError`."""
         try:
             return method(*args, **kwargs)
         except _ccxt().BaseError as error:
             raise _failure(error, self.name) from None
 
-    def _since(self, method: Callable[..., Any], since: int | None) -> list[dict[str, Any]]:
+    def start_after(self, moment: datetime) -> int:
+        """The starting point of a stream whose history up to ``moment`` came from the
+        exchange's export: the next second (exports give seconds)."""
+        return int(moment.replace(microsecond=0).timestamp() * 1000) + 1000
+
+    def _since(self, method: Callable[..., Any], since: int | None) -> Batch:
         """Every record from ``since`` (ms, inclusive) on, page by page, oldest first."""
-        self._call(self.client.load_markets)
+        self.call(self.client.load_markets)
         found: dict[str, dict[str, Any]] = {}
         cursor = since
         for _ in range(MAX_PAGES):
-            page = self._call(method, None, cursor)
+            page = self.call(method, None, cursor)
             fresh = [r for r in page if str(r.get("id")) not in found]
             for record in fresh:
                 found[str(record.get("id"))] = record
             if not fresh:
                 break
-            cursor = max(int(r.get("timestamp") or 0) for r in page)
-        return sorted(found.values(), key=lambda r: (int(r.get("timestamp") or 0), str(r["id"])))
+            cursor = max(stamp(r) for r in page)
+        records = sorted(found.values(), key=lambda r: (stamp(r), str(r["id"])))
+        return Batch(records, resume_point(records, cursor))
 
-    streams = ("trades", "deposits", "withdrawals")
-
-    def read(self, stream: str, since: int | None) -> list[dict[str, Any]]:
-        """A stream's records from ``since`` (ms, inclusive) on."""
-        return {"trades": self.trades, "deposits": self.deposits, "withdrawals": self.withdrawals}[
-            stream
-        ](since)
-
-    def trades(self, since: int | None) -> list[dict[str, Any]]:
-        return self._since(self.client.fetch_my_trades, since)
-
-    def deposits(self, since: int | None) -> list[dict[str, Any]]:
-        return self._since(self.client.fetch_deposits, since)
-
-    def withdrawals(self, since: int | None) -> list[dict[str, Any]]:
-        return self._since(self.client.fetch_withdrawals, since)
+    def read(self, stream: str, since: Any) -> Batch:
+        """A stream's records from ``since`` (where its last read stopped) on."""
+        method = {
+            "trades": self.client.fetch_my_trades,
+            "deposits": self.client.fetch_deposits,
+            "withdrawals": self.client.fetch_withdrawals,
+        }[stream]
+        return self._since(method, since)
 
     def balances(self) -> dict[str, Decimal]:
         """Units of every asset the account holds (total: free and in orders)."""
-        found = self._call(self.client.fetch_balance)
+        found = self.call(self.client.fetch_balance)
         totals = found.get("total") or {}
         return {str(code): Decimal(str(units)) for code, units in totals.items() if units}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -33,7 +33,7 @@ from plaid.model.link_token_create_request import LinkTokenCreateRequest
 from plaid.model.link_token_create_request_user import LinkTokenCreateRequestUser
 from plaid.model.products import Products
 
-from quantdesk.connectors.ccxt_client import ConnectorError
+from quantdesk.connectors.session import Batch, ConnectorError
 from quantdesk.domain.errors import InvalidInput
 
 #: How far back a first sync reads (Plaid keeps up to 24 months of investments).
@@ -134,7 +134,12 @@ class PlaidSession:
         self.api = _api()
         self.securities: dict[str, dict[str, Any]] = {}
 
-    def read(self, stream: str, since: int | None) -> list[dict[str, Any]]:
+    def start_after(self, moment: datetime) -> int:
+        """The starting point when the history up to ``moment`` came from the brokerage's
+        export: the next day (Plaid reads by day, and its ids are not the export's)."""
+        return (moment.date() + timedelta(days=1)).toordinal()
+
+    def read(self, stream: str, since: int | None) -> Batch:
         first = (
             date.fromordinal(since)
             if since is not None
@@ -158,7 +163,8 @@ class PlaidSession:
         for record in found:  # the cursor is a day (its ordinal): Plaid reads by date
             record["timestamp"] = date.fromisoformat(str(record["date"])).toordinal()
             record["_security"] = self.securities.get(str(record.get("security_id")), {})
-        return found
+        reached = max([int(r["timestamp"]) for r in found], default=since)
+        return Batch(found, reached)
 
     def balances(self) -> dict[str, Decimal]:
         page = _call(

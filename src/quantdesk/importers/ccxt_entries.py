@@ -9,6 +9,9 @@ coin a transfer in or out of units (its network fee included). Only completed
 deposits and withdrawals count; pending ones come with a later sync. Derivatives
 (``BTC/USD:USD``) are skipped: margin and futures are not tracked.
 
+A fee paid in a third coin (Binance's BNB discount) consumes that coin's units at no
+price, as Binance's exports are recorded (:mod:`.binance_statement`).
+
 ``line`` numbers the records in the order given, for row issues and notices.
 """
 
@@ -75,6 +78,26 @@ def trade_entries(
             continue
         base, quote = symbol.split("/", 1)
         fees = _fees(trade)
+        # a fee in a third coin (Binance's BNB): its units consumed, as the exports record it
+        paid_in_coin = {c: u for c, u in fees.items() if c not in (base, quote) and not is_fiat(c)}
+        fees = {c: u for c, u in fees.items() if c not in paid_in_coin}
+        for coin, units in paid_in_coin.items():
+            consumed = build_entry(
+                ctx.issues,
+                line,
+                T.SELL,
+                when,
+                symbol=coin,
+                asset_type=CRYPTO,
+                quantity=units,
+                price=Decimal(0),
+                currency=None,
+                external_id=str(trade_id),
+                description=f"trading fee of trade {trade_id} ({symbol}) paid in {coin}",
+                leg=f"fee:{coin}",
+            )
+            if consumed is not None:
+                yield consumed
         swap = (
             Swap(quote, abs(cost), base, abs(amount), fees)
             if side == "buy"

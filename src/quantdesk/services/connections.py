@@ -2,13 +2,17 @@
 synced into one account of the ledger, incrementally and safely.
 
 A sync reads each stream (trades, deposits, withdrawals) from where the last good sync
-of that stream stopped, and stores what it read in one transaction together with the
-stream's new starting point: a sync that fails midway (a rate limit on the second
-stream, a crash) keeps the streams it finished and stores nothing of the one it was
-reading, and the next sync resumes there. Entries go through the import pipeline
+of that stream stopped (a record still pending is read again until it completes), and
+stores all it read in one transaction, in time order, together with each stream's new
+starting point: a sync that fails midway (a rate limit on the last stream, a crash)
+stores nothing, and the next resumes from the last good point. (One transaction, not
+one per stream: a coin withdrawn must find the trade that bought it, whichever stream
+it came in.) Entries go through the import pipeline
 (services/import_file.import_parsed), so a trade also imported from the exchange's CSV
-export is not counted twice. Then the exchange's balances are compared with the units
-the ledger holds in the account, and any difference is reported.
+export is not counted twice; and a stream's first sync starts after the account's
+latest entry of that stream imported from a file (Binance's exports carry no trade
+ids to recognize). Then the exchange's balances are compared with the units the ledger
+holds in the account, and any difference is reported.
 
 Credentials are kept encrypted (a :class:`SecretBox`: store/vault.py) and are never
 returned, logged or put in an error.
@@ -25,8 +29,12 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from quantdesk.connectors import plaid_client
-from quantdesk.connectors.ccxt_client import ConnectorError, ExchangeSession, exchanges
+from quantdesk.connectors.binance_session import BinanceSession
+from quantdesk.connectors.ccxt_client import ExchangeSession, exchanges
+from quantdesk.connectors.session import Batch, ConnectorError
 from quantdesk.domain.errors import InvalidInput
+from quantdesk.domain.transactions import Origin
+from quantdesk.domain.transactions import TransactionType as T
 from quantdesk.importers.base import Issues, Notices, ParsedTransaction
 from quantdesk.importers.ccxt_entries import trade_entries, transfer_entries
 from quantdesk.importers.csvio import CsvDialect
@@ -52,16 +60,20 @@ class SessionLike(Protocol):
 
     @property
     def streams(self) -> tuple[str, ...]: ...
-    def read(self, stream: str, since: int | None) -> list[dict[str, Any]]: ...
+    def read(self, stream: str, since: Any) -> Batch: ...
     def balances(self) -> dict[str, Decimal]: ...
+    def start_after(self, moment: datetime) -> Any: ...
 
 
-SessionFactory = Callable[[str, dict[str, str], date], SessionLike]
+SessionFactory = Callable[[str, dict[str, str], datetime], SessionLike]
 
 
-def open_session(provider: str, credentials: dict[str, str], today: date) -> SessionLike:
+def open_session(provider: str, credentials: dict[str, str], now: datetime) -> SessionLike:
+    """The session of ``provider``, reading history up to ``now``."""
     if provider == PLAID:
-        return plaid_client.PlaidSession(credentials, today=today)
+        return plaid_client.PlaidSession(credentials, today=now.date())
+    if provider == "binance":
+        return BinanceSession(credentials, now=now)
     return ExchangeSession(provider, credentials)
 
 
@@ -116,7 +128,8 @@ class ConnectionView:
     error: str | None
     last_sync_at: datetime | None
     created_at: datetime
-    #: Where each stream's next sync starts (ms since the epoch), None before the first.
+    #: How far each stream is synced (ms since the epoch; a day's ordinal for Plaid),
+    #: None before the first sync.
     synced_through: dict[str, int | None]
 
 
@@ -130,10 +143,18 @@ def _view(record: ConnectionRecord) -> ConnectionView:
         record.last_sync_at,
         record.created_at,
         {
-            s: record.cursor.get(s)
+            s: _through(record.cursor.get(s))
             for s in (("investments",) if record.provider == PLAID else STREAMS)
         },
     )
+
+
+def _through(resume: Any) -> int | None:
+    """How far a stream is synced, from its resume point (a number, or a stream's own
+    state that says it: Binance's trades)."""
+    if isinstance(resume, dict):
+        resume = resume.get("through")
+    return int(resume) if resume is not None else None
 
 
 def _credentials(api_key: str, secret: str, password: str | None) -> str:
@@ -262,14 +283,14 @@ def _lines(lines: list[int]) -> str:
 
 
 def _parse(
-    stream: str, records: list[dict[str, Any]], provider: str, ctx: ParseContext
+    stream: str, records: list[dict[str, Any]], provider: str, ctx: ParseContext, first: int
 ) -> list[ParsedTransaction]:
     if provider == PLAID:
         securities = {str(r.get("security_id")): r.get("_security") or {} for r in records}
-        return list(investment_entries(ctx, records, securities))
+        return list(investment_entries(ctx, records, securities, first_line=first))
     if stream == "trades":
-        return list(trade_entries(ctx, records, exchange=provider))
-    return list(transfer_entries(ctx, records))
+        return list(trade_entries(ctx, records, exchange=provider, first_line=first))
+    return list(transfer_entries(ctx, records, first_line=first))
 
 
 def sync_connection(
@@ -288,36 +309,53 @@ def sync_connection(
     cursor = dict(record.cursor)
     report = SyncReport(_view(record))
     try:
-        session = factory(record.provider, credentials, clock().date())
+        session = factory(record.provider, credentials, clock())
+        imported = _imported_through(uow, record.account)
+        read: list[tuple[str, Batch]] = []
         for stream in session.streams:
-            records = session.read(stream, cursor.get(stream))
-            issues, notices = Issues(), Notices()
+            since = cursor.get(stream)
+            if stream not in cursor and stream in imported:
+                since = session.start_after(imported[stream])
+                report.notes.append(
+                    f"{stream}: synced from {imported[stream]:%Y-%m-%d %H:%M:%S} UTC on; the "
+                    "history before came from files imported into the account"
+                )
+            read.append((stream, session.read(stream, since)))
+        issues = Issues()
+        entries: list[ParsedTransaction] = []
+        spans: dict[str, range] = {}
+        first = 1
+        for stream, batch in read:  # the sync's records numbered in order, stream by stream
+            notices = Notices()
             ctx = ParseContext(clock().date(), issues, notices, CsvDialect("utf-8", ","))
-            entries = _parse(stream, records, record.provider, ctx)
-            report.added[stream] = report.duplicates[stream] = 0
+            entries += _parse(stream, batch.records, record.provider, ctx, first)
+            spans[stream] = range(first, first + len(batch.records))
+            first += len(batch.records)
             report.notes += _notes(stream, notices)
-            if not records:
-                continue
-            with uow() as store:  # the stream's entries and its new starting point, or neither
-                if entries or issues:
-                    done = import_parsed(
-                        store,
-                        entries,
-                        source=f"{record.provider} API ({stream})",
-                        fmt=f"{record.provider}-api",
-                        account=record.account,
-                        issues=issues,
-                        notices=notices,
-                        now=clock(),
-                    )
-                    if issues:
-                        reasons = "; ".join(i.reason for i in done.issues[:3])
-                        raise ConnectorError(
-                            "exchange", f"{stream} the ledger cannot record ({reasons})"
-                        )
-                    report.added[stream], report.duplicates[stream] = done.added, done.duplicates
-                cursor[stream] = max(int(r.get("timestamp") or 0) for r in records)
-                store.connections.update(connection_id, cursor=cursor)
+        duplicates: list[int] = []
+        with uow() as store:  # everything read and each stream's new starting point, or nothing
+            if entries or issues:
+                done = import_parsed(
+                    store,
+                    sorted(entries, key=lambda e: e.transaction.traded_at),
+                    source=f"{record.provider} API",
+                    fmt=f"{record.provider}-api",
+                    account=record.account,
+                    issues=issues,
+                    notices=Notices(),
+                    now=clock(),
+                )
+                if issues:
+                    reasons = "; ".join(i.reason for i in done.issues[:3])
+                    raise ConnectorError("exchange", f"the ledger cannot record ({reasons})")
+                duplicates = done.duplicate_lines
+            for stream, batch in read:
+                lines = spans[stream]
+                report.duplicates[stream] = sum(1 for n in duplicates if n in lines)
+                found = sum(1 for e in entries if e.line in lines)
+                report.added[stream] = found - report.duplicates[stream]
+                cursor[stream] = batch.resume
+            store.connections.update(connection_id, cursor=cursor)
         report.differences = _differences(uow, record.account, session.balances())
     except ConnectorError as error:
         report.error, report.error_kind = str(error), error.kind
@@ -330,6 +368,32 @@ def sync_connection(
         )
         report.connection = _view(store.connections.get(connection_id))
     return report
+
+
+#: The entries of each stream: where the account holds such entries imported from a
+#: file, a stream's first sync starts after the latest (an exchange's export and its API
+#: do not always share ids: Binance's exports have none).
+STREAM_TYPES = {
+    "trades": frozenset({T.BUY, T.SELL, T.CONVERSION}),
+    "deposits": frozenset({T.DEPOSIT, T.TRANSFER_IN}),
+    "withdrawals": frozenset({T.WITHDRAWAL, T.TRANSFER_OUT}),
+    "investments": frozenset(T),
+}
+
+
+def _imported_through(uow: ConnectedUnitOfWork, account: str) -> dict[str, datetime]:
+    """The latest imported entry of each stream's kinds in ``account``."""
+    with uow(commit=False) as store:
+        target = store.account(account)
+        entries = store.ledger(account_id=target.id)
+    found: dict[str, datetime] = {}
+    for entry in entries:
+        if entry.origin is not Origin.IMPORT:
+            continue
+        for stream, kinds in STREAM_TYPES.items():
+            if entry.type in kinds and (stream not in found or entry.traded_at > found[stream]):
+                found[stream] = entry.traded_at
+    return found
 
 
 def _differences(

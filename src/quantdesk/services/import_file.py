@@ -417,6 +417,11 @@ class _TradesImport:
             existing.update((account_id, fp) for fp in found)
         fresh = [row for row in staged if (row[0], row[2].fingerprint or "") not in existing]
         self.report.duplicates += len(staged) - len(fresh)
+        self.report.duplicate_lines += [
+            row[2].source_line or 0
+            for row in staged
+            if (row[0], row[2].fingerprint or "") in existing
+        ]
         return fresh
 
     def _record_unknown_basis(self, shortfalls: list[Shortfall]) -> int:

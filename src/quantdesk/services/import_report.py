@@ -19,6 +19,8 @@ class ImportReport:
     rows: int = 0
     added: int = 0
     duplicates: int = 0
+    #: The source lines of the rows found already in the ledger.
+    duplicate_lines: list[int] = field(default_factory=list)
     adjustments: int = 0
     #: Openings of unknown basis this import made unnecessary (its history covers them).
     openings_removed: int = 0

@@ -1,0 +1,173 @@
+"""A Binance account synced through ccxt's own Binance client, against Binance's API on
+127.0.0.1 (tests/connectors/binance_server.py, which keeps Binance's limits: trades per
+market paged by id, deposits and withdrawals in windows of at most 90 days): every
+market the account touched read once and then only from the next trade id, fees paid
+in BNB recorded, history imported from Binance's statement not counted twice, and a
+failure midway resumed where it stopped."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from quantdesk.services import connections, portfolio
+from quantdesk.services.import_file import ImportOptions, import_stream
+from quantdesk.store.unit_of_work import SqlUnitOfWork
+from quantdesk.store.vault import Vault, new_key
+from tests.conftest import NOW, clock
+from tests.connectors.binance_server import (
+    API_KEY,
+    SECRET,
+    Binance,
+    ccxt_environment,
+    deposit,
+    my_trade,
+    small_account,
+)
+
+HELD = {"USDT": Decimal(200), "BTC": Decimal("0.0079"), "BNB": Decimal("0.4985")}
+
+
+@pytest.fixture
+def binance(monkeypatch: pytest.MonkeyPatch) -> Iterator[Binance]:
+    server = small_account()
+    for key, value in ccxt_environment(server).items():
+        monkeypatch.setenv(key, value)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def box() -> Vault:
+    return Vault.from_keys(new_key())
+
+
+def _connect(uow: SqlUnitOfWork, box: Vault, secret: str = SECRET, key: str = API_KEY) -> int:
+    made = connections.add_connection(
+        uow, box, provider="binance", account="Binance", api_key=key, secret=secret, clock=clock
+    )
+    return made.id
+
+
+def _units(uow: SqlUnitOfWork) -> dict[str, Decimal]:
+    return {
+        p.instrument.symbol: p.quantity
+        for p in portfolio.current_positions(uow, account="Binance", as_of=clock().date())
+    }
+
+
+def _asked(binance: Binance, path: str) -> list[dict[str, str]]:
+    return [params for called, params in binance.calls if called == path]
+
+
+def test_a_sync_reads_the_markets_the_account_touched_and_the_next_only_new_trades(
+    uow: SqlUnitOfWork, box: Vault, binance: Binance
+) -> None:
+    connection = _connect(uow, box)
+    first = connections.sync_connection(uow, box, connection, clock=clock)
+    assert first.error is None, first.error
+    assert {"deposits": 1, "withdrawals": 1} == {
+        s: first.added[s] for s in ("deposits", "withdrawals")
+    }
+    assert {} == first.differences  # the BNB fees consumed: the ledger holds what Binance does
+    assert HELD == _units(uow)
+    # only the markets between assets held, deposited or withdrawn: not ETH's
+    assert {"BNBUSDT", "BTCUSDT"} == {p["symbol"] for p in _asked(binance, "/api/v3/myTrades")}
+    windows = _asked(binance, "/sapi/v1/capital/deposit/hisrec")
+    assert datetime(2017, 7, 1, tzinfo=UTC) == _moment(windows[0]["startTime"])
+    assert all(int(w["endTime"]) - int(w["startTime"]) < 90 * 86_400_000 for w in windows)
+
+    binance.calls.clear()
+    again = connections.sync_connection(uow, box, connection, clock=clock)
+    assert again.error is None and 0 == sum(again.added.values())
+    assert {"BNBUSDT": "8", "BTCUSDT": "12"} == {
+        p["symbol"]: p["fromId"] for p in _asked(binance, "/api/v3/myTrades")
+    }
+    assert 1 == len(_asked(binance, "/sapi/v1/capital/deposit/hisrec"))  # one recent window
+
+    # an ETH deposit makes ETH's markets part of the account
+    recently = int(NOW.timestamp() * 1000) - 7_200_000
+    binance.deposits.append(deposit("ETH", "2", recently, "0xdeposit2"))
+    binance.trades["ETHBTC"] = [
+        my_trade("ETHBTC", 3, recently + 60_000, buyer=False, price="0.035", qty="1",
+                 commission="0.000035", commission_asset="BTC"),
+    ]  # fmt: skip
+    binance.balances.update(ETH="1.00000000", BTC="0.04286500")
+    later = connections.sync_connection(uow, box, connection, clock=clock)
+    assert later.error is None, later.error
+    assert 1 == later.added["deposits"] and {} == later.differences
+    assert Decimal(1) == _units(uow)["ETH"]
+
+
+def _moment(ms: str) -> datetime:
+    return datetime.fromtimestamp(int(ms) / 1000, UTC)
+
+
+def test_deposits_of_years_ago_are_found_by_walking_binance_s_90_day_windows(
+    uow: SqlUnitOfWork, box: Vault, binance: Binance
+) -> None:
+    binance.deposits.insert(0, deposit("BTC", "0.5", 1_520_000_000_000, "btc-2018"))  # 2018-03
+    binance.withdrawals.insert(0, {**binance.withdrawals[0], "id": "w2018", "txId": "w2018",
+                                   "amount": "0.5", "transactionFee": "0",
+                                   "applyTime": "2018-04-02 10:00:00"})  # fmt: skip
+    synced = connections.sync_connection(uow, box, _connect(uow, box), clock=clock)
+    assert synced.error is None, synced.error
+    assert 2 == synced.added["deposits"] and 2 == synced.added["withdrawals"]
+    assert {} == synced.differences
+
+
+STATEMENT = """User_ID,UTC_Time,Account,Operation,Coin,Change,Remark
+354937868,2025-12-29 09:20:00,Spot,Deposit,USDT,1000.00000000,
+354937868,2025-12-29 09:21:00,Spot,Buy,BNB,0.50000000,
+354937868,2025-12-29 09:21:00,Spot,Transaction Related,USDT,-300.00000000,
+354937868,2025-12-29 09:21:00,Spot,Fee,BNB,-0.00050000,
+"""
+
+
+def test_a_first_sync_starts_after_the_history_imported_from_binance_s_statement(
+    uow: SqlUnitOfWork, box: Vault, binance: Binance
+) -> None:
+    connection = _connect(uow, box)
+    imported = import_stream(
+        uow, io.BytesIO(STATEMENT.encode()), "statement.csv", ImportOptions("Binance"), clock=clock
+    )
+    assert imported.ok and imported.added, imported.issues
+    synced = connections.sync_connection(uow, box, connection, clock=clock)
+    assert synced.error is None, synced.error
+    assert 0 == synced.added["deposits"] and 1 == synced.added["withdrawals"]
+    assert {} == synced.differences and HELD == _units(uow)  # nothing counted twice
+    assert any("synced from 2025-12-29 09:21:00 UTC on" in note for note in synced.notes)
+
+
+def test_a_rate_limit_midway_stores_nothing_and_the_next_sync_resumes(
+    uow: SqlUnitOfWork, box: Vault, binance: Binance
+) -> None:
+    connection = _connect(uow, box)
+    binance.fail["/api/v3/myTrades"] = (429, -1003, "Too many requests; current limit is 6000")
+    failed = connections.sync_connection(uow, box, connection, clock=clock)
+    assert "rate-limit" == failed.error_kind and "rate limiting" in (failed.error or "")
+    assert "error" == failed.connection.status and {} == _units(uow)
+    assert {"deposits": None, "trades": None, "withdrawals": None} == (
+        failed.connection.synced_through
+    )
+    del binance.fail["/api/v3/myTrades"]
+    resumed = connections.sync_connection(uow, box, connection, clock=clock)
+    assert resumed.error is None and {} == resumed.differences and HELD == _units(uow)
+    assert "ok" == resumed.connection.status
+
+
+@pytest.mark.parametrize(
+    ("key", "secret"), [("someone-else-s-key", SECRET), (API_KEY, "a-wrong-secret")]
+)
+def test_a_wrong_key_or_secret_is_said_plainly_and_stores_nothing(
+    uow: SqlUnitOfWork, box: Vault, binance: Binance, key: str, secret: str
+) -> None:
+    refused = connections.sync_connection(
+        uow, box, _connect(uow, box, secret=secret, key=key), clock=clock
+    )
+    assert "bad-key" == refused.error_kind and "refused the API key" in (refused.error or "")
+    assert {} == _units(uow)
