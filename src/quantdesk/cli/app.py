@@ -1308,6 +1308,17 @@ def serve_command(
         os.environ["QUANTDESK_DATABASE_URL"] = context.db
         if context.offline:
             os.environ["QUANTDESK_OFFLINE"] = "1"
+        from quantdesk.store.database import fit_pool  # noqa: PLC0415
+
+        pool = fit_pool(context.engine, workers)
+        if pool is not None:
+            os.environ["QUANTDESK_DB_POOL_SIZE"] = str(pool["pool_size"])
+            os.environ["QUANTDESK_DB_MAX_OVERFLOW"] = str(pool["max_overflow"])
+            out.print(
+                f"{workers} workers, each with up to {pool['pool_size'] + pool['max_overflow']}"
+                f" database connections (the server allows {pool['max_connections']})",
+                highlight=False,
+            )
         context.close()
         uvicorn.run(
             "quantdesk.api.app:from_environment",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -53,6 +54,37 @@ def normalize_url(url: str) -> str:
 #: closes and reopens connections under load (for SQLite, rerunning its PRAGMAs).
 SQLITE_POOL = {"pool_size": 20, "max_overflow": 30}
 SERVER_POOL = {"pool_size": 10, "max_overflow": 20}
+#: Connections of the database server left for everything but the API workers: the job
+#: workers, migrations, a psql session.
+RESERVED_CONNECTIONS = 12
+
+
+def _server_pool() -> dict[str, int]:
+    """The server pool, as ``quantdesk serve --workers`` sized it for each worker
+    (``QUANTDESK_DB_POOL_SIZE``, ``QUANTDESK_DB_MAX_OVERFLOW``) or the default."""
+    pool = dict(SERVER_POOL)
+    for key, name in (("pool_size", "QUANTDESK_DB_POOL_SIZE"),
+                      ("max_overflow", "QUANTDESK_DB_MAX_OVERFLOW")):  # fmt: skip
+        if os.environ.get(name, "").strip():
+            pool[key] = int(os.environ[name])
+    return pool
+
+
+def fit_pool(engine: Engine, workers: int) -> dict[str, int] | None:
+    """Each of ``workers`` API processes' pool, sized so that all of them together stay
+    within the database server's ``max_connections`` (less :data:`RESERVED_CONNECTIONS`):
+    past it the server refuses new connections and requests fail, where a smaller pool
+    makes them wait their turn. None for SQLite (no server)."""
+    backend = engine.dialect.name
+    if backend == "sqlite":
+        return None
+    asked = "SHOW max_connections" if backend == "postgresql" else "SELECT @@max_connections"
+    with engine.connect() as conn:
+        allowed = int(conn.execute(text(asked)).scalar_one())
+    each = max(2, (allowed - RESERVED_CONNECTIONS) // workers)
+    total = min(each, SERVER_POOL["pool_size"] + SERVER_POOL["max_overflow"])
+    size = min(SERVER_POOL["pool_size"], total)
+    return {"pool_size": size, "max_overflow": total - size, "max_connections": allowed}
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -83,7 +115,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # before that import: READ COMMITTED, as on PostgreSQL, reads what was committed.
         kwargs.setdefault("isolation_level", "READ COMMITTED")
     if "poolclass" not in kwargs:
-        kwargs = {**SERVER_POOL, **kwargs}
+        kwargs = {**_server_pool(), **kwargs}
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
