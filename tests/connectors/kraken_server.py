@@ -10,11 +10,10 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+
+from tests.connectors.loopback import JsonServer, Request
 
 API_KEY = "kraken-read-only-key"
 SECRET = base64.b64encode(
@@ -121,41 +120,17 @@ class Kraken:
     secret: str = SECRET
 
     def __post_init__(self) -> None:
-        kraken = self
+        self.http = JsonServer(self._route)
+        self.url = self.http.url
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _send(self, body: Any) -> None:
-                payload = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def do_GET(self) -> None:
-                path = urlsplit(self.path).path
-                if path == "/0/public/AssetPairs":
-                    self._send({"error": [], "result": ASSET_PAIRS})
-                elif path == "/0/public/Assets":
-                    self._send({"error": [], "result": ASSETS})
-                else:
-                    self._send({"error": ["EGeneral:Unknown method"]})
-
-            def do_POST(self) -> None:
-                path = urlsplit(self.path).path
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                form = {k: v[-1] for k, v in parse_qs(body).items()}
-                self._send(kraken.answer(path, body, form, dict(self.headers)))
-
-            def log_message(self, *args: object) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def _route(self, request: Request) -> tuple[int, Any]:
+        if request.method == "GET":
+            if request.path == "/0/public/AssetPairs":
+                return 200, {"error": [], "result": ASSET_PAIRS}
+            if request.path == "/0/public/Assets":
+                return 200, {"error": [], "result": ASSETS}
+            return 200, {"error": ["EGeneral:Unknown method"]}
+        return 200, self.answer(request.path, request.body, request.params(), request.headers)
 
     def _signed(self, path: str, body: str, form: dict[str, str], headers: dict[str, str]) -> bool:
         digest = hashlib.sha256((form.get("nonce", "") + body).encode()).digest()
@@ -193,8 +168,7 @@ class Kraken:
         return {"error": ["EGeneral:Unknown method"]}
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.close()
 
 
 T0 = 1_767_000_000  # 2025-12-29, seconds: the test accounts' first entry

@@ -7,10 +7,10 @@ carry this server's client id and secret, as Plaid's do."""
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.connectors.loopback import JsonServer
 
 CLIENT_ID = "test-client-id"
 SECRET = "test-plaid-secret"
@@ -83,28 +83,10 @@ class Plaid:
     asked: list[tuple[str, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        plaid = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-                status, answer = plaid.answer(self.path, body, dict(self.headers))
-                payload = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args: object) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.http = JsonServer(
+            lambda request: self.answer(request.path, json.loads(request.body), request.headers)
+        )
+        self.url = self.http.url
 
     def answer(
         self, path: str, body: dict[str, Any], headers: dict[str, str]
@@ -163,8 +145,7 @@ class Plaid:
         return _error("UNKNOWN_FIELDS", 404, "INVALID_REQUEST")
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.close()
 
 
 def plaid_environment(server: Plaid) -> dict[str, str]:
