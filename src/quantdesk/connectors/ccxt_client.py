@@ -48,7 +48,7 @@ def _failure(error: Exception, name: str) -> ConnectorError:
     ccxt = _ccxt()
     if isinstance(error, ccxt.AccountSuspended):
         return ConnectorError("revoked", f"{name} says the account is suspended or access revoked")
-    if isinstance(error, ccxt.PermissionDenied):
+    if isinstance(error, ccxt.PermissionDenied) or "invalid_scope" in str(error):
         return ConnectorError(
             "permission",
             f"the API key lacks a permission {name} needs for a read-only sync (query funds, "
@@ -123,6 +123,12 @@ class ExchangeSession:
             return method(*args, **kwargs)
         except _ccxt().BaseError as error:
             raise _failure(error, self.name) from None
+        except ValueError:  # ccxt signs with the secret before sending: it is not a key
+            raise ConnectorError(
+                "bad-key",
+                f"the API secret cannot sign {self.name} requests: paste the whole secret "
+                "as the exchange gave it",
+            ) from None
 
     def start_after(self, moment: datetime) -> int:
         """The starting point of a stream whose history up to ``moment`` came from the

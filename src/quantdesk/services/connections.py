@@ -31,12 +31,14 @@ from typing import Any, Protocol
 from quantdesk.connectors import plaid_client
 from quantdesk.connectors.binance_session import BinanceSession
 from quantdesk.connectors.ccxt_client import ExchangeSession, exchanges
+from quantdesk.connectors.coinbase_session import CoinbaseSession
 from quantdesk.connectors.session import Batch, ConnectorError
 from quantdesk.domain.errors import InvalidInput
 from quantdesk.domain.transactions import Origin
 from quantdesk.domain.transactions import TransactionType as T
 from quantdesk.importers.base import Issues, Notices, ParsedTransaction
 from quantdesk.importers.ccxt_entries import trade_entries, transfer_entries
+from quantdesk.importers.coinbase_api import transaction_entries
 from quantdesk.importers.csvio import CsvDialect
 from quantdesk.importers.plaid_entries import investment_entries
 from quantdesk.importers.table import ParseContext
@@ -45,6 +47,8 @@ from quantdesk.services.import_file import import_parsed
 from quantdesk.services.ports import LedgerStore
 
 STREAMS = ("trades", "deposits", "withdrawals")
+#: The streams of the providers that do not read those three.
+OWN_STREAMS = {"plaid": ("investments",), "coinbase": ("transactions",)}
 #: The provider name of a brokerage linked through Plaid.
 PLAID = "plaid"
 
@@ -74,6 +78,8 @@ def open_session(provider: str, credentials: dict[str, str], now: datetime) -> S
         return plaid_client.PlaidSession(credentials, today=now.date())
     if provider == "binance":
         return BinanceSession(credentials, now=now)
+    if provider == "coinbase":
+        return CoinbaseSession(credentials)
     return ExchangeSession(provider, credentials)
 
 
@@ -142,10 +148,7 @@ def _view(record: ConnectionRecord) -> ConnectionView:
         record.error,
         record.last_sync_at,
         record.created_at,
-        {
-            s: _through(record.cursor.get(s))
-            for s in (("investments",) if record.provider == PLAID else STREAMS)
-        },
+        {s: _through(record.cursor.get(s)) for s in OWN_STREAMS.get(record.provider, STREAMS)},
     )
 
 
@@ -288,6 +291,8 @@ def _parse(
     if provider == PLAID:
         securities = {str(r.get("security_id")): r.get("_security") or {} for r in records}
         return list(investment_entries(ctx, records, securities, first_line=first))
+    if provider == "coinbase":
+        return list(transaction_entries(ctx, records, first_line=first))
     if stream == "trades":
         return list(trade_entries(ctx, records, exchange=provider, first_line=first))
     return list(transfer_entries(ctx, records, first_line=first))
@@ -378,6 +383,7 @@ STREAM_TYPES = {
     "deposits": frozenset({T.DEPOSIT, T.TRANSFER_IN}),
     "withdrawals": frozenset({T.WITHDRAWAL, T.TRANSFER_OUT}),
     "investments": frozenset(T),
+    "transactions": frozenset(T),
 }
 
 
