@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from quantdesk.cli.app import app
 from tests.cli.test_cli import Quantdesk, qd  # noqa: F401 - the fixture
+from tests.connectors.kraken_server import API_KEY, SECRET, T0, Kraken
 
 PASSWORD = "a long passphrase"
 
@@ -100,3 +101,29 @@ def test_a_file_that_is_not_a_backup_is_refused(qd: Quantdesk, tmp_path: Path) -
     newer.write_text(json.dumps({"format": "quantdesk-backup", "version": 99, "users": []}))
     refused = qd("restore", str(newer), ok=False)
     assert "upgrade quantdesk first" in refused.stderr
+
+
+def test_a_connection_restores_with_its_credentials_and_resumes_where_it_stopped(
+    tmp_path: Path,
+    small_kraken: Kraken,
+) -> None:
+    source, target = f"sqlite:///{tmp_path / 'source.db'}", f"sqlite:///{tmp_path / 'target.db'}"
+    secret = tmp_path / "kraken.secret"
+    secret.write_text(SECRET)
+    _run(source, "connections", "add", "kraken", "--key", API_KEY, "--account", "Kraken",
+         "--secret-file", str(secret))  # fmt: skip
+    _run(source, "connections", "sync")
+    backup = tmp_path / "backup.json"
+    _run(source, "export", str(backup), "--all-users")
+    assert SECRET not in backup.read_text() and API_KEY not in backup.read_text()
+    _run(target, "restore", str(backup))
+
+    listed = json.loads(_run(target, "connections", "list", "--json").stdout)
+    assert _without_ids(json.loads(_run(source, "connections", "list", "--json").stdout)) == (
+        _without_ids(listed)
+    )
+    small_kraken.calls.clear()
+    resumed = json.loads(_run(target, "connections", "sync", "--json").stdout)
+    assert [{"trades": 0, "deposits": 0, "withdrawals": 0}] == [s["added"] for s in resumed]
+    starts = {method: form.get("start") for method, form in small_kraken.calls}
+    assert str(T0 + 60) == starts["TradesHistory"] and str(T0) == starts["DepositStatus"]

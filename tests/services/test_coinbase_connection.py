@@ -175,7 +175,8 @@ def test_a_first_sync_starts_after_the_history_imported_from_coinbase_s_export(
 @pytest.mark.parametrize(
     "pasted",
     [
-        " ".join(SECRET.split("\n")),  # into a one-line field: the line breaks gone
+        "".join(SECRET.split("\n")),  # into a browser's one-line field: line breaks gone
+        " ".join(SECRET.split("\n")),  # into a terminal: line breaks become spaces
         SECRET.replace("\n", "\\n"),  # from cdp_api_key.json: the line breaks written \n
     ],
 )

@@ -3,7 +3,9 @@ supported engine (SQLite, PostgreSQL, MySQL/MariaDB).
 
 What a backup holds, per user: the user (name, password hash, market), accounts, imports,
 ledger entries (lot picks included), own closes, settings (provider keys as stored), the
-portfolio's and each account's targets; and, shared, the instruments those refer to with
+portfolio's and each account's targets, connected exchanges and brokerages (their
+credentials as stored: encrypted, so restore where the same secret keys are configured;
+each resumes its sync where it stopped); and, shared, the instruments those refer to with
 their market closes and coverage (so the restored analytics equal the original without a
 network). What it leaves out, on purpose: sign-in sessions and API tokens (a restore must
 not revive credentials), login attempts, cached quotes, and everything derived (materialized
@@ -35,6 +37,7 @@ from quantdesk.store.tables import (
     account_target_options,
     account_targets,
     accounts,
+    connections,
     imports,
     instruments,
     price_coverage,
@@ -53,6 +56,7 @@ VERSION = 1
 #: Per-user tables keyed by ``user_id``, in the order a restore inserts them.
 USER_TABLES: tuple[Table, ...] = (
     accounts,
+    connections,
     imports,
     transactions,
     user_prices,
@@ -302,6 +306,8 @@ def _restore_user(
                     .values(lot_selection=remapped)
                 )
         elif rows:
+            if table is connections:  # numbered anew, as accounts are
+                rows = [{k: v for k, v in row.items() if k != "id"} for row in rows]
             conn.execute(insert(table), rows)
         counts[table.name] = counts.get(table.name, 0) + len(rows)
     counts["users"] = counts.get("users", 0) + 1
