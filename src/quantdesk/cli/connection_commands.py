@@ -23,7 +23,14 @@ secrets_app = typer.Typer(help="The keys that encrypt stored credentials.")
 app.add_typer(connections_app, name="connections")
 app.add_typer(secrets_app, name="secrets")
 
-KeyOpt = Annotated[str, typer.Option("--key", help="The exchange's API key (read-only).")]
+KeyOpt = Annotated[
+    str,
+    typer.Option(
+        "--key",
+        help="The exchange's API key (read-only; for Coinbase the CDP key's name, "
+        "organizations/.../apiKeys/...).",
+    ),
+]
 SecretFileOpt = Annotated[
     Path | None,
     typer.Option(
