@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -221,10 +222,12 @@ def materialized_analytics(
         rewrite_from = max(start, date.fromisoformat(str(stored["payload"]["end"])))
     else:
         rewrite_from = start
+    frames = report.frames
+    first = bisect_left(frames.days, rewrite_from)  # the days kept need no conversion
     rows = [
         (day, _stored(value), _stored(flow))
         for day, value, flow in zip(
-            report.frames.days, report.frames.values, report.frames.flows, strict=True
+            frames.days[first:], frames.values[first:], frames.flows[first:], strict=True
         )
     ]
     with uow() as store:
