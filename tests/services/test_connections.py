@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine, text
 
-from quantdesk.connectors.ccxt_client import ExchangeSession
+from quantdesk.connectors.ccxt_client import ExchangeSession, failure_of
 from quantdesk.services import connections, portfolio
 from quantdesk.services.import_file import ImportOptions, import_stream
 from quantdesk.store.connections import rotate_secrets
@@ -235,3 +235,10 @@ def test_an_exchange_pointed_elsewhere_keeps_its_api_paths(monkeypatch: pytest.M
     api = ExchangeSession("binance", {"api_key": "k", "secret": "s"}).client.urls["api"]
     assert "http://127.0.0.1:9/api/v3" == api["public"]
     assert "http://127.0.0.1:9/sapi/v1" == api["sapi"]
+
+
+def test_an_exchange_whose_api_needs_per_market_reads_says_what_to_do_instead() -> None:
+    ccxt = pytest.importorskip("ccxt")
+    found = failure_of(ccxt.ArgumentsRequired("okx fetchMyTrades() requires a symbol"), "okx")
+    assert "exchange" == found.kind
+    assert "per market or per currency" in str(found) and "import its CSV export" in str(found)

@@ -44,7 +44,7 @@ def exchanges() -> list[str]:
     return list(_ccxt().exchanges)
 
 
-def _failure(error: Exception, name: str) -> ConnectorError:
+def failure_of(error: Exception, name: str) -> ConnectorError:
     ccxt = _ccxt()
     if isinstance(error, ccxt.AccountSuspended):
         return ConnectorError("revoked", f"{name} says the account is suspended or access revoked")
@@ -61,6 +61,12 @@ def _failure(error: Exception, name: str) -> ConnectorError:
     if isinstance(error, ccxt.RateLimitExceeded | ccxt.DDoSProtection):
         return ConnectorError(
             "rate-limit", f"{name} is rate limiting the key: the sync resumes later"
+        )
+    if isinstance(error, ccxt.ArgumentsRequired):
+        return ConnectorError(
+            "exchange",
+            f"{name}'s API lists history per market or per currency, which quantdesk does not "
+            "read for it yet (it does for Binance and Coinbase): import its CSV export instead",
         )
     if isinstance(error, ccxt.NetworkError):
         return ConnectorError("unreachable", f"cannot reach {name}: {type(error).__name__}")
@@ -122,7 +128,7 @@ class ExchangeSession:
         try:
             return method(*args, **kwargs)
         except _ccxt().BaseError as error:
-            raise _failure(error, self.name) from None
+            raise failure_of(error, self.name) from None
         except ValueError:  # ccxt signs with the secret before sending: it is not a key
             raise ConnectorError(
                 "bad-key",
