@@ -315,7 +315,8 @@ def sync_connection(
     report = SyncReport(_view(record))
     try:
         session = factory(record.provider, credentials, clock())
-        imported = _imported_through(uow, record.account)
+        first_reads = any(stream not in cursor for stream in session.streams)
+        imported = _imported_through(uow, record.account) if first_reads else {}
         read: list[tuple[str, Batch]] = []
         for stream in session.streams:
             since = cursor.get(stream)
