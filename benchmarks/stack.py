@@ -21,7 +21,10 @@ Market (``--market``): live (the default) is Yahoo on loopback
 during the load are counted and reported as quote calls per symbol batch per quote TTL
 (goal: 1, however many workers and users ask). simulated is the offline market.
 Reported per kind: count, p50, p95, p99, errors (5xx, refused connections, timeouts);
-the jobs the worker finished; and the same load against one API worker as the peer.
+the jobs the worker finished; the CPU seconds the API workers, the job worker (its work
+horses included), PostgreSQL and this load generator spent during the load, against the
+machine's cores x the load's duration (where the capacity goes); and the same load
+against one API worker as the peer.
 
 Run: .venv/bin/python benchmarks/stack.py [--users 200] [--seconds 60] [--workers 4]
      [--think 2.0] [--db postgresql+psycopg://postgres@127.0.0.1:5432/quantdesk_stack]
@@ -148,6 +151,55 @@ class Result:
     #: call's symbols.
     upstream: Counter[str] = field(default_factory=Counter)
     batches: list[tuple[str, ...]] = field(default_factory=list)
+    #: CPU seconds spent during the load, by who spent them.
+    cpu: dict[str, float] = field(default_factory=dict)
+    #: How long the load ran, until its last answer (longer than asked when overloaded).
+    cpu_wall: float = 0.0
+
+
+def _processes() -> dict[int, tuple[int, str, int]]:
+    """Every process: (parent, command name, CPU ticks of itself and its waited-for
+    children)."""
+    found: dict[int, tuple[int, str, int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        # after the name: state, ppid, ...; utime, stime, cutime, cstime are fields 14-17
+        found[int(entry.name)] = (int(fields[1]), name, sum(int(x) for x in fields[11:15]))
+    return found
+
+
+def cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far of each named process tree (``roots``: name -> pid), of every
+    PostgreSQL process, and of this load generator."""
+    tick = os.sysconf("SC_CLK_TCK")
+    table = _processes()
+    found: dict[str, float] = {}
+    for label, root in roots.items():
+        tree, grown = {root}, True
+        while grown:
+            more = {pid for pid, (parent, _, _) in table.items() if parent in tree} - tree
+            grown = bool(more)
+            tree |= more
+        found[label] = sum(table[p][2] for p in tree if p in table) / tick
+    found["PostgreSQL"] = sum(t for _, name, t in table.values() if name == "postgres") / tick
+    mine = os.times()
+    found["load generator"] = mine.user + mine.system
+    return found
+
+
+def report_cpu(result: Result, seconds: float) -> None:
+    cores = os.cpu_count() or 1
+    spent = ", ".join(f"{who} {used:.0f} s" for who, used in result.cpu.items())
+    print(
+        f"CPU during the load ({cores} cores x {seconds:.0f} s = {cores * seconds:.0f} s): {spent}"
+    )
 
 
 def report_upstream(result: Result, seconds: float) -> None:
@@ -275,7 +327,12 @@ def run_stack(
         time.sleep(2)
         before = Counter(upstream.calls) if upstream else Counter()
         batches_before = len(upstream.quoted) if upstream else 0
+        roots = {"API workers": api.pid, "job worker": worker.pid}
+        before_cpu, began = cpu_seconds(roots), time.perf_counter()
         result = asyncio.run(load(base, tokens, args.seconds, args.think))
+        after_cpu = cpu_seconds(roots)
+        result.cpu = {k: after_cpu[k] - before_cpu[k] for k in after_cpu}
+        result.cpu_wall = time.perf_counter() - began
         if upstream is not None:
             result.upstream = Counter(upstream.calls) - before
             result.batches = upstream.quoted[batches_before:]
@@ -321,6 +378,7 @@ def main() -> None:
         )
         p99 = report(title, stack, args.seconds)
         print(f"recompute jobs finished by the worker: {jobs_done}")
+        report_cpu(stack)
         if upstream is not None:
             report_upstream(stack, args.seconds)
         verdict = "PASS" if p99 <= GOAL_P99_MS and not stack.errors else "FAIL"
