@@ -194,12 +194,11 @@ def cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
     return found
 
 
-def report_cpu(result: Result, seconds: float) -> None:
-    cores = os.cpu_count() or 1
+def report_cpu(result: Result) -> None:
+    """Who spent the CPU during the load, against the cores x the load's duration."""
+    cores, wall = os.cpu_count() or 1, result.cpu_wall
     spent = ", ".join(f"{who} {used:.0f} s" for who, used in result.cpu.items())
-    print(
-        f"CPU during the load ({cores} cores x {seconds:.0f} s = {cores * seconds:.0f} s): {spent}"
-    )
+    print(f"CPU during the load ({cores} cores x {wall:.0f} s = {cores * wall:.0f} s): {spent}")
 
 
 def report_upstream(result: Result, seconds: float) -> None:
