@@ -36,7 +36,7 @@ from sqlalchemy import Engine, select
 from quantdesk import bootstrap
 from quantdesk.domain.errors import InvalidInput
 from quantdesk.market.http import upstream_calls
-from quantdesk.services import analytics, connections, materialize, prices
+from quantdesk.services import analytics, connection_sync, materialize, prices
 from quantdesk.services.settings import read_settings
 from quantdesk.store import vault
 from quantdesk.store.connections import every_connection
@@ -192,7 +192,7 @@ def sync_all() -> dict[str, Any]:
     box = vault.current()
     done: dict[str, Any] = {"synced": 0, "failed": {}}
     for user_id, connection_id in every_connection(engine):
-        report = connections.sync_connection(
+        report = connection_sync.sync_connection(
             UserUnitOfWork(engine, user_id), box, connection_id, clock=bootstrap.utc_now
         )
         if report.error:

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pytest
 
-from quantdesk.services import connections, portfolio
+from quantdesk.services import connection_sync, connections, portfolio
 from quantdesk.services.import_file import ImportOptions, import_stream
 from quantdesk.store.unit_of_work import SqlUnitOfWork
 from quantdesk.store.vault import Vault, new_key
@@ -68,7 +68,7 @@ def test_a_sync_reads_the_markets_the_account_touched_and_the_next_only_new_trad
     uow: SqlUnitOfWork, box: Vault, binance: Binance
 ) -> None:
     connection = _connect(uow, box)
-    first = connections.sync_connection(uow, box, connection, clock=clock)
+    first = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert first.error is None, first.error
     assert {"deposits": 1, "withdrawals": 1} == {
         s: first.added[s] for s in ("deposits", "withdrawals")
@@ -82,7 +82,7 @@ def test_a_sync_reads_the_markets_the_account_touched_and_the_next_only_new_trad
     assert all(int(w["endTime"]) - int(w["startTime"]) < 90 * 86_400_000 for w in windows)
 
     binance.calls.clear()
-    again = connections.sync_connection(uow, box, connection, clock=clock)
+    again = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert again.error is None and 0 == sum(again.added.values())
     assert {"BNBUSDT": "8", "BTCUSDT": "12"} == {
         p["symbol"]: p["fromId"] for p in _asked(binance, "/api/v3/myTrades")
@@ -97,7 +97,7 @@ def test_a_sync_reads_the_markets_the_account_touched_and_the_next_only_new_trad
                  commission="0.000035", commission_asset="BTC"),
     ]  # fmt: skip
     binance.balances.update(ETH="1.00000000", BTC="0.04286500")
-    later = connections.sync_connection(uow, box, connection, clock=clock)
+    later = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert later.error is None, later.error
     assert 1 == later.added["deposits"] and {} == later.differences
     assert Decimal(1) == _units(uow)["ETH"]
@@ -114,7 +114,7 @@ def test_deposits_of_years_ago_are_found_by_walking_binance_s_90_day_windows(
     binance.withdrawals.insert(0, {**binance.withdrawals[0], "id": "w2018", "txId": "w2018",
                                    "amount": "0.5", "transactionFee": "0",
                                    "applyTime": "2018-04-02 10:00:00"})  # fmt: skip
-    synced = connections.sync_connection(uow, box, _connect(uow, box), clock=clock)
+    synced = connection_sync.sync_connection(uow, box, _connect(uow, box), clock=clock)
     assert synced.error is None, synced.error
     assert 2 == synced.added["deposits"] and 2 == synced.added["withdrawals"]
     assert {} == synced.differences
@@ -136,7 +136,7 @@ def test_a_first_sync_starts_after_the_history_imported_from_binance_s_statement
         uow, io.BytesIO(STATEMENT.encode()), "statement.csv", ImportOptions("Binance"), clock=clock
     )
     assert imported.ok and imported.added, imported.issues
-    synced = connections.sync_connection(uow, box, connection, clock=clock)
+    synced = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert synced.error is None, synced.error
     assert 0 == synced.added["deposits"] and 1 == synced.added["withdrawals"]
     assert {} == synced.differences and HELD == _units(uow)  # nothing counted twice
@@ -148,14 +148,14 @@ def test_a_rate_limit_midway_stores_nothing_and_the_next_sync_resumes(
 ) -> None:
     connection = _connect(uow, box)
     binance.fail["/api/v3/myTrades"] = (429, -1003, "Too many requests; current limit is 6000")
-    failed = connections.sync_connection(uow, box, connection, clock=clock)
+    failed = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert "rate-limit" == failed.error_kind and "rate limiting" in (failed.error or "")
     assert "error" == failed.connection.status and {} == _units(uow)
     assert {"deposits": None, "trades": None, "withdrawals": None} == (
         failed.connection.synced_through
     )
     del binance.fail["/api/v3/myTrades"]
-    resumed = connections.sync_connection(uow, box, connection, clock=clock)
+    resumed = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert resumed.error is None and {} == resumed.differences and HELD == _units(uow)
     assert "ok" == resumed.connection.status
 
@@ -166,7 +166,7 @@ def test_a_rate_limit_midway_stores_nothing_and_the_next_sync_resumes(
 def test_a_wrong_key_or_secret_is_said_plainly_and_stores_nothing(
     uow: SqlUnitOfWork, box: Vault, binance: Binance, key: str, secret: str
 ) -> None:
-    refused = connections.sync_connection(
+    refused = connection_sync.sync_connection(
         uow, box, _connect(uow, box, secret=secret, key=key), clock=clock
     )
     assert "bad-key" == refused.error_kind and "refused the API key" in (refused.error or "")

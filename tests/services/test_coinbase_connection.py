@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from quantdesk.services import connections, portfolio
+from quantdesk.services import connection_sync, connections, portfolio
 from quantdesk.services.import_file import ImportOptions, import_stream
 from quantdesk.store.unit_of_work import SqlUnitOfWork
 from quantdesk.store.vault import Vault, new_key
@@ -66,7 +66,7 @@ def test_every_wallet_s_history_is_recorded_once_and_the_next_sync_reads_only_wh
     uow: SqlUnitOfWork, box: Vault, coinbase: Coinbase
 ) -> None:
     connection = _connect(uow, box)
-    first = connections.sync_connection(uow, box, connection, clock=clock)
+    first = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert first.error is None, first.error
     assert {} == first.differences and HELD == _units(uow)  # each trade counted once
     # deposit, buy, the convert's 2 legs, send, reward, fill
@@ -75,7 +75,7 @@ def test_every_wallet_s_history_is_recorded_once_and_the_next_sync_reads_only_wh
     assert "ok" == first.connection.status
 
     coinbase.calls.clear()
-    again = connections.sync_connection(uow, box, connection, clock=clock)
+    again = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert {"transactions": 0} == again.added
     asked = {path: params for path, params in coinbase.calls if path.endswith("/transactions")}
     for account in coinbase.accounts:  # each wallet from after its last transaction
@@ -88,7 +88,7 @@ def test_every_wallet_s_history_is_recorded_once_and_the_next_sync_reads_only_wh
         transaction("staking_reward", "0.00010000", "ETH", "0.20", RECENTLY)
     )
     coinbase.account("ETH").balance = "0.09060000"
-    later = connections.sync_connection(uow, box, connection, clock=clock)
+    later = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert {"transactions": 1} == later.added and {} == later.differences
 
 
@@ -102,12 +102,12 @@ def test_a_pending_send_is_recorded_by_the_sync_after_it_completes(
     btc.transactions.append(transaction("send", "0.00200000", "BTC", "100.00", RECENTLY + 1000))
     btc.balance = "0.00700000"  # the pending send has not left yet
     connection = _connect(uow, box)
-    first = connections.sync_connection(uow, box, connection, clock=clock)
+    first = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert first.error is None and {} == first.differences
     assert any("is pending" in note for note in first.notes)
     btc.transactions[-2]["status"] = "completed"
     btc.balance = "0.00600000"
-    later = connections.sync_connection(uow, box, connection, clock=clock)
+    later = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert {"transactions": 1} == later.added and {} == later.differences
     assert Decimal("0.006") == _units(uow)["BTC"]
 
@@ -118,11 +118,11 @@ def test_a_rate_limit_midway_stores_nothing_and_the_next_sync_resumes(
     connection = _connect(uow, box)
     eth = coinbase.account("ETH")
     coinbase.fail[f"/v2/accounts/{eth.id}"] = (429, "rate_limit_exceeded", "Too many requests")
-    failed = connections.sync_connection(uow, box, connection, clock=clock)
+    failed = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert "rate-limit" == failed.error_kind and {} == _units(uow)
     assert {"transactions": None} == failed.connection.synced_through
     coinbase.fail.clear()
-    resumed = connections.sync_connection(uow, box, connection, clock=clock)
+    resumed = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert resumed.error is None and {} == resumed.differences and HELD == _units(uow)
 
 
@@ -135,15 +135,15 @@ def test_another_key_or_a_key_without_the_read_scope_is_said_plainly(
         serialization.NoEncryption(),
     )
     wrong = _connect(uow, box, secret=other.decode())
-    refused = connections.sync_connection(uow, box, wrong, clock=clock)
+    refused = connection_sync.sync_connection(uow, box, wrong, clock=clock)
     assert "bad-key" == refused.error_kind and "refused the API key" in (refused.error or "")
     connections.remove_connection(uow, wrong)
     garbled = _connect(uow, box, secret="-----BEGIN EC PRIVATE KEY-----\nnot a key\n-----END")
-    unusable = connections.sync_connection(uow, box, garbled, clock=clock)
+    unusable = connection_sync.sync_connection(uow, box, garbled, clock=clock)
     assert "bad-key" == unusable.error_kind and "cannot sign" in (unusable.error or "")
     connections.remove_connection(uow, garbled)
     coinbase.fail["/v2/accounts"] = (403, "invalid_scope", "Invalid scope")
-    scoped = connections.sync_connection(uow, box, _connect(uow, box), clock=clock)
+    scoped = connection_sync.sync_connection(uow, box, _connect(uow, box), clock=clock)
     assert "permission" == scoped.error_kind and {} == _units(uow)
 
 
@@ -166,7 +166,7 @@ def test_a_first_sync_starts_after_the_history_imported_from_coinbase_s_export(
         clock=clock,
     )  # fmt: skip
     assert imported.ok and 2 == imported.added, imported.issues
-    synced = connections.sync_connection(uow, box, connection, clock=clock)
+    synced = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert synced.error is None, synced.error
     assert {} == synced.differences and HELD == _units(uow)  # the export's two not again
     assert {"transactions": 5} == synced.added
@@ -183,6 +183,8 @@ def test_a_first_sync_starts_after_the_history_imported_from_coinbase_s_export(
 def test_a_key_pasted_on_one_line_or_from_coinbase_s_key_file_still_signs(
     uow: SqlUnitOfWork, box: Vault, coinbase: Coinbase, pasted: str
 ) -> None:
-    synced = connections.sync_connection(uow, box, _connect(uow, box, secret=pasted), clock=clock)
+    synced = connection_sync.sync_connection(
+        uow, box, _connect(uow, box, secret=pasted), clock=clock
+    )
     assert synced.error is None, synced.error
     assert HELD == _units(uow)

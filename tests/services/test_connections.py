@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from quantdesk.connectors.ccxt_client import ExchangeSession, failure_of
-from quantdesk.services import connections, portfolio
+from quantdesk.services import connection_sync, connections, portfolio
 from quantdesk.services.import_file import ImportOptions, import_stream
 from quantdesk.store.connections import rotate_secrets
 from quantdesk.store.unit_of_work import SqlUnitOfWork
@@ -69,7 +69,7 @@ def test_a_sync_records_the_history_once_and_the_next_asks_only_for_what_is_new(
     uow: SqlUnitOfWork, box: Vault, kraken: Kraken
 ) -> None:
     connection = _connect(uow, box)
-    first = connections.sync_connection(uow, box, connection, clock=clock)
+    first = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert first.error is None, first.error
     assert {"trades": 3, "deposits": 1, "withdrawals": 1} == first.added  # ETH for BTC: 2 legs
     assert {} == first.differences  # the ledger holds what the exchange says it holds
@@ -80,7 +80,7 @@ def test_a_sync_records_the_history_once_and_the_next_asks_only_for_what_is_new(
     assert "ok" == first.connection.status and first.connection.last_sync_at is not None
 
     kraken.calls.clear()
-    again = connections.sync_connection(uow, box, connection, clock=clock)
+    again = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert {"trades": 0, "deposits": 0, "withdrawals": 0} == again.added
     starts = {method: form.get("start") for method, form in kraken.calls}
     assert str(T0 + 7200) == starts["TradesHistory"]  # from the last trade on, not from 0
@@ -91,7 +91,7 @@ def test_a_sync_records_the_history_once_and_the_next_asks_only_for_what_is_new(
         )
     )
     kraken.balances.update(ZUSD="5505.6500", XXBT="0.0298000000")
-    later = connections.sync_connection(uow, box, connection, clock=clock)
+    later = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert 1 == later.added["trades"] and {} == later.differences
 
 
@@ -116,7 +116,7 @@ def test_a_first_sync_starts_after_the_history_imported_from_the_export(
 ) -> None:
     connection = _connect(uow, box)
     assert 1 == _import_export(uow)
-    synced = connections.sync_connection(uow, box, connection, clock=clock)
+    synced = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert synced.error is None, synced.error
     assert 2 == synced.added["trades"]  # the ETH trade's two legs; the exported trade once
     assert "trades: synced from 2025-12-29 10:20:00 UTC on" in synced.notes[0]
@@ -132,7 +132,7 @@ def test_a_trade_synced_and_then_imported_from_the_export_is_counted_once(
     uow: SqlUnitOfWork, box: Vault, kraken: Kraken
 ) -> None:
     connection = _connect(uow, box)
-    assert connections.sync_connection(uow, box, connection, clock=clock).error is None
+    assert connection_sync.sync_connection(uow, box, connection, clock=clock).error is None
     assert 0 == _import_export(uow)  # the export's txid is the synced trade's id
     assert {"BTC": Decimal("0.0398"), "ETH": Decimal(1), "USD": Decimal(4987)} == _units(uow)
 
@@ -145,11 +145,11 @@ def test_a_pending_deposit_is_recorded_by_the_sync_after_it_completes(
     )
     kraken.balances["ZUSD"] = "5012.0000"
     connection = _connect(uow, box)
-    first = connections.sync_connection(uow, box, connection, clock=clock)
+    first = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert 2 == first.added["deposits"] and {} == first.differences
     kraken.deposits[1]["status"] = "Success"  # the 50 USD credited at last
     kraken.balances["ZUSD"] = "5062.0000"
-    later = connections.sync_connection(uow, box, connection, clock=clock)
+    later = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert 1 == later.added["deposits"] and 1 == later.duplicates["deposits"]  # from it on
     assert {} == later.differences and Decimal(5062) == _units(uow)["USD"]
 
@@ -167,7 +167,7 @@ def test_a_refused_sync_says_why_in_plain_words_and_stores_nothing(
 ) -> None:
     connection = _connect(uow, box)
     kraken.fail["TradesHistory"] = failure
-    report = connections.sync_connection(uow, box, connection, clock=clock)
+    report = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert kind == report.error_kind and words in (report.error or "")
     assert "error" == report.connection.status and words in (report.connection.error or "")
     assert API_KEY not in (report.error or "") and SECRET not in (report.error or "")
@@ -177,7 +177,7 @@ def test_a_refused_sync_says_why_in_plain_words_and_stores_nothing(
 
 def test_a_wrong_secret_is_a_bad_key(uow: SqlUnitOfWork, box: Vault, kraken: Kraken) -> None:
     wrong = "b3RoZXIgc2VjcmV0IG9mIHRoZSBzYW1lIGxlbmd0aCwgbm90IHRoZSBhY2NvdW50J3M="
-    report = connections.sync_connection(uow, box, _connect(uow, box, wrong), clock=clock)
+    report = connection_sync.sync_connection(uow, box, _connect(uow, box, wrong), clock=clock)
     assert "bad-key" == report.error_kind and {} == _units(uow)
 
 
@@ -185,7 +185,7 @@ def test_a_rate_limit_midway_stores_nothing_and_the_next_sync_resumes(
     uow: SqlUnitOfWork, box: Vault, kraken: Kraken
 ) -> None:
     connection = _connect(uow, box)
-    assert connections.sync_connection(uow, box, connection, clock=clock).error is None
+    assert connection_sync.sync_connection(uow, box, connection, clock=clock).error is None
     kraken.trades.update(
         trade("TNEW11-AAAAA-BBBBBB", "XXBTZUSD", "sell", T0 + 86400.0, "52000.0", "0.01", "1.35")
     )
@@ -194,14 +194,14 @@ def test_a_rate_limit_midway_stores_nothing_and_the_next_sync_resumes(
     )
     kraken.balances.update(ZUSD="5505.6500", XXBT="0.0198000000")
     kraken.fail["WithdrawStatus"] = "EAPI:Rate limit exceeded"  # the last stream
-    stopped = connections.sync_connection(uow, box, connection, clock=clock)
+    stopped = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert "rate-limit" == stopped.error_kind and "rate limiting" in (stopped.error or "")
     assert {} == stopped.added and "error" == stopped.connection.status
     assert Decimal("0.0398") == _units(uow)["BTC"]  # the new trade waits with the rest
     assert (T0 + 7200) * 1000 + 500 == stopped.connection.synced_through["trades"]
 
     del kraken.fail["WithdrawStatus"]
-    resumed = connections.sync_connection(uow, box, connection, clock=clock)
+    resumed = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert resumed.error is None and {} == resumed.differences
     assert 1 == resumed.added["trades"] and 1 == resumed.added["withdrawals"]
     assert {"BTC": Decimal("0.0198"), "ETH": Decimal(1), "USD": Decimal("5505.65")} == _units(uow)
@@ -225,7 +225,7 @@ def test_credentials_are_encrypted_at_rest_and_open_after_a_key_rotation(
     assert again != stored
     with pytest.raises(Exception, match="cannot be opened"):
         Vault.from_keys(old).decrypt(again)  # the old key alone no longer opens it
-    report = connections.sync_connection(uow, rotated, connection, clock=clock)
+    report = connection_sync.sync_connection(uow, rotated, connection, clock=clock)
     assert report.error is None and 3 == report.added["trades"]
 
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from quantdesk.domain.errors import InvalidInput
-from quantdesk.services import connections, portfolio
+from quantdesk.services import connection_sync, connections, portfolio
 from quantdesk.store.unit_of_work import SqlUnitOfWork
 from quantdesk.store.vault import Vault, new_key
 from tests.conftest import clock
@@ -56,7 +56,7 @@ def test_a_linked_brokerage_syncs_its_investments_once_and_then_from_the_last_da
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT credentials FROM connections")).scalar_one()
     assert ACCESS_TOKEN not in stored
-    first = connections.sync_connection(uow, box, connection, clock=clock)
+    first = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert first.error is None, first.error
     assert 5 == first.added["investments"] and {} == first.differences
     assert [0, 2, 4] == [offset for _, offset in plaid.asked]  # three pages of two
@@ -68,7 +68,7 @@ def test_a_linked_brokerage_syncs_its_investments_once_and_then_from_the_last_da
 
     plaid.asked.clear()
     plaid.transactions.append(movement("pl-div-2", "2026-04-01", "cash", "dividend", 0, 0, 0, -7))
-    again = connections.sync_connection(uow, box, connection, clock=clock)
+    again = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert 1 == again.added["investments"] and 1 == again.duplicates["investments"]
     assert "2026-04-01" == plaid.asked[0][0]  # from the last synced day, inclusive
 
@@ -87,7 +87,7 @@ def test_plaids_errors_are_said_in_plain_words_and_store_nothing(
     box = Vault.from_keys(new_key())
     connection = _link(uow, box)
     plaid.fail = code
-    report = connections.sync_connection(uow, box, connection, clock=clock)
+    report = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert kind == report.error_kind and words in (report.error or "")
     assert [] == portfolio.current_positions(uow, account="IRA", as_of=clock().date())
 

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from quantdesk import bootstrap
 from quantdesk.cli.app import JsonOpt, _ctx, _print_json, app, out
-from quantdesk.services import connections
+from quantdesk.services import connection_sync, connections
 from quantdesk.store import vault
 from quantdesk.store.connections import rotate_secrets
 from quantdesk.store.unit_of_work import SqlUnitOfWork
@@ -128,7 +128,7 @@ def connections_sync(
     """Read what is new on the exchange(s) into the ledger."""
     uow, box = _uow(ctx), vault.current()
     ids = [connection_id] if connection_id else [v.id for v in connections.list_connections(uow)]
-    reports = [connections.sync_connection(uow, box, i, clock=bootstrap.utc_now) for i in ids]
+    reports = [connection_sync.sync_connection(uow, box, i, clock=bootstrap.utc_now) for i in ids]
     if as_json:
         _print_json(
             [

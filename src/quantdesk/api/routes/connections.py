@@ -14,7 +14,7 @@ from quantdesk.api.schemas import Id
 from quantdesk.connectors import plaid_client
 from quantdesk.domain.errors import NotFound
 from quantdesk.domain.money import to_text
-from quantdesk.services import connections
+from quantdesk.services import connection_sync, connections
 from quantdesk.store import vault
 
 router = APIRouter(prefix="/connections", tags=["connections"])
@@ -146,7 +146,7 @@ def add_plaid_connection(body: PlaidIn, caller: CallerDep) -> ConnectionOut:
 def sync_connection(connection_id: Id, caller: CallerDep) -> SyncOut:
     """Read what is new on the exchange now. A failed sync is still 200: its ``error``
     says why, and the connection's status shows it until a sync succeeds."""
-    done = connections.sync_connection(
+    done = connection_sync.sync_connection(
         caller.uow, vault.current(), connection_id, clock=caller.services.clock
     )
     differences: dict[str, Any] = {
