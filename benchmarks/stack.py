@@ -48,6 +48,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -214,6 +215,17 @@ def report_upstream(result: Result, seconds: float) -> None:
         f" {seconds:.0f} s with a {DEFAULT_TTL:.0f} s quote TTL ({windows} TTL windows):"
         f" {calls / (max(1, len(distinct)) * windows):.2f} calls per batch per TTL"
     )
+    from quantdesk.domain.instruments import AssetType  # noqa: PLC0415
+    from quantdesk.domain.market import MarketSymbol  # noqa: PLC0415
+    from quantdesk.market.sessions import UsEquityHours  # noqa: PLC0415
+
+    reopens = UsEquityHours().closed_until(MarketSymbol("VTI", AssetType.ETF), datetime.now(UTC))
+    if reopens is not None:  # the symbols' market is closed: say why no quote was asked
+        print(
+            f"  (NYSE is closed until {reopens:%Y-%m-%d %H:%M} UTC: a quote fetched while its"
+            " market is closed stays fresh until it opens, so quotes are asked per TTL only"
+            " in a run during market hours)"
+        )
 
 
 async def user_loop(
