@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from quantdesk.domain.transactions import TransactionType as T
 from quantdesk.importers.base import ParsedTransaction
+from quantdesk.importers.cells import json_number
 from quantdesk.importers.coinbase import Swap, swap_entries
 from quantdesk.importers.crypto import CRYPTO, is_fiat
 from quantdesk.importers.dates import When
@@ -38,22 +39,12 @@ def _when(record: Mapping[str, Any]) -> When | None:
     return When(moment, moment.date(), True)
 
 
-def _number(value: object) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        found = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return found if found.is_finite() else None
-
-
 def _fees(record: Mapping[str, Any]) -> dict[str, Decimal]:
     """Fees by currency (ccxt gives ``fee`` or a list ``fees``)."""
     found: dict[str, Decimal] = {}
     listed = record.get("fees") or ([record["fee"]] if record.get("fee") else [])
     for fee in listed:
-        cost, code = _number((fee or {}).get("cost")), (fee or {}).get("currency")
+        cost, code = json_number((fee or {}).get("cost")), (fee or {}).get("currency")
         if cost and code:
             found[str(code)] = found.get(str(code), Decimal(0)) + abs(cost)
     return found
@@ -66,7 +57,7 @@ def trade_entries(
     for line, trade in enumerate(trades, start=first_line):
         when, symbol = _when(trade), str(trade.get("symbol") or "")
         side, trade_id = trade.get("side"), trade.get("id")
-        amount, cost = _number(trade.get("amount")), _number(trade.get("cost"))
+        amount, cost = json_number(trade.get("amount")), json_number(trade.get("cost"))
         if ":" in symbol:
             ctx.notices.skip(line, f"derivative trade {trade_id} on {symbol}: not tracked")
             continue
@@ -123,7 +114,7 @@ def transfer_entries(
     for line, record in enumerate(records, start=first_line):
         kind, status, record_id = record.get("type"), record.get("status"), record.get("id")
         code, when = str(record.get("currency") or ""), _when(record)
-        amount = _number(record.get("amount"))
+        amount = json_number(record.get("amount"))
         if status != "ok":
             ctx.notices.skip(line, f"{kind} {record_id} is {status or 'of unknown status'}")
             continue
@@ -136,49 +127,55 @@ def transfer_entries(
         fee = _fees(record).get(code, Decimal(0))
         incoming = kind == "deposit"
         external = f"{kind}:{record_id}"
-        if is_fiat(code):
-            built = [
+        coin_fee = Decimal(0) if is_fiat(code) else fee  # a fiat fee is its own entry
+        units = abs(amount) - coin_fee if incoming else abs(amount) + coin_fee
+        note = f"network fee {fee} {code} included" if coin_fee else None
+        built = [money_move(ctx, line, when, code, units, incoming=incoming, external_id=external,
+                            description=note)]  # fmt: skip
+        if fee and is_fiat(code):
+            built.append(
                 build_entry(
                     ctx.issues,
                     line,
-                    T.DEPOSIT if incoming else T.WITHDRAWAL,
+                    T.FEE,
                     when,
-                    amount=abs(amount),
+                    amount=fee,
                     currency=code,
                     external_id=external,
-                    column="amount",
+                    description=f"{kind} fee",
+                    leg="fee",
                 )
-            ]
-            if fee:
-                built.append(
-                    build_entry(
-                        ctx.issues,
-                        line,
-                        T.FEE,
-                        when,
-                        amount=fee,
-                        currency=code,
-                        external_id=external,
-                        description=f"{kind} fee",
-                        leg="fee",
-                    )
-                )
-        else:
-            units = abs(amount) - fee if incoming else abs(amount) + fee
-            built = [
-                build_entry(
-                    ctx.issues,
-                    line,
-                    T.TRANSFER_IN if incoming else T.TRANSFER_OUT,
-                    when,
-                    symbol=code,
-                    asset_type=CRYPTO,
-                    quantity=units,
-                    external_id=external,
-                    description=f"network fee {fee} {code} included" if fee else None,
-                    column="amount",
-                )
-            ]
+            )
         for entry in built:
             if entry is not None:
                 yield entry
+
+
+def money_move(
+    ctx: ParseContext,
+    line: int,
+    when: When,
+    code: str,
+    units: Decimal,
+    *,
+    incoming: bool,
+    external_id: str,
+    description: str | None = None,
+) -> ParsedTransaction | None:
+    """Cash in or out (a fiat ``code``), or units of a coin in or out of the account."""
+    if is_fiat(code):
+        kind = T.DEPOSIT if incoming else T.WITHDRAWAL
+        return build_entry(
+            ctx.issues,
+            line,
+            kind,
+            when,
+            amount=units,
+            currency=code,
+            external_id=external_id,
+            description=description,
+            column="amount",
+        )
+    return build_entry(ctx.issues, line, T.TRANSFER_IN if incoming else T.TRANSFER_OUT, when,
+                       symbol=code, asset_type=CRYPTO, quantity=units, external_id=external_id,
+                       description=description, column="amount")  # fmt: skip

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -204,3 +204,15 @@ def _localized(parsed: datetime, tz: str) -> When:
         parsed = parsed.replace(tzinfo=zone(tz))
     # The trade date is the date where the trade happened (the export's zone).
     return When(parsed.astimezone(UTC), parsed.date(), True)
+
+
+def json_number(value: object) -> Decimal | None:
+    """A number of an API's JSON answer (a string or a float), or None when it is missing
+    or not a finite number (a boolean is not a number)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        found = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return found if found.is_finite() else None

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from quantdesk.domain.transactions import TransactionType as T
 from quantdesk.importers.base import ParsedTransaction
+from quantdesk.importers.ccxt_entries import money_move
+from quantdesk.importers.cells import json_number
 from quantdesk.importers.coinbase import ticker
 from quantdesk.importers.crypto import CRYPTO, is_fiat
 from quantdesk.importers.dates import When
@@ -56,17 +58,9 @@ _INTERNAL = frozenset(
 )
 
 
-def _number(value: object) -> Decimal | None:
-    try:
-        found = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    return found if found.is_finite() else None
-
-
 def _money(record: Mapping[str, Any], key: str) -> tuple[Decimal | None, str]:
     found = record.get(key) or {}
-    return _number(found.get("amount")), ticker(str(found.get("currency") or ""))
+    return json_number(found.get("amount")), ticker(str(found.get("currency") or ""))
 
 
 def _when(record: Mapping[str, Any]) -> When:
@@ -125,52 +119,13 @@ def _entry(
     elif kind == "advanced_trade_fill":
         yield from _fill(ctx, line, ident, record, code, amount)
         return
-    elif kind == "send":
+    elif kind == "send" or kind in _CASH_MOVES:  # in or out by the amount's sign
         fee, fee_code = _money(record.get("network") or {}, "transaction_fee")
         note = f"network fee {fee} {fee_code} included" if fee and amount < 0 else None
         built.append(
-            build_entry(
-                ctx.issues,
-                line,
-                T.TRANSFER_IN if amount > 0 else T.TRANSFER_OUT,
-                when,
-                symbol=code,
-                asset_type=CRYPTO,
-                quantity=units,
-                external_id=ident,
-                description=note,
-                column="amount",
-            )
-        )
-    elif kind in _CASH_MOVES:
-        incoming = amount > 0
-        if is_fiat(code):
-            built.append(
-                build_entry(
-                    ctx.issues,
-                    line,
-                    T.DEPOSIT if incoming else T.WITHDRAWAL,
-                    when,
-                    amount=units,
-                    currency=code,
-                    external_id=ident,
-                    column="amount",
-                )
-            )
-        else:
-            built.append(
-                build_entry(
-                    ctx.issues,
-                    line,
-                    T.TRANSFER_IN if incoming else T.TRANSFER_OUT,
-                    when,
-                    symbol=code,
-                    asset_type=CRYPTO,
-                    quantity=units,
-                    external_id=ident,
-                    column="amount",
-                )
-            )
+            money_move(ctx, line, when, code, units, incoming=amount > 0, external_id=ident,
+                       description=note)
+        )  # fmt: skip
     elif kind in _REWARDS:
         built.append(
             build_entry(
@@ -207,7 +162,10 @@ def _fill(
     fill = record.get("advanced_trade_fill") or {}
     base, _, quote = str(fill.get("product_id") or "").partition("-")
     base, quote = ticker(base), ticker(quote)
-    price, commission = _number(fill.get("fill_price")), _number(fill.get("commission") or 0)
+    price, commission = (
+        json_number(fill.get("fill_price")),
+        json_number(fill.get("commission") or 0),
+    )
     if not base or not quote or price is None or commission is None:
         ctx.issues.add(line, "advanced_trade_fill", f"fill {ident} has no product or price")
         return

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from quantdesk.domain.instruments import AssetType
 from quantdesk.domain.transactions import TransactionType as T
 from quantdesk.importers.base import ParsedTransaction
+from quantdesk.importers.cells import json_number
 from quantdesk.importers.dates import When
 from quantdesk.importers.table import ParseContext, build_entry
 
@@ -46,16 +47,6 @@ CASH_SUBTYPES = {
 }
 
 
-def _number(value: object) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        found = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return found if found.is_finite() else None
-
-
 def investment_entries(
     ctx: ParseContext,
     transactions: Sequence[Mapping[str, Any]],
@@ -74,8 +65,11 @@ def investment_entries(
             ctx.issues.add(line, "date", f"transaction {entry_id} has no date")
             continue
         when = When(datetime.combine(day, time(0), tzinfo=UTC), day, False)
-        quantity, amount = _number(record.get("quantity")), _number(record.get("amount"))
-        price, fees = _number(record.get("price")), _number(record.get("fees")) or Decimal(0)
+        quantity, amount = json_number(record.get("quantity")), json_number(record.get("amount"))
+        price, fees = (
+            json_number(record.get("price")),
+            json_number(record.get("fees")) or Decimal(0),
+        )
         security = securities.get(str(record.get("security_id") or "")) or {}
         symbol = security.get("ticker_symbol") or None
         asset = SECURITY_TYPES.get(str(security.get("type") or "").lower())
