@@ -14,10 +14,10 @@ from decimal import Decimal
 
 import pytest
 
-from quantdesk.services import connection_sync, connections, portfolio
+from quantdesk.services import connection_sync, connections
 from quantdesk.services.import_file import ImportOptions, import_stream
 from quantdesk.store.unit_of_work import SqlUnitOfWork
-from quantdesk.store.vault import Vault, new_key
+from quantdesk.store.vault import Vault
 from tests.conftest import NOW, clock
 from tests.connectors.binance_server import (
     API_KEY,
@@ -28,6 +28,7 @@ from tests.connectors.binance_server import (
     my_trade,
     small_account,
 )
+from tests.services.conftest import units_in
 
 HELD = {"USDT": Decimal(200), "BTC": Decimal("0.0079"), "BNB": Decimal("0.4985")}
 
@@ -41,11 +42,6 @@ def binance(monkeypatch: pytest.MonkeyPatch) -> Iterator[Binance]:
     server.close()
 
 
-@pytest.fixture
-def box() -> Vault:
-    return Vault.from_keys(new_key())
-
-
 def _connect(uow: SqlUnitOfWork, box: Vault, secret: str = SECRET, key: str = API_KEY) -> int:
     made = connections.add_connection(
         uow, box, provider="binance", account="Binance", api_key=key, secret=secret, clock=clock
@@ -54,10 +50,7 @@ def _connect(uow: SqlUnitOfWork, box: Vault, secret: str = SECRET, key: str = AP
 
 
 def _units(uow: SqlUnitOfWork) -> dict[str, Decimal]:
-    return {
-        p.instrument.symbol: p.quantity
-        for p in portfolio.current_positions(uow, account="Binance", as_of=clock().date())
-    }
+    return units_in(uow, "Binance")
 
 
 def _asked(binance: Binance, path: str) -> list[dict[str, str]]:

@@ -15,10 +15,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from quantdesk.services import connection_sync, connections, portfolio
+from quantdesk.services import connection_sync, connections
 from quantdesk.services.import_file import ImportOptions, import_stream
 from quantdesk.store.unit_of_work import SqlUnitOfWork
-from quantdesk.store.vault import Vault, new_key
+from quantdesk.store.vault import Vault
 from tests.conftest import NOW, clock
 from tests.connectors.coinbase_server import (
     KEY_NAME,
@@ -28,6 +28,7 @@ from tests.connectors.coinbase_server import (
     small_account,
     transaction,
 )
+from tests.services.conftest import units_in
 
 HELD = {"USD": Decimal("519.88"), "BTC": Decimal("0.005"), "ETH": Decimal("0.0905")}
 RECENTLY = int(NOW.timestamp() * 1000) - 3_600_000
@@ -42,11 +43,6 @@ def coinbase(monkeypatch: pytest.MonkeyPatch) -> Iterator[Coinbase]:
     server.close()
 
 
-@pytest.fixture
-def box() -> Vault:
-    return Vault.from_keys(new_key())
-
-
 def _connect(uow: SqlUnitOfWork, box: Vault, secret: str = SECRET) -> int:
     made = connections.add_connection(
         uow, box, provider="coinbase", account="Coinbase", api_key=KEY_NAME, secret=secret,
@@ -56,10 +52,7 @@ def _connect(uow: SqlUnitOfWork, box: Vault, secret: str = SECRET) -> int:
 
 
 def _units(uow: SqlUnitOfWork) -> dict[str, Decimal]:
-    return {
-        p.instrument.symbol: p.quantity
-        for p in portfolio.current_positions(uow, account="Coinbase", as_of=clock().date())
-    }
+    return units_in(uow, "Coinbase")
 
 
 def test_every_wallet_s_history_is_recorded_once_and_the_next_sync_reads_only_what_is_new(

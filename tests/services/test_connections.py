@@ -14,13 +14,14 @@ import pytest
 from sqlalchemy import Engine, text
 
 from quantdesk.connectors.ccxt_client import ExchangeSession, failure_of
-from quantdesk.services import connection_sync, connections, portfolio
+from quantdesk.services import connection_sync, connections
 from quantdesk.services.import_file import ImportOptions, import_stream
 from quantdesk.store.connections import rotate_secrets
 from quantdesk.store.unit_of_work import SqlUnitOfWork
 from quantdesk.store.vault import Vault, new_key
 from tests.conftest import clock
 from tests.connectors.kraken_server import API_KEY, SECRET, Kraken, funding, trade
+from tests.services.conftest import units_in
 
 T0 = 1_767_000_000  # 2025-12-29, seconds
 
@@ -46,11 +47,6 @@ def kraken(monkeypatch: pytest.MonkeyPatch) -> Iterator[Kraken]:
     server.close()
 
 
-@pytest.fixture
-def box() -> Vault:
-    return Vault.from_keys(new_key())
-
-
 def _connect(uow: SqlUnitOfWork, box: Vault, secret: str = SECRET) -> int:
     made = connections.add_connection(
         uow, box, provider="kraken", account="Kraken", api_key=API_KEY, secret=secret, clock=clock
@@ -59,10 +55,7 @@ def _connect(uow: SqlUnitOfWork, box: Vault, secret: str = SECRET) -> int:
 
 
 def _units(uow: SqlUnitOfWork) -> dict[str, Decimal]:
-    return {
-        p.instrument.symbol: p.quantity
-        for p in portfolio.current_positions(uow, account="Kraken", as_of=clock().date())
-    }
+    return units_in(uow, "Kraken")
 
 
 def test_a_sync_records_the_history_once_and_the_next_asks_only_for_what_is_new(
@@ -238,7 +231,8 @@ def test_an_exchange_pointed_elsewhere_keeps_its_api_paths(monkeypatch: pytest.M
 
 
 def test_an_exchange_whose_api_needs_per_market_reads_says_what_to_do_instead() -> None:
-    ccxt = pytest.importorskip("ccxt")
+    import ccxt  # noqa: PLC0415 - ccxt's own error types
+
     found = failure_of(ccxt.ArgumentsRequired("okx fetchMyTrades() requires a symbol"), "okx")
     assert "exchange" == found.kind
     assert "per market or per currency" in str(found) and "import its CSV export" in str(found)

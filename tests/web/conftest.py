@@ -107,6 +107,22 @@ def browser() -> Iterator[object]:
         launched.close()
 
 
+def start_server_with(environment: dict[str, str], folder: Path) -> Server:
+    """:func:`start_server` of the demo with ``environment`` set for the server only (a
+    fake exchange's or aggregator's address on loopback, its keys)."""
+    _need((DIST / "index.html").is_file(), f"the web build {DIST} is missing (run `make web`)")
+    saved = {k: os.environ.get(k) for k in environment}
+    os.environ.update(environment)
+    try:
+        return start_server(folder)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 @dataclass
 class Troubles:
     """What went wrong in the page: console errors, uncaught exceptions, failed requests."""

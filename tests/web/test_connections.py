@@ -5,14 +5,13 @@ plain words, and a connection removed."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.connectors.kraken_server import API_KEY, SECRET, Kraken, ccxt_environment, small_account
-from tests.web.conftest import DIST, Server, _need, sign_in, start_server
+from tests.web.conftest import Server, sign_in, start_server_with
 
 
 @pytest.fixture(scope="module")
@@ -25,18 +24,7 @@ def kraken() -> Iterator[Kraken]:
 @pytest.fixture(scope="module")
 def server(kraken: Kraken, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The demo, its exchanges pointed at the Kraken on loopback."""
-    _need((DIST / "index.html").is_file(), f"the web build {DIST} is missing (run `make web`)")
-    pointed = ccxt_environment(kraken)
-    saved = {k: os.environ.get(k) for k in pointed}
-    os.environ.update(pointed)
-    try:
-        running = start_server(tmp_path_factory.mktemp("connections"))
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    running = start_server_with(ccxt_environment(kraken), tmp_path_factory.mktemp("connections"))
     yield running
     running.process.terminate()
     running.process.wait(timeout=20)

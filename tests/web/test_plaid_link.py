@@ -8,14 +8,13 @@ onExit}).open()``) and, as Link does, answers only the token Plaid issued."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, Route, expect
 
 from tests.connectors.plaid_server import PUBLIC_TOKEN, Plaid, movement, plaid_environment
-from tests.web.conftest import DIST, Server, _need, sign_in, start_server
+from tests.web.conftest import Server, sign_in, start_server_with
 
 LINK_TOKEN = "link-sandbox-af1a0311-da53-4636-b754-dd15cc058176"  # what the fake Plaid issues
 LINK_SCRIPT = f"""
@@ -51,18 +50,7 @@ def plaid() -> Iterator[Plaid]:
 @pytest.fixture(scope="module")
 def server(plaid: Plaid, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The demo, with Plaid keys and Plaid's API on loopback."""
-    _need((DIST / "index.html").is_file(), f"the web build {DIST} is missing (run `make web`)")
-    pointed = plaid_environment(plaid)
-    saved = {k: os.environ.get(k) for k in pointed}
-    os.environ.update(pointed)
-    try:
-        running = start_server(tmp_path_factory.mktemp("plaid"))
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    running = start_server_with(plaid_environment(plaid), tmp_path_factory.mktemp("plaid"))
     yield running
     running.process.terminate()
     running.process.wait(timeout=20)
