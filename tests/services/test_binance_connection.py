@@ -164,3 +164,16 @@ def test_a_wrong_key_or_secret_is_said_plainly_and_stores_nothing(
     )
     assert "bad-key" == refused.error_kind and "refused the API key" in (refused.error or "")
     assert {} == _units(uow)
+
+
+def test_a_window_with_more_deposits_than_one_answer_holds_is_read_whole(
+    uow: SqlUnitOfWork, box: Vault, binance: Binance
+) -> None:
+    """Binance answers at most 1,000 records a window (newest first here): 1,100 deposits
+    in one day are read by narrowing the window, not cut to the newest 1,000."""
+    day = int(NOW.timestamp() * 1000) - 86_400_000
+    binance.deposits += [deposit("USDT", "1", day + 60_000 * n, f"0xmany{n}") for n in range(1100)]
+    binance.balances["USDT"] = "1300.00000000"
+    synced = connection_sync.sync_connection(uow, box, _connect(uow, box), clock=clock)
+    assert synced.error is None, synced.error
+    assert 1101 == synced.added["deposits"] and {} == synced.differences

@@ -64,21 +64,24 @@ class BinanceSession(ExchangeSession):
         return batch
 
     def _windows(self, method: Any, since: int | None) -> Batch:
+        """Every record from ``since`` to now, window by window. A window with a full page
+        may hold more than Binance gives in one answer (and in no documented order): it is
+        halved until its records fit a page."""
         now = self.now
         start = OPENED if since is None else int(since)
         found: dict[str, dict[str, Any]] = {}
-        reached = start
+        reached, span = start, WINDOW
         for _ in range(MAX_PAGES * 4):  # a first sync walks about 40 windows
             if start > now:
                 break
-            end = min(start + WINDOW - 1, now)
+            end = min(start + span - 1, now)
             page = self.call(method, None, start, PAGE, {"endTime": end})
+            if len(page) >= PAGE and end > start:
+                span = (end - start + 1) // 2
+                continue
             for record in page:
                 found[str(record.get("id"))] = record
-            if len(page) >= PAGE:  # a full window: on from its latest record
-                start = max(stamp(r) for r in page)
-                continue
-            reached, start = end, end + 1
+            reached, start, span = end, end + 1, WINDOW
         records = sorted(found.values(), key=lambda r: (stamp(r), str(r["id"])))
         return Batch(records, resume_point(records, max(reached + 1 - OVERLAP, OPENED)))
 
