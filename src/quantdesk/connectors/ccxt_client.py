@@ -48,7 +48,7 @@ def failure_of(error: Exception, name: str) -> ConnectorError:
     ccxt = _ccxt()
     if isinstance(error, ccxt.AccountSuspended):
         return ConnectorError("revoked", f"{name} says the account is suspended or access revoked")
-    if isinstance(error, ccxt.PermissionDenied) or "invalid_scope" in str(error):
+    if isinstance(error, ccxt.PermissionDenied):
         return ConnectorError(
             "permission",
             f"the API key lacks a permission {name} needs for a read-only sync (query funds, "

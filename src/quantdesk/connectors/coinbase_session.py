@@ -48,6 +48,11 @@ class CoinbaseSession(ExchangeSession):
     def __init__(self, credentials: dict[str, str]) -> None:
         super().__init__("coinbase", {**credentials, "secret": pem(credentials.get("secret", ""))})
         self.streams = ("transactions",)
+        # a key without a scope the sync needs is answered invalid_scope, which ccxt counts
+        # as a refused key: in its own table of Coinbase's errors, a missing permission
+        from ccxt.base.errors import PermissionDenied  # noqa: PLC0415 - ccxt is loaded by now
+
+        self.client.exceptions["exact"]["invalid_scope"] = PermissionDenied
         self._accounts: list[dict[str, Any]] | None = None
 
     def _paged(self, method: Any, request: dict[str, Any]) -> list[dict[str, Any]]:
