@@ -108,6 +108,10 @@ class MemoryBarStore:
             stored = self._bars.get(symbol.key, {})
             return [stored[d] for d in sorted(stored) if start <= d <= end]
 
+    def count(self, symbol: MarketSymbol, start: date, end: date) -> int:
+        with self._lock:
+            return sum(start <= d <= end for d in self._bars.get(symbol.key, {}))
+
     def save(
         self, symbol: MarketSymbol, history: History, covered: tuple[date, date] | None
     ) -> None:

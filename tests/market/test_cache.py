@@ -183,6 +183,30 @@ def test_history_fetches_only_the_missing_range(cache_backend: CacheBackend) -> 
     assert date(2026, 7, 10) == longer.bars[-1].day
 
 
+def test_stored_closes_counts_what_history_stores_and_refetches_nothing_stored(
+    cache_backend: CacheBackend,
+) -> None:
+    """A refresh's count of closes: the same days history() stores and returns, fetched
+    once; asking again takes no lock (a stored range is checked before locking)."""
+    yahoo = FakeProvider("yahoo", PRICES)
+    cache, _ = make_cache(cache_backend, yahoo)
+    stock = MarketSymbol("S001", AssetType.STOCK)
+    counted = cache.stored_closes(stock, date(2026, 6, 1), date(2026, 6, 30))
+    locks: list[str] = []
+    taking = cache_backend.lock
+
+    def spied(name: str, timeout: float):  # type: ignore[no-untyped-def]
+        locks.append(name)
+        return taking(name, timeout)
+
+    cache_backend.lock = spied  # type: ignore[method-assign]
+    again = cache.stored_closes(stock, date(2026, 6, 1), date(2026, 6, 30))
+    history = cache.history(stock, date(2026, 6, 1), date(2026, 6, 30))
+    assert len(history.bars) == counted == again > 0
+    assert [("S001", date(2026, 6, 1), date(2026, 6, 30))] == yahoo.history_calls
+    assert [] == locks
+
+
 def test_history_never_stores_today(cache_backend: CacheBackend) -> None:
     """A range ending today stops at yesterday's close: today's bar can still move."""
     yahoo = FakeProvider("yahoo", PRICES, types=frozenset({AssetType.CRYPTO}))

@@ -32,12 +32,17 @@ def worker_command(
     """Run background jobs from the queue (several workers may run at once)."""
     import os  # noqa: PLC0415
 
-    from rq import Worker  # noqa: PLC0415
+    from rq import SimpleWorker  # noqa: PLC0415
 
     os.environ["QUANTDESK_DATABASE_URL"] = _ctx(ctx).db  # the jobs' database
     q = jobs.queue()
     out.print(f"quantdesk worker on queue '{q.name}' ({jobs.redis_url()})", highlight=False)
-    Worker([q], connection=q.connection).work(burst=burst, with_scheduler=True)
+    # Jobs run in this process, one at a time (RQ's SimpleWorker), not in a work horse
+    # forked per job: a fork, a new database connection and a cold engine cost more CPU
+    # than a recompute itself (139 ms against ~50 ms a job under benchmarks/stack.py).
+    # A job's timeout still holds (SIGALRM in this process); kill -9 of this process
+    # leaves the job abandoned, found and retried by the next worker as before.
+    SimpleWorker([q], connection=q.connection).work(burst=burst, with_scheduler=True)
 
 
 @jobs_app.command("list")

@@ -139,6 +139,10 @@ class BarStore(Protocol):
         """Stored closes in the range, oldest first, with each bar's source."""
         ...
 
+    def count(self, symbol: MarketSymbol, start: date, end: date) -> int:
+        """How many days of the range have a stored close."""
+        ...
+
     def save(
         self, symbol: MarketSymbol, history: History, covered: tuple[date, date] | None
     ) -> None:
@@ -385,22 +389,36 @@ class PriceCache:
         last_final = min(end, self.clock().date() - timedelta(days=1))
         if self.bar_store is None:
             return self._fetch_history(symbol, start, last_final)
-        if self.offline:
-            stored = self.bar_store.bars(symbol, start, last_final)
-            sources = sorted({source for _, source in stored})
-            return History(
-                symbol.symbol, symbol.currency, ",".join(sources), tuple(b for b, _ in stored)
-            )
+        if not self.offline:
+            self._fill(symbol, start, last_final)
+        stored = self.bar_store.bars(symbol, start, last_final)
+        sources = sorted({source for _, source in stored})
+        return History(
+            symbol.symbol, symbol.currency, ",".join(sources), tuple(bar for bar, _ in stored)
+        )
+
+    def stored_closes(self, symbol: MarketSymbol, start: date, end: date) -> int:
+        """:meth:`history` without reading the closes back (a refresh needs only their
+        count): the missing head and tail fetched and stored the same way."""
+        last_final = min(end, self.clock().date() - timedelta(days=1))
+        if self.bar_store is None:
+            return len(self._fetch_history(symbol, start, last_final).bars)
+        if not self.offline:
+            self._fill(symbol, start, last_final)
+        return self.bar_store.count(symbol, start, last_final)
+
+    def _fill(self, symbol: MarketSymbol, start: date, last_final: date) -> None:
+        """Fetch and store the parts of [start, last_final] not stored yet. Checked first
+        without the lock: a range already stored, or whose unsettled tail was asked for
+        within the TTL, takes no lock at all (a refresh of a held portfolio, mostly)."""
+        assert self.bar_store is not None
+        if not self._gaps_to_fetch(symbol, start, last_final):
+            return
         with self.backend.lock(f"history:{symbol.key}", self.lock_timeout):
-            covered = self.bar_store.coverage(symbol)
-            gaps = _missing(covered, start, last_final)
             now = self.clock().timestamp()
-            for lo, hi in gaps:
+            for lo, hi in self._gaps_to_fetch(symbol, start, last_final):
                 # A recent tail stays unsettled (a close may come late, and a weekend has
                 # none): asked once per TTL by every process, not on every refresh.
-                tail = [f"{symbol.key}:{lo}:{hi}"]
-                if self.backend.get_unknown(TAIL_ASKED, tail, now):
-                    continue
                 fetched = self._fetch_history(symbol, lo, hi)
                 final = History(
                     fetched.symbol,
@@ -411,12 +429,21 @@ class PriceCache:
                 settled = _covered(lo, hi, final, last_final)
                 self.bar_store.save(symbol, final, settled)
                 if settled is None or settled[1] < hi:
-                    self.backend.put_unknown(TAIL_ASKED, tail, now=now, until=now + self.ttl)
-            stored = self.bar_store.bars(symbol, start, last_final)
-        sources = sorted({source for _, source in stored})
-        return History(
-            symbol.symbol, symbol.currency, ",".join(sources), tuple(bar for bar, _ in stored)
-        )
+                    self.backend.put_unknown(
+                        TAIL_ASKED, [_tail(symbol, lo, hi)], now=now, until=now + self.ttl
+                    )
+
+    def _gaps_to_fetch(
+        self, symbol: MarketSymbol, start: date, last_final: date
+    ) -> list[tuple[date, date]]:
+        """The missing parts of the range, less the tails asked for within the TTL."""
+        assert self.bar_store is not None
+        gaps = _missing(self.bar_store.coverage(symbol), start, last_final)
+        if not gaps:
+            return []
+        tails = [_tail(symbol, lo, hi) for lo, hi in gaps]
+        asked = self.backend.get_unknown(TAIL_ASKED, tails, self.clock().timestamp())
+        return [gap for gap, tail in zip(gaps, tails, strict=True) if tail not in asked]
 
     def _fetch_history(self, symbol: MarketSymbol, start: date, end: date) -> History:
         errors: list[ProviderError] = []
@@ -448,6 +475,10 @@ def _covered(lo: date, hi: date, fetched: History, yesterday: date) -> tuple[dat
     if not fetched.bars:
         return None
     return (lo, max(b.day for b in fetched.bars))
+
+
+def _tail(symbol: MarketSymbol, lo: date, hi: date) -> str:
+    return f"{symbol.key}:{lo}:{hi}"
 
 
 def _missing(covered: tuple[date, date] | None, start: date, end: date) -> list[tuple[date, date]]:

@@ -117,6 +117,10 @@ class MarketData(Protocol):
 
     def quotes(self, symbols: Sequence[MarketSymbol]) -> QuoteResult: ...
     def history(self, symbol: MarketSymbol, start: date, end: date) -> History: ...
+    def stored_closes(self, symbol: MarketSymbol, start: date, end: date) -> int:
+        """What :meth:`history` fetches and stores, without reading the closes back:
+        how many are stored from ``start`` to ``end``."""
+        ...
 
 
 class CloseSink(Protocol):

@@ -113,12 +113,14 @@ def refresh_held(
         if first_day > yesterday:
             continue
         try:
+            if simulated is None:  # stored as fetched: only their count is reported
+                report.closes[symbol.symbol] = market.stored_closes(symbol, first_day, yesterday)
+                continue
             history = market.history(symbol, first_day, yesterday)
         except ProviderError as error:
             report.errors.setdefault(symbol.symbol, str(error))
             continue
-        if simulated is not None:
-            simulated.store_closes(symbol, history)
+        simulated.store_closes(symbol, history)
         report.closes[symbol.symbol] = len(history.bars)
     return report
 

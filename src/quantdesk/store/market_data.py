@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Connection, Engine, and_, case, func, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, case, distinct, func, select, update
 
 from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey
 from quantdesk.domain.market import Bar, History, LiveQuote, MarketSymbol
@@ -95,6 +95,13 @@ def _insert_closes(conn: Connection, instrument_id: int, history: History) -> No
         bump_price_revision(conn, "simulated" if history.source == "simulated" else "live")
 
 
+def _is_instrument(symbol: MarketSymbol) -> tuple[ColumnElement[bool], ...]:
+    return (
+        instruments.c.symbol == symbol.symbol,
+        instruments.c.asset_type == symbol.asset_type.value,
+    )
+
+
 #: Rows per multi-row insert: 5 parameters each stays under every engine's limit.
 _CLOSES_PER_STATEMENT = 1_000
 
@@ -148,14 +155,26 @@ class SqlMarketData:
     # BarStore -------------------------------------------------------------------------
     def coverage(self, symbol: MarketSymbol) -> tuple[date, date] | None:
         with self.engine.connect() as conn:
-            ids = instrument_ids(conn, [symbol], self.clock(), create=False)
-            found = ids.get(InstrumentKey(symbol.symbol, symbol.asset_type))
-            if found is None:
-                return None
             row = conn.execute(
-                select(price_coverage).where(price_coverage.c.instrument_id == found)
+                select(price_coverage.c.first_day, price_coverage.c.last_day)
+                .join(instruments, instruments.c.id == price_coverage.c.instrument_id)
+                .where(*_is_instrument(symbol))
             ).one_or_none()
         return None if row is None else (row.first_day, row.last_day)
+
+    def count(self, symbol: MarketSymbol, start: date, end: date) -> int:
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(func.count(distinct(prices.c.day)))
+                .join(instruments, instruments.c.id == prices.c.instrument_id)
+                .where(
+                    *_is_instrument(symbol),
+                    prices.c.day >= start,
+                    prices.c.day <= end,
+                    prices.c.source != "simulated",
+                )
+            ).scalar_one()
+        return int(found)
 
     def bars(self, symbol: MarketSymbol, start: date, end: date) -> list[tuple[Bar, str]]:
         with self.engine.connect() as conn:
