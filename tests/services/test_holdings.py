@@ -148,3 +148,39 @@ def test_setting_units_and_cost_basis_together_keeps_the_old_lots_dates(
     )
     found = portfolio.open_lots(uow)
     assert lots == [(format(lot.quantity.normalize(), "f"), str(lot.acquired_on)) for lot in found]
+
+
+def test_the_ledger_cache_keeps_a_budget_of_entries_not_only_of_ledgers(
+    uow: SqlUnitOfWork, held: holdings.Holding
+) -> None:
+    """A few large ledgers cannot fill a server's memory: the oldest go once the entries
+    held pass the budget, and a ledger larger than the budget is never kept."""
+    with uow(commit=False) as store:
+        ledger = store.ledger()
+    one = len(ledger)
+    cache = LedgerCache(size=100, entries=3 * one)
+    for user in range(4):
+        cache.put((user, 1), ledger)
+    assert [None, ledger, ledger, ledger] == [cache.get((u, 1)) for u in range(4)]
+    cache.put((9, 1), ledger * 4)
+    assert cache.get((9, 1)) is None
+    assert 3 == len(cache)
+
+
+def test_a_renamed_account_is_seen_by_the_next_holdings_read_of_a_cached_ledger(
+    uow: SqlUnitOfWork, held: holdings.Holding
+) -> None:
+    """The entries carry their account's name: a rename moves the ledger revision, so a
+    reader that knows the new revision does not get the ledger cached before it."""
+    cache = LedgerCache()
+    with uow(commit=False) as store:
+        revision = store.ledger_revision()
+    holdings.list_holdings(uow, as_of=NOW.date(), ledger_cache=cache, revision=revision)
+    assert held.account is not None and held.account.id is not None
+    with uow() as store:
+        store.update_account(held.account.id, {"name": "Taxable"})
+    with uow(commit=False) as store:
+        assert store.ledger_revision() > revision
+        revision = store.ledger_revision()
+    rows, _ = holdings.list_holdings(uow, as_of=NOW.date(), ledger_cache=cache, revision=revision)
+    assert ["Taxable"] == [r.position.account for r in rows]

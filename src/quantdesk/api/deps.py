@@ -103,7 +103,9 @@ class Caller:
 
     @property
     def uow(self) -> UserUnitOfWork:
-        return UserUnitOfWork(self.services.engine, self.principal.user_id)
+        return UserUnitOfWork(
+            self.services.engine, self.principal.user_id, market=self.principal.market
+        )
 
     def market(self) -> bootstrap.MarketWiring:
         return self.services.market(self.principal.market, self.provider_keys())

@@ -166,11 +166,14 @@ class ClosesCache(Lru[object]):
         super().__init__(size)
 
 
-def _closes_token(store: LedgerStore) -> tuple[object, ...]:
-    """What the closes a store reads depend on: whose, which market, which versions. A
-    user without closes of their own reads only the market's, the same as every such
-    user (a nightly recompute reads them once for all)."""
-    market, own = store.price_versions()
+def _closes_token(
+    store: LedgerStore, versions: tuple[int, int] | None = None
+) -> tuple[object, ...]:
+    """What the closes a store reads depend on: whose, which market, which versions
+    (``versions``: as just read by the caller). A user without closes of their own reads
+    only the market's, the same as every such user (a nightly recompute reads them once
+    for all)."""
+    market, own = versions or store.price_versions()
     whose = store.user_id if store.has_own_closes() else None
     return (whose, store.market(), market, own)
 
@@ -273,15 +276,18 @@ def analyze(
     clock: Callable[[], datetime],
     closes_cache: ClosesCache | None = None,
     ledger_cache: LedgerCache | None = None,
+    versions: tuple[int, int, int] | None = None,
 ) -> Report:
     """The metric set of the scope over the requested period (``closes_cache`` keeps the
-    closes read for the next request of this process)."""
+    closes read for the next request of this process). ``versions``: the ledger revision
+    and the price versions (``LedgerStore.price_versions``) the caller just read, not
+    read again."""
     options.validate()
     today = clock().date()
     with uow(commit=False) as store:
         if options.account is not None:
             store.account(options.account)
-        ledger = load_ledger(store, ledger_cache)
+        ledger = load_ledger(store, ledger_cache, revision=versions[0] if versions else None)
         if not ledger:
             raise InvalidInput("the ledger is empty: import a file first")
         kind = AssetType.parse(options.asset_class) if options.asset_class else None
@@ -298,7 +304,8 @@ def analyze(
         start = max(start, first)
         if start >= end:
             raise InvalidInput(f"nothing to measure: the ledger starts on {first}")
-        token = _closes_token(store) if closes_cache is not None else None
+        prices = (versions[1], versions[2]) if versions else None
+        token = _closes_token(store, prices) if closes_cache is not None else None
         frames = _frames(store, history, ledger, start, end, options, closes_cache, token)
         totals = _totals(store, ledger, options.account, kind, start, end)
         bench, bench_failure = _cached(

@@ -79,11 +79,16 @@ def list_holdings(
     method: CostMethod = CostMethod.FIFO,
     as_of: date,
     base: str = "USD",
+    ledger_cache: LedgerCache | None = None,
+    revision: int | None = None,
 ) -> tuple[list[Holding], BaseTotal]:
-    """The holdings valued at the latest stored prices, and their total in ``base``."""
+    """The holdings valued at the latest stored prices, and their total in ``base``
+    (the ledger from ``ledger_cache`` when it holds ``revision``, the one the caller
+    knows)."""
     with uow(commit=False) as store:
         account = store.account_by_id(account_id) if account_id is not None else None
-        state = replay_ledger(store, method=method, as_of=as_of, record=False)
+        ledger = load_ledger(store, ledger_cache, revision=revision)
+        state = replay_entries(ledger, method=method, as_of=as_of, record=False)
         quotes = store.latest_quotes(as_of)
         rows = positions(
             state, quotes, consolidated=consolidated, account=account.name if account else None
@@ -128,9 +133,12 @@ def _current(
     method: CostMethod,
     state: LedgerState | None = None,
     quotes: Mapping[InstrumentKey, Quote] | None = None,
+    before: Holding | None = None,
 ) -> Holding:
-    """The holding as it is (from ``state`` and ``quotes`` when the caller has them)."""
-    account = store.account_by_id(account_id)
+    """The holding as it is (from ``state`` and ``quotes`` when the caller has them;
+    its account and instrument as ``before``, read earlier in the same transaction)."""
+    account = before.account if before is not None else None
+    account = account or store.account_by_id(account_id)
     if state is None:
         state = replay_ledger(store, method=method, as_of=as_of, record=False)
     if quotes is None:
@@ -148,7 +156,8 @@ def _current(
             else _empty(account, key, what, Quote(Decimal(1), what, as_of, "cash"))
         )
     else:
-        instrument = store.instrument_by_id(what)
+        instrument = before.instrument if before is not None else None
+        instrument = instrument or store.instrument_by_id(what)
         match = [p for p in rows if p.instrument == instrument.key and not _is_cash(p)]
         if not match and not store.has_instrument_entries(account_id, what):
             raise NotFound(f"no holding {account_id}-{what}")
@@ -234,7 +243,14 @@ def edit_holding(
         future = any(t.traded_on > today for t in ledger)
         after = replay_entries(ledger, as_of=today, record=False) if chosen or future else checked
         edited = _current(
-            store, account_id, what, as_of=today, method=CostMethod.FIFO, state=after, quotes=quotes
+            store,
+            account_id,
+            what,
+            as_of=today,
+            method=CostMethod.FIFO,
+            state=after,
+            quotes=quotes,
+            before=current,
         )
         revision, user_id = store.ledger_revision(), store.user_id
     if ledger_cache is not None:  # committed: the next read of this revision needs no load

@@ -211,7 +211,13 @@ def materialized_analytics(
             if day is not None:
                 changed.append(day)
     report = analyze(
-        uow, market, options, clock=clock, closes_cache=closes_cache, ledger_cache=ledger_cache
+        uow,
+        market,
+        options,
+        clock=clock,
+        closes_cache=closes_cache,
+        ledger_cache=ledger_cache,
+        versions=(revision, price_revision, own_closes),
     )
     payload = analytics_json(report, explain=explain)
     scope = scope_key(options, report.frames.calendar)

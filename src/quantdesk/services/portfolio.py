@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -61,18 +61,38 @@ def list_accounts(uow: UnitOfWork) -> list[Account]:
 class LedgerCache(Lru[list[Transaction]]):
     """Users' ledgers as loaded at a ledger revision, by (user id, revision), reused while
     it stands (every change to a ledger bumps its revision). Only committed states go in:
-    a change puts its ledger after its transaction commits."""
+    a change puts its ledger after its transaction commits. Bounded by ledgers and by
+    entries in all (a few large ledgers hold as much as many small ones)."""
 
-    def __init__(self, size: int = 32) -> None:
+    def __init__(self, size: int = 4096, *, entries: int = 250_000) -> None:
         super().__init__(size)
+        self.entries = entries
+        self._total = 0  # entries held
+
+    def put(self, key: Hashable, value: list[Transaction]) -> None:
+        if len(value) > self.entries:
+            return  # larger than the whole budget: not kept
+        with self._lock:
+            replaced = self._items.pop(key, None)
+            self._total += len(value) - (0 if replaced is None else len(replaced))
+            self._items[key] = value
+            while len(self._items) > self.size or self._total > self.entries:
+                self._total -= len(self._items.popitem(last=False)[1])
 
 
-def load_ledger(store: LedgerStore, cache: LedgerCache | None) -> list[Transaction]:
+def load_ledger(
+    store: LedgerStore, cache: LedgerCache | None, *, revision: int | None = None
+) -> list[Transaction]:
     """The user's ledger in ledger order, from ``cache`` when it has the current revision.
     Call it only before the transaction changes anything (else the revision read is not
-    yet committed)."""
+    yet committed). ``revision``: the revision the caller already knows (read with its
+    token), served from the cache without asking the database when it is there."""
     if cache is None:
         return store.ledger()
+    if revision is not None:
+        found = cache.get((store.user_id, revision))
+        if found is not None:
+            return found
     return cache.get_or_load((store.user_id, store.ledger_revision()), store.ledger)
 
 

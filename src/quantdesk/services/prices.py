@@ -213,12 +213,13 @@ def user_market(uow: UnitOfWork) -> str:
         return store.market()
 
 
-def choose_market(uow: UnitOfWork, market: str) -> None:
-    """Make ``market`` (live or simulated) this user's market for good."""
+def choose_market(uow: UnitOfWork, market: str) -> str:
+    """Make ``market`` (live or simulated) this user's market for good; the market now."""
     if market not in MARKETS:
         raise InvalidInput(f"unknown market {market!r} (one of {', '.join(MARKETS)})")
     with uow() as store:
         store.set_market(market)
+        return store.market()
 
 
 @dataclass(frozen=True)

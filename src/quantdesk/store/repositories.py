@@ -151,12 +151,24 @@ def ensure_instruments(
 class LedgerRepository:
     """One user's accounts and transactions, plus the shared instruments and prices."""
 
-    def __init__(self, conn: Connection, user_id: int, *, market: str | None = None) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        user_id: int,
+        *,
+        market: str | None = None,
+        stored_market: str | None = None,
+    ) -> None:
         self.conn = conn
         self.user_id = user_id
         #: ``--market`` for one command: overrides the user's stored market.
         self.market_override = market
-        self._market: str | None = None  # the stored market, read once a transaction
+        #: The stored market, read once a transaction (or known already: the API reads it
+        #: with the caller's token).
+        self._market: str | None = stored_market
+        #: The ledger revision while this transaction holds the user's lock (nobody else
+        #: can move it then); None: read it each time.
+        self._revision: int | None = None
 
     @property
     def settings(self) -> SettingsRepository:
@@ -261,6 +273,10 @@ class LedgerRepository:
                 .where(accounts.c.id == account_id, accounts.c.user_id == self.user_id)
                 .values(**values)
             )
+        if name is not None and name != current.name:
+            # the entries carry their account's name: a ledger read before is stale now,
+            # though no value changed (so no day to redo)
+            self._bump_revision()
         return self.account_by_id(account_id)
 
     # instruments --------------------------------------------------------------------
@@ -353,10 +369,17 @@ class LedgerRepository:
                 .values(ledger_revision=users.c.ledger_revision)
             )
             return
-        self.conn.execute(select(users.c.id).where(users.c.id == self.user_id).with_for_update())
+        row = self.conn.execute(
+            select(users.c.ledger_revision, users.c.market)
+            .where(users.c.id == self.user_id)
+            .with_for_update()
+        ).one()
+        self._revision, self._market = int(row.ledger_revision), str(row.market)
 
     def classify_instrument(self, instrument_id: int, asset_type: AssetType) -> None:
         """Give an instrument of unknown type its asset type (its closes stay attached)."""
+        # Not a ledger change: an entry never names an instrument of unknown type (an
+        # import asks for the type first); only closes loaded before any trade do.
         self.conn.execute(
             update(instruments)
             .where(instruments.c.id == instrument_id, instruments.c.asset_type == "unknown")
@@ -492,19 +515,28 @@ class LedgerRepository:
         (materialized analytics are redone from there)."""
         if from_day is None:
             return
-        self.conn.execute(
-            update(users)
-            .where(users.c.id == self.user_id)
-            .values(ledger_revision=users.c.ledger_revision + 1)
-        )
-        revision = self.ledger_revision()
+        revision = self._bump_revision()
         self.conn.execute(
             insert(ledger_changes).values(
                 user_id=self.user_id, revision=revision, from_day=from_day
             )
         )
 
+    def _bump_revision(self) -> int:
+        """Move the user's ledger revision on (what a process caches of their ledger is
+        stale then); the new revision."""
+        self.conn.execute(
+            update(users)
+            .where(users.c.id == self.user_id)
+            .values(ledger_revision=users.c.ledger_revision + 1)
+        )
+        if self._revision is not None:  # locked: this transaction's bump is the only one
+            self._revision += 1
+        return self.ledger_revision()
+
     def ledger_revision(self) -> int:
+        if self._revision is not None:
+            return self._revision
         found = self.conn.execute(
             select(users.c.ledger_revision).where(users.c.id == self.user_id)
         ).scalar_one()

@@ -54,14 +54,17 @@ class SqlUnitOfWork:
 class UserUnitOfWork:
     """A unit of work for an authenticated user, by id (the API's): never creates one."""
 
-    def __init__(self, engine: Engine, user_id: int) -> None:
+    def __init__(self, engine: Engine, user_id: int, *, market: str | None = None) -> None:
         self.engine = engine
         self.user_id = user_id
+        #: The user's stored market when already known (read with the caller's token):
+        #: not read again in each transaction.
+        self.market = market
 
     @contextmanager
     def __call__(self, *, commit: bool = True) -> Iterator[LedgerRepository]:
         with _transaction(self.engine, commit=commit) as conn:
-            yield LedgerRepository(conn, self.user_id)
+            yield LedgerRepository(conn, self.user_id, stored_market=self.market)
 
 
 class AuthUnitOfWork:

@@ -71,6 +71,8 @@ def list_holdings(
         method=method,
         as_of=day,
         base=caller.user_settings().base_currency,
+        ledger_cache=ledger_cache(caller),
+        revision=caller.principal.ledger_revision,
     )
     positions = [h.position for h in rows]
     totals = totals_by_currency(positions)

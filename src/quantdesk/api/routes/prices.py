@@ -76,5 +76,4 @@ def refresh(caller: CallerDep) -> dict[str, Any]:
 @router.put("/market")
 def set_market(body: MarketIn, caller: CallerDep) -> dict[str, str]:
     """Where the caller's market prices come from: ``live`` or ``simulated``."""
-    prices.choose_market(caller.uow, body.market)
-    return {"market": prices.user_market(caller.uow)}
+    return {"market": prices.choose_market(caller.uow, body.market)}
