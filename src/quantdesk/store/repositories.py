@@ -6,6 +6,7 @@ user's rows through these methods.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import date, datetime
@@ -17,9 +18,11 @@ from sqlalchemy import (
     Connection,
     Dialect,
     Row,
+    Select,
     String,
     Table,
     and_,
+    bindparam,
     case,
     cast,
     delete,
@@ -27,12 +30,12 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import BindParameter
 
 from quantdesk.domain.accounts import Account, AccountKind
 from quantdesk.domain.errors import Conflict, NotFound
@@ -664,74 +667,33 @@ class LedgerRepository:
         wins, and on the same day the user's own close wins over the market's close, which
         wins over its live quote. The market is the user's: a live ledger never sees simulated
         prices and a simulated one never sees real ones."""
-        simulated = self.market() == "simulated"
+        last_days, own_rows, market_rows, live = _latest_statements(self.market() == "simulated")
+        asked = {"user_id": self.user_id, "as_of": as_of}
         quotes_found: dict[InstrumentKey, Quote] = {}
-        # Only what this user can hold: the instruments of their entries and own closes,
-        # and the cash instruments (FX pairs); never a scan of every user's prices.
-        relevant = (
-            select(transactions.c.instrument_id)
-            .where(transactions.c.user_id == self.user_id)
-            .union(
-                select(user_prices.c.instrument_id).where(user_prices.c.user_id == self.user_id),
-                select(instruments.c.id).where(instruments.c.asset_type == "cash"),
-            )
-            .subquery()
-        )
-        scopes = {
-            True: [user_prices.c.day <= as_of, user_prices.c.user_id == self.user_id],
-            False: [
-                prices.c.day <= as_of,
-                prices.c.source == "simulated" if simulated else prices.c.source != "simulated",
-            ],
-        }
-
-        def last_day(table: Table, own: bool) -> Any:
-            return (
-                select(func.max(table.c.day))
-                .where(table.c.instrument_id == instruments.c.id, *scopes[own])
-                .scalar_subquery()
-            )
-
-        # Two steps whose plans do not hang on the tables' statistics: each instrument's
-        # last day of its own and of the market's closes (a max per instrument: one
-        # backward index seek each), then the rows of exactly those days. Joined in one
-        # statement, PostgreSQL could re-run the max for every close of a freshly loaded
-        # table (180 ms for 5 holdings).
         held: dict[int, InstrumentKey] = {}
         days: dict[bool, list[tuple[int, date]]] = {True: [], False: []}
-        for row in self.conn.execute(
-            select(
-                instruments.c.id,
-                instruments.c.symbol,
-                instruments.c.asset_type,
-                last_day(user_prices, True).label("own"),
-                last_day(prices, False).label("market"),
-            ).where(instruments.c.id.in_(select(relevant.c[0])))
-        ):
+        for row in self.conn.execute(last_days, asked):
             held[row.id] = InstrumentKey(row.symbol, AssetType(row.asset_type))
             for own, day in ((True, row.own), (False, row.market)):
                 if day is not None:
                     days[own].append((row.id, day))
-        for table, own in ((user_prices, True), (prices, False)):
-            for start in range(0, len(days[own]), _IN_BATCH):
-                pairs = days[own][start : start + _IN_BATCH]
-                query = select(table).where(
-                    tuple_(table.c.instrument_id, table.c.day).in_(pairs), *scopes[own]
-                )
-                for row in self.conn.execute(query):
+        for query, own in ((own_rows, True), (market_rows, False)):
+            for start in range(0, len(days[own]), _IN_BATCH // 2):
+                pairs = set(days[own][start : start + _IN_BATCH // 2])
+                # the rows of these instruments on these days, then only each one's day
+                chosen = {
+                    **asked,
+                    "ids": sorted({i for i, _ in pairs}),
+                    "days": sorted({d for _, d in pairs}),
+                }
+                for row in self.conn.execute(query, chosen):
+                    if (row.instrument_id, row.day) not in pairs:
+                        continue
                     key = held[row.instrument_id]
                     known = quotes_found.get(key)
                     if known is None or (not own and row.day > known.as_of):
                         quotes_found[key] = Quote(row.close, row.currency, row.day, row.source)
-        live = (
-            select(quotes, instruments.c.symbol, instruments.c.asset_type)
-            .join(instruments, instruments.c.id == quotes.c.instrument_id)
-            .where(
-                quotes.c.source == "simulated" if simulated else quotes.c.source != "simulated",
-                quotes.c.instrument_id.in_(select(relevant.c[0])),
-            )
-        )
-        for row in self.conn.execute(live):
+        for row in self.conn.execute(live, asked):
             day = row.as_of.date()
             if day > as_of:
                 continue
@@ -1170,6 +1132,72 @@ def _bulk_insert(dialect: Dialect) -> _BulkInsert:
     if key not in _BULK:
         _BULK[key] = _BulkInsert(dialect)
     return _BULK[key]
+
+
+@functools.cache
+def _latest_statements(
+    simulated: bool,
+) -> tuple[Select[Any], Select[Any], Select[Any], Select[Any]]:
+    """The statements of ``LedgerRepository.latest_quotes`` for a live or a simulated
+    market, built once (their values are bound parameters: ``user_id``, ``as_of``, and
+    the ``ids`` and ``days`` of the rows step); building them anew each time cost more
+    than running them.
+
+    Two steps whose plans do not hang on the tables' statistics: each instrument's last
+    day of its own and of the market's closes (a max per instrument: one backward index
+    seek each), then the rows of exactly those days. Joined in one statement, PostgreSQL
+    could re-run the max for every close of a freshly loaded table (180 ms for 5
+    holdings). Only what the user can hold is read: the instruments of their entries and
+    own closes, and the cash instruments (FX pairs); never a scan of every user's prices.
+    """
+    user: BindParameter[int] = bindparam("user_id", type_=users.c.id.type)
+    as_of: BindParameter[date] = bindparam("as_of", type_=prices.c.day.type)
+    relevant = (
+        select(transactions.c.instrument_id)
+        .where(transactions.c.user_id == user)
+        .union(
+            select(user_prices.c.instrument_id).where(user_prices.c.user_id == user),
+            select(instruments.c.id).where(instruments.c.asset_type == "cash"),
+        )
+        .subquery()
+    )
+    market = prices.c.source == "simulated" if simulated else prices.c.source != "simulated"
+    scopes = {
+        True: [user_prices.c.day <= as_of, user_prices.c.user_id == user],
+        False: [prices.c.day <= as_of, market],
+    }
+
+    def last_day(table: Table, own: bool) -> Any:
+        return (
+            select(func.max(table.c.day))
+            .where(table.c.instrument_id == instruments.c.id, *scopes[own])
+            .scalar_subquery()
+        )
+
+    last_days = select(
+        instruments.c.id,
+        instruments.c.symbol,
+        instruments.c.asset_type,
+        last_day(user_prices, True).label("own"),
+        last_day(prices, False).label("market"),
+    ).where(instruments.c.id.in_(select(relevant.c[0])))
+    rows = [
+        select(table).where(
+            table.c.instrument_id.in_(bindparam("ids", expanding=True)),
+            table.c.day.in_(bindparam("days", expanding=True)),
+            *scopes[own],
+        )
+        for table, own in ((user_prices, True), (prices, False))
+    ]
+    live = (
+        select(quotes, instruments.c.symbol, instruments.c.asset_type)
+        .join(instruments, instruments.c.id == quotes.c.instrument_id)
+        .where(
+            quotes.c.source == "simulated" if simulated else quotes.c.source != "simulated",
+            quotes.c.instrument_id.in_(select(relevant.c[0])),
+        )
+    )
+    return last_days, rows[0], rows[1], live
 
 
 _LEDGER_COLUMNS = (
