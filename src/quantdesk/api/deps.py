@@ -96,6 +96,8 @@ async def get_services(request: Request) -> Services:  # async: no thread for th
 class Caller:
     principal: Principal
     services: Services
+    #: What this request's transactions share (``LedgerRepository.memo``).
+    memo: dict[object, object] = field(default_factory=dict)
 
     @property
     def user_id(self) -> int:
@@ -104,7 +106,10 @@ class Caller:
     @property
     def uow(self) -> UserUnitOfWork:
         return UserUnitOfWork(
-            self.services.engine, self.principal.user_id, market=self.principal.market
+            self.services.engine,
+            self.principal.user_id,
+            market=self.principal.market,
+            memo=self.memo,
         )
 
     def market(self) -> bootstrap.MarketWiring:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from operator import itemgetter
@@ -161,9 +161,14 @@ class LedgerRepository:
         *,
         market: str | None = None,
         stored_market: str | None = None,
+        memo: dict[object, object] | None = None,
     ) -> None:
         self.conn = conn
         self.user_id = user_id
+        #: What the transactions of one request share, when the caller gives a place for
+        #: it: the latest quotes (an API edit reads them for the holding, then again for
+        #: the analytics it answers with; nothing in between moves a price).
+        self.memo = memo
         #: ``--market`` for one command: overrides the user's stored market.
         self.market_override = market
         #: The stored market, read once a transaction (or known already: the API reads it
@@ -416,6 +421,7 @@ class LedgerRepository:
         if not rows:
             return 0
         self._ledger_changed(min(t.traded_on for _, _, t in rows))
+        self._forget_quotes(instrument for _, instrument, _ in rows)
         bulk = _bulk_insert(self.conn.dialect)
         shared = {"user_id": self.user_id, "import_id": import_id, "created_at": now}
         for start in range(0, len(rows), _INSERT_BATCH):
@@ -577,6 +583,8 @@ class LedgerRepository:
         old = self._trade_day(transaction_id)
         new = values.get("trade_date")
         self._ledger_changed(min(old, new) if old is not None and isinstance(new, date) else old)
+        if "instrument_id" in values:
+            self._forget_quotes()
         result = self.conn.execute(
             update(transactions)
             .where(transactions.c.id == transaction_id, transactions.c.user_id == self.user_id)
@@ -658,6 +666,7 @@ class LedgerRepository:
             }
             for (i, d), (c, cur) in latest.items()
         ]
+        self._forget_quotes()  # the user's own closes move their latest quotes
         for start in range(0, len(values), _INSERT_BATCH):
             self.conn.execute(insert(user_prices), values[start : start + _INSERT_BATCH])
         return len(values)
@@ -667,6 +676,10 @@ class LedgerRepository:
         wins, and on the same day the user's own close wins over the market's close, which
         wins over its live quote. The market is the user's: a live ledger never sees simulated
         prices and a simulated one never sees real ones."""
+        remembered = ("latest_quotes", self.market(), as_of)
+        known = None if self.memo is None else self.memo.get(remembered)
+        if isinstance(known, _Remembered):
+            return dict(known.quotes)
         last_days, own_rows, market_rows, live = _latest_statements(self.market() == "simulated")
         asked = {"user_id": self.user_id, "as_of": as_of}
         quotes_found: dict[InstrumentKey, Quote] = {}
@@ -701,7 +714,21 @@ class LedgerRepository:
             known = quotes_found.get(key)
             if known is None or day > known.as_of:  # a close of the same day wins
                 quotes_found[key] = Quote(row.price, row.price_currency, day, row.source)
+        if self.memo is not None:
+            self.memo[remembered] = _Remembered(dict(quotes_found), frozenset(held))
         return quotes_found
+
+    def _forget_quotes(self, instrument_ids: Iterable[int | None] | None = None) -> None:
+        """Drop the remembered latest quotes: all of them, or those that do not cover the
+        instruments of ``instrument_ids`` (entries for them were just added)."""
+        if not self.memo:
+            return
+        wanted = None if instrument_ids is None else {i for i in instrument_ids if i is not None}
+        for key, found in list(self.memo.items()):
+            if isinstance(found, _Remembered) and (
+                wanted is None or not wanted <= found.instruments
+            ):
+                del self.memo[key]
 
     # market data --------------------------------------------------------------------
     def daily_closes(
@@ -1132,6 +1159,14 @@ def _bulk_insert(dialect: Dialect) -> _BulkInsert:
     if key not in _BULK:
         _BULK[key] = _BulkInsert(dialect)
     return _BULK[key]
+
+
+@dataclass(frozen=True, slots=True)
+class _Remembered:
+    """Latest quotes as read within one request, and the instruments they were read for."""
+
+    quotes: dict[InstrumentKey, Quote]
+    instruments: frozenset[int]
 
 
 @functools.cache

@@ -54,17 +54,26 @@ class SqlUnitOfWork:
 class UserUnitOfWork:
     """A unit of work for an authenticated user, by id (the API's): never creates one."""
 
-    def __init__(self, engine: Engine, user_id: int, *, market: str | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        user_id: int,
+        *,
+        market: str | None = None,
+        memo: dict[object, object] | None = None,
+    ) -> None:
         self.engine = engine
         self.user_id = user_id
         #: The user's stored market when already known (read with the caller's token):
         #: not read again in each transaction.
         self.market = market
+        #: What the transactions of one request share (see ``LedgerRepository.memo``).
+        self.memo = memo
 
     @contextmanager
     def __call__(self, *, commit: bool = True) -> Iterator[LedgerRepository]:
         with _transaction(self.engine, commit=commit) as conn:
-            yield LedgerRepository(conn, self.user_id, stored_market=self.market)
+            yield LedgerRepository(conn, self.user_id, stored_market=self.market, memo=self.memo)
 
 
 class AuthUnitOfWork:
