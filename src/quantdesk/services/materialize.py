@@ -176,8 +176,7 @@ def materialized_analytics(
     options.validate()
     request = request_key(options, explain=explain)
     with uow(commit=False) as store:
-        revision = store.ledger_revision()
-        price_revision, own_closes = store.price_versions()
+        revision, price_revision, own_closes = store.versions()
         stored = store.stored_analytics(request)
         fingerprint = hashlib.sha256(
             json.dumps(

@@ -852,14 +852,16 @@ class LedgerRepository:
     def price_versions(self) -> tuple[int, int]:
         """The revision of the user's market's closes and of the user's own closes: while
         both stand, every close the user's analytics read is as it was."""
-        market = self.market()
-        found = self.conn.execute(
-            select(price_revisions.c.revision).where(price_revisions.c.market == market)
-        ).scalar_one_or_none()
-        own = self.conn.execute(
-            select(users.c.closes_revision).where(users.c.id == self.user_id)
-        ).scalar_one()
-        return int(found or 0), int(own)
+        return self.versions()[1:]
+
+    def versions(self) -> tuple[int, int, int]:
+        """The ledger revision and the price versions (:meth:`price_versions`), in one
+        statement: what decides whether stored analytics still stand."""
+        row = self.conn.execute(
+            _versions_statement(), {"user_id": self.user_id, "market": self.market()}
+        ).one()
+        revision = self._revision if self._revision is not None else int(row.ledger_revision)
+        return revision, int(row.market_revision or 0), int(row.closes_revision)
 
     def has_own_closes(self) -> bool:
         """Whether the user has any closes of their own (their analytics then read more
@@ -1159,6 +1161,18 @@ def _bulk_insert(dialect: Dialect) -> _BulkInsert:
     if key not in _BULK:
         _BULK[key] = _BulkInsert(dialect)
     return _BULK[key]
+
+
+@functools.cache
+def _versions_statement() -> Select[Any]:
+    market_revision = (
+        select(price_revisions.c.revision)
+        .where(price_revisions.c.market == bindparam("market", type_=users.c.market.type))
+        .scalar_subquery()
+    )
+    return select(
+        users.c.ledger_revision, users.c.closes_revision, market_revision.label("market_revision")
+    ).where(users.c.id == bindparam("user_id", type_=users.c.id.type))
 
 
 @dataclass(frozen=True, slots=True)
