@@ -146,6 +146,8 @@ def seed(base: str, users: int, market: str) -> list[str]:
 @dataclass
 class Result:
     latencies: dict[str, list[float]] = field(default_factory=dict)
+    #: (seconds into the load a request was due, its latency): where the tail happens.
+    timeline: list[tuple[float, float]] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
     conflicts: int = 0
     #: Live market: the upstream calls during the load, by route, and each quote
@@ -267,6 +269,7 @@ async def user_loop(
                 result.errors[f"{kind} HTTP {status}"] += 1
             else:
                 result.latencies.setdefault(kind, []).append(took)
+                result.timeline.append((due - began, took))
         except (OSError, asyncio.IncompleteReadError, ValueError) as error:
             result.errors[f"{kind} {type(error).__name__}"] += 1
         due += rng.expovariate(1 / think)
@@ -301,7 +304,20 @@ def report(title: str, result: Result, seconds: float) -> float:
         print(line(kind, values))
     print(line("all", every) + f"   {len(every) / seconds:.0f} requests/s")
     print(f"errors: {dict(result.errors) or 0}; 409 (the same user's own race): {result.conflicts}")
+    report_timeline(result, seconds)
     return pct(every, 0.99)
+
+
+def report_timeline(result: Result, seconds: float, windows: int = 6) -> None:
+    """p50 and p99 of the requests due in each part of the load: a tail that grows from
+    start to end is a backlog (more work than capacity), one in a single window a stall."""
+    width = seconds / windows
+    parts = []
+    for k in range(windows):
+        due = [took for at, took in result.timeline if k * width <= at < (k + 1) * width]
+        cuts = f"{pct(due, 0.5):.0f}/{pct(due, 0.99):.0f}"
+        parts.append(f"{k * width:.0f}-{(k + 1) * width:.0f} s: {cuts}")
+    print("p50/p99 ms by when the request was due: " + ", ".join(parts))
 
 
 def run_stack(
