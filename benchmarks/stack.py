@@ -5,7 +5,9 @@ simulated users with mixed reads, grid edits and uploads.
 Setup: a fresh PostgreSQL database (``--db``, dropped and created), a Redis database of
 its own (``--redis``, flushed), U users registered, signed in and given API tokens over
 HTTP, each with one account holding 5 ETFs and stocks bought two years ago on the
-simulated market (closes stored once, shared).
+simulated market (closes stored once, shared); the load starts once the job worker has
+finished the recomputes the seed's uploads queued. ``--warmup S``: S seconds of the same
+load first, not measured (every worker's caches warm, as in a server that has been up).
 
 Load (open loop, no coordinated omission; benchmarks/rawhttp.py, ~0.1 ms of client CPU
 a request): each user sends one request every ``--think`` seconds on average
@@ -27,7 +29,7 @@ machine's cores x the load's duration (where the capacity goes); and the same lo
 against one API worker as the peer.
 
 Run: .venv/bin/python benchmarks/stack.py [--users 200] [--seconds 60] [--workers 4]
-     [--think 2.0] [--db postgresql+psycopg://postgres@127.0.0.1:5432/quantdesk_stack]
+     [--think 2.0] [--warmup 0] [--db postgresql+psycopg://postgres@127.0.0.1:5432/quantdesk_stack]
      [--redis redis://127.0.0.1:6379/8] [--market live|simulated] [--no-peer]
 """
 
@@ -320,6 +322,16 @@ def report_timeline(result: Result, seconds: float, windows: int = 6) -> None:
     print("p50/p99 ms by when the request was due: " + ", ".join(parts))
 
 
+def drain(queue: redis.Redis, limit: float = 300) -> None:
+    """Wait until the job worker has no job queued or running (at most ``limit`` s)."""
+    from rq import Queue  # noqa: PLC0415
+
+    jobs = Queue("quantdesk", connection=queue)
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and (len(jobs) or jobs.started_job_registry.count):
+        time.sleep(0.5)
+
+
 def run_stack(
     args: argparse.Namespace, workers: int, folder: Path
 ) -> tuple[Result, int, FakeYahoo | None]:
@@ -351,6 +363,10 @@ def run_stack(
     try:
         wait_healthy(base, api, log)
         tokens = seed(base, args.users, args.market)
+        drain(queue)  # the seed's recompute jobs are setup, not load
+        if args.warmup > 0:  # the same load, unmeasured: every worker's caches warm
+            asyncio.run(load(base, tokens, args.warmup, args.think))
+            drain(queue)
         time.sleep(2)
         before = Counter(upstream.calls) if upstream else Counter()
         batches_before = len(upstream.quoted) if upstream else 0
@@ -383,6 +399,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--think", type=float, default=2.0)
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=0.0,
+        help="seconds of the same load before the measured one (warms every worker's caches)",
+    )
     parser.add_argument(
         "--db", default="postgresql+psycopg://postgres@127.0.0.1:5432/quantdesk_stack"
     )
