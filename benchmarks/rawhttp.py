@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from typing import Any
+
+#: A connection idle this long is not reused: uvicorn closes kept-alive connections after
+#: 5 s, and a request sent as it closes one is lost (as httpx's keepalive_expiry does).
+IDLE_SECONDS = 4.0
 
 
 class RawConnection:
@@ -23,6 +28,7 @@ class RawConnection:
         extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
         self.head = f"Host: {host_port}\r\n{extra}"
         self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self.used = time.monotonic()  # when the connection last got an answer
 
     async def request(
         self,
@@ -34,8 +40,9 @@ class RawConnection:
         """(status, body) of one request. A GET sent on a kept-alive connection the
         server closed at that moment (its keep-alive timeout) is sent once more on a new
         one, as HTTP clients do with an idempotent request (RFC 9112, 9.3.1)."""
-        if self.streams is not None and self.streams[0].at_eof():
-            self.close()
+        idle = time.monotonic() - self.used
+        if self.streams is not None and (self.streams[0].at_eof() or idle > IDLE_SECONDS):
+            self.close()  # the server closes it at its keep-alive timeout: not reused then
         reused = self.streams is not None
         try:
             return await self._send(method, path, body, content_type)
@@ -68,7 +75,9 @@ class RawConnection:
                     length = int(value)
             if length is None:
                 raise ValueError("an answer without Content-Length")
-            return status, await reader.readexactly(length)
+            answer_body = await reader.readexactly(length)
+            self.used = time.monotonic()
+            return status, answer_body
         except BaseException:
             self.close()
             raise
