@@ -21,17 +21,6 @@ def children(pid: int) -> list[int]:
     return [p for p, parent in parents().items() if parent == pid]
 
 
-def descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (RQ's work horse starts a session of its own, so a
-    process group does not hold it)."""
-    tree = parents()
-    found, frontier = [], [pid]
-    while frontier:
-        frontier = [p for p, parent in tree.items() if parent in frontier]
-        found += frontier
-    return found
-
-
 def owner_of_local_port(port: int, candidates: list[int]) -> int | None:
     """Which of ``candidates`` holds the TCP socket whose local port is ``port`` (a
     database connection's client side, as the server reports it)."""

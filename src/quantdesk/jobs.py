@@ -2,10 +2,10 @@
 prices of every held symbol refreshed, and a nightly recompute of every user.
 
 Why RQ: the jobs call the same synchronous services the CLI and the API call, and RQ runs
-plain Python functions in a forked work horse, so a job that crashes takes no worker
-down with it; it needs only the Redis
-deployments already run for the price cache; its jobs, their status and their failures
-are plain Redis data any process can read (``quantdesk jobs``, ``GET /api/v1/jobs``).
+plain Python functions (``quantdesk worker`` runs them in its own process, one at a time:
+RQ's SimpleWorker); it needs only the Redis deployments already run for the price
+cache; its jobs, their status and their failures are plain Redis data any process can
+read (``quantdesk jobs``, ``GET /api/v1/jobs``).
 Celery brings a broker abstraction and a beat process this does not need; arq wants
 asyncio services; Dramatiq's retries are as good but its results need a middleware.
 
@@ -204,8 +204,8 @@ def sync_all() -> dict[str, Any]:
 
 def nightly(at: str | None = None) -> dict[str, Any]:
     """Refresh every held symbol, then enqueue a recompute of every user, in jobs of
-    :data:`NIGHTLY_SHARE` users each (a job per user would fork a work horse per user;
-    one job for all would leave every worker but one idle). With ``at``
+    :data:`NIGHTLY_SHARE` users each (a job per user would repeat each job's setup per
+    user; one job for all would leave every worker but one idle). With ``at``
     (HH:MM, UTC), the next night's run is scheduled then."""
     refreshed = refresh_all()
     q = queue()
