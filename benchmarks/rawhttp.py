@@ -37,24 +37,10 @@ class RawConnection:
         body: bytes = b"",
         content_type: str | None = None,
     ) -> tuple[int, bytes]:
-        """(status, body) of one request. A GET sent on a kept-alive connection the
-        server closed at that moment (its keep-alive timeout) is sent once more on a new
-        one, as HTTP clients do with an idempotent request (RFC 9112, 9.3.1)."""
+        """(status, body) of one request."""
         idle = time.monotonic() - self.used
         if self.streams is not None and (self.streams[0].at_eof() or idle > IDLE_SECONDS):
             self.close()  # the server closes it at its keep-alive timeout: not reused then
-        reused = self.streams is not None
-        try:
-            return await self._send(method, path, body, content_type)
-        except (ConnectionResetError, BrokenPipeError, asyncio.IncompleteReadError) as error:
-            unanswered = not isinstance(error, asyncio.IncompleteReadError) or not error.partial
-            if not (reused and unanswered and method == "GET"):
-                raise
-            return await self._send(method, path, body, content_type)
-
-    async def _send(
-        self, method: str, path: str, body: bytes, content_type: str | None
-    ) -> tuple[int, bytes]:
         if self.streams is None:
             self.streams = await asyncio.open_connection(self.host, self.port)
         reader, writer = self.streams

@@ -178,14 +178,11 @@ class SqlMarketData:
 
     def bars(self, symbol: MarketSymbol, start: date, end: date) -> list[tuple[Bar, str]]:
         with self.engine.connect() as conn:
-            ids = instrument_ids(conn, [symbol], self.clock(), create=False)
-            found = ids.get(InstrumentKey(symbol.symbol, symbol.asset_type))
-            if found is None:
-                return []
             rows = conn.execute(
                 select(prices.c.day, prices.c.close, prices.c.source)
+                .join(instruments, instruments.c.id == prices.c.instrument_id)
                 .where(
-                    prices.c.instrument_id == found,
+                    *_is_instrument(symbol),
                     prices.c.day >= start,
                     prices.c.day <= end,
                     prices.c.source != "simulated",
