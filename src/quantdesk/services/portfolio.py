@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -65,19 +65,7 @@ class LedgerCache(Lru[list[Transaction]]):
     entries in all (a few large ledgers hold as much as many small ones)."""
 
     def __init__(self, size: int = 4096, *, entries: int = 250_000) -> None:
-        super().__init__(size)
-        self.entries = entries
-        self._total = 0  # entries held
-
-    def put(self, key: Hashable, value: list[Transaction]) -> None:
-        if len(value) > self.entries:
-            return  # larger than the whole budget: not kept
-        with self._lock:
-            replaced = self._items.pop(key, None)
-            self._total += len(value) - (0 if replaced is None else len(replaced))
-            self._items[key] = value
-            while len(self._items) > self.size or self._total > self.entries:
-                self._total -= len(self._items.popitem(last=False)[1])
+        super().__init__(size, weight=len, budget=entries)
 
 
 def load_ledger(
