@@ -17,6 +17,7 @@ from quantdesk.domain.market import Bar, History, MarketSymbol
 from quantdesk.services import portfolio
 from quantdesk.services.import_file import ImportOptions, import_stream
 from quantdesk.store.market_data import SqlMarketData
+from quantdesk.store.repositories import RequestMemo
 from quantdesk.store.unit_of_work import SqlUnitOfWork, UserUnitOfWork
 from tests.conftest import NOW, clock
 
@@ -57,7 +58,7 @@ def test_a_requests_transactions_share_the_latest_quotes_until_a_new_instrument_
     )
     with uow(commit=False) as store:
         user_id = store.user_id
-    request = UserUnitOfWork(engine, user_id, memo={})
+    request = UserUnitOfWork(engine, user_id, memo=RequestMemo())
     day = NOW.date()
     with request(commit=False) as store:
         first = store.latest_quotes(day)

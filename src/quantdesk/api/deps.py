@@ -35,6 +35,7 @@ from quantdesk.services.auth import (
     csrf_matches,
     digest,
 )
+from quantdesk.store.repositories import RequestMemo
 from quantdesk.store.unit_of_work import AuthUnitOfWork, UserUnitOfWork
 
 SESSION_COOKIE = "quantdesk_session"
@@ -96,8 +97,8 @@ async def get_services(request: Request) -> Services:  # async: no thread for th
 class Caller:
     principal: Principal
     services: Services
-    #: What this request's transactions share (``LedgerRepository.memo``).
-    memo: dict[object, object] = field(default_factory=dict)
+    #: What this request's transactions share (``RequestMemo``).
+    memo: RequestMemo = field(default_factory=RequestMemo)
 
     @property
     def user_id(self) -> int:
@@ -108,7 +109,7 @@ class Caller:
         return UserUnitOfWork(
             self.services.engine,
             self.principal.user_id,
-            market=self.principal.market,
+            stored_market=self.principal.market,
             memo=self.memo,
         )
 

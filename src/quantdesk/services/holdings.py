@@ -137,8 +137,7 @@ def _current(
 ) -> Holding:
     """The holding as it is (from ``state`` and ``quotes`` when the caller has them;
     its account and instrument as ``before``, read earlier in the same transaction)."""
-    account = before.account if before is not None else None
-    account = account or store.account_by_id(account_id)
+    account = before.account if before and before.account else store.account_by_id(account_id)
     if state is None:
         state = replay_ledger(store, method=method, as_of=as_of, record=False)
     if quotes is None:
@@ -156,8 +155,9 @@ def _current(
             else _empty(account, key, what, Quote(Decimal(1), what, as_of, "cash"))
         )
     else:
-        instrument = before.instrument if before is not None else None
-        instrument = instrument or store.instrument_by_id(what)
+        instrument = (
+            before.instrument if before and before.instrument else store.instrument_by_id(what)
+        )
         match = [p for p in rows if p.instrument == instrument.key and not _is_cash(p)]
         if not match and not store.has_instrument_entries(account_id, what):
             raise NotFound(f"no holding {account_id}-{what}")

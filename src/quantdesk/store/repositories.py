@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from operator import itemgetter
@@ -161,13 +161,11 @@ class LedgerRepository:
         *,
         market: str | None = None,
         stored_market: str | None = None,
-        memo: dict[object, object] | None = None,
+        memo: RequestMemo | None = None,
     ) -> None:
         self.conn = conn
         self.user_id = user_id
-        #: What the transactions of one request share, when the caller gives a place for
-        #: it: the latest quotes (an API edit reads them for the holding, then again for
-        #: the analytics it answers with; nothing in between moves a price).
+        #: What the transactions of one request share, when the caller gives one.
         self.memo = memo
         #: ``--market`` for one command: overrides the user's stored market.
         self.market_override = market
@@ -676,10 +674,10 @@ class LedgerRepository:
         wins, and on the same day the user's own close wins over the market's close, which
         wins over its live quote. The market is the user's: a live ledger never sees simulated
         prices and a simulated one never sees real ones."""
-        remembered = ("latest_quotes", self.market(), as_of)
-        known = None if self.memo is None else self.memo.get(remembered)
-        if isinstance(known, _Remembered):
-            return dict(known.quotes)
+        remembered = (self.market(), as_of)
+        shared = None if self.memo is None else self.memo.quotes.get(remembered)
+        if shared is not None:
+            return dict(shared.quotes)
         last_days, own_rows, market_rows, live = _latest_statements(self.market() == "simulated")
         asked = {"user_id": self.user_id, "as_of": as_of}
         quotes_found: dict[InstrumentKey, Quote] = {}
@@ -715,20 +713,20 @@ class LedgerRepository:
             if known is None or day > known.as_of:  # a close of the same day wins
                 quotes_found[key] = Quote(row.price, row.price_currency, day, row.source)
         if self.memo is not None:
-            self.memo[remembered] = _Remembered(dict(quotes_found), frozenset(held))
+            self.memo.quotes[remembered] = _Remembered(dict(quotes_found), frozenset(held))
         return quotes_found
 
     def _forget_quotes(self, instrument_ids: Iterable[int | None] | None = None) -> None:
         """Drop the remembered latest quotes: all of them, or those that do not cover the
         instruments of ``instrument_ids`` (entries for them were just added)."""
-        if not self.memo:
+        if self.memo is None or not self.memo.quotes:
             return
         wanted = None if instrument_ids is None else {i for i in instrument_ids if i is not None}
-        for key, found in list(self.memo.items()):
-            if isinstance(found, _Remembered) and (
-                wanted is None or not wanted <= found.instruments
-            ):
-                del self.memo[key]
+        self.memo.quotes = {
+            key: found
+            for key, found in self.memo.quotes.items()
+            if wanted is not None and wanted <= found.instruments
+        }
 
     # market data --------------------------------------------------------------------
     def daily_closes(
@@ -1181,6 +1179,15 @@ class _Remembered:
 
     quotes: dict[InstrumentKey, Quote]
     instruments: frozenset[int]
+
+
+@dataclass
+class RequestMemo:
+    """What the transactions of one request share: the latest quotes they read, by market
+    and day (an API edit reads them for the holding, then again for the analytics it
+    answers with; nothing in between moves a price)."""
+
+    quotes: dict[tuple[str, date], _Remembered] = field(default_factory=dict)
 
 
 @functools.cache

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine
 
 from quantdesk.store.auth import AuthRepository
-from quantdesk.store.repositories import LedgerRepository, get_or_create_user
+from quantdesk.store.repositories import LedgerRepository, RequestMemo, get_or_create_user
 
 
 @contextmanager
@@ -59,21 +59,23 @@ class UserUnitOfWork:
         engine: Engine,
         user_id: int,
         *,
-        market: str | None = None,
-        memo: dict[object, object] | None = None,
+        stored_market: str | None = None,
+        memo: RequestMemo | None = None,
     ) -> None:
         self.engine = engine
         self.user_id = user_id
         #: The user's stored market when already known (read with the caller's token):
         #: not read again in each transaction.
-        self.market = market
+        self.stored_market = stored_market
         #: What the transactions of one request share (see ``LedgerRepository.memo``).
         self.memo = memo
 
     @contextmanager
     def __call__(self, *, commit: bool = True) -> Iterator[LedgerRepository]:
         with _transaction(self.engine, commit=commit) as conn:
-            yield LedgerRepository(conn, self.user_id, stored_market=self.market, memo=self.memo)
+            yield LedgerRepository(
+                conn, self.user_id, stored_market=self.stored_market, memo=self.memo
+            )
 
 
 class AuthUnitOfWork:
