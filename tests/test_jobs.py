@@ -13,7 +13,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,12 @@ from quantdesk import bootstrap, jobs
 from quantdesk.api.app import create_app
 from quantdesk.api.settings import ApiSettings
 from quantdesk.domain.errors import InvalidInput
+from quantdesk.domain.instruments import AssetType
+from quantdesk.domain.market import Bar, History, MarketSymbol
 from quantdesk.services import analytics, connections, materialize, portfolio
 from quantdesk.services.import_file import ImportOptions, import_stream
+from quantdesk.services.settings import update_settings
+from quantdesk.store.market_data import SqlMarketData
 from quantdesk.store.unit_of_work import SqlUnitOfWork
 from quantdesk.store.vault import Vault
 from tests.api.conftest import script
@@ -312,3 +317,41 @@ def test_scheduled_refreshes_form_one_chain_each_run_scheduling_the_next(
     assert following.id != first.id
     with pytest.raises(InvalidInput, match="HH:MM"):
         jobs.next_time("2am", bootstrap.utc_now())
+
+
+def test_recomputes_in_one_worker_keep_the_closes_they_read_yet_see_the_closes_added_since(
+    database: Engine,
+) -> None:
+    """A worker keeps the market's closes it read from one nightly share to the next, and
+    each user's settings are read with the share: a close appended between two runs is in
+    the second run's answers, at each user's own risk-free rate."""
+    market = SqlMarketData(database, clock)
+    vti = MarketSymbol("VTI", AssetType.ETF)
+    bars = tuple(Bar(date(2026, 11, d), Decimal(98 + d)) for d in (2, 3, 4, 5, 6))
+    market.store_closes(vti, History("VTI", "USD", "yahoo", bars[:4]))
+    ledgers = {}
+    for name in ("ann", "bob"):
+        uow = SqlUnitOfWork(database, name, clock)
+        portfolio.add_account(
+            uow, "Broker", kind="brokerage", institution=None, currency="USD", clock=clock
+        )
+        buy = b"date,type,symbol,quantity,price,asset_type\n2026-11-02,buy,VTI,10,100,etf\n"
+        assert import_stream(uow, io.BytesIO(buy), "t.csv", ImportOptions("Broker"), clock=clock).ok
+        ledgers[name] = uow
+    update_settings(ledgers["bob"], {"risk_free": "0.02"}, clock=clock)
+    chosen = {"ann": 0.04, "bob": 0.02}
+
+    def served(name: str) -> dict[str, Any]:
+        options = analytics.Options(period="ALL", benchmark="SPY", risk_free=chosen[name])
+        found = materialize.materialized_analytics(
+            ledgers[name], None, options, clock=bootstrap.utc_now
+        )
+        assert found.cached  # what the share stored, at the user's own settings
+        return found.payload
+
+    assert {"users": 2, "computed": 2} == jobs.recompute_users(["ann", "bob"])
+    assert ["30", "30"] == [served(n)["unrealized_gain"] for n in ledgers]  # 10 x (103 - 100)
+    market.store_closes(vti, History("VTI", "USD", "yahoo", bars))  # the night's close: 104
+    assert {"users": 2, "computed": 2} == jobs.recompute_users(["ann", "bob"])
+    assert ["40", "40"] == [served(n)["unrealized_gain"] for n in ledgers]
+    assert [0.04, 0.02] == [served(n)["risk_free"] for n in ledgers]

@@ -37,10 +37,11 @@ from quantdesk import bootstrap
 from quantdesk.domain.errors import InvalidInput
 from quantdesk.market.http import upstream_calls
 from quantdesk.services import analytics, connection_sync, materialize, prices
-from quantdesk.services.settings import read_settings
+from quantdesk.services.settings import DEFAULT_BENCHMARK, DEFAULT_RISK_FREE
 from quantdesk.store import vault
 from quantdesk.store.connections import every_connection
 from quantdesk.store.market_data import SqlMarketData
+from quantdesk.store.settings import RecomputeChoices, recompute_choices
 from quantdesk.store.tables import users
 from quantdesk.store.unit_of_work import UserUnitOfWork
 
@@ -65,7 +66,9 @@ def _engine(url: str) -> Engine:
 
 
 def close_engines() -> None:
-    """Dispose of the engines the jobs opened in this process."""
+    """Dispose of the engines the jobs opened in this process (and what their recomputes
+    kept)."""
+    _KEPT.clear()
     while _ENGINES:
         _ENGINES.popitem()[1].dispose()
 
@@ -91,39 +94,66 @@ def _user_names(engine: Engine) -> list[str]:
 
 
 # The jobs ---------------------------------------------------------------------------------
+@dataclass
+class _Kept:
+    """What the recomputes of one worker process share from job to job, per engine: the
+    price cache of each market, the closes already read as arrays and the market's facts
+    the fingerprints read. Every entry is keyed by the price versions it was read at, so
+    a later job never takes a stale one: each nightly share then reads only what changed,
+    not every close of the market again."""
+
+    wirings: dict[str, bootstrap.MarketWiring]
+    closes: analytics.ClosesCache
+    stats: materialize.MarketStatsCache
+
+
+_KEPT: dict[int, _Kept] = {}  # by id() of an engine of _ENGINES
+
+
 class _Recomputer:
     """Recomputes users' analytics in one process, sharing between users what does not
     depend on the user: the price cache of each market, and the closes already read (a
-    user without closes of their own reads the market's, the same for every user)."""
+    user without closes of their own reads the market's, the same for every user); and,
+    within one job, the market's latest quotes."""
 
     def __init__(self) -> None:
         self.engine = _database()
-        self.wirings: dict[str, bootstrap.MarketWiring] = {}
-        self.closes = analytics.ClosesCache(size=1024)
-        self.stats = materialize.MarketStatsCache()
+        kept = _KEPT.setdefault(
+            id(self.engine),
+            _Kept({}, analytics.ClosesCache(size=1024), materialize.MarketStatsCache()),
+        )
+        self.wirings, self.closes, self.stats = kept.wirings, kept.closes, kept.stats
+        self.quotes = analytics.MarketQuotes()  # lives as long as this job
 
-    def __call__(self, user: str) -> dict[str, Any]:
+    def choices(self, names: list[str]) -> dict[str, RecomputeChoices]:
+        """The ids and settings of those of ``names`` that are users, read at once."""
         with self.engine.connect() as conn:
-            user_id = conn.execute(select(users.c.id).where(users.c.name == user)).scalar()
-        if user_id is None:  # gone since the job was queued: nothing to do
+            return recompute_choices(conn, names)
+
+    def __call__(self, user: str, chosen: RecomputeChoices | None) -> dict[str, Any]:
+        if chosen is None:  # gone since the job was queued: nothing to do
             return {"user": user, "computed": False, "reason": "no such user"}
-        uow = UserUnitOfWork(self.engine, int(user_id))
-        chosen = read_settings(uow)
-        market = prices.user_market(uow)
-        if market not in self.wirings:
-            self.wirings[market] = bootstrap.market_data(self.engine, market=market, offline=True)
+        uow = UserUnitOfWork(self.engine, chosen.user_id, stored_market=chosen.market)
+        if chosen.market not in self.wirings:
+            self.wirings[chosen.market] = bootstrap.market_data(
+                self.engine, market=chosen.market, offline=True
+            )
         # what the dashboard asks first (GET /analytics with the user's defaults)
+        risk_free = DEFAULT_RISK_FREE if chosen.risk_free is None else chosen.risk_free
         options = analytics.Options(
-            period="ALL", benchmark=chosen.benchmark, risk_free=float(chosen.risk_free)
+            period="ALL",
+            benchmark=chosen.benchmark or DEFAULT_BENCHMARK,
+            risk_free=float(risk_free),
         )
         try:
             found = materialize.materialized_analytics(
                 uow,
-                self.wirings[market].cache,
+                self.wirings[chosen.market].cache,
                 options,
                 clock=bootstrap.utc_now,
                 closes_cache=self.closes,
                 stats_cache=self.stats,
+                market_quotes=self.quotes,
             )
         except InvalidInput as e:  # an empty ledger has nothing to compute: done, and said
             return {"user": user, "computed": False, "reason": str(e)}
@@ -133,7 +163,8 @@ class _Recomputer:
 def recompute(user: str) -> dict[str, Any]:
     """Store the user's analytics as the dashboard asks for them (their benchmark and
     risk-free rate), so the next page load is served from the database."""
-    return _Recomputer()(user)
+    run = _Recomputer()
+    return run(user, run.choices([user]).get(user))
 
 
 def recompute_users(names: list[str]) -> dict[str, Any]:
@@ -142,10 +173,11 @@ def recompute_users(names: list[str]) -> dict[str, Any]:
     whose recompute fails is named in the result and the others go on; the job fails
     (and is retried, redoing only what is not stored) if any did."""
     run = _Recomputer()
+    chosen = run.choices(names)
     computed, failed = 0, {}
     for name in names:
         try:
-            computed += bool(run(name)["computed"])
+            computed += bool(run(name, chosen.get(name))["computed"])
         except Exception as error:  # one user's failure is reported below, not raised
             log.exception("recompute of %s failed", name)
             failed[name] = f"{type(error).__name__}: {error}"

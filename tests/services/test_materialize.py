@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from quantdesk.domain.instruments import AssetType
-from quantdesk.domain.market import Bar, History, MarketSymbol
+from quantdesk.domain.market import Bar, History, LiveQuote, MarketSymbol
 from quantdesk.services import analytics, portfolio
 from quantdesk.services.import_file import ImportOptions, import_stream
 from quantdesk.services.materialize import MarketStatsCache, materialized_analytics, scope_key
@@ -163,3 +163,62 @@ def test_users_of_one_market_share_its_stats_and_each_redoes_only_the_new_day(
     alone = analytics.analyze(users[1], None, options, clock=clock)
     assert alone.frames.values.tolist()[-1] == shared[1].report.frames.values.tolist()[-1]
     assert 1030.0 == shared[1].report.frames.values.tolist()[-1]
+
+
+def test_users_computed_together_read_the_markets_latest_quotes_once_and_own_closes_win(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A nightly share prices every user without closes of their own at the market's
+    latest quotes, read once for all of them (a live quote newer than the last close
+    included), and a user with a close of their own at it: the same answers as each
+    user computed alone."""
+    market = SqlMarketData(engine, clock)
+    days = [date(2026, 11, d) for d in (2, 3, 4, 5)]
+    for symbol, base in (("AAPL", 100), ("MSFT", 200)):
+        bars = tuple(Bar(d, Decimal(base + i)) for i, d in enumerate(days))
+        market.store_closes(
+            MarketSymbol(symbol, AssetType.STOCK), History(symbol, "USD", "yahoo", bars)
+        )
+    after_close = datetime(2026, 11, 6, 15, tzinfo=UTC)
+    aapl = MarketSymbol("AAPL", AssetType.STOCK, "USD")
+    market.save_quotes(
+        {aapl.key: LiveQuote("AAPL", Decimal(130), "USD", after_close, "yahoo", after_close)}
+    )
+    holdings = {"ann": "AAPL,10,100", "bob": "MSFT,5,200", "cy": "AAPL,10,100"}
+    users = {}
+    for name, held in holdings.items():
+        uow = SqlUnitOfWork(engine, name, clock)
+        portfolio.add_account(
+            uow, "Broker", kind="brokerage", institution=None, currency="USD", clock=clock
+        )
+        trades = HEADER + f"2026-11-02,buy,{held},0,,stock\n"
+        assert import_stream(
+            uow, io.BytesIO(trades.encode()), "t.csv", ImportOptions("Broker"), clock=clock
+        ).ok
+        users[name] = uow
+    own = "date,symbol,close,asset_type\n2026-11-06,AAPL,90,stock\n"
+    import_price_stream(users["cy"], io.BytesIO(own.encode()), clock=clock)
+    options = analytics.Options(end=date(2026, 11, 6))
+    alone = {
+        name: analytics.analyze(uow, None, options, clock=clock).unrealized_gain
+        for name, uow in users.items()
+    }
+    assert {"ann": Decimal(300), "bob": Decimal(15), "cy": Decimal(-100)} == alone
+
+    read = []
+    original = LedgerRepository.market_latest_quotes
+    monkeypatch.setattr(
+        LedgerRepository,
+        "market_latest_quotes",
+        lambda self, as_of: read.append(as_of) or original(self, as_of),
+    )
+    quotes, closes = analytics.MarketQuotes(), analytics.ClosesCache()
+    together = {
+        name: materialized_analytics(
+            uow, None, options, clock=clock, closes_cache=closes, market_quotes=quotes
+        )
+        for name, uow in users.items()
+    }
+    assert [date(2026, 11, 6)] == read  # once, for ann and bob; cy reads her own
+    assert alone == {name: m.report.unrealized_gain for name, m in together.items() if m.report}
+    assert "300" == together["ann"].payload["unrealized_gain"]

@@ -39,6 +39,7 @@ from quantdesk.domain.errors import InvalidInput, ProviderError
 from quantdesk.domain.instruments import AssetType, InstrumentKey, normalize_symbol
 from quantdesk.domain.ledger_history import LedgerHistory, ledger_history
 from quantdesk.domain.market import DailyCloses, MarketSymbol
+from quantdesk.domain.positions import Quote
 from quantdesk.domain.transactions import Transaction
 from quantdesk.services.lru import Lru
 from quantdesk.services.portfolio import LedgerCache, load_ledger, replay_entries
@@ -166,6 +167,24 @@ class ClosesCache(Lru[object]):
         super().__init__(size)
 
 
+class MarketQuotes:
+    """The latest quotes of each market, read once for users computed together (a nightly
+    share, within a second or two, after the night's refresh): a user without closes of
+    their own takes the market's latest quotes, the same for every such user. Live quotes
+    carry no price version, so this lives only as long as the batch it serves, never in a
+    process's caches."""
+
+    def __init__(self) -> None:
+        self._by_market: dict[tuple[str, date], dict[InstrumentKey, Quote]] = {}
+
+    def of(self, store: LedgerStore, as_of: date) -> dict[InstrumentKey, Quote]:
+        key = (store.market(), as_of)
+        found = self._by_market.get(key)
+        if found is None:
+            found = self._by_market[key] = store.market_latest_quotes(as_of)
+        return found
+
+
 def _closes_token(
     store: LedgerStore, versions: tuple[int, int] | None = None
 ) -> tuple[object, ...]:
@@ -283,38 +302,68 @@ def analyze(
     and the price versions (``LedgerStore.price_versions``) the caller just read, not
     read again."""
     options.validate()
-    today = clock().date()
     with uow(commit=False) as store:
-        if options.account is not None:
-            store.account(options.account)
-        ledger = load_ledger(store, ledger_cache, revision=versions[0] if versions else None)
-        if not ledger:
-            raise InvalidInput("the ledger is empty: import a file first")
-        kind = AssetType.parse(options.asset_class) if options.asset_class else None
-        history = ledger_history(ledger, account=options.account, asset_class=kind)
-        if not history.days:
-            what = f"{options.asset_class} entries" if options.asset_class else "entries"
-            where = f" in account '{options.account}'" if options.account else ""
-            raise InvalidInput(f"no {what}{where} in the ledger")
-        end = min(options.end or today, today)
-        first = history.days[0].day
-        start = options.start or (
-            period_start(options.period, end, first) if options.period else first
-        )
-        start = max(start, first)
-        if start >= end:
-            raise InvalidInput(f"nothing to measure: the ledger starts on {first}")
-        prices = (versions[1], versions[2]) if versions else None
-        token = _closes_token(store, prices) if closes_cache is not None else None
-        frames = _frames(store, history, ledger, start, end, options, closes_cache, token)
-        totals = _totals(store, ledger, options.account, kind, start, end)
-        bench, bench_failure = _cached(
+        return analyze_store(
             store,
-            closes_cache,
-            token,
-            ("benchmark", benchmark_key(store, options.benchmark), start, end),
-            lambda: _benchmark_closes(store, market, options.benchmark, start, end),
+            market,
+            options,
+            clock=clock,
+            closes_cache=closes_cache,
+            ledger_cache=ledger_cache,
+            versions=versions,
         )
+
+
+def analyze_store(
+    store: LedgerStore,
+    market: MarketData | None,
+    options: Options,
+    *,
+    clock: Callable[[], datetime],
+    closes_cache: ClosesCache | None = None,
+    ledger_cache: LedgerCache | None = None,
+    versions: tuple[int, int, int] | None = None,
+    bench_key: InstrumentKey | None = None,
+    market_quotes: MarketQuotes | None = None,
+) -> Report:
+    """:func:`analyze` in a read transaction the caller holds open (materialized analytics
+    read their fingerprint and the inputs in one). ``bench_key``: the benchmark's
+    instrument (:func:`benchmark_key`) when the caller already resolved it;
+    ``market_quotes``: the latest quotes of a batch of users (see :class:`MarketQuotes`)."""
+    today = clock().date()
+    if options.account is not None:
+        store.account(options.account)
+    ledger = load_ledger(store, ledger_cache, revision=versions[0] if versions else None)
+    if not ledger:
+        raise InvalidInput("the ledger is empty: import a file first")
+    kind = AssetType.parse(options.asset_class) if options.asset_class else None
+    history = ledger_history(ledger, account=options.account, asset_class=kind)
+    if not history.days:
+        what = f"{options.asset_class} entries" if options.asset_class else "entries"
+        where = f" in account '{options.account}'" if options.account else ""
+        raise InvalidInput(f"no {what}{where} in the ledger")
+    end = min(options.end or today, today)
+    first = history.days[0].day
+    start = options.start or (period_start(options.period, end, first) if options.period else first)
+    start = max(start, first)
+    if start >= end:
+        raise InvalidInput(f"nothing to measure: the ledger starts on {first}")
+    prices = (versions[1], versions[2]) if versions else None
+    token = _closes_token(store, prices) if closes_cache is not None else None
+    frames = _frames(store, history, ledger, start, end, options, closes_cache, token)
+    if market_quotes is not None and token is not None and token[0] is None:
+        quotes = market_quotes.of(store, end)  # no closes of their own: the market's
+    else:
+        quotes = store.latest_quotes(end)
+    totals = _totals(ledger, quotes, options.account, kind, start, end)
+    bench_of = bench_key or benchmark_key(store, options.benchmark)
+    bench, bench_failure = _cached(
+        store,
+        closes_cache,
+        token,
+        ("benchmark", bench_of, start, end),
+        lambda: _benchmark_closes(store, market, bench_of, start, end),
+    )
     if bench_failure is not None:
         frames.warnings.append(f"the benchmark's closes could not be fetched: {bench_failure}")
     return _report(options, start, end, frames, bench, totals)
@@ -392,17 +441,16 @@ class _Totals:
 
 
 def _totals(
-    store: LedgerStore,
     ledger: Sequence[Transaction],
+    quotes: dict[InstrumentKey, Quote],
     account: str | None,
     kind: AssetType | None,
     start: date,
     end: date,
 ) -> _Totals:
     """Cost basis and unrealized gain of what the scope holds at the end (base currency
-    only), and the gains it realized in the period."""
+    only, at ``quotes``: the latest on that day), and the gains it realized in the period."""
     state = replay_entries(ledger, as_of=end)  # the ledger already loaded, not again
-    quotes = store.latest_quotes(end)
     basis: Decimal | None = Decimal(0)
     unrealized: Decimal | None = Decimal(0)
     warnings: list[str] = []
@@ -460,11 +508,10 @@ def benchmark_key(store: LedgerStore, name: str) -> InstrumentKey:
 
 
 def _benchmark_closes(
-    store: LedgerStore, market: MarketData | None, name: str, start: date, end: date
+    store: LedgerStore, market: MarketData | None, key: InstrumentKey, start: date, end: date
 ) -> tuple[Closes | None, str | None]:
     """The benchmark's closes from the market (stored ones when it cannot answer), and
     why the market could not answer, if it could not."""
-    key = benchmark_key(store, name)
     lookback = start - timedelta(days=DEFAULT_CARRY_LIMIT)
     failure = None
     if market is not None:

@@ -25,7 +25,14 @@ from decimal import Decimal
 from typing import Any, cast
 
 from quantdesk.domain.instruments import AssetType, InstrumentKey
-from quantdesk.services.analytics import ClosesCache, Options, Report, analyze, benchmark_key
+from quantdesk.services.analytics import (
+    ClosesCache,
+    MarketQuotes,
+    Options,
+    Report,
+    analyze_store,
+    benchmark_key,
+)
 from quantdesk.services.analytics_view import analytics_json
 from quantdesk.services.lru import Lru
 from quantdesk.services.portfolio import LedgerCache
@@ -61,7 +68,7 @@ def scope_key(options: Options, calendar: str) -> str:
     return f"{options.account or '*'}|{options.asset_class or '*'}|{calendar}"
 
 
-def _inputs(store: LedgerStore, options: Options) -> list[InstrumentKey]:
+def _inputs(store: LedgerStore, bench: InstrumentKey) -> list[InstrumentKey]:
     held = [i for i, _ in store.priced_instruments()]
     currencies = {a.currency for a in store.list_accounts()} | {i.currency for i in held}
     keys = [i.key for i in held]
@@ -69,7 +76,6 @@ def _inputs(store: LedgerStore, options: Options) -> list[InstrumentKey]:
         InstrumentKey(f"{c}{BASE_CURRENCY}", AssetType.CASH)
         for c in sorted(currencies - {BASE_CURRENCY})
     ]
-    bench = benchmark_key(store, options.benchmark)
     return keys if bench in keys else [*keys, bench]
 
 
@@ -165,6 +171,7 @@ def materialized_analytics(
     closes_cache: ClosesCache | None = None,
     ledger_cache: LedgerCache | None = None,
     stats_cache: MarketStatsCache | None = None,
+    market_quotes: MarketQuotes | None = None,
 ) -> Materialized:
     """The request's metric set: the stored one if its inputs did not change, else
     computed, stored, and the scope's daily history rewritten from the earliest change.
@@ -172,7 +179,8 @@ def materialized_analytics(
     Whether anything changed is known from three numbers (the ledger revision and the
     price revisions of the market and of the user's own closes); the per-instrument
     counts of closes are read only when the market's closes did change, to find the
-    earliest day they touched."""
+    earliest day they touched. ``market_quotes``: the latest quotes of a batch of users
+    computed together (see ``analytics.MarketQuotes``)."""
     options.validate()
     request = request_key(options, explain=explain)
     with uow(commit=False) as store:
@@ -196,11 +204,12 @@ def materialized_analytics(
         if stored is not None and stored["fingerprint"] == fingerprint:
             return Materialized(stored["payload"], True, 0, None, None)
         changed: list[date] = []
+        bench = benchmark_key(store, options.benchmark)
         if stored is not None and stored["price_revision"] == price_revision:
             stats = stored["price_stats"]  # no market close changed since
         else:
             facts = _MarketFacts(store, stats_cache, price_revision)
-            stats = facts.stats(_inputs(store, options))
+            stats = facts.stats(_inputs(store, bench))
             if stored is not None:
                 day = _price_change_day(facts, stored["price_stats"], stats)
                 if day is not None:
@@ -209,15 +218,17 @@ def materialized_analytics(
             day = store.changed_since(int(stored["revision"]))
             if day is not None:
                 changed.append(day)
-    report = analyze(
-        uow,
-        market,
-        options,
-        clock=clock,
-        closes_cache=closes_cache,
-        ledger_cache=ledger_cache,
-        versions=(revision, price_revision, own_closes),
-    )
+        report = analyze_store(  # in the same read: the inputs are those just fingerprinted
+            store,
+            market,
+            options,
+            clock=clock,
+            closes_cache=closes_cache,
+            ledger_cache=ledger_cache,
+            versions=(revision, price_revision, own_closes),
+            bench_key=bench,
+            market_quotes=market_quotes,
+        )
     payload = analytics_json(report, explain=explain)
     scope = scope_key(options, report.frames.calendar)
     start = report.frames.days[0]

@@ -28,6 +28,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    null,
     or_,
     select,
     update,
@@ -678,7 +679,24 @@ class LedgerRepository:
         shared = None if self.memo is None else self.memo.quotes.get(remembered)
         if shared is not None:
             return dict(shared.quotes)
-        last_days, own_rows, market_rows, live = _latest_statements(self.market() == "simulated")
+        quotes_found, held = self._latest(as_of, every=False)
+        if self.memo is not None:
+            self.memo.quotes[remembered] = _Remembered(dict(quotes_found), frozenset(held))
+        return quotes_found
+
+    def market_latest_quotes(self, as_of: date) -> dict[InstrumentKey, Quote]:
+        """The latest price on or before ``as_of`` of every instrument of the user's
+        market (its closes, then its live quotes), whoever holds it: what
+        ``latest_quotes`` answers for a user without closes of their own, read once for
+        many such users."""
+        return self._latest(as_of, every=True)[0]
+
+    def _latest(
+        self, as_of: date, *, every: bool
+    ) -> tuple[dict[InstrumentKey, Quote], dict[int, InstrumentKey]]:
+        last_days, own_rows, market_rows, live = _latest_statements(
+            self.market() == "simulated", every
+        )
         asked = {"user_id": self.user_id, "as_of": as_of}
         quotes_found: dict[InstrumentKey, Quote] = {}
         held: dict[int, InstrumentKey] = {}
@@ -712,9 +730,7 @@ class LedgerRepository:
             known = quotes_found.get(key)
             if known is None or day > known.as_of:  # a close of the same day wins
                 quotes_found[key] = Quote(row.price, row.price_currency, day, row.source)
-        if self.memo is not None:
-            self.memo.quotes[remembered] = _Remembered(dict(quotes_found), frozenset(held))
-        return quotes_found
+        return quotes_found, held
 
     def _forget_quotes(self, instrument_ids: Iterable[int | None] | None = None) -> None:
         """Drop the remembered latest quotes: all of them, or those that do not cover the
@@ -1192,12 +1208,13 @@ class RequestMemo:
 
 @functools.cache
 def _latest_statements(
-    simulated: bool,
+    simulated: bool, every: bool = False
 ) -> tuple[Select[Any], Select[Any], Select[Any], Select[Any]]:
     """The statements of ``LedgerRepository.latest_quotes`` for a live or a simulated
     market, built once (their values are bound parameters: ``user_id``, ``as_of``, and
     the ``ids`` and ``days`` of the rows step); building them anew each time cost more
-    than running them.
+    than running them. ``every``: those of ``market_latest_quotes`` (every instrument,
+    no user's own closes).
 
     Two steps whose plans do not hang on the tables' statistics: each instrument's last
     day of its own and of the market's closes (a max per instrument: one backward index
@@ -1234,9 +1251,11 @@ def _latest_statements(
         instruments.c.id,
         instruments.c.symbol,
         instruments.c.asset_type,
-        last_day(user_prices, True).label("own"),
+        (null() if every else last_day(user_prices, True)).label("own"),
         last_day(prices, False).label("market"),
-    ).where(instruments.c.id.in_(select(relevant.c[0])))
+    )
+    if not every:
+        last_days = last_days.where(instruments.c.id.in_(select(relevant.c[0])))
     rows = [
         select(table).where(
             table.c.instrument_id.in_(bindparam("ids", expanding=True)),
@@ -1250,9 +1269,10 @@ def _latest_statements(
         .join(instruments, instruments.c.id == quotes.c.instrument_id)
         .where(
             quotes.c.source == "simulated" if simulated else quotes.c.source != "simulated",
-            quotes.c.instrument_id.in_(select(relevant.c[0])),
         )
     )
+    if not every:
+        live = live.where(quotes.c.instrument_id.in_(select(relevant.c[0])))
     return last_days, rows[0], rows[1], live
 
 

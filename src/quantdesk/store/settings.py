@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -9,7 +11,7 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from quantdesk.store import vault
-from quantdesk.store.tables import user_settings
+from quantdesk.store.tables import user_settings, users
 from quantdesk.store.vault import is_encrypted
 
 #: The settings columns (every one nullable: NULL is "the app's default").
@@ -75,3 +77,34 @@ def rotate_setting_secrets(conn: Connection, box: vault.Vault) -> int:
             )
             count += len(values)
     return count
+
+
+@dataclass(frozen=True)
+class RecomputeChoices:
+    """What a background recompute needs of a user before it starts: who (id), their
+    market, and the analytics settings they chose (None: the app's default)."""
+
+    user_id: int
+    market: str
+    benchmark: str | None
+    risk_free: Any
+
+
+def recompute_choices(conn: Connection, names: Sequence[str]) -> dict[str, RecomputeChoices]:
+    """Those of ``names`` that are users, read in one statement (a nightly share's users
+    at once, not three reads each)."""
+    rows = conn.execute(
+        select(
+            users.c.name,
+            users.c.id,
+            users.c.market,
+            user_settings.c.benchmark,
+            user_settings.c.risk_free,
+        )
+        .outerjoin(user_settings, user_settings.c.user_id == users.c.id)
+        .where(users.c.name.in_(list(names)))
+    )
+    return {
+        row.name: RecomputeChoices(int(row.id), str(row.market), row.benchmark, row.risk_free)
+        for row in rows
+    }
