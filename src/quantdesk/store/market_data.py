@@ -69,8 +69,24 @@ def bump_price_revision(conn: Connection, market: str) -> None:
 
 def _insert_closes(conn: Connection, instrument_id: int, history: History) -> None:
     """Store a history's closes; a day already stored from the same source is kept.
-    Inserted as multi-row statements, whose row counts every engine reports exactly
-    (an executemany's it does not), so that only new closes move the price revision."""
+    The days already stored are read first and only the others sent (a refresh of the
+    simulated market hands over years of closes to add one day: building the insert of
+    all of them cost seconds). Inserted as multi-row statements, whose row counts every
+    engine reports exactly (an executemany's it does not), so that only new closes move
+    the price revision; a close another process stored meanwhile is skipped."""
+    if not history.bars:
+        return
+    days = [bar.day for bar in history.bars]
+    stored = set(
+        conn.execute(
+            select(prices.c.day).where(
+                prices.c.instrument_id == instrument_id,
+                prices.c.source == history.source,
+                prices.c.day >= min(days),
+                prices.c.day <= max(days),
+            )
+        ).scalars()
+    )
     rows = [
         {
             "instrument_id": instrument_id,
@@ -80,6 +96,7 @@ def _insert_closes(conn: Connection, instrument_id: int, history: History) -> No
             "currency": history.currency,
         }
         for bar in history.bars
+        if bar.day not in stored
     ]
     added = 0
     postgres = conn.dialect.name == "postgresql"  # psycopg reports no count for this insert
