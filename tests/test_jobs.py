@@ -355,3 +355,28 @@ def test_recomputes_in_one_worker_keep_the_closes_they_read_yet_see_the_closes_a
     assert {"users": 2, "computed": 2} == jobs.recompute_users(["ann", "bob"])
     assert ["40", "40"] == [served(n)["unrealized_gain"] for n in ledgers]
     assert [0.04, 0.02] == [served(n)["risk_free"] for n in ledgers]
+
+
+def test_a_share_stores_every_user_it_computed_and_names_the_one_that_failed(
+    database: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledgers = {name: _ledger(database, tmp_path, name) for name in ("ann", "bob", "cy")}
+    with ledgers["bob"](commit=False) as store:
+        broken = store.user_id
+    original = materialize.prepare_analytics
+
+    def failing_for_bob(uow: Any, *args: Any, **kwargs: Any) -> Any:
+        if uow.user_id == broken:
+            raise RuntimeError("disk on fire")
+        return original(uow, *args, **kwargs)
+
+    monkeypatch.setattr(materialize, "prepare_analytics", failing_for_bob)
+    with pytest.raises(RuntimeError, match=r"1 of 3 recomputes failed.*bob.*disk on fire"):
+        jobs.recompute_users(["ann", "bob", "cy"])
+    options = analytics.Options(period="ALL", benchmark="SPY", risk_free=0.04)
+    monkeypatch.setattr(materialize, "prepare_analytics", original)
+    served = {
+        name: materialize.materialized_analytics(uow, None, options, clock=bootstrap.utc_now)
+        for name, uow in ledgers.items()
+    }
+    assert {"ann": True, "bob": False, "cy": True} == {n: m.cached for n, m in served.items()}

@@ -35,12 +35,14 @@ from sqlalchemy import Engine, select
 
 from quantdesk import bootstrap
 from quantdesk.domain.errors import InvalidInput
+from quantdesk.domain.materialized import AnalyticsWrite
 from quantdesk.market.http import upstream_calls
 from quantdesk.services import analytics, connection_sync, materialize, prices
 from quantdesk.services.settings import DEFAULT_BENCHMARK, DEFAULT_RISK_FREE
 from quantdesk.store import vault
 from quantdesk.store.connections import every_connection
 from quantdesk.store.market_data import SqlMarketData
+from quantdesk.store.repositories import store_materialized
 from quantdesk.store.settings import RecomputeChoices, recompute_choices
 from quantdesk.store.tables import users
 from quantdesk.store.unit_of_work import UserUnitOfWork
@@ -114,7 +116,7 @@ class _Recomputer:
     """Recomputes users' analytics in one process, sharing between users what does not
     depend on the user: the price cache of each market, and the closes already read (a
     user without closes of their own reads the market's, the same for every user); and,
-    within one job, the market's latest quotes."""
+    within one job, the market's latest quotes, and the writes: stored together."""
 
     def __init__(self) -> None:
         self.engine = _database()
@@ -123,7 +125,8 @@ class _Recomputer:
             _Kept({}, analytics.ClosesCache(size=1024), materialize.MarketStatsCache()),
         )
         self.wirings, self.closes, self.stats = kept.wirings, kept.closes, kept.stats
-        self.quotes = analytics.MarketQuotes()  # lives as long as this job
+        self.batch = analytics.BatchReads()  # lives as long as this job
+        self.writes: list[tuple[int, AnalyticsWrite]] = []
 
     def choices(self, names: list[str]) -> dict[str, RecomputeChoices]:
         """The ids and settings of those of ``names`` that are users, read at once."""
@@ -131,6 +134,7 @@ class _Recomputer:
             return recompute_choices(conn, names)
 
     def __call__(self, user: str, chosen: RecomputeChoices | None) -> dict[str, Any]:
+        """The user's recompute; what it stores waits in ``writes`` for :meth:`store`."""
         if chosen is None:  # gone since the job was queued: nothing to do
             return {"user": user, "computed": False, "reason": "no such user"}
         uow = UserUnitOfWork(self.engine, chosen.user_id, stored_market=chosen.market)
@@ -146,32 +150,45 @@ class _Recomputer:
             risk_free=float(risk_free),
         )
         try:
-            found = materialize.materialized_analytics(
+            found = materialize.prepare_analytics(
                 uow,
                 self.wirings[chosen.market].cache,
                 options,
                 clock=bootstrap.utc_now,
                 closes_cache=self.closes,
                 stats_cache=self.stats,
-                market_quotes=self.quotes,
+                batch=self.batch,
             )
         except InvalidInput as e:  # an empty ledger has nothing to compute: done, and said
             return {"user": user, "computed": False, "reason": str(e)}
-        return {"user": user, "computed": not found.cached, "history_rows": found.history_rows}
+        if found.write is not None:
+            self.writes.append((chosen.user_id, found.write))
+        done = found.materialized
+        return {"user": user, "computed": not done.cached, "history_rows": done.history_rows}
+
+    def store(self) -> None:
+        """Store the writes waiting, in one transaction (a handful of statements for a
+        whole share, not several for each user)."""
+        with self.engine.begin() as conn:
+            store_materialized(conn, self.writes)
+        self.writes = []
 
 
 def recompute(user: str) -> dict[str, Any]:
     """Store the user's analytics as the dashboard asks for them (their benchmark and
     risk-free rate), so the next page load is served from the database."""
     run = _Recomputer()
-    return run(user, run.choices([user]).get(user))
+    done = run(user, run.choices([user]).get(user))
+    run.store()
+    return done
 
 
 def recompute_users(names: list[str]) -> dict[str, Any]:
     """:func:`recompute` of each of ``names`` in turn (the nightly run's share of one
-    job): one process, one engine, the market's closes read once for them all. A user
-    whose recompute fails is named in the result and the others go on; the job fails
-    (and is retried, redoing only what is not stored) if any did."""
+    job): one process, one engine, the market's closes read once for them all, and what
+    they store written together at the end. A user whose recompute fails is named in the
+    result and the others go on (and are stored); the job fails (and is retried, redoing
+    only what is not stored) if any did."""
     run = _Recomputer()
     chosen = run.choices(names)
     computed, failed = 0, {}
@@ -181,6 +198,7 @@ def recompute_users(names: list[str]) -> dict[str, Any]:
         except Exception as error:  # one user's failure is reported below, not raised
             log.exception("recompute of %s failed", name)
             failed[name] = f"{type(error).__name__}: {error}"
+    run.store()
     if failed:
         raise RuntimeError(f"{len(failed)} of {len(names)} recomputes failed: {failed}")
     return {"users": len(names), "computed": computed}

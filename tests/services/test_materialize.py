@@ -13,7 +13,12 @@ from quantdesk.domain.instruments import AssetType
 from quantdesk.domain.market import Bar, History, LiveQuote, MarketSymbol
 from quantdesk.services import analytics, portfolio
 from quantdesk.services.import_file import ImportOptions, import_stream
-from quantdesk.services.materialize import MarketStatsCache, materialized_analytics, scope_key
+from quantdesk.services.materialize import (
+    MarketStatsCache,
+    materialized_analytics,
+    prepare_analytics,
+    scope_key,
+)
 from quantdesk.services.portfolio import import_price_stream
 from quantdesk.store.market_data import SqlMarketData
 from quantdesk.store.repositories import LedgerRepository
@@ -212,11 +217,11 @@ def test_users_computed_together_read_the_markets_latest_quotes_once_and_own_clo
         "market_latest_quotes",
         lambda self, as_of: read.append(as_of) or original(self, as_of),
     )
-    quotes, closes = analytics.MarketQuotes(), analytics.ClosesCache()
+    batch, closes = analytics.BatchReads(), analytics.ClosesCache()
     together = {
-        name: materialized_analytics(
-            uow, None, options, clock=clock, closes_cache=closes, market_quotes=quotes
-        )
+        name: prepare_analytics(
+            uow, None, options, clock=clock, closes_cache=closes, batch=batch
+        ).materialized
         for name, uow in users.items()
     }
     assert [date(2026, 11, 6)] == read  # once, for ann and bob; cy reads her own

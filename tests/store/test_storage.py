@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, inspect, select
 
+from quantdesk.domain.materialized import AnalyticsWrite
 from quantdesk.domain.transactions import Transaction, TransactionType
 from quantdesk.services import portfolio
 from quantdesk.store.database import (
@@ -137,15 +138,19 @@ def test_two_writers_of_the_same_analytics_both_succeed_and_one_answer_stays(
         # until commit, so the other writer's insert waits instead of racing.
         pytest.skip("only PostgreSQL lets the other writer commit in between")
     uow = SqlUnitOfWork(engine, "ann", clock)
-    values = {
-        "scope": "*|*|trading",
-        "fingerprint": "mine",
-        "revision": 1,
-        "price_stats": {},
-        "price_revision": 1,
-        "payload": {"who": "request"},
-        "now": NOW,
-    }
+    write = AnalyticsWrite(
+        "r1",
+        "*|*|trading",
+        "mine",
+        1,
+        {},
+        1,
+        {"who": "request"},
+        NOW,
+        NOW.date(),
+        NOW.date(),
+        [(NOW.date(), Decimal(100), Decimal(0))],
+    )
     with uow() as store:
         theirs = {
             "user_id": store.user_id, "request": "r1", "scope": "*|*|trading",
@@ -153,8 +158,10 @@ def test_two_writers_of_the_same_analytics_both_succeed_and_one_answer_stays(
             "computed_at": NOW, "payload": {"who": "job"},
         }  # fmt: skip
         store.conn = _RacingConnection(store.conn, engine, theirs)  # type: ignore[assignment]
-        store.store_analytics("r1", **values)  # type: ignore[arg-type]
+        assert 1 == store.store_materialized(write)
         assert store.conn.raced  # type: ignore[attr-defined]
     with uow(commit=False) as store:
         kept = store.stored_analytics("r1")
+        history = store.history_of("*|*|trading")
     assert kept is not None and {"who": "request"} == kept["payload"]
+    assert [(NOW.date(), Decimal(100), Decimal(0))] == history

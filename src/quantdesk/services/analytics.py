@@ -167,21 +167,28 @@ class ClosesCache(Lru[object]):
         super().__init__(size)
 
 
-class MarketQuotes:
-    """The latest quotes of each market, read once for users computed together (a nightly
-    share, within a second or two, after the night's refresh): a user without closes of
-    their own takes the market's latest quotes, the same for every such user. Live quotes
-    carry no price version, so this lives only as long as the batch it serves, never in a
-    process's caches."""
+class BatchReads:
+    """What users computed together (a nightly share, within a second or two, after the
+    night's refresh) read once for them all: the market's latest quotes, which a user
+    without closes of their own takes as they are, and the benchmark's instrument. Live
+    quotes carry no price version, so this lives only as long as the batch it serves,
+    never in a process's caches."""
 
     def __init__(self) -> None:
-        self._by_market: dict[tuple[str, date], dict[InstrumentKey, Quote]] = {}
+        self._quotes: dict[tuple[str, date], dict[InstrumentKey, Quote]] = {}
+        self._benchmarks: dict[str, InstrumentKey] = {}
 
-    def of(self, store: LedgerStore, as_of: date) -> dict[InstrumentKey, Quote]:
+    def quotes(self, store: LedgerStore, as_of: date) -> dict[InstrumentKey, Quote]:
         key = (store.market(), as_of)
-        found = self._by_market.get(key)
+        found = self._quotes.get(key)
         if found is None:
-            found = self._by_market[key] = store.market_latest_quotes(as_of)
+            found = self._quotes[key] = store.market_latest_quotes(as_of)
+        return found
+
+    def benchmark(self, store: LedgerStore, name: str) -> InstrumentKey:
+        found = self._benchmarks.get(name)
+        if found is None:
+            found = self._benchmarks[name] = benchmark_key(store, name)
         return found
 
 
@@ -324,12 +331,12 @@ def analyze_store(
     ledger_cache: LedgerCache | None = None,
     versions: tuple[int, int, int] | None = None,
     bench_key: InstrumentKey | None = None,
-    market_quotes: MarketQuotes | None = None,
+    batch: BatchReads | None = None,
 ) -> Report:
     """:func:`analyze` in a read transaction the caller holds open (materialized analytics
     read their fingerprint and the inputs in one). ``bench_key``: the benchmark's
     instrument (:func:`benchmark_key`) when the caller already resolved it;
-    ``market_quotes``: the latest quotes of a batch of users (see :class:`MarketQuotes`)."""
+    ``batch``: what a batch of users computed together read once (:class:`BatchReads`)."""
     today = clock().date()
     if options.account is not None:
         store.account(options.account)
@@ -351,8 +358,8 @@ def analyze_store(
     prices = (versions[1], versions[2]) if versions else None
     token = _closes_token(store, prices) if closes_cache is not None else None
     frames = _frames(store, history, ledger, start, end, options, closes_cache, token)
-    if market_quotes is not None and token is not None and token[0] is None:
-        quotes = market_quotes.of(store, end)  # no closes of their own: the market's
+    if batch is not None and token is not None and token[0] is None:
+        quotes = batch.quotes(store, end)  # no closes of their own: the market's
     else:
         quotes = store.latest_quotes(end)
     totals = _totals(ledger, quotes, options.account, kind, start, end)

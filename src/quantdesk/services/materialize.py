@@ -25,9 +25,10 @@ from decimal import Decimal
 from typing import Any, cast
 
 from quantdesk.domain.instruments import AssetType, InstrumentKey
+from quantdesk.domain.materialized import AnalyticsWrite
 from quantdesk.services.analytics import (
+    BatchReads,
     ClosesCache,
-    MarketQuotes,
     Options,
     Report,
     analyze_store,
@@ -161,6 +162,15 @@ def _price_change_day(
     return earliest
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A request's metric set as :func:`prepare_analytics` found or computed it, and what
+    storing it writes (None: it was stored already)."""
+
+    materialized: Materialized
+    write: AnalyticsWrite | None
+
+
 def materialized_analytics(
     uow: UnitOfWork,
     market: MarketData | None,
@@ -171,16 +181,47 @@ def materialized_analytics(
     closes_cache: ClosesCache | None = None,
     ledger_cache: LedgerCache | None = None,
     stats_cache: MarketStatsCache | None = None,
-    market_quotes: MarketQuotes | None = None,
 ) -> Materialized:
     """The request's metric set: the stored one if its inputs did not change, else
-    computed, stored, and the scope's daily history rewritten from the earliest change.
+    computed, stored, and the scope's daily history rewritten from the earliest change
+    (:func:`prepare_analytics`, then its write)."""
+    prepared = prepare_analytics(
+        uow,
+        market,
+        options,
+        clock=clock,
+        explain=explain,
+        closes_cache=closes_cache,
+        ledger_cache=ledger_cache,
+        stats_cache=stats_cache,
+    )
+    if prepared.write is not None:
+        with uow() as store:
+            store.store_materialized(prepared.write)
+    return prepared.materialized
+
+
+def prepare_analytics(
+    uow: UnitOfWork,
+    market: MarketData | None,
+    options: Options,
+    *,
+    clock: Callable[[], datetime],
+    explain: bool = False,
+    closes_cache: ClosesCache | None = None,
+    ledger_cache: LedgerCache | None = None,
+    stats_cache: MarketStatsCache | None = None,
+    batch: BatchReads | None = None,
+) -> Prepared:
+    """The request's metric set: the stored one if its inputs did not change, else
+    computed, with what storing it writes (its history rewritten from the earliest
+    change); a nightly share stores its users' writes together.
 
     Whether anything changed is known from three numbers (the ledger revision and the
     price revisions of the market and of the user's own closes); the per-instrument
     counts of closes are read only when the market's closes did change, to find the
-    earliest day they touched. ``market_quotes``: the latest quotes of a batch of users
-    computed together (see ``analytics.MarketQuotes``)."""
+    earliest day they touched. ``batch``: what users computed together read once (see
+    ``analytics.BatchReads``)."""
     options.validate()
     request = request_key(options, explain=explain)
     with uow(commit=False) as store:
@@ -202,9 +243,13 @@ def materialized_analytics(
             ).encode()
         ).hexdigest()
         if stored is not None and stored["fingerprint"] == fingerprint:
-            return Materialized(stored["payload"], True, 0, None, None)
+            return Prepared(Materialized(stored["payload"], True, 0, None, None), None)
         changed: list[date] = []
-        bench = benchmark_key(store, options.benchmark)
+        bench = (
+            batch.benchmark(store, options.benchmark)
+            if batch is not None
+            else benchmark_key(store, options.benchmark)
+        )
         if stored is not None and stored["price_revision"] == price_revision:
             stats = stored["price_stats"]  # no market close changed since
         else:
@@ -227,10 +272,9 @@ def materialized_analytics(
             ledger_cache=ledger_cache,
             versions=(revision, price_revision, own_closes),
             bench_key=bench,
-            market_quotes=market_quotes,
+            batch=batch,
         )
     payload = analytics_json(report, explain=explain)
-    scope = scope_key(options, report.frames.calendar)
     start = report.frames.days[0]
     if changed:
         rewrite_from = max(start, min(changed))
@@ -246,19 +290,20 @@ def materialized_analytics(
             frames.days[first:], frames.values[first:], frames.flows[first:], strict=True
         )
     ]
-    with uow() as store:
-        store.store_analytics(
-            request,
-            scope=scope,
-            fingerprint=fingerprint,
-            revision=revision,
-            price_stats=stats,
-            price_revision=price_revision,
-            payload=payload,
-            now=clock(),
-        )
-        written = store.replace_history(scope, rewrite_from, report.frames.days[-1], rows)
-    return Materialized(payload, False, written, rewrite_from, report)
+    write = AnalyticsWrite(
+        request,
+        scope_key(options, frames.calendar),
+        fingerprint,
+        revision,
+        stats,
+        price_revision,
+        payload,
+        clock(),
+        rewrite_from,
+        frames.days[-1],
+        rows,
+    )
+    return Prepared(Materialized(payload, False, len(rows), rewrite_from, report), write)
 
 
 def _stored(value: float) -> Decimal:

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from quantdesk.domain.accounts import Account
 from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey
 from quantdesk.domain.market import DailyCloses, History, MarketSymbol
+from quantdesk.domain.materialized import AnalyticsWrite
 from quantdesk.domain.positions import Quote
 from quantdesk.domain.transactions import Origin, Transaction
 from quantdesk.market.cache import QuoteResult
@@ -87,26 +88,8 @@ class LedgerStore(Protocol):
     def has_own_closes(self) -> bool: ...
     def closes_through(self, key: InstrumentKey, last: date) -> int: ...
     def stored_analytics(self, request: str) -> dict[str, Any] | None: ...
-    def store_analytics(
-        self,
-        request: str,
-        *,
-        scope: str,
-        fingerprint: str,
-        revision: int,
-        price_stats: dict[str, list[object]],
-        price_revision: int,
-        payload: dict[str, Any],
-        now: datetime,
-    ) -> None: ...
+    def store_materialized(self, write: AnalyticsWrite) -> int: ...
     def history_of(self, scope: str) -> list[tuple[date, Decimal, Decimal]]: ...
-    def replace_history(
-        self,
-        scope: str,
-        from_day: date,
-        until: date,
-        rows: Sequence[tuple[date, Decimal, Decimal]],
-    ) -> int: ...
     def set_market(self, market: str) -> None: ...
     def priced_instruments(self) -> list[tuple[Instrument, date]]: ...
     def set_provider_id(

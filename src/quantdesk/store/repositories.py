@@ -7,7 +7,7 @@ user's rows through these methods.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -42,6 +42,7 @@ from quantdesk.domain.accounts import Account, AccountKind
 from quantdesk.domain.errors import Conflict, NotFound
 from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey
 from quantdesk.domain.market import DailyCloses
+from quantdesk.domain.materialized import AnalyticsWrite
 from quantdesk.domain.positions import Quote
 from quantdesk.domain.transactions import (
     INFLOW_PRIORITY_MAX,
@@ -947,51 +948,10 @@ class LedgerRepository:
             "scope": row.scope,
         }
 
-    def store_analytics(
-        self,
-        request: str,
-        *,
-        scope: str,
-        fingerprint: str,
-        revision: int,
-        price_stats: dict[str, list[object]],
-        price_revision: int,
-        payload: dict[str, Any],
-        now: datetime,
-    ) -> None:
-        values = {
-            "user_id": self.user_id,
-            "request": request,
-            "scope": scope,
-            "fingerprint": fingerprint,
-            "revision": revision,
-            "price_stats": price_stats,
-            "price_revision": price_revision,
-            "computed_at": now,
-            "payload": payload,
-        }
-        self._replace(
-            delete(portfolio_analytics).where(
-                portfolio_analytics.c.user_id == self.user_id,
-                portfolio_analytics.c.request == request,
-            ),
-            lambda: self.conn.execute(insert(portfolio_analytics).values(values)),
-        )
-
-    def _replace(self, clear: Any, write: Callable[[], object]) -> None:
-        """Delete then insert, as one step that a concurrent writer of the same rows (the
-        job worker and a request materializing the same analytics) cannot break: if the
-        other committed its rows between this delete and this insert, the step is redone
-        once, deleting what it wrote (both computed the same answer from the same inputs)."""
-        for attempt in range(2):
-            try:
-                with self.conn.begin_nested():
-                    self.conn.execute(clear)
-                    write()
-                return
-            except IntegrityError:
-                if attempt:
-                    raise
+    def store_materialized(self, write: AnalyticsWrite) -> int:
+        """Store this user's answer to a request and rewrite its days of history (see
+        :func:`store_materialized`); how many history rows were written."""
+        return store_materialized(self.conn, [(self.user_id, write)])
 
     def history_of(self, scope: str) -> list[tuple[date, Decimal, Decimal]]:
         rows = self.conn.execute(
@@ -1001,35 +961,69 @@ class LedgerRepository:
         )
         return [(row.day, row.value, row.flow) for row in rows]
 
-    def replace_history(
-        self,
-        scope: str,
-        from_day: date,
-        until: date,
-        rows: Sequence[tuple[date, Decimal, Decimal]],
-    ) -> int:
-        """Replace the scope's materialized days from ``from_day`` to ``until``; returns
-        how many rows were written."""
-        kept = [r for r in rows if from_day <= r[0] <= until]
-        self._replace(
-            delete(portfolio_history).where(
-                portfolio_history.c.user_id == self.user_id,
-                portfolio_history.c.scope == scope,
-                portfolio_history.c.day >= from_day,
-                portfolio_history.c.day <= until,
-            ),
-            lambda: (
-                kept
-                and self.conn.execute(
-                    insert(portfolio_history),
+
+_CLEAR_ANALYTICS = delete(portfolio_analytics).where(
+    portfolio_analytics.c.user_id == bindparam("u"),
+    portfolio_analytics.c.request == bindparam("r"),
+)
+_CLEAR_HISTORY = delete(portfolio_history).where(
+    portfolio_history.c.user_id == bindparam("u"),
+    portfolio_history.c.scope == bindparam("s"),
+    portfolio_history.c.day >= bindparam("first", type_=portfolio_history.c.day.type),
+    portfolio_history.c.day <= bindparam("last", type_=portfolio_history.c.day.type),
+)
+
+
+def store_materialized(conn: Connection, writes: Sequence[tuple[int, AnalyticsWrite]]) -> int:
+    """Store each user's answer to a request (replacing the one stored) and rewrite its
+    scope's days of history, for many users at once (a nightly share: four statements,
+    not seven for each user); how many history rows were written.
+
+    Deleted then inserted as one step that a concurrent writer of the same rows (the job
+    worker and a request materializing the same analytics) cannot break: if the other
+    committed its rows between these deletes and inserts, the step is redone once,
+    deleting what it wrote (both computed the same answer from the same inputs)."""
+    if not writes:
+        return 0
+    answers = [
+        {
+            "user_id": user_id,
+            "request": w.request,
+            "scope": w.scope,
+            "fingerprint": w.fingerprint,
+            "revision": w.revision,
+            "price_stats": w.price_stats,
+            "price_revision": w.price_revision,
+            "computed_at": w.computed_at,
+            "payload": w.payload,
+        }
+        for user_id, w in writes
+    ]
+    days = [
+        {"user_id": user_id, "scope": w.scope, "day": d, "value": v, "flow": f}
+        for user_id, w in writes
+        for d, v, f in w.rows
+        if w.from_day <= d <= w.until
+    ]
+    for attempt in range(2):
+        try:
+            with conn.begin_nested():
+                conn.execute(_CLEAR_ANALYTICS, [{"u": u, "r": w.request} for u, w in writes])
+                conn.execute(insert(portfolio_analytics), answers)
+                conn.execute(
+                    _CLEAR_HISTORY,
                     [
-                        {"user_id": self.user_id, "scope": scope, "day": d, "value": v, "flow": f}
-                        for d, v, f in kept
+                        {"u": u, "s": w.scope, "first": w.from_day, "last": w.until}
+                        for u, w in writes
                     ],
                 )
-            ),
-        )
-        return len(kept)
+                if days:
+                    conn.execute(insert(portfolio_history), days)
+            return len(days)
+        except IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
 
 
 def insert_skipping_duplicates(dialect: str, table: Table = instruments) -> Any:
