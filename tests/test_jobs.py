@@ -380,3 +380,30 @@ def test_a_share_stores_every_user_it_computed_and_names_the_one_that_failed(
         for name, uow in ledgers.items()
     }
     assert {"ann": True, "bob": False, "cy": True} == {n: m.cached for n, m in served.items()}
+
+
+def test_a_share_rewrites_each_users_history_from_their_own_change(
+    database: Engine, tmp_path: Path
+) -> None:
+    """The stored states a share reads for all its users at once send each user's rewrite
+    back to their own earliest change: what is stored then is what a fresh compute gives."""
+    ledgers = {name: _ledger(database, tmp_path, name) for name in ("ann", "bob")}
+    assert {"users": 2, "computed": 2} == jobs.recompute_users(["ann", "bob"])
+    late = b"date,type,symbol,quantity,price,asset_type\n2026-03-02,buy,VTI,5,105,etf\n"
+    report = import_stream(
+        ledgers["ann"], io.BytesIO(late), "late.csv", ImportOptions("Broker"), clock=clock
+    )
+    assert report.ok and report.added == 1
+    assert {"users": 2, "computed": 1} == jobs.recompute_users(["ann", "bob"])  # bob: as stored
+    options = analytics.Options(period="ALL", benchmark="SPY", risk_free=0.04)
+    fresh = analytics.analyze(ledgers["ann"], None, options, clock=bootstrap.utc_now)
+    with ledgers["ann"](commit=False) as store:
+        stored = store.history_of(materialize.scope_key(options, fresh.frames.calendar))
+    assert [
+        (d, round(v, 2)) for d, v in zip(fresh.frames.days, fresh.frames.values, strict=True)
+    ] == [(d, round(float(v), 2)) for d, v, _ in stored]
+    served = materialize.materialized_analytics(
+        ledgers["ann"], None, options, clock=bootstrap.utc_now
+    )
+    assert served.cached
+    assert served.payload["twr"] == pytest.approx(fresh.metrics.twr)

@@ -42,7 +42,7 @@ from quantdesk.services.settings import DEFAULT_BENCHMARK, DEFAULT_RISK_FREE
 from quantdesk.store import vault
 from quantdesk.store.connections import every_connection
 from quantdesk.store.market_data import SqlMarketData
-from quantdesk.store.repositories import store_materialized
+from quantdesk.store.repositories import read_share, store_materialized
 from quantdesk.store.settings import RecomputeChoices, recompute_choices
 from quantdesk.store.tables import users
 from quantdesk.store.unit_of_work import UserUnitOfWork
@@ -129,9 +129,24 @@ class _Recomputer:
         self.writes: list[tuple[int, AnalyticsWrite]] = []
 
     def choices(self, names: list[str]) -> dict[str, RecomputeChoices]:
-        """The ids and settings of those of ``names`` that are users, read at once."""
-        with self.engine.connect() as conn:
-            return recompute_choices(conn, names)
+        """The ids and settings of those of ``names`` that are users, read at once, and
+        (for more than one) their stored states and ledgers, read at once for them all."""
+        with self.engine.begin() as conn:
+            chosen = recompute_choices(conn, names)
+            if len(chosen) > 1:
+                wanted = {
+                    c.user_id: (
+                        c.market,
+                        materialize.request_key(_dashboard_options(c), explain=False),
+                    )
+                    for c in chosen.values()
+                }
+                states, ledgers = read_share(conn, wanted)
+                for user_id, state in states.items():
+                    self.batch.states[(user_id, wanted[user_id][1])] = state
+                for user_id, (revision, ledger) in ledgers.items():
+                    self.batch.ledgers.put((user_id, revision), ledger)
+        return chosen
 
     def __call__(self, user: str, chosen: RecomputeChoices | None) -> dict[str, Any]:
         """The user's recompute; what it stores waits in ``writes`` for :meth:`store`."""
@@ -142,18 +157,11 @@ class _Recomputer:
             self.wirings[chosen.market] = bootstrap.market_data(
                 self.engine, market=chosen.market, offline=True
             )
-        # what the dashboard asks first (GET /analytics with the user's defaults)
-        risk_free = DEFAULT_RISK_FREE if chosen.risk_free is None else chosen.risk_free
-        options = analytics.Options(
-            period="ALL",
-            benchmark=chosen.benchmark or DEFAULT_BENCHMARK,
-            risk_free=float(risk_free),
-        )
         try:
             found = materialize.prepare_analytics(
                 uow,
                 self.wirings[chosen.market].cache,
-                options,
+                _dashboard_options(chosen),
                 clock=bootstrap.utc_now,
                 closes_cache=self.closes,
                 stats_cache=self.stats,
@@ -172,6 +180,14 @@ class _Recomputer:
         with self.engine.begin() as conn:
             store_materialized(conn, self.writes)
         self.writes = []
+
+
+def _dashboard_options(chosen: RecomputeChoices) -> analytics.Options:
+    """What the dashboard asks first (GET /analytics with the user's defaults)."""
+    risk_free = DEFAULT_RISK_FREE if chosen.risk_free is None else chosen.risk_free
+    return analytics.Options(
+        period="ALL", benchmark=chosen.benchmark or DEFAULT_BENCHMARK, risk_free=float(risk_free)
+    )
 
 
 def recompute(user: str) -> dict[str, Any]:

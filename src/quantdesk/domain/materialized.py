@@ -27,3 +27,17 @@ class AnalyticsWrite:
     from_day: date
     until: date
     rows: Sequence[tuple[date, Decimal, Decimal]]
+
+
+@dataclass(frozen=True)
+class StoredState:
+    """What decides whether a user's stored answer to a request still stands, read for
+    many users at once (a nightly share): the ledger revision and the price versions, the
+    stored answer (as ``LedgerStore.stored_analytics`` gives it; None: none), the earliest
+    day touched by the ledger changes after its revision, and whether the user has closes
+    of their own."""
+
+    versions: tuple[int, int, int]
+    stored: dict[str, Any] | None
+    changed_since: date | None
+    own_closes: bool

@@ -39,6 +39,7 @@ from quantdesk.domain.errors import InvalidInput, ProviderError
 from quantdesk.domain.instruments import AssetType, InstrumentKey, normalize_symbol
 from quantdesk.domain.ledger_history import LedgerHistory, ledger_history
 from quantdesk.domain.market import DailyCloses, MarketSymbol
+from quantdesk.domain.materialized import StoredState
 from quantdesk.domain.positions import Quote
 from quantdesk.domain.transactions import Transaction
 from quantdesk.services.lru import Lru
@@ -177,6 +178,11 @@ class BatchReads:
     def __init__(self) -> None:
         self._quotes: dict[tuple[str, date], dict[InstrumentKey, Quote]] = {}
         self._benchmarks: dict[str, InstrumentKey] = {}
+        #: Each user's stored state, read for the whole batch, by user id and request
+        #: (``materialize.request_key``; see ``materialize.prepare_analytics``).
+        self.states: dict[tuple[int, str], StoredState] = {}
+        #: Each user's ledger, read for the whole batch, by (user id, revision).
+        self.ledgers = LedgerCache()
 
     def quotes(self, store: LedgerStore, as_of: date) -> dict[InstrumentKey, Quote]:
         key = (store.market(), as_of)
@@ -193,14 +199,16 @@ class BatchReads:
 
 
 def _closes_token(
-    store: LedgerStore, versions: tuple[int, int] | None = None
+    store: LedgerStore, versions: tuple[int, int] | None = None, has_own: bool | None = None
 ) -> tuple[object, ...]:
     """What the closes a store reads depend on: whose, which market, which versions
-    (``versions``: as just read by the caller). A user without closes of their own reads
-    only the market's, the same as every such user (a nightly recompute reads them once
-    for all)."""
+    (``versions``: as just read by the caller; ``has_own``: whether the user has closes
+    of their own, if known). A user without closes of their own reads only the market's,
+    the same as every such user (a nightly recompute reads them once for all)."""
     market, own = versions or store.price_versions()
-    whose = store.user_id if store.has_own_closes() else None
+    if has_own is None:
+        has_own = store.has_own_closes()
+    whose = store.user_id if has_own else None
     return (whose, store.market(), market, own)
 
 
@@ -332,11 +340,13 @@ def analyze_store(
     versions: tuple[int, int, int] | None = None,
     bench_key: InstrumentKey | None = None,
     batch: BatchReads | None = None,
+    own_closes: bool | None = None,
 ) -> Report:
     """:func:`analyze` in a read transaction the caller holds open (materialized analytics
     read their fingerprint and the inputs in one). ``bench_key``: the benchmark's
     instrument (:func:`benchmark_key`) when the caller already resolved it;
-    ``batch``: what a batch of users computed together read once (:class:`BatchReads`)."""
+    ``batch``: what a batch of users computed together read once (:class:`BatchReads`);
+    ``own_closes``: whether the user has closes of their own, when the caller knows."""
     today = clock().date()
     if options.account is not None:
         store.account(options.account)
@@ -356,7 +366,7 @@ def analyze_store(
     if start >= end:
         raise InvalidInput(f"nothing to measure: the ledger starts on {first}")
     prices = (versions[1], versions[2]) if versions else None
-    token = _closes_token(store, prices) if closes_cache is not None else None
+    token = _closes_token(store, prices, own_closes) if closes_cache is not None else None
     frames = _frames(store, history, ledger, start, end, options, closes_cache, token)
     if batch is not None and token is not None and token[0] is None:
         quotes = batch.quotes(store, end)  # no closes of their own: the market's

@@ -225,8 +225,13 @@ def prepare_analytics(
     options.validate()
     request = request_key(options, explain=explain)
     with uow(commit=False) as store:
-        revision, price_revision, own_closes = store.versions()
-        stored = store.stored_analytics(request)
+        known = batch.states.get((store.user_id, request)) if batch is not None else None
+        if known is not None:  # read with the batch
+            revision, price_revision, own_closes = known.versions
+            stored = known.stored
+        else:
+            revision, price_revision, own_closes = store.versions()
+            stored = store.stored_analytics(request)
         fingerprint = hashlib.sha256(
             json.dumps(
                 [
@@ -260,19 +265,25 @@ def prepare_analytics(
                 if day is not None:
                     changed.append(day)
         if stored is not None:
-            day = store.changed_since(int(stored["revision"]))
+            day = (
+                known.changed_since
+                if known is not None
+                else store.changed_since(int(stored["revision"]))
+            )
             if day is not None:
                 changed.append(day)
+        ledgers = batch.ledgers if batch is not None and known is not None else ledger_cache
         report = analyze_store(  # in the same read: the inputs are those just fingerprinted
             store,
             market,
             options,
             clock=clock,
             closes_cache=closes_cache,
-            ledger_cache=ledger_cache,
+            ledger_cache=ledgers,
             versions=(revision, price_revision, own_closes),
             bench_key=bench,
             batch=batch,
+            own_closes=known.own_closes if known is not None else None,
         )
     payload = analytics_json(report, explain=explain)
     start = report.frames.days[0]

@@ -7,7 +7,7 @@ user's rows through these methods.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -42,7 +42,7 @@ from quantdesk.domain.accounts import Account, AccountKind
 from quantdesk.domain.errors import Conflict, NotFound
 from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey
 from quantdesk.domain.market import DailyCloses
-from quantdesk.domain.materialized import AnalyticsWrite
+from quantdesk.domain.materialized import AnalyticsWrite, StoredState
 from quantdesk.domain.positions import Quote
 from quantdesk.domain.transactions import (
     INFLOW_PRIORITY_MAX,
@@ -937,16 +937,7 @@ class LedgerRepository:
                 portfolio_analytics.c.request == request,
             )
         ).one_or_none()
-        if row is None:
-            return None
-        return {
-            "fingerprint": row.fingerprint,
-            "revision": row.revision,
-            "price_stats": row.price_stats,
-            "price_revision": int(row.price_revision),
-            "payload": row.payload,
-            "scope": row.scope,
-        }
+        return None if row is None else _stored_answer(row)
 
     def store_materialized(self, write: AnalyticsWrite) -> int:
         """Store this user's answer to a request and rewrite its days of history (see
@@ -960,6 +951,106 @@ class LedgerRepository:
             .order_by(portfolio_history.c.day)
         )
         return [(row.day, row.value, row.flow) for row in rows]
+
+
+def _stored_answer(row: Row[Any]) -> dict[str, Any]:
+    return {
+        "fingerprint": row.fingerprint,
+        "revision": row.revision,
+        "price_stats": row.price_stats,
+        "price_revision": int(row.price_revision),
+        "payload": row.payload,
+        "scope": row.scope,
+    }
+
+
+def read_share(
+    conn: Connection, wanted: Mapping[int, tuple[str, str]]
+) -> tuple[dict[int, StoredState], dict[int, tuple[int, list[Transaction]]]]:
+    """For each user id of ``wanted`` (its market and the request asked): the state that
+    decides whether its stored answer stands, and its ledger with the revision it was
+    read at; six statements for a whole nightly share, not six for each user."""
+    ids = sorted(wanted)
+    if not ids:
+        return {}, {}
+    requests = sorted({request for _, request in wanted.values()})
+    markets: dict[str, int] = {
+        str(row.market): int(row.revision)
+        for row in conn.execute(select(price_revisions.c.market, price_revisions.c.revision))
+    }
+    heads = {
+        row.id: (int(row.ledger_revision), int(row.closes_revision))
+        for row in conn.execute(
+            select(users.c.id, users.c.ledger_revision, users.c.closes_revision).where(
+                users.c.id.in_(ids)
+            )
+        )
+    }
+    stored = {
+        row.user_id: _stored_answer(row)
+        for row in conn.execute(
+            select(portfolio_analytics).where(
+                portfolio_analytics.c.user_id.in_(ids), portfolio_analytics.c.request.in_(requests)
+            )
+        )
+        if wanted[row.user_id][1] == row.request
+    }
+    changed = {
+        (row.user_id, row.request): row.day
+        for row in conn.execute(
+            select(
+                ledger_changes.c.user_id,
+                portfolio_analytics.c.request,
+                func.min(ledger_changes.c.from_day).label("day"),
+            )
+            .join(
+                portfolio_analytics,
+                and_(
+                    portfolio_analytics.c.user_id == ledger_changes.c.user_id,
+                    ledger_changes.c.revision > portfolio_analytics.c.revision,
+                ),
+            )
+            .where(
+                portfolio_analytics.c.user_id.in_(ids), portfolio_analytics.c.request.in_(requests)
+            )
+            .group_by(ledger_changes.c.user_id, portfolio_analytics.c.request)
+        )
+    }
+    own = set(
+        conn.execute(
+            select(user_prices.c.user_id).where(user_prices.c.user_id.in_(ids)).distinct()
+        ).scalars()
+    )
+    ledgers: dict[int, list[Transaction]] = {}
+    convert = _Converter()
+    rows = conn.execute(
+        select(transactions.c.user_id, *_LEDGER_COLUMNS)
+        .join(accounts, accounts.c.id == transactions.c.account_id)
+        .outerjoin(instruments, instruments.c.id == transactions.c.instrument_id)
+        .where(transactions.c.user_id.in_(ids))
+        .order_by(
+            transactions.c.user_id,
+            transactions.c.trade_date,
+            _DAY_BUCKET,
+            transactions.c.traded_at,
+            _SAME_TIME_ORDER,
+            transactions.c.id,
+        )
+    )
+    for row in rows:
+        ledgers.setdefault(row[0], []).append(convert(row[1:]))
+    states: dict[int, StoredState] = {}
+    for user_id, (market, request) in wanted.items():
+        if user_id not in heads:  # gone since
+            continue
+        revision, closes_revision = heads[user_id]
+        states[user_id] = StoredState(
+            (revision, markets.get(market, 0), closes_revision),
+            stored.get(user_id),
+            changed.get((user_id, request)),
+            user_id in own,
+        )
+    return states, {u: (heads[u][0], ledgers.get(u, [])) for u in states}
 
 
 _CLEAR_ANALYTICS = delete(portfolio_analytics).where(
