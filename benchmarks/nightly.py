@@ -44,7 +44,7 @@ from pathlib import Path
 
 import redis
 from rq import Queue
-from rq.job import JobStatus
+from rq.job import Job, JobStatus
 from sqlalchemy import Engine, text
 
 from api import CLOCK, Scenario, histories, trades_csv  # benchmarks/api.py
@@ -192,18 +192,22 @@ def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
 
 
 def wait_for(q: Queue, ids: list[str], deadline: float) -> list[str]:
-    """Wait until every job of ``ids`` finished or failed; the failed ones."""
-    pending = set(ids)
+    """Wait until every job of ``ids`` finished or failed; the failed ones. The statuses
+    are read in one round trip every 0.1 s (reading each job in turn every 50 ms kept a
+    core's quarter busy on this machine, taken from the workers it measures)."""
+    pending = list(ids)
     failed: list[str] = []
     while pending and time.monotonic() < deadline:
-        for job_id in list(pending):
-            job = q.fetch_job(job_id)
-            status = job.get_status(refresh=True) if job is not None else None
-            if status in (JobStatus.FINISHED, JobStatus.FAILED):
-                pending.discard(job_id)
-                if status == JobStatus.FAILED:
-                    failed.append(job_id)
-        time.sleep(0.05)
+        still = []
+        for job_id, job in zip(pending, Job.fetch_many(pending, q.connection), strict=True):
+            status = job.get_status(refresh=False) if job is not None else None
+            if status == JobStatus.FAILED:
+                failed.append(job_id)
+            elif status != JobStatus.FINISHED:
+                still.append(job_id)
+        pending = still
+        if pending:
+            time.sleep(0.1)
     if pending:
         raise RuntimeError(f"{len(pending)} jobs still unfinished at the deadline")
     return failed

@@ -31,7 +31,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from quantdesk import bootstrap
 from quantdesk.domain.errors import InvalidInput
@@ -45,7 +45,7 @@ from quantdesk.store.market_data import SqlMarketData
 from quantdesk.store.repositories import read_share, store_materialized
 from quantdesk.store.settings import RecomputeChoices, recompute_choices
 from quantdesk.store.tables import users
-from quantdesk.store.unit_of_work import UserUnitOfWork
+from quantdesk.store.unit_of_work import ReadingUnitOfWork, UserUnitOfWork
 
 log = logging.getLogger(__name__)
 QUEUE_NAME = "quantdesk"
@@ -128,31 +128,33 @@ class _Recomputer:
         self.batch = analytics.BatchReads()  # lives as long as this job
         self.writes: list[tuple[int, AnalyticsWrite]] = []
 
-    def choices(self, names: list[str]) -> dict[str, RecomputeChoices]:
+    def choices(self, conn: Connection, names: list[str]) -> dict[str, RecomputeChoices]:
         """The ids and settings of those of ``names`` that are users, read at once, and
         (for more than one) their stored states and ledgers, read at once for them all."""
-        with self.engine.begin() as conn:
-            chosen = recompute_choices(conn, names)
-            if len(chosen) > 1:
-                wanted = {
-                    c.user_id: (
-                        c.market,
-                        materialize.request_key(_dashboard_options(c), explain=False),
-                    )
-                    for c in chosen.values()
-                }
-                states, ledgers = read_share(conn, wanted)
-                for user_id, state in states.items():
-                    self.batch.states[(user_id, wanted[user_id][1])] = state
-                for user_id, (revision, ledger) in ledgers.items():
-                    self.batch.ledgers.put((user_id, revision), ledger)
+        chosen = recompute_choices(conn, names)
+        if len(chosen) > 1:
+            wanted = {
+                c.user_id: (
+                    c.market,
+                    materialize.request_key(_dashboard_options(c), explain=False),
+                )
+                for c in chosen.values()
+            }
+            states, ledgers = read_share(conn, wanted)
+            for user_id, state in states.items():
+                self.batch.states[(user_id, wanted[user_id][1])] = state
+            for user_id, (revision, ledger) in ledgers.items():
+                self.batch.ledgers.put((user_id, revision), ledger)
         return chosen
 
-    def __call__(self, user: str, chosen: RecomputeChoices | None) -> dict[str, Any]:
-        """The user's recompute; what it stores waits in ``writes`` for :meth:`store`."""
+    def __call__(
+        self, conn: Connection, user: str, chosen: RecomputeChoices | None
+    ) -> dict[str, Any]:
+        """The user's recompute, reading on ``conn``; what it stores waits in ``writes``
+        for :meth:`store`."""
         if chosen is None:  # gone since the job was queued: nothing to do
             return {"user": user, "computed": False, "reason": "no such user"}
-        uow = UserUnitOfWork(self.engine, chosen.user_id, stored_market=chosen.market)
+        uow = ReadingUnitOfWork(conn, chosen.user_id, stored_market=chosen.market)
         if chosen.market not in self.wirings:
             self.wirings[chosen.market] = bootstrap.market_data(
                 self.engine, market=chosen.market, offline=True
@@ -194,7 +196,8 @@ def recompute(user: str) -> dict[str, Any]:
     """Store the user's analytics as the dashboard asks for them (their benchmark and
     risk-free rate), so the next page load is served from the database."""
     run = _Recomputer()
-    done = run(user, run.choices([user]).get(user))
+    with run.engine.connect() as conn:
+        done = run(conn, user, run.choices(conn, [user]).get(user))
     run.store()
     return done
 
@@ -206,14 +209,15 @@ def recompute_users(names: list[str]) -> dict[str, Any]:
     result and the others go on (and are stored); the job fails (and is retried, redoing
     only what is not stored) if any did."""
     run = _Recomputer()
-    chosen = run.choices(names)
     computed, failed = 0, {}
-    for name in names:
-        try:
-            computed += bool(run(name, chosen.get(name))["computed"])
-        except Exception as error:  # one user's failure is reported below, not raised
-            log.exception("recompute of %s failed", name)
-            failed[name] = f"{type(error).__name__}: {error}"
+    with run.engine.connect() as conn:  # every read of the share on one connection
+        chosen = run.choices(conn, names)
+        for name in names:
+            try:
+                computed += bool(run(conn, name, chosen.get(name))["computed"])
+            except Exception as error:  # one user's failure is reported below, not raised
+                log.exception("recompute of %s failed", name)
+                failed[name] = f"{type(error).__name__}: {error}"
     run.store()
     if failed:
         raise RuntimeError(f"{len(failed)} of {len(names)} recomputes failed: {failed}")

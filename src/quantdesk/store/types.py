@@ -67,6 +67,13 @@ class ExactDecimal(TypeDecorator[Decimal]):
                 return None if value is None else Decimal(value)
 
             return process
+        if self.load_dialect_impl(dialect).result_processor(dialect, coltype) is None:
+            # the driver hands Decimals already: only normalized, one call a value
+
+            def normalize(value: Decimal | None) -> Decimal | None:
+                return None if value is None else normalized(value)
+
+            return normalize
         return super().result_processor(dialect, coltype)
 
 

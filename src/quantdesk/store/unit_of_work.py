@@ -78,6 +78,28 @@ class UserUnitOfWork:
             )
 
 
+class ReadingUnitOfWork:
+    """A user's reads on a connection the caller holds open for many users in turn (a
+    nightly share: not a connection checked out, pinged and reset for each of them).
+    Reads only: what the caller computes it stores itself. A failure rolls the
+    connection back, so the next user's reads start clean."""
+
+    def __init__(self, conn: Connection, user_id: int, *, stored_market: str | None) -> None:
+        self.conn = conn
+        self.user_id = user_id
+        self.stored_market = stored_market
+
+    @contextmanager
+    def __call__(self, *, commit: bool = True) -> Iterator[LedgerRepository]:
+        if commit:
+            raise RuntimeError("a reading unit of work writes nothing")
+        try:
+            yield LedgerRepository(self.conn, self.user_id, stored_market=self.stored_market)
+        except BaseException:
+            self.conn.rollback()
+            raise
+
+
 class AuthUnitOfWork:
     """A unit of work over credentials (who is this request?)."""
 
