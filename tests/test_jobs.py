@@ -355,6 +355,11 @@ def test_recomputes_in_one_worker_keep_the_closes_they_read_yet_see_the_closes_a
     assert {"users": 2, "computed": 2} == jobs.recompute_users(["ann", "bob"])
     assert ["40", "40"] == [served(n)["unrealized_gain"] for n in ledgers]
     assert [0.04, 0.02] == [served(n)["risk_free"] for n in ledgers]
+    options = analytics.Options(period="ALL", benchmark="SPY", risk_free=0.04)
+    with ledgers["ann"](commit=False) as store:
+        stored = store.stored_analytics(materialize.request_key(options, explain=False))
+    assert stored is not None  # the closes it read, fingerprinted: all five of VTI's
+    assert {"etf:VTI": [5, "2026-11-02", "2026-11-06"]} == stored["price_stats"]
 
 
 def test_a_share_stores_every_user_it_computed_and_names_the_one_that_failed(

@@ -9,6 +9,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from quantdesk.domain.instruments import InstrumentKey
+
 
 @dataclass(frozen=True)
 class AnalyticsWrite:
@@ -34,10 +36,13 @@ class StoredState:
     """What decides whether a user's stored answer to a request still stands, read for
     many users at once (a nightly share): the ledger revision and the price versions, the
     stored answer (as ``LedgerStore.stored_analytics`` gives it; None: none), the earliest
-    day touched by the ledger changes after its revision, and whether the user has closes
-    of their own."""
+    day touched by the ledger changes after its revision, whether the user has closes
+    of their own, the instruments of their ledger (cash aside) and the currencies of
+    those and of their accounts (what the closes read are fingerprinted by)."""
 
     versions: tuple[int, int, int]
     stored: dict[str, Any] | None
     changed_since: date | None
     own_closes: bool
+    held: tuple[InstrumentKey, ...]
+    currencies: frozenset[str]

@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from quantdesk.domain.instruments import AssetType, InstrumentKey
-from quantdesk.domain.materialized import AnalyticsWrite
+from quantdesk.domain.materialized import AnalyticsWrite, StoredState
 from quantdesk.services.analytics import (
     BatchReads,
     ClosesCache,
@@ -69,10 +69,17 @@ def scope_key(options: Options, calendar: str) -> str:
     return f"{options.account or '*'}|{options.asset_class or '*'}|{calendar}"
 
 
-def _inputs(store: LedgerStore, bench: InstrumentKey) -> list[InstrumentKey]:
-    held = [i for i, _ in store.priced_instruments()]
-    currencies = {a.currency for a in store.list_accounts()} | {i.currency for i in held}
-    keys = [i.key for i in held]
+def _inputs(
+    store: LedgerStore, bench: InstrumentKey, known: StoredState | None
+) -> list[InstrumentKey]:
+    """The instruments whose market closes the analytics read: the ledger's (cash aside),
+    the FX pairs of its currencies, and the benchmark."""
+    if known is not None:  # read with the batch
+        keys, currencies = list(known.held), set(known.currencies)
+    else:
+        held = [i for i, _ in store.priced_instruments()]
+        currencies = {a.currency for a in store.list_accounts()} | {i.currency for i in held}
+        keys = [i.key for i in held]
     keys += [
         InstrumentKey(f"{c}{BASE_CURRENCY}", AssetType.CASH)
         for c in sorted(currencies - {BASE_CURRENCY})
@@ -259,7 +266,7 @@ def prepare_analytics(
             stats = stored["price_stats"]  # no market close changed since
         else:
             facts = _MarketFacts(store, stats_cache, price_revision)
-            stats = facts.stats(_inputs(store, bench))
+            stats = facts.stats(_inputs(store, bench, known))
             if stored is not None:
                 day = _price_change_day(facts, stored["price_stats"], stats)
                 if day is not None:

@@ -1021,10 +1021,16 @@ def read_share(
             select(user_prices.c.user_id).where(user_prices.c.user_id.in_(ids)).distinct()
         ).scalars()
     )
+    currencies: dict[int, set[str]] = {}
+    for user_id, currency in conn.execute(
+        select(accounts.c.user_id, accounts.c.currency).where(accounts.c.user_id.in_(ids))
+    ):
+        currencies.setdefault(user_id, set()).add(currency)
     ledgers: dict[int, list[Transaction]] = {}
+    held: dict[int, dict[InstrumentKey, None]] = {}
     convert = _Converter()
     rows = conn.execute(
-        select(transactions.c.user_id, *_LEDGER_COLUMNS)
+        select(transactions.c.user_id, *_LEDGER_COLUMNS, instruments.c.currency)
         .join(accounts, accounts.c.id == transactions.c.account_id)
         .outerjoin(instruments, instruments.c.id == transactions.c.instrument_id)
         .where(transactions.c.user_id.in_(ids))
@@ -1038,7 +1044,11 @@ def read_share(
         )
     )
     for row in rows:
-        ledgers.setdefault(row[0], []).append(convert(row[1:]))
+        entry = convert(row[1:-1])
+        ledgers.setdefault(row[0], []).append(entry)
+        if entry.instrument is not None and entry.instrument.asset_type is not AssetType.CASH:
+            held.setdefault(row[0], {})[entry.instrument] = None
+            currencies.setdefault(row[0], set()).add(row[-1])
     states: dict[int, StoredState] = {}
     for user_id, (market, request) in wanted.items():
         if user_id not in heads:  # gone since
@@ -1049,6 +1059,8 @@ def read_share(
             stored.get(user_id),
             changed.get((user_id, request)),
             user_id in own,
+            tuple(sorted(held.get(user_id, {}), key=lambda k: (k.symbol, k.asset_type.value))),
+            frozenset(currencies.get(user_id, set())),
         )
     return states, {u: (heads[u][0], ledgers.get(u, [])) for u in states}
 
