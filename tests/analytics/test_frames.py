@@ -194,3 +194,25 @@ def test_no_change_after_the_last_close_adds_no_day() -> None:
     history = ledger_history(ordered([trade("buy", "2026-11-02", "10", "100")]))
     f = build_frames(history, AAPL_CLOSES, {}, start=DAYS[0], end=date(2026, 11, 5))
     assert DAYS == f.days
+
+
+def test_the_trading_calendar_is_every_day_any_traded_holding_closed() -> None:
+    """A later listing's days lie within the calendar; a holding that closed on a day the
+    other did not (another exchange's session) adds that day."""
+    sap = InstrumentKey("SAP", AssetType.STOCK)
+    late = InstrumentKey("NEW", AssetType.STOCK)
+    friday, monday = date(2026, 10, 30), date(2026, 11, 9)
+    closes = {
+        AAPL: Closes(DAYS, [100.0, 110.0, 99.0], "USD"),
+        late: Closes(DAYS[1:], [10.0, 11.0], "USD"),
+        sap: Closes([friday, *DAYS, monday], [50.0, 50.0, 51.0, 52.0, 53.0], "USD"),
+    }
+    entries = [
+        trade("buy", "2026-10-30", "1", "50", instrument=sap),
+        trade("buy", "2026-11-02", "1", "100"),
+        trade("buy", "2026-11-03", "1", "10", instrument=late),
+    ]
+    history = ledger_history(ordered(entries))
+    f = build_frames(history, closes, {}, start=friday, end=monday)
+    assert [friday, *DAYS, monday] == f.days
+    assert [50.0, 150.0, 171.0, 162.0, 163.0] == f.values.tolist()

@@ -96,6 +96,36 @@ def _ordinals(days: Sequence[date]) -> npt.NDArray[np.int64]:
     return np.fromiter((d.toordinal() for d in days), dtype=np.int64, count=len(days))
 
 
+#: The ordinal of 1970-01-01, day 0 of numpy's datetime64[D].
+_EPOCH = date(1970, 1, 1).toordinal()
+
+
+def _dates(ordinals: npt.NDArray[np.int64]) -> list[date]:
+    """Ordinals as dates, converted in C (a Python call a day cost more than the rest of
+    the frames of a long history)."""
+    converted: list[date] = (ordinals - _EPOCH).astype("datetime64[D]").tolist()
+    return converted
+
+
+def _union(parts: Sequence[npt.NDArray[np.int64]]) -> npt.NDArray[np.int64]:
+    """The sorted union of sorted, distinct day arrays. Instruments of one exchange share
+    their days (a later listing has fewer of them), so the parts within the longest one
+    are left out before sorting the rest in."""
+    if not parts:
+        return np.zeros(0, dtype=np.int64)
+    longest = max(parts, key=len)
+    others = [p for p in parts if p is not longest and not _within(p, longest)]
+    if not others:
+        return longest
+    return np.unique(np.concatenate([longest, *others]))
+
+
+def _within(part: npt.NDArray[np.int64], days: npt.NDArray[np.int64]) -> bool:
+    """Whether every day of ``part`` is one of ``days`` (both sorted)."""
+    at = np.searchsorted(days, part)
+    return bool((at < len(days)).all() and (days[np.minimum(at, len(days) - 1)] == part).all())
+
+
 def _carried(closes: Closes | None, calendar: npt.NDArray[np.int64], limit: int) -> Floats:
     """Each calendar day's latest close within ``limit`` days (NaN beyond)."""
     out = np.full(len(calendar), np.nan)
@@ -163,21 +193,23 @@ def build_frames(
             for k, key in enumerate(instruments)
             if held_in_window[k] and key.asset_type in EXCHANGE_TRADED and key in closes
         ]
-        every = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
-        traded: set[int] = set(every[(every >= first) & (every <= last)].tolist())
-        if not traded:  # nothing exchange-traded priced: weekdays stand in
-            traded = {d for d in range(first, last + 1) if date.fromordinal(d).weekday() < 5}
+        every = _union(parts)
+        days = every[(every >= first) & (every <= last)]
+        if not len(days):  # nothing exchange-traded priced: weekdays stand in
+            days = np.asarray(
+                [d for d in range(first, last + 1) if date.fromordinal(d).weekday() < 5],
+                dtype=np.int64,
+            )
             if held_in_window.any():
                 warnings.append(
                     "no closes of any exchange-traded holding in the period: weekdays are "
                     "used as the trading calendar"
                 )
-        if traded and len(event_days) and event_days[-1] > max(traded) and event_days[-1] <= last:
+        if len(days) and len(event_days) and days[-1] < event_days[-1] <= last:
             # The ledger changed after the last close (an edit today, before the close):
             # the end day is valued at the latest closes so that the value shows it; its
             # change is a flow, not a return.
-            traded.add(last)
-        days = np.asarray(sorted(traded), dtype=np.int64)
+            days = np.append(days, last)
         annualization = 252
     n = len(days)
     row_of_day = np.searchsorted(event_days, days, side="right") - 1
@@ -224,7 +256,7 @@ def build_frames(
         days, values, flows, holdings = days[keep], values[keep], flows[keep], holdings[keep]
         unit_values, held = unit_values[keep], held[keep]
     return Frames(
-        [date.fromordinal(int(d)) for d in days],
+        _dates(days),
         values,
         flows,
         instruments,
