@@ -56,7 +56,7 @@ class Closes:
     @cached_property
     def ordinals(self) -> npt.NDArray[np.int64]:
         """The days as ordinals (computed once: closes are reused across requests)."""
-        return _ordinals(self.days)
+        return day_ordinals(self.days)
 
     @cached_property
     def array(self) -> Floats:
@@ -92,7 +92,8 @@ class Frames:
     warnings: list[str] = field(default_factory=list)
 
 
-def _ordinals(days: Sequence[date]) -> npt.NDArray[np.int64]:
+def day_ordinals(days: Sequence[date]) -> npt.NDArray[np.int64]:
+    """The days' ordinals (``date.toordinal``) as an array."""
     return np.fromiter((d.toordinal() for d in days), dtype=np.int64, count=len(days))
 
 
@@ -153,7 +154,7 @@ def build_frames(
     """The daily value, flow and holding series of ``history`` from ``start`` to ``end``."""
     warnings: list[str] = []
     instruments = [i for i in history.instruments if i.asset_type != AssetType.CASH]
-    event_days = _ordinals([d.day for d in history.days])
+    event_days = day_ordinals([d.day for d in history.days])
     first, last = start.toordinal(), end.toordinal()
     # units per instrument (summed over the scope's accounts) after each day of change
     units = np.zeros((len(history.days), len(instruments)))

@@ -30,7 +30,14 @@ import numpy as np
 import numpy.typing as npt
 
 from quantdesk.analytics.drawdown import drawdown_series
-from quantdesk.analytics.frames import DEFAULT_CARRY_LIMIT, Calendar, Closes, Frames, build_frames
+from quantdesk.analytics.frames import (
+    DEFAULT_CARRY_LIMIT,
+    Calendar,
+    Closes,
+    Frames,
+    build_frames,
+    day_ordinals,
+)
 from quantdesk.analytics.metrics import MetricSet, metric_set
 from quantdesk.analytics.returns import cumulative_returns, twr_returns, xirr
 from quantdesk.analytics.risk import rolling_beta, rolling_sharpe, rolling_volatility
@@ -644,9 +651,8 @@ def _slice(frames: Frames, begin: int) -> Frames:
 
 def _aligned_benchmark(bench: Closes, days: Sequence[date]) -> Floats | None:
     """The benchmark's returns on the portfolio's days (its closes carried forward)."""
-    ords = np.fromiter((d.toordinal() for d in bench.days), dtype=np.int64)
-    values = np.asarray(bench.values, dtype=np.float64)
-    at = np.searchsorted(ords, [d.toordinal() for d in days], side="right") - 1
+    ords, values = bench.ordinals, bench.array  # computed once per cached series
+    at = np.searchsorted(ords, day_ordinals(days), side="right") - 1
     if (at < 0).all() or len(days) < 2:
         return None
     level = np.where(at >= 0, values[np.maximum(at, 0)], np.nan)
@@ -684,14 +690,9 @@ def _simple_return(values: Floats, flows: Floats) -> float | None:
 
 
 def _mwr(days: Sequence[date], values: Floats, flows: Floats) -> float | None:
-    amounts = [-float(values[0])]
-    dates = [days[0]]
-    for d, f in zip(days[1:], flows[1:], strict=True):
-        if f:
-            dates.append(d)
-            amounts.append(-float(f))
-    dates.append(days[-1])
-    amounts.append(float(values[-1]))
+    moved = np.flatnonzero(flows[1:]) + 1  # the days with a flow, the first aside
+    dates = [days[0], *(days[i] for i in moved.tolist()), days[-1]]
+    amounts = [-float(values[0]), *(-flows[moved]).tolist(), float(values[-1])]
     return xirr(dates, amounts)
 
 
