@@ -93,8 +93,10 @@ def create_app(
 def from_environment() -> FastAPI:
     """The app of one worker of ``quantdesk serve --workers N``: the database at
     ``QUANTDESK_DATABASE_URL`` (``QUANTDESK_OFFLINE=1``: stored prices only)."""
-    return create_app(
+    app = create_app(
         ApiSettings.from_env(
             bootstrap.default_database_url(), offline=bootstrap.offline_requested()
         )
     )
+    bootstrap.settle_heap()  # started: what is alive now stays alive
+    return app

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from quantdesk import jobs
+from quantdesk import bootstrap, jobs
 from quantdesk.cli.app import JsonOpt, _ctx, _print_json, app, out
 
 jobs_app = typer.Typer(help="Background jobs: list them, or queue a refresh or recompute.")
@@ -42,7 +42,9 @@ def worker_command(
     # than a recompute itself (139 ms against ~50 ms a job under benchmarks/stack.py).
     # A job's timeout still holds (SIGALRM in this process); kill -9 of this process
     # leaves the job abandoned, found and retried by the next worker as before.
-    SimpleWorker([q], connection=q.connection).work(burst=burst, with_scheduler=True)
+    worker = SimpleWorker([q], connection=q.connection)
+    bootstrap.settle_heap()
+    worker.work(burst=burst, with_scheduler=True)
 
 
 @jobs_app.command("list")
@@ -112,8 +114,6 @@ def jobs_schedule(
     nightly refresh and recompute of every user. Each run schedules the next (a worker
     runs them when due); scheduling again does not start a second chain."""
     from datetime import timedelta  # noqa: PLC0415
-
-    from quantdesk import bootstrap  # noqa: PLC0415
 
     _database(ctx)
     q = jobs.queue()
