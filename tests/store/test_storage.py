@@ -19,7 +19,7 @@ from quantdesk.store.database import (
     migrate,
     normalize_url,
 )
-from quantdesk.store.tables import instruments, portfolio_analytics, prices
+from quantdesk.store.tables import instruments, portfolio_analytics, portfolio_history, prices
 from quantdesk.store.unit_of_work import SqlUnitOfWork
 from tests.conftest import NOW, clock
 
@@ -112,56 +112,57 @@ def test_server_urls_get_the_shipped_drivers() -> None:
 
 
 class _RacingConnection:
-    """The store's connection, with another writer committing the same analytics row
-    between this transaction's delete and its insert (the job worker and a request)."""
+    """The store's connection, with another writer committing rows of ``table`` between
+    this transaction's delete of them and its insert (the job worker and a request
+    materializing the same analytics)."""
 
-    def __init__(self, conn: Any, engine: Engine, row: dict[str, Any]) -> None:
-        self.conn, self.engine, self.row, self.raced = conn, engine, row, False
+    def __init__(self, conn: Any, engine: Engine, table: Any, rows: list[dict[str, Any]]) -> None:
+        self.conn, self.engine, self.table, self.rows, self.raced = conn, engine, table, rows, False
 
     def execute(self, statement: Any, *args: Any) -> Any:
         done = self.conn.execute(statement, *args)
-        if not self.raced and statement.is_delete and statement.table is portfolio_analytics:
+        if not self.raced and statement.is_delete and statement.table is self.table:
             self.raced = True
             with self.engine.begin() as other:
-                other.execute(insert(portfolio_analytics).values(self.row))
+                other.execute(insert(self.table), self.rows)
         return done
 
-    def begin_nested(self) -> Any:
-        return self.conn.begin_nested()
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
 
 
+@pytest.mark.parametrize("days", [1, 200])  # 200: by COPY on PostgreSQL
+@pytest.mark.parametrize("raced", ["analytics", "history"])
 def test_two_writers_of_the_same_analytics_both_succeed_and_one_answer_stays(
-    engine: Engine,
+    engine: Engine, raced: str, days: int
 ) -> None:
     if engine.dialect.name != "postgresql":
         # SQLite has one writer at a time; InnoDB's delete locks the key it looked for
         # until commit, so the other writer's insert waits instead of racing.
         pytest.skip("only PostgreSQL lets the other writer commit in between")
     uow = SqlUnitOfWork(engine, "ann", clock)
+    first = NOW.date() - timedelta(days=days - 1)
+    mine = [(first + timedelta(days=d), Decimal(100 + d), Decimal(0)) for d in range(days)]
     write = AnalyticsWrite(
-        "r1",
-        "*|*|trading",
-        "mine",
-        1,
-        {},
-        1,
-        {"who": "request"},
-        NOW,
-        NOW.date(),
-        NOW.date(),
-        [(NOW.date(), Decimal(100), Decimal(0))],
+        "r1", "*|*|trading", "mine", 1, {}, 1, {"who": "request"}, NOW, first, NOW.date(), mine
     )
     with uow() as store:
         theirs = {
-            "user_id": store.user_id, "request": "r1", "scope": "*|*|trading",
-            "fingerprint": "theirs", "revision": 1, "price_stats": {}, "price_revision": 1,
-            "computed_at": NOW, "payload": {"who": "job"},
-        }  # fmt: skip
-        store.conn = _RacingConnection(store.conn, engine, theirs)  # type: ignore[assignment]
-        assert 1 == store.store_materialized(write)
+            "analytics": (portfolio_analytics, [{
+                "user_id": store.user_id, "request": "r1", "scope": "*|*|trading",
+                "fingerprint": "theirs", "revision": 1, "price_stats": {}, "price_revision": 1,
+                "computed_at": NOW, "payload": {"who": "job"},
+            }]),
+            "history": (portfolio_history, [{
+                "user_id": store.user_id, "scope": "*|*|trading", "day": first,
+                "value": Decimal(1), "flow": Decimal(0),
+            }]),
+        }[raced]  # fmt: skip
+        store.conn = _RacingConnection(store.conn, engine, *theirs)  # type: ignore[assignment]
+        assert days == store.store_materialized(write)
         assert store.conn.raced  # type: ignore[attr-defined]
     with uow(commit=False) as store:
         kept = store.stored_analytics("r1")
         history = store.history_of("*|*|trading")
     assert kept is not None and {"who": "request"} == kept["payload"]
-    assert [(NOW.date(), Decimal(100), Decimal(0))] == history
+    assert mine == history

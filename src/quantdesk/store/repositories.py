@@ -1120,13 +1120,39 @@ def store_materialized(conn: Connection, writes: Sequence[tuple[int, AnalyticsWr
                         for u, w in writes
                     ],
                 )
-                if days:
-                    conn.execute(insert(portfolio_history), days)
+                _insert_history(conn, days)
             return len(days)
         except IntegrityError:
             if attempt:
                 raise
     raise AssertionError("unreachable")
+
+
+#: From how many rows history goes in by COPY on PostgreSQL (an executemany spent ~23 µs
+#: of Python a row: a first night's 1,254 days a user, an upload's rewrite of months).
+_COPY_FROM = 64
+
+
+def _insert_history(conn: Connection, days: Sequence[dict[str, Any]]) -> None:
+    if not days:
+        return
+    if conn.dialect.name != "postgresql" or len(days) < _COPY_FROM:
+        conn.execute(insert(portfolio_history), days)
+        return
+    import psycopg  # noqa: PLC0415 - the PostgreSQL driver, only for PostgreSQL
+
+    raw = conn.connection.dbapi_connection
+    assert isinstance(raw, psycopg.Connection)
+    columns = ("user_id", "scope", "day", "value", "flow")
+    try:
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY portfolio_history ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for row in days:
+                copy.write_row(tuple(row[c] for c in columns))
+    except psycopg.errors.UniqueViolation as error:  # as SQLAlchemy would say it
+        raise IntegrityError("COPY portfolio_history", None, error) from error
 
 
 def insert_skipping_duplicates(dialect: str, table: Table = instruments) -> Any:
