@@ -216,6 +216,16 @@ def market_data(
     return MarketWiring(market, cache, None)
 
 
+def warm_up() -> None:
+    """Load now, in a server or job worker starting, what its first requests would
+    otherwise load on a user's time: the NYSE session calendar that tells whether a quote
+    is still fresh (exchange_calendars and pandas: ~1 s of CPU) and the price providers."""
+    from quantdesk.market import sessions  # noqa: PLC0415
+    from quantdesk.market.providers import alphavantage, coingecko, yahoo  # noqa: F401, PLC0415
+
+    sessions.preload()
+
+
 def settle_heap() -> None:
     """Collect once, then move every object alive (the libraries' modules, classes and
     functions, the app) out of the cyclic collector's reach (``gc.freeze``), in a server

@@ -52,6 +52,12 @@ def _nyse_sessions() -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         return nanos(calendar.opens), nanos(calendar.closes)
 
 
+def preload() -> None:
+    """Build the session calendar now (a server starting), not on a user's first quote."""
+    with _LOCK:
+        _nyse_sessions()
+
+
 class UsEquityHours:
     """NYSE regular hours for US stocks and ETFs (see the module docstring)."""
 

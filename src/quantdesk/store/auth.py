@@ -6,10 +6,12 @@ random tokens, passwords as argon2id hashes (made by the service).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, func, insert, select, update
 
 from quantdesk.domain.errors import Conflict
 from quantdesk.store.tables import auth_tokens, login_attempts, users
@@ -101,16 +103,7 @@ class AuthRepository:
         return int(key[0])
 
     def token(self, token_hash: str) -> StoredToken | None:
-        row = self.conn.execute(
-            select(
-                auth_tokens,
-                users.c.name.label("user_name"),
-                users.c.ledger_revision,
-                users.c.market,
-            )
-            .join(users, users.c.id == auth_tokens.c.user_id)
-            .where(auth_tokens.c.token_hash == token_hash)
-        ).one_or_none()
+        row = self.conn.execute(_token_statement(), {"token_hash": token_hash}).one_or_none()
         if row is None:
             return None
         return StoredToken(
@@ -200,3 +193,18 @@ class AuthRepository:
         if before is not None:
             query = query.where(login_attempts.c.attempted_at < before)
         self.conn.execute(query)
+
+
+@functools.cache
+def _token_statement() -> Select[Any]:
+    """A token with its user's name, ledger revision and market: built once (every
+    request asks it; building it anew each time cost more than running it)."""
+    return (
+        select(
+            auth_tokens, users.c.name.label("user_name"), users.c.ledger_revision, users.c.market
+        )
+        .join(users, users.c.id == auth_tokens.c.user_id)
+        .where(
+            auth_tokens.c.token_hash == bindparam("token_hash", type_=auth_tokens.c.token_hash.type)
+        )
+    )

@@ -504,6 +504,9 @@ class LedgerRepository:
 
     def ledger(self, *, account_id: int | None = None) -> list[Transaction]:
         """The user's ledger (or one account's) in ledger order."""
+        if account_id is None:  # the hot one: its statement built once
+            rows = self.conn.execute(_whole_ledger(), {"user_id": self.user_id})
+            return list(map(_Converter(), rows))
         return list(map(_Converter(), self.conn.execute(self._ledger_query(account_id))))
 
     def ledger_of_origin(self, origin: Origin) -> list[Transaction]:
@@ -1327,6 +1330,25 @@ class RequestMemo:
     answers with; nothing in between moves a price)."""
 
     quotes: dict[tuple[str, date], _Remembered] = field(default_factory=dict)
+
+
+@functools.cache
+def _whole_ledger() -> Select[Any]:
+    """A user's whole ledger in ledger order (bound parameter ``user_id``), built once:
+    every analytics compute and holdings read asks it."""
+    return (
+        select(*_LEDGER_COLUMNS)
+        .join(accounts, accounts.c.id == transactions.c.account_id)
+        .outerjoin(instruments, instruments.c.id == transactions.c.instrument_id)
+        .where(transactions.c.user_id == bindparam("user_id", type_=users.c.id.type))
+        .order_by(
+            transactions.c.trade_date,
+            _DAY_BUCKET,
+            transactions.c.traded_at,
+            _SAME_TIME_ORDER,
+            transactions.c.id,
+        )
+    )
 
 
 @functools.cache
