@@ -469,19 +469,7 @@ class LedgerRepository:
         return None if row is None else (row.sha256, row.created_at)
 
     def _ledger_query(self, account_id: int | None = None, types: Sequence[str] = ()) -> Any:
-        query = (
-            select(*_LEDGER_COLUMNS)
-            .join(accounts, accounts.c.id == transactions.c.account_id)
-            .outerjoin(instruments, instruments.c.id == transactions.c.instrument_id)
-            .where(transactions.c.user_id == self.user_id)
-            .order_by(
-                transactions.c.trade_date,
-                _DAY_BUCKET,
-                transactions.c.traded_at,
-                _SAME_TIME_ORDER,
-                transactions.c.id,
-            )
-        )
+        query = _whole_ledger().params(user_id=self.user_id)
         if account_id is not None:
             query = query.where(transactions.c.account_id == account_id)
         if types:
@@ -504,9 +492,6 @@ class LedgerRepository:
 
     def ledger(self, *, account_id: int | None = None) -> list[Transaction]:
         """The user's ledger (or one account's) in ledger order."""
-        if account_id is None:  # the hot one: its statement built once
-            rows = self.conn.execute(_whole_ledger(), {"user_id": self.user_id})
-            return list(map(_Converter(), rows))
         return list(map(_Converter(), self.conn.execute(self._ledger_query(account_id))))
 
     def ledger_of_origin(self, origin: Origin) -> list[Transaction]:
