@@ -268,6 +268,7 @@ def test_a_worker_killed_mid_job_leaves_nothing_half_done_and_the_retry_complete
         cwd=root,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its scheduler is a child process: killed with it
     )
     try:
         deadline = time.monotonic() + 60
@@ -276,8 +277,10 @@ def test_a_worker_killed_mid_job_leaves_nothing_half_done_and_the_retry_complete
             assert worker.poll() is None, "the worker exited"
             time.sleep(0.1)
     finally:
+        # kill -9 of the worker and its scheduler, as a supervisor stops its group (the
+        # scheduler alone outlived the test before, orphaned)
         with contextlib.suppress(ProcessLookupError):
-            os.kill(worker.pid, signal.SIGKILL)
+            os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=30)
     assert "started" == job.get_status(refresh=True)  # abandoned where it was
     options = analytics.Options(period="ALL", benchmark="SPY", risk_free=0.04)
