@@ -1047,7 +1047,7 @@ def read_share(
             stored.get(user_id),
             changed.get((user_id, request)),
             user_id in own,
-            tuple(sorted(held.get(user_id, {}), key=lambda k: (k.symbol, k.asset_type.value))),
+            tuple(held.get(user_id, {})),  # as the ledger lists them: a set, in effect
             frozenset(currencies.get(user_id, set())),
         )
     return states, {u: (heads[u][0], ledgers.get(u, [])) for u in states}
