@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
@@ -49,7 +51,16 @@ def create_app(
     clock: Callable[[], datetime] = bootstrap.utc_now,
 ) -> FastAPI:
     """The API over the database at ``settings.database_url`` (or ``engine``)."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if settings.request_threads > 0:  # the limiter of this process's event loop
+            limiter = anyio.to_thread.current_default_thread_limiter()
+            limiter.total_tokens = settings.request_threads
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="quantdesk",
         version=__version__,
         summary="One ledger for every account and asset, with institutional analytics.",

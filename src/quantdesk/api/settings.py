@@ -42,6 +42,13 @@ class ApiSettings:
     offline: bool = False
     #: The web dashboard's build (``QUANTDESK_WEB_DIST``; default: ``web/dist``).
     web_dist: Path | None = None
+    #: How many requests one process runs at a time in its threadpool
+    #: (``QUANTDESK_REQUEST_THREADS``; 0: anyio's default of 40). The routes are
+    #: CPU-bound Python holding the GIL: past a few threads, a busy process runs its
+    #: requests in turns of the interpreter's switch interval instead of one after the
+    #: other, and each database round trip waits for the GIL again. The others queue on
+    #: the event loop, in order.
+    request_threads: int = 0
 
     @classmethod
     def from_env(cls, database_url: str, *, offline: bool = False) -> ApiSettings:
@@ -59,4 +66,5 @@ class ApiSettings:
             web_dist=Path(os.environ["QUANTDESK_WEB_DIST"])
             if os.environ.get("QUANTDESK_WEB_DIST")
             else None,
+            request_threads=_int("QUANTDESK_REQUEST_THREADS", 0),
         )

@@ -177,6 +177,8 @@ class LedgerRepository:
         #: The ledger revision while this transaction holds the user's lock (nobody else
         #: can move it then); None: read it each time.
         self._revision: int | None = None
+        #: The parameters of the ledger statement (``_ledger_query``).
+        self._bound = {"user_id": user_id}
 
     @property
     def settings(self) -> SettingsRepository:
@@ -355,7 +357,7 @@ class LedgerRepository:
             _SAME_TIME_ORDER.desc(),
             transactions.c.id.desc(),
         )
-        rows = self.conn.execute(query.limit(limit).offset(offset))
+        rows = self.conn.execute(query.limit(limit).offset(offset), self._bound)
         return list(map(_Converter(), rows)), total
 
     def ensure_instruments(
@@ -469,7 +471,10 @@ class LedgerRepository:
         return None if row is None else (row.sha256, row.created_at)
 
     def _ledger_query(self, account_id: int | None = None, types: Sequence[str] = ()) -> Any:
-        query = _whole_ledger().params(user_id=self.user_id)
+        """The ledger statement, narrowed; run it with ``self._bound`` (its ``user_id``
+        is a bound parameter: binding it with ``.params()`` would copy the statement,
+        which cost more than running it)."""
+        query = _whole_ledger()
         if account_id is not None:
             query = query.where(transactions.c.account_id == account_id)
         if types:
@@ -485,23 +490,24 @@ class LedgerRepository:
             query = query.where(
                 or_(transactions.c.import_id.is_(None), transactions.c.import_id != exclude_import)
             )
-        result = self.conn.execute(query.execution_options(yield_per=5_000))
+        result = self.conn.execute(query.execution_options(yield_per=5_000), self._bound)
         convert = _Converter()
         for batch in result.partitions():
             yield from map(convert, batch)
 
     def ledger(self, *, account_id: int | None = None) -> list[Transaction]:
         """The user's ledger (or one account's) in ledger order."""
-        return list(map(_Converter(), self.conn.execute(self._ledger_query(account_id))))
+        rows = self.conn.execute(self._ledger_query(account_id), self._bound)
+        return list(map(_Converter(), rows))
 
     def ledger_of_origin(self, origin: Origin) -> list[Transaction]:
         """The user's entries of one origin, in ledger order."""
         query = self._ledger_query().where(transactions.c.origin == origin.value)
-        return list(map(_Converter(), self.conn.execute(query)))
+        return list(map(_Converter(), self.conn.execute(query, self._bound)))
 
     def transaction(self, transaction_id: int) -> Transaction:
         row = self.conn.execute(
-            self._ledger_query().where(transactions.c.id == transaction_id)
+            self._ledger_query().where(transactions.c.id == transaction_id), self._bound
         ).one_or_none()
         if row is None:
             raise NotFound(f"no transaction {transaction_id}")
