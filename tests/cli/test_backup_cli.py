@@ -8,9 +8,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from quantdesk.cli.app import app
+from quantdesk.store.database import make_engine
+from quantdesk.store.tables import price_revisions
 from tests.cli.test_cli import Quantdesk, qd  # noqa: F401 - the fixture
 from tests.connectors.kraken_server import API_KEY, SECRET, T0, Kraken
 
@@ -51,6 +54,17 @@ def _views(run: Any) -> dict[str, Any]:
     )
 
 
+def _price_revisions(url: str) -> dict[str, int]:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        found = {
+            str(m): int(r)
+            for m, r in conn.execute(select(price_revisions.c.market, price_revisions.c.revision))
+        }
+    engine.dispose()
+    return found
+
+
 def test_the_demo_restores_identically_into_an_empty_database(
     qd: Quantdesk,  # noqa: F811
     tmp_path: Path,
@@ -71,8 +85,12 @@ def test_the_demo_restores_identically_into_an_empty_database(
     qd("--user", "scratch", "accounts", "add", "Scratch", "--kind", "manual")
     trades = "date,type,symbol,quantity,price,asset_type\n2026-01-05,buy,VTI,1,100,etf\n"
     qd("--user", "scratch", "import", qd.file("s.csv", trades), "--account", "Scratch")
+    moved = _price_revisions(qd.url)
     restored = qd("restore", str(backup)).stdout
     assert "Restored" in restored and "ann" in restored and "local" in restored
+    # the restored closes move their market's price revision: what any process computed
+    # or kept from the closes before (answers, a market's latest prices) is stale now
+    assert _price_revisions(qd.url).get("simulated", 0) > moved.get("simulated", 0)
     roth = json.loads(_run(qd.url, "--user", "ann", "accounts", "list", "--json").stdout)
     assert [("Roth", False)] == [(a["name"], a["taxable"]) for a in roth]
 

@@ -35,6 +35,7 @@ from quantdesk.services.auth import (
     csrf_matches,
     digest,
 )
+from quantdesk.store.market_quotes import MarketQuotes
 from quantdesk.store.repositories import RequestMemo
 from quantdesk.store.unit_of_work import AuthUnitOfWork, UserUnitOfWork
 
@@ -97,8 +98,12 @@ async def get_services(request: Request) -> Services:  # async: no thread for th
 class Caller:
     principal: Principal
     services: Services
-    #: What this request's transactions share (``RequestMemo``).
-    memo: RequestMemo = field(default_factory=RequestMemo)
+    #: What this request's transactions share (``RequestMemo``), with the markets'
+    #: latest prices this app keeps.
+    memo: RequestMemo = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.memo = RequestMemo(market=self.services.cache("market-quotes", MarketQuotes))
 
     @property
     def user_id(self) -> int:

@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, func, insert, select, text
 
 from quantdesk.domain.errors import Conflict, InvalidInput, NotFound
+from quantdesk.store.market_data import bump_price_revision, market_of
 from quantdesk.store.tables import (
     account_target_options,
     account_targets,
@@ -243,6 +244,8 @@ def _restore_shared(
             fresh.append(row)
     if fresh:
         conn.execute(insert(prices), fresh)
+        for market in sorted({market_of(row["source"]) for row in fresh}):
+            bump_price_revision(conn, market)  # what was computed from the closes is stale
     counts["prices"] = len(fresh)
     covered = set(
         conn.execute(

@@ -52,12 +52,20 @@ def instrument_ids(
     )
 
 
-def bump_price_revision(conn: Connection, market: str) -> None:
-    """Note that closes of ``market`` changed (``live`` for every provider's)."""
+def market_of(source: str) -> str:
+    """The market a close or quote of ``source`` belongs to: ``simulated``, or ``live``
+    for every provider's."""
+    return "simulated" if source == "simulated" else "live"
+
+
+def bump_price_revision(conn: Connection, market: str, *, quotes: bool = False) -> None:
+    """Note that closes of ``market`` changed (``quotes``: its live quotes), in the
+    transaction that changed them."""
+    column = price_revisions.c.quotes_revision if quotes else price_revisions.c.revision
     bump = (
         update(price_revisions)
         .where(price_revisions.c.market == market)
-        .values(revision=price_revisions.c.revision + 1)
+        .values({column: column + 1})
     )
     if conn.execute(bump).rowcount == 0:
         conn.execute(
@@ -109,7 +117,7 @@ def _insert_closes(conn: Connection, instrument_id: int, history: History) -> No
             count = conn.execute(statement).rowcount
             added += count if count is not None and count >= 0 else len(chunk)
     if added:
-        bump_price_revision(conn, "simulated" if history.source == "simulated" else "live")
+        bump_price_revision(conn, market_of(history.source))
 
 
 def _is_instrument(symbol: MarketSymbol) -> tuple[ColumnElement[bool], ...]:
@@ -302,3 +310,5 @@ class SqlMarketData:
                         insert_skipping_duplicates(conn.dialect.name, quotes),
                         [{"instrument_id": found, "currency": symbol.currency, **values}],
                     )
+            for market in sorted({market_of(q.source) for q in latest.values()}):
+                bump_price_revision(conn, market, quotes=True)

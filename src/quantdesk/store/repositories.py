@@ -26,6 +26,7 @@ from sqlalchemy import (
     case,
     cast,
     delete,
+    exists,
     func,
     insert,
     null,
@@ -53,6 +54,7 @@ from quantdesk.domain.transactions import (
     TransactionType,
 )
 from quantdesk.store.connections import ConnectionsRepository
+from quantdesk.store.market_quotes import MarketPrices, MarketQuotes, Versions
 from quantdesk.store.settings import SettingsRepository
 from quantdesk.store.tables import (
     accounts,
@@ -179,6 +181,9 @@ class LedgerRepository:
         self._revision: int | None = None
         #: The parameters of the ledger statement (``_ledger_query``).
         self._bound = {"user_id": user_id}
+        #: Whether the user has closes of their own and their market's price versions,
+        #: as this transaction read them with :meth:`versions` (None: not read).
+        self._prices: tuple[bool, Versions] | None = None
 
     @property
     def settings(self) -> SettingsRepository:
@@ -661,6 +666,7 @@ class LedgerRepository:
             for (i, d), (c, cur) in latest.items()
         ]
         self._forget_quotes()  # the user's own closes move their latest quotes
+        self._prices = None
         for start in range(0, len(values), _INSERT_BATCH):
             self.conn.execute(insert(user_prices), values[start : start + _INSERT_BATCH])
         return len(values)
@@ -670,13 +676,24 @@ class LedgerRepository:
         wins, and on the same day the user's own close wins over the market's close, which
         wins over its live quote. The market is the user's: a live ledger never sees simulated
         prices and a simulated one never sees real ones."""
-        remembered = (self.market(), as_of)
+        market = self.market()
+        remembered = (market, as_of)
         shared = None if self.memo is None else self.memo.quotes.get(remembered)
         if shared is not None:
             return dict(shared.quotes)
-        quotes_found, held = self._latest(as_of, every=False)
+        kept = None if self.memo is None else self.memo.market
+        found = None
+        if kept is not None:
+            own, versions = self._price_state(market)
+            if not own:  # the market's, as the app keeps them while their versions stand
+                found = self._market_prices(kept, market, as_of, versions)
+        if found is None:
+            quotes_found, held = self._latest(as_of, every=False)
+            instruments = frozenset(held)
+        else:
+            quotes_found, instruments = dict(found.quotes), found.instruments
         if self.memo is not None:
-            self.memo.quotes[remembered] = _Remembered(dict(quotes_found), frozenset(held))
+            self.memo.quotes[remembered] = _Remembered(dict(quotes_found), instruments)
         return quotes_found
 
     def market_latest_quotes(self, as_of: date) -> dict[InstrumentKey, Quote]:
@@ -684,7 +701,32 @@ class LedgerRepository:
         market (its closes, then its live quotes), whoever holds it: what
         ``latest_quotes`` answers for a user without closes of their own, read once for
         many such users."""
-        return self._latest(as_of, every=True)[0]
+        kept = None if self.memo is None else self.memo.market
+        if kept is None:
+            return self._latest(as_of, every=True)[0]
+        market = self.market()
+        versions = self._price_state(market)[1]
+        return dict(self._market_prices(kept, market, as_of, versions).quotes)
+
+    def _price_state(self, market: str) -> tuple[bool, Versions]:
+        """Whether the user has closes of their own, and the versions of ``market``'s
+        closes and live quotes (store/market_quotes.py): one row, unless this transaction
+        read them already (:meth:`versions`)."""
+        if self._prices is not None and market == self.market():
+            return self._prices
+        row = self.conn.execute(
+            _price_state_statement(), {"market": market, "user_id": self.user_id}
+        ).one()
+        return bool(row.own), (row.revision, row.quotes)
+
+    def _market_prices(
+        self, kept: MarketQuotes, market: str, as_of: date, versions: Versions
+    ) -> MarketPrices:
+        def read() -> MarketPrices:
+            found, held = self._latest(as_of, every=True)
+            return MarketPrices(found, frozenset(held))
+
+        return kept.get(market, as_of, versions, read)
 
     def _latest(
         self, as_of: date, *, every: bool
@@ -870,11 +912,16 @@ class LedgerRepository:
             _versions_statement(), {"user_id": self.user_id, "market": self.market()}
         ).one()
         revision = self._revision if self._revision is not None else int(row.ledger_revision)
+        # read with them: whether the user has closes of their own, and the versions of
+        # the market's latest prices (this transaction asks them no more)
+        self._prices = bool(row.own), (row.market_revision, row.quotes_revision)
         return revision, int(row.market_revision or 0), int(row.closes_revision)
 
     def has_own_closes(self) -> bool:
         """Whether the user has any closes of their own (their analytics then read more
         than the market's closes)."""
+        if self._prices is not None:
+            return self._prices[0]
         found = self.conn.execute(
             select(user_prices.c.day).where(user_prices.c.user_id == self.user_id).limit(1)
         )
@@ -1301,8 +1348,18 @@ def _versions_statement() -> Select[Any]:
         .where(price_revisions.c.market == bindparam("market", type_=users.c.market.type))
         .scalar_subquery()
     )
+    quotes_revision = (
+        select(price_revisions.c.quotes_revision)
+        .where(price_revisions.c.market == bindparam("market", type_=users.c.market.type))
+        .scalar_subquery()
+    )
+    own = exists().where(user_prices.c.user_id == users.c.id)
     return select(
-        users.c.ledger_revision, users.c.closes_revision, market_revision.label("market_revision")
+        users.c.ledger_revision,
+        users.c.closes_revision,
+        market_revision.label("market_revision"),
+        quotes_revision.label("quotes_revision"),
+        own.label("own"),
     ).where(users.c.id == bindparam("user_id", type_=users.c.id.type))
 
 
@@ -1318,9 +1375,12 @@ class _Remembered:
 class RequestMemo:
     """What the transactions of one request share: the latest quotes they read, by market
     and day (an API edit reads them for the holding, then again for the analytics it
-    answers with; nothing in between moves a price)."""
+    answers with; nothing in between moves a price); and the markets' latest prices the
+    process keeps from request to request (``market``; store/market_quotes.py), which a
+    user without closes of their own is priced at."""
 
     quotes: dict[tuple[str, date], _Remembered] = field(default_factory=dict)
+    market: MarketQuotes | None = None
 
 
 @functools.cache
@@ -1339,6 +1399,23 @@ def _whole_ledger() -> Select[Any]:
             _SAME_TIME_ORDER,
             transactions.c.id,
         )
+    )
+
+
+@functools.cache
+def _price_state_statement() -> Select[Any]:
+    """A market's price and quotes revisions (NULL before its first write) and whether a
+    user has closes of their own (bound parameters ``market`` and ``user_id``)."""
+    market: BindParameter[str] = bindparam("market", type_=price_revisions.c.market.type)
+
+    def of_market(column: Any) -> Any:
+        return select(column).where(price_revisions.c.market == market).scalar_subquery()
+
+    own = exists().where(user_prices.c.user_id == bindparam("user_id", type_=users.c.id.type))
+    return select(
+        of_market(price_revisions.c.revision).label("revision"),
+        of_market(price_revisions.c.quotes_revision).label("quotes"),
+        own.label("own"),
     )
 
 

@@ -266,12 +266,14 @@ login_attempts = Table(
 
 
 #: A counter per market (``live``, ``simulated``) bumped by every write of its closes:
-#: analytics know at the cost of one row whether any close they read may have changed.
+#: analytics know at the cost of one row whether any close they read may have changed;
+#: and one bumped by every write of its live quotes (store/market_quotes.py).
 price_revisions = Table(
     "price_revisions",
     metadata,
     Column("market", String(10), primary_key=True),
     Column("revision", Integer, nullable=False, server_default="0"),
+    Column("quotes_revision", Integer, nullable=False, server_default="0"),
 )
 
 
