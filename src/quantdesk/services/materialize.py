@@ -234,11 +234,11 @@ def prepare_analytics(
     with uow(commit=False) as store:
         known = batch.states.get((store.user_id, request)) if batch is not None else None
         if known is not None:  # read with the batch
-            revision, price_revision, own_closes = known.versions
-            stored = known.stored
+            (revision, price_revision, own_closes), stored = known.versions, known.stored
+            changed_since = known.changed_since
         else:
-            revision, price_revision, own_closes = store.versions()
-            stored = store.stored_analytics(request)
+            versions, stored, changed_since = store.analytics_state(request)
+            revision, price_revision, own_closes = versions
         fingerprint = hashlib.sha256(
             json.dumps(
                 [
@@ -271,14 +271,8 @@ def prepare_analytics(
                 day = _price_change_day(facts, stored["price_stats"], stats)
                 if day is not None:
                     changed.append(day)
-        if stored is not None:
-            day = (
-                known.changed_since
-                if known is not None
-                else store.changed_since(int(stored["revision"]))
-            )
-            if day is not None:
-                changed.append(day)
+        if stored is not None and changed_since is not None:
+            changed.append(changed_since)
         ledgers = batch.ledgers if batch is not None and known is not None else ledger_cache
         report = analyze_store(  # in the same read: the inputs are those just fingerprinted
             store,

@@ -971,6 +971,22 @@ class LedgerRepository:
         ).scalar_one()
         return int(found)
 
+    def analytics_state(
+        self, request: str
+    ) -> tuple[tuple[int, int, int], dict[str, Any] | None, date | None]:
+        """:meth:`versions`, :meth:`stored_analytics` and :meth:`changed_since` its
+        revision, in one statement: what an API request reads before it knows whether
+        its stored answer stands."""
+        row = self.conn.execute(
+            _analytics_state_statement(),
+            {"user_id": self.user_id, "market": self.market(), "request": request},
+        ).one()
+        revision = self._revision if self._revision is not None else int(row.ledger_revision)
+        self._prices = bool(row.own), (row.market_revision, row.quotes_revision)
+        stored = None if row.request is None else _stored_answer(row)
+        changed = row.changed if isinstance(row.changed, date) else None
+        return (revision, int(row.market_revision or 0), int(row.closes_revision)), stored, changed
+
     def stored_analytics(self, request: str) -> dict[str, Any] | None:
         row = self.conn.execute(
             select(portfolio_analytics).where(
@@ -1361,6 +1377,32 @@ def _versions_statement() -> Select[Any]:
         quotes_revision.label("quotes_revision"),
         own.label("own"),
     ).where(users.c.id == bindparam("user_id", type_=users.c.id.type))
+
+
+@functools.cache
+def _analytics_state_statement() -> Select[Any]:
+    """``_versions_statement`` with the stored answer to a request (bound parameter
+    ``request``; NULLs when there is none) and the earliest day the ledger changes after
+    its revision touched."""
+    versions = _versions_statement()
+    answer = portfolio_analytics
+    changed = (
+        select(func.min(ledger_changes.c.from_day))
+        .where(
+            ledger_changes.c.user_id == users.c.id,
+            ledger_changes.c.revision > answer.c.revision,
+        )
+        .scalar_subquery()
+    )
+    return versions.add_columns(*answer.c, changed.label("changed")).select_from(
+        users.outerjoin(
+            answer,
+            and_(
+                answer.c.user_id == users.c.id,
+                answer.c.request == bindparam("request", type_=answer.c.request.type),
+            ),
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)
