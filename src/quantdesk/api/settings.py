@@ -50,9 +50,9 @@ class ApiSettings:
     #: are CPU-bound Python holding the GIL: past a few threads, a busy process runs its
     #: requests in turns of the interpreter's switch interval instead of one after the
     #: other, and each database round trip waits for the GIL again. The others queue on
-    #: the event loop, in order. Measured with benchmarks/stack.py (4 workers, 2 cores,
-    #: near saturation): 40 threads p99 1,022 ms, 2 threads 228 ms, 1 thread 432 ms (a
-    #: process then idles while its one request waits for the database).
+    #: the event loop, in order. benchmarks/stack.py (4 workers on 2 cores): 40 threads
+    #: p99 163 ms and 56 s of API CPU, 4 threads 123 ms and 50 s, 2 threads 122 ms; 1
+    #: thread is worse (a process idles while its one request waits for the database).
     request_threads: int = DEFAULT_REQUEST_THREADS
 
     @classmethod

@@ -1,16 +1,16 @@
-"""Each market's latest prices, kept by a process between requests and jobs.
+"""Each market's latest prices, kept by an API app from request to request.
 
 A user without closes of their own is priced at their market's latest prices: the last
 stored close of each instrument, or its live quote when that is newer. Reading them for
 every request cost three statements and hundreds of rows (about a tenth of the CPU of a
 holdings read or a grid edit), and they are the same for every such user. They are kept
-here per process, keyed by the versions that move with every write of them: the market's
-price revision (any close stored) and its quotes revision (any live quote stored), both
-bumped in the transaction that writes (``store.market_data``). A reader asks the
-versions first (one row), so nothing kept is ever served past a write it could have
-seen. One is kept per API app (its requests share it through ``RequestMemo.market``),
-never per process: a test's or a restored database's counters may start again at the
-same values.
+keyed by the versions that move with every write of them: the market's price revision
+(any close stored) and its quotes revision (any live quote stored), both bumped in the
+transaction that writes (``store.market_data``). A reader asks the versions first (one
+row, or none when its transaction read them already), so nothing kept is ever served
+past a write it could have seen. One is kept per app (its requests share it through
+``RequestMemo.market``), not per process: a test's database, emptied, counts its
+revisions again from the same values.
 """
 
 from __future__ import annotations
