@@ -5,12 +5,10 @@ this process or any other) is seen by the next request."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
 from quantdesk.domain.instruments import AssetType, InstrumentKey
 from quantdesk.domain.market import Bar, History, LiveQuote, MarketSymbol
@@ -21,25 +19,12 @@ from quantdesk.store.market_quotes import MarketQuotes
 from quantdesk.store.repositories import RequestMemo
 from quantdesk.store.unit_of_work import SqlUnitOfWork, UserUnitOfWork
 from tests.conftest import NOW, clock
+from tests.store.test_request_memo import counted
 
 AAPL = MarketSymbol("AAPL", AssetType.STOCK, "USD")
 MSFT = MarketSymbol("MSFT", AssetType.STOCK, "USD")
 A, M = InstrumentKey("AAPL", AssetType.STOCK), InstrumentKey("MSFT", AssetType.STOCK)
 DAY = date(2026, 11, 20)
-
-
-@contextmanager
-def counted(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def note(*args: object) -> None:
-        seen.append(str(args[2]))
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
 
 
 def holder(uow: SqlUnitOfWork, units: int = 10) -> int:
