@@ -226,6 +226,13 @@ def warm_up() -> None:
     sessions.preload()
 
 
+def started() -> None:
+    """A server or job worker has finished starting: load what its first requests would
+    (:func:`warm_up`), then settle the heap (:func:`settle_heap`)."""
+    warm_up()
+    settle_heap()
+
+
 def settle_heap() -> None:
     """Collect once, then move every object alive (the libraries' modules, classes and
     functions, the app) out of the cyclic collector's reach (``gc.freeze``), in a server

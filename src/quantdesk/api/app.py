@@ -109,6 +109,5 @@ def from_environment() -> FastAPI:
             bootstrap.default_database_url(), offline=bootstrap.offline_requested()
         )
     )
-    bootstrap.warm_up()
-    bootstrap.settle_heap()  # started: what is alive now stays alive
+    bootstrap.started()  # what is alive now stays alive
     return app

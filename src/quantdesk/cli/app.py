@@ -1332,8 +1332,7 @@ def serve_command(
         return
     settings = ApiSettings.from_env(context.db, offline=context.offline)
     api = create_app(settings, engine=context.engine)
-    bootstrap.warm_up()
-    bootstrap.settle_heap()
+    bootstrap.started()
     uvicorn.run(api, host=host, port=port, log_level="info", proxy_headers=False)
 
 

@@ -43,8 +43,7 @@ def worker_command(
     # A job's timeout still holds (SIGALRM in this process); kill -9 of this process
     # leaves the job abandoned, found and retried by the next worker as before.
     worker = SimpleWorker([q], connection=q.connection)
-    bootstrap.warm_up()
-    bootstrap.settle_heap()
+    bootstrap.started()
     worker.work(burst=burst, with_scheduler=True)
 
 

@@ -178,9 +178,10 @@ class ClosesCache(Lru[object]):
 class BatchReads:
     """What users computed together (a nightly share, within a second or two, after the
     night's refresh) read once for them all: the market's latest quotes, which a user
-    without closes of their own takes as they are, and the benchmark's instrument. Live
-    quotes carry no price version, so this lives only as long as the batch it serves,
-    never in a process's caches."""
+    without closes of their own takes as they are, and the benchmark's instrument. It
+    lives as long as the batch it serves: the API keeps the market's latest prices from
+    request to request by their versions (store/market_quotes.py), the job worker does
+    not yet."""
 
     def __init__(self) -> None:
         self._quotes: dict[tuple[str, date], dict[InstrumentKey, Quote]] = {}

@@ -684,17 +684,15 @@ class LedgerRepository:
         kept = None if self.memo is None else self.memo.market
         found = None
         if kept is not None:
-            own, versions = self._price_state(market)
+            own, versions = self._price_state()
             if not own:  # the market's, as the app keeps them while their versions stand
                 found = self._market_prices(kept, market, as_of, versions)
         if found is None:
             quotes_found, held = self._latest(as_of, every=False)
-            instruments = frozenset(held)
-        else:
-            quotes_found, instruments = dict(found.quotes), found.instruments
+            found = MarketPrices(quotes_found, frozenset(held))
         if self.memo is not None:
-            self.memo.quotes[remembered] = _Remembered(dict(quotes_found), instruments)
-        return quotes_found
+            self.memo.quotes[remembered] = found
+        return dict(found.quotes)
 
     def market_latest_quotes(self, as_of: date) -> dict[InstrumentKey, Quote]:
         """The latest price on or before ``as_of`` of every instrument of the user's
@@ -704,20 +702,17 @@ class LedgerRepository:
         kept = None if self.memo is None else self.memo.market
         if kept is None:
             return self._latest(as_of, every=True)[0]
-        market = self.market()
-        versions = self._price_state(market)[1]
-        return dict(self._market_prices(kept, market, as_of, versions).quotes)
+        versions = self._price_state()[1]
+        return dict(self._market_prices(kept, self.market(), as_of, versions).quotes)
 
-    def _price_state(self, market: str) -> tuple[bool, Versions]:
-        """Whether the user has closes of their own, and the versions of ``market``'s
-        closes and live quotes (store/market_quotes.py): one row, unless this transaction
-        read them already (:meth:`versions`)."""
-        if self._prices is not None and market == self.market():
-            return self._prices
-        row = self.conn.execute(
-            _price_state_statement(), {"market": market, "user_id": self.user_id}
-        ).one()
-        return bool(row.own), (row.revision, row.quotes)
+    def _price_state(self) -> tuple[bool, Versions]:
+        """Whether the user has closes of their own, and the versions of their market's
+        closes and live quotes (store/market_quotes.py): read with :meth:`versions`,
+        once a transaction."""
+        if self._prices is None:
+            self.versions()
+        assert self._prices is not None
+        return self._prices
 
     def _market_prices(
         self, kept: MarketQuotes, market: str, as_of: date, versions: Versions
@@ -911,9 +906,13 @@ class LedgerRepository:
         row = self.conn.execute(
             _versions_statement(), {"user_id": self.user_id, "market": self.market()}
         ).one()
+        return self._versions_of(row)
+
+    def _versions_of(self, row: Row[Any]) -> tuple[int, int, int]:
+        """The versions of a row of ``_versions_statement``; what it also read, whether
+        the user has closes of their own and the versions of the market's latest prices,
+        is kept for this transaction (it asks them no more)."""
         revision = self._revision if self._revision is not None else int(row.ledger_revision)
-        # read with them: whether the user has closes of their own, and the versions of
-        # the market's latest prices (this transaction asks them no more)
         self._prices = bool(row.own), (row.market_revision, row.quotes_revision)
         return revision, int(row.market_revision or 0), int(row.closes_revision)
 
@@ -981,11 +980,9 @@ class LedgerRepository:
             _analytics_state_statement(),
             {"user_id": self.user_id, "market": self.market(), "request": request},
         ).one()
-        revision = self._revision if self._revision is not None else int(row.ledger_revision)
-        self._prices = bool(row.own), (row.market_revision, row.quotes_revision)
         stored = None if row.request is None else _stored_answer(row)
         changed = row.changed if isinstance(row.changed, date) else None
-        return (revision, int(row.market_revision or 0), int(row.closes_revision)), stored, changed
+        return self._versions_of(row), stored, changed
 
     def stored_analytics(self, request: str) -> dict[str, Any] | None:
         row = self.conn.execute(
@@ -1359,22 +1356,20 @@ def _bulk_insert(dialect: Dialect) -> _BulkInsert:
 
 @functools.cache
 def _versions_statement() -> Select[Any]:
-    market_revision = (
-        select(price_revisions.c.revision)
-        .where(price_revisions.c.market == bindparam("market", type_=users.c.market.type))
-        .scalar_subquery()
-    )
-    quotes_revision = (
-        select(price_revisions.c.quotes_revision)
-        .where(price_revisions.c.market == bindparam("market", type_=users.c.market.type))
-        .scalar_subquery()
-    )
+    """A user's ledger and closes revisions, their market's price and quotes revisions
+    (NULL before its first write) and whether they have closes of their own (bound
+    parameters ``user_id`` and ``market``)."""
+    market = bindparam("market", type_=users.c.market.type)
+
+    def of_market(column: Any) -> Any:
+        return select(column).where(price_revisions.c.market == market).scalar_subquery()
+
     own = exists().where(user_prices.c.user_id == users.c.id)
     return select(
         users.c.ledger_revision,
         users.c.closes_revision,
-        market_revision.label("market_revision"),
-        quotes_revision.label("quotes_revision"),
+        of_market(price_revisions.c.revision).label("market_revision"),
+        of_market(price_revisions.c.quotes_revision).label("quotes_revision"),
         own.label("own"),
     ).where(users.c.id == bindparam("user_id", type_=users.c.id.type))
 
@@ -1405,14 +1400,6 @@ def _analytics_state_statement() -> Select[Any]:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Remembered:
-    """Latest quotes as read within one request, and the instruments they were read for."""
-
-    quotes: dict[InstrumentKey, Quote]
-    instruments: frozenset[int]
-
-
 @dataclass
 class RequestMemo:
     """What the transactions of one request share: the latest quotes they read, by market
@@ -1421,7 +1408,7 @@ class RequestMemo:
     process keeps from request to request (``market``; store/market_quotes.py), which a
     user without closes of their own is priced at."""
 
-    quotes: dict[tuple[str, date], _Remembered] = field(default_factory=dict)
+    quotes: dict[tuple[str, date], MarketPrices] = field(default_factory=dict)
     market: MarketQuotes | None = None
 
 
@@ -1441,23 +1428,6 @@ def _whole_ledger() -> Select[Any]:
             _SAME_TIME_ORDER,
             transactions.c.id,
         )
-    )
-
-
-@functools.cache
-def _price_state_statement() -> Select[Any]:
-    """A market's price and quotes revisions (NULL before its first write) and whether a
-    user has closes of their own (bound parameters ``market`` and ``user_id``)."""
-    market: BindParameter[str] = bindparam("market", type_=price_revisions.c.market.type)
-
-    def of_market(column: Any) -> Any:
-        return select(column).where(price_revisions.c.market == market).scalar_subquery()
-
-    own = exists().where(user_prices.c.user_id == bindparam("user_id", type_=users.c.id.type))
-    return select(
-        of_market(price_revisions.c.revision).label("revision"),
-        of_market(price_revisions.c.quotes_revision).label("quotes"),
-        own.label("own"),
     )
 
 
