@@ -142,6 +142,19 @@ def test_analytics_follow_a_changed_benchmark_and_rate_at_once(app: FastAPI) -> 
     assert after["sharpe"] == pytest.approx(what_if["current"]["sharpe"])
 
 
+def test_a_price_refresh_stores_the_closes_of_the_users_benchmark(app: FastAPI) -> None:
+    """POST /prices/refresh fetches the closes of the benchmark the user chose (not a
+    quote: it is not held) from 10 days before the ledger's first day, so that their
+    analytics read stored closes, as the job worker's do."""
+    user = _simulated_portfolio(app, "ann")
+    assert 200 == user.patch("/api/v1/settings", json={"benchmark": "QQQ"}).status_code
+    refreshed = user.post("/api/v1/prices/refresh").json()
+    assert ["AAPL", "MSFT"] == refreshed["symbols"]
+    assert {"AAPL", "MSFT"} == set(refreshed["quotes"])
+    # both from 2025-12-26: AAPL from its first trade, QQQ from the ledger's first day
+    assert refreshed["closes"]["QQQ"] == refreshed["closes"]["AAPL"] > 200
+
+
 def test_holdings_total_is_in_the_users_base_currency(app: FastAPI) -> None:
     """total_in_base is in USD by default and in the base currency the user sets; with
     no stored USD->EUR rate it is unknown and says so, never the USD sum labelled EUR."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -11,7 +12,8 @@ from quantdesk.domain.errors import InvalidInput
 from quantdesk.domain.instruments import AssetType
 from quantdesk.market.cache import PriceCache
 from quantdesk.market.memory import MemoryBackend
-from quantdesk.services import portfolio, prices
+from quantdesk.services import analytics, portfolio, prices
+from quantdesk.services.analytics_view import analytics_json
 from quantdesk.services.import_file import ImportOptions, import_stream
 from quantdesk.services.portfolio import import_price_stream
 from quantdesk.store.market_data import SqlMarketData
@@ -49,11 +51,44 @@ def test_refresh_prices_every_instrument_once_and_values_positions(ledger: SqlUn
     report = prices.refresh_prices(ledger, _cache(ledger, provider), clock=clock)
     assert ["AAPL", "BTC"] == report.symbols
     assert 1 == len(provider.quote_calls)
-    assert {"AAPL": 16, "BTC": 21} == report.closes  # weekdays / every day since first trade
+    # weekdays / every day since 10 days (DEFAULT_CARRY_LIMIT) before the first trade: a
+    # close that far back is carried into a first day without one
+    assert {"AAPL": 22, "BTC": 31} == report.closes
     valued = {p.instrument.symbol: p for p in portfolio.current_positions(ledger, as_of=NOW.date())}
     assert Decimal("2315.0") == valued["AAPL"].market_value
     assert valued["AAPL"].quote is not None
     assert "yahoo" == valued["AAPL"].quote.source
+
+
+def test_a_refresh_stores_the_benchmarks_closes_so_analytics_then_ask_no_provider(
+    ledger: SqlUnitOfWork,
+) -> None:
+    """The user's benchmark is refreshed with the ledger (closes only, from 10 days
+    before the ledger's first day): the analytics computed next fetch nothing, and are
+    the numbers computed from the stored closes alone (what a job worker computes)."""
+    provider = FakeProvider("yahoo", {**MARKET, "QQQ": Decimal(500)})
+    cache = _cache(ledger, provider)
+    report = prices.refresh_prices(ledger, cache, clock=clock, benchmark="qqq")
+    assert ["AAPL", "BTC"] == report.symbols  # quoted: only what is held
+    assert [["AAPL", "BTC"]] == provider.quote_calls
+    assert 22 == report.closes["QQQ"]  # weekdays from 2026-10-23 to yesterday
+    asked = provider.calls
+    options = analytics.Options(benchmark="QQQ")
+    online = analytics.analyze(ledger, cache, options, clock=clock)
+    assert asked == provider.calls
+    stored_only = analytics.analyze(ledger, None, options, clock=clock)
+    assert analytics_json(online) == analytics_json(stored_only)
+    assert online.benchmark_returns is not None  # compared with the stored closes
+    assert len(online.returns) == len(online.benchmark_returns)
+
+
+def test_a_held_benchmark_is_fetched_once_from_the_earlier_day(ledger: SqlUnitOfWork) -> None:
+    """A benchmark the ledger holds is one history request, from the ledger's first day
+    (AAPL bought 2026-11-02 is the first entry) less the carry limit."""
+    provider = FakeProvider("yahoo", MARKET)
+    prices.refresh_prices(ledger, _cache(ledger, provider), clock=clock, benchmark="AAPL")
+    assert ["AAPL"] == [s for s, _, _ in provider.history_calls if s == "AAPL"]
+    assert date(2026, 10, 23) == next(d for s, d, _ in provider.history_calls if s == "AAPL")
 
 
 def test_refresh_again_fetches_no_history_already_stored(ledger: SqlUnitOfWork) -> None:
@@ -148,7 +183,7 @@ def test_refresh_fetches_the_fx_rate_of_every_other_currency(uow: SqlUnitOfWork)
         refreshed.quotes["EURUSD"].price,
         refreshed.quotes["EURUSD"].currency,
     )
-    assert 6 == refreshed.closes["EURUSD"]
+    assert 12 == refreshed.closes["EURUSD"]  # weekdays from 10 days before 2026-11-16
 
 
 def test_the_newest_price_wins_and_an_own_close_wins_its_day(ledger: SqlUnitOfWork) -> None:

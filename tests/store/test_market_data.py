@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from io import BytesIO
 
 from sqlalchemy import Engine
 
@@ -12,6 +13,9 @@ from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey
 from quantdesk.domain.market import Bar, History, LiveQuote, MarketSymbol, fx_pair
 from quantdesk.market.cache import PriceCache
 from quantdesk.market.memory import MemoryBackend
+from quantdesk.services import portfolio
+from quantdesk.services.import_file import ImportOptions, import_stream
+from quantdesk.services.settings import update_settings
 from quantdesk.store.market_data import SqlMarketData
 from quantdesk.store.unit_of_work import SqlUnitOfWork
 from quantdesk.testing import FakeProvider
@@ -147,3 +151,28 @@ def test_a_users_own_closes_move_only_that_users_closes_revision(engine: Engine)
         )
     assert 1 == _versions(engine, "ann")[1]
     assert 0 == _versions(engine, "bob")[1]
+
+
+def test_a_scheduled_refresh_knows_each_benchmark_from_the_earliest_ledger(
+    engine: Engine,
+) -> None:
+    """The refresh of every user's prices also fetches their benchmarks' closes: each
+    chosen benchmark (None: the default) from the first day of the earliest ledger that
+    compares with it, a cash deposit before any trade included."""
+    ledgers = {
+        "ann": "2026-03-02,deposit,,,,1000,\n2026-05-04,buy,VTI,1,200,,etf\n",
+        "bob": "2026-04-01,buy,VTI,1,200,,etf\n",
+        "cy": "2026-06-01,buy,AAPL,1,200,,stock\n",
+    }
+    for name, rows in ledgers.items():
+        uow = SqlUnitOfWork(engine, name, clock)
+        portfolio.add_account(
+            uow, "Broker", kind="brokerage", institution=None, currency="USD", clock=clock
+        )
+        text = "date,type,symbol,quantity,price,amount,asset_type\n" + rows
+        options = ImportOptions(account="Broker")
+        assert import_stream(uow, BytesIO(text.encode()), "t.csv", options, clock=clock).ok
+        if name == "cy":
+            update_settings(uow, {"benchmark": "QQQ"}, clock=clock)
+    held = SqlMarketData(engine, clock).held_by_market()["live"]
+    assert {None: date(2026, 3, 2), "QQQ": date(2026, 6, 1)} == held.benchmarks

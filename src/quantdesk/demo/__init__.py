@@ -17,6 +17,7 @@ from quantdesk.domain.errors import Conflict, QuantdeskError
 from quantdesk.services.import_file import ImportOptions, import_stream
 from quantdesk.services.ports import CloseSink, MarketData, UnitOfWork
 from quantdesk.services.prices import choose_market, refresh_prices
+from quantdesk.services.settings import DEFAULT_BENCHMARK
 
 ACCOUNTS = (
     ("Fidelity", "brokerage", "Fidelity", "fidelity-holdings.csv", "fidelity-trades.csv"),
@@ -64,7 +65,7 @@ def load_demo(
                 raise QuantdeskError(f"demo file {filename} did not import: {problems}")
             added += report.added
     choose_market(uow, "simulated")
-    priced = refresh_prices(uow, market, clock=clock, simulated=closes)
+    priced = refresh_prices(uow, market, clock=clock, simulated=closes, benchmark=DEFAULT_BENCHMARK)
     if priced.errors:
         problems = "; ".join(f"{s}: {e}" for s, e in sorted(priced.errors.items()))
         raise QuantdeskError(f"the simulated market could not price the demo: {problems}")

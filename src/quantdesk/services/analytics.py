@@ -52,7 +52,7 @@ from quantdesk.domain.transactions import Transaction
 from quantdesk.services.lru import Lru
 from quantdesk.services.portfolio import LedgerCache, load_ledger, replay_entries
 from quantdesk.services.ports import LedgerStore, MarketData, UnitOfWork
-from quantdesk.services.prices import BASE_CURRENCY
+from quantdesk.services.prices import BASE_CURRENCY, benchmark_key
 
 Floats = npt.NDArray[np.float64]
 T = TypeVar("T")
@@ -519,17 +519,6 @@ def _totals(
             )
         realized = None if gain is None or realized is None else realized + gain
     return _Totals(basis, unrealized, realized, sorted(set(warnings)))
-
-
-def benchmark_key(store: LedgerStore, name: str) -> InstrumentKey:
-    """The benchmark's instrument: the ledger's own if it knows the symbol, else an ETF."""
-    symbol = normalize_symbol(name)
-    known = [
-        i
-        for i in store.instruments_by_symbol([symbol]).get(symbol, [])
-        if i.asset_type not in (AssetType.CASH, AssetType.UNKNOWN)
-    ]
-    return InstrumentKey(symbol, known[0].asset_type if known else AssetType.ETF)
 
 
 def _benchmark_closes(

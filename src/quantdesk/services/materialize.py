@@ -32,13 +32,12 @@ from quantdesk.services.analytics import (
     Options,
     Report,
     analyze_store,
-    benchmark_key,
 )
 from quantdesk.services.analytics_view import analytics_json
 from quantdesk.services.lru import Lru
 from quantdesk.services.portfolio import LedgerCache
 from quantdesk.services.ports import LedgerStore, MarketData, UnitOfWork
-from quantdesk.services.prices import BASE_CURRENCY
+from quantdesk.services.prices import BASE_CURRENCY, benchmark_key
 
 #: Bumped when the analytics' definitions change, so stored results are not reused.
 ANALYTICS_VERSION = "2"

@@ -2,19 +2,25 @@
 
 A refresh asks the price cache for the latest quote of every instrument in the ledger
 (and of the FX pair of every other currency than the base currency into it)
-(one batched call per provider batch, none for what is fresh) and for its daily closes
-from its first trade date to yesterday (stored for good: later refreshes fetch only the
-new days). Under the simulated market the closes are made locally and stored labelled
-``simulated``, where only a simulated ledger sees them.
+(one batched call per provider batch, none for what is fresh) and for the daily closes
+the analytics read, to yesterday (stored for good: later refreshes fetch only the new
+days): each instrument's from its first trade date, and the benchmark's from the
+ledger's first day, each less the days a close is carried forward
+(``DEFAULT_CARRY_LIMIT``: a first trade on a day without a close is valued at the close
+before). So analytics computed after a refresh ask no provider, and a job worker that
+reads only stored closes computes the same numbers as an API worker. Under the simulated
+market the closes are made locally and stored labelled ``simulated``, where only a
+simulated ledger sees them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from quantdesk.analytics.frames import DEFAULT_CARRY_LIMIT
 from quantdesk.domain.errors import InvalidInput, ProviderError, UnknownSymbol
 from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey, normalize_symbol
 from quantdesk.domain.market import Bar, History, LiveQuote, MarketSymbol, fx_pair
@@ -50,6 +56,17 @@ class RefreshReport:
         return sorted(s for s, q in self.quotes.items() if q.stale)
 
 
+def benchmark_key(store: LedgerStore, name: str) -> InstrumentKey:
+    """The benchmark's instrument: the ledger's own if it knows the symbol, else an ETF."""
+    symbol = normalize_symbol(name)
+    known = [
+        i
+        for i in store.instruments_by_symbol([symbol]).get(symbol, [])
+        if i.asset_type not in (AssetType.CASH, AssetType.UNKNOWN)
+    ]
+    return InstrumentKey(symbol, known[0].asset_type if known else AssetType.ETF)
+
+
 def refresh_prices(
     uow: UnitOfWork,
     market: MarketData | None,
@@ -57,8 +74,10 @@ def refresh_prices(
     clock: Callable[[], datetime],
     simulated: CloseSink | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    benchmark: str | None = None,
 ) -> RefreshReport:
-    """Quotes and daily closes of every instrument in the ledger.
+    """Quotes and daily closes of every instrument in the ledger, and the closes of
+    ``benchmark`` (the user's, for their analytics) over the ledger's span.
 
     ``market`` None means offline: nothing is fetched and the report says so. With
     ``simulated`` the closes go to that sink (labelled simulated) rather than to the
@@ -67,9 +86,36 @@ def refresh_prices(
     with uow(commit=False) as store:
         held = store.priced_instruments()
         currencies = {a.currency for a in store.list_accounts()}
+        benchmarks: list[tuple[MarketSymbol, date]] = []
+        first = store.ledger_first_day() if benchmark is not None and held else None
+        if benchmark is not None and first is not None:
+            key = benchmark_key(store, benchmark)
+            benchmarks.append((MarketSymbol(key.symbol, key.asset_type), first))
     return refresh_held(
-        held, currencies, market, clock=clock, simulated=simulated, progress=progress
+        held,
+        currencies,
+        market,
+        clock=clock,
+        simulated=simulated,
+        progress=progress,
+        benchmarks=benchmarks,
     )
+
+
+def benchmark_symbols(
+    held: list[tuple[Instrument, date]], firsts: dict[str, date]
+) -> list[tuple[MarketSymbol, date]]:
+    """The benchmarks of the users of a market (each with the first day of the earliest
+    ledger that compares with it), as the held instrument of that symbol, else as an
+    ETF (:func:`benchmark_key` over what the market's users hold)."""
+    kinds = {
+        i.symbol: i.asset_type
+        for i, _ in held
+        if i.asset_type not in (AssetType.CASH, AssetType.UNKNOWN)
+    }
+    return [
+        (MarketSymbol(s, kinds.get(s, AssetType.ETF)), first) for s, first in sorted(firsts.items())
+    ]
 
 
 def refresh_held(
@@ -80,10 +126,13 @@ def refresh_held(
     clock: Callable[[], datetime],
     simulated: CloseSink | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    benchmarks: Sequence[tuple[MarketSymbol, date]] = (),
 ) -> RefreshReport:
     """Quotes and daily closes of the instruments ``held`` (each with the first day it
     was traded, from when its closes are fetched) and of the FX pairs of ``currencies``:
-    one user's ledger, or every user's of one market at once (``jobs.refresh_all``)."""
+    one user's ledger, or every user's of one market at once (``jobs.refresh_all``).
+    ``benchmarks``: instruments whose closes alone are fetched (no quote), each from
+    the first day of a ledger that compares with it."""
     report = RefreshReport("simulated" if simulated else "live", market is None)
     currencies = set(currencies)
     wanted: list[tuple[MarketSymbol, date]] = []
@@ -107,9 +156,10 @@ def refresh_held(
     report.quotes = dict(answer.quotes)
     report.errors.update({s: str(e) for s, e in answer.errors.items()})
     yesterday = clock().date() - timedelta(days=1)
-    for done, (symbol, first_day) in enumerate(wanted, start=1):
+    fetching = _closes_wanted(wanted, benchmarks)
+    for done, (symbol, first_day) in enumerate(fetching, start=1):
         if progress is not None:
-            progress(symbol.symbol, done, len(wanted))
+            progress(symbol.symbol, done, len(fetching))
         if first_day > yesterday:
             continue
         try:
@@ -123,6 +173,21 @@ def refresh_held(
         simulated.store_closes(symbol, history)
         report.closes[symbol.symbol] = len(history.bars)
     return report
+
+
+def _closes_wanted(
+    wanted: list[tuple[MarketSymbol, date]], benchmarks: Sequence[tuple[MarketSymbol, date]]
+) -> list[tuple[MarketSymbol, date]]:
+    """Whose closes a refresh fetches, and from when: what it quotes and the benchmarks
+    (once each, from the earliest day either needs), each from ``DEFAULT_CARRY_LIMIT``
+    days before its first day (the analytics carry a close that far forward)."""
+    since: dict[str, tuple[MarketSymbol, date]] = {}
+    for symbol, first in [*wanted, *benchmarks]:
+        found = since.get(symbol.key)
+        if found is None or first < found[1]:
+            since[symbol.key] = (found[0] if found else symbol, first)
+    carry = timedelta(days=DEFAULT_CARRY_LIMIT)
+    return [(symbol, first - carry) for symbol, first in since.values()]
 
 
 @dataclass(frozen=True)

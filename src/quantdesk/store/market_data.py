@@ -8,7 +8,7 @@ Each call runs in its own short transaction, so the cache can call it from any t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, case, distinct, func, select, update
@@ -29,6 +29,7 @@ from quantdesk.store.tables import (
     prices,
     quotes,
     transactions,
+    user_settings,
     users,
 )
 
@@ -40,6 +41,9 @@ class HeldByMarket:
 
     held: list[tuple[Instrument, date]]
     currencies: set[str]
+    #: Each benchmark the users chose (None: those who kept the default), with the first
+    #: day of the earliest of their ledgers.
+    benchmarks: dict[str | None, date] = field(default_factory=dict)
 
 
 def instrument_ids(
@@ -175,6 +179,15 @@ class SqlMarketData:
                 .distinct()
             ):
                 found.setdefault(market, HeldByMarket([], set())).currencies.add(currency)
+            for market, benchmark, first_day in conn.execute(
+                select(
+                    users.c.market, user_settings.c.benchmark, func.min(transactions.c.trade_date)
+                )
+                .join(users, users.c.id == transactions.c.user_id)
+                .outerjoin(user_settings, user_settings.c.user_id == users.c.id)
+                .group_by(users.c.market, user_settings.c.benchmark)
+            ):
+                found.setdefault(market, HeldByMarket([], set())).benchmarks[benchmark] = first_day
         return found
 
     # BarStore -------------------------------------------------------------------------

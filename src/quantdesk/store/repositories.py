@@ -869,6 +869,16 @@ class LedgerRepository:
         )
         return [(instrument_of_row(row), row.first_day) for row in rows]
 
+    def ledger_first_day(self) -> date | None:
+        """The day of this user's first entry (None: an empty ledger): where their
+        analytics start, and from when a refresh fetches their benchmark's closes."""
+        first: date | None = self.conn.execute(
+            select(func.min(transactions.c.trade_date)).where(
+                transactions.c.user_id == self.user_id
+            )
+        ).scalar_one()
+        return first
+
     def set_provider_id(self, symbol: str, provider: str, provider_id: str | None) -> Instrument:
         """Fix (or, with None, clear) the id ``provider`` knows ``symbol`` by."""
         found = [

@@ -67,6 +67,7 @@ def refresh(caller: CallerDep) -> dict[str, Any]:
         None if wiring.offline else wiring.cache,
         clock=caller.services.clock,
         simulated=wiring.simulated_closes,
+        benchmark=caller.user_settings().benchmark,
     )
     calls = {p: int(upstream_calls(p) - before[p]) for p in prices.PROVIDERS}
     forget_answers(caller)
