@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from quantdesk.api.deps import _Principals
 from quantdesk.api.routes import analytics as analytics_routes
-from quantdesk.api.routes.analytics import PRICE_RECHECK_SECONDS, _Answers
+from quantdesk.api.routes.analytics import PRICE_RECHECK_SECONDS, Answer, _Answers
 from quantdesk.services.auth import Principal
 from tests.api.conftest import browser, script, seed_portfolio
 from tests.conftest import NOW
@@ -46,7 +46,7 @@ class Compute:
         self.release = threading.Event()
         self.lock = threading.Lock()
 
-    def __call__(self) -> bytes:
+    def __call__(self) -> Answer:
         with self.lock:
             self.calls += 1
             n = self.calls
@@ -54,11 +54,11 @@ class Compute:
         assert self.release.wait(WAIT)
         if self.fail:
             raise RuntimeError(f"failure {n}")
-        return f"answer {n}".encode()
+        return f"answer {n}".encode(), None
 
 
 def _ask_from_threads(
-    answers: _Answers, compute: Callable[[], bytes], count: int = THREADS
+    answers: _Answers, compute: Callable[[], Answer], count: int = THREADS
 ) -> list[bytes | BaseException]:
     """``count`` threads ask for KEY at once; what each got, an answer or an error."""
     barrier = threading.Barrier(count)
@@ -75,13 +75,13 @@ def _ask_from_threads(
         return [f.result(WAIT) for f in futures]
 
 
-class _CountingFuture(Future[bytes]):
+class _CountingFuture(Future[Answer]):
     """The flight of a computation, counting the requests that wait for it."""
 
     waiting = 0
     lock = threading.Lock()
 
-    def result(self, timeout: float | None = None) -> bytes:
+    def result(self, timeout: float | None = None) -> Answer:
         with _CountingFuture.lock:
             _CountingFuture.waiting += 1
         return super().result(timeout)
@@ -129,11 +129,11 @@ def test_distinct_keys_compute_each_once() -> None:
     lock = threading.Lock()
 
     def ask(i: int) -> bytes:
-        def compute() -> bytes:
+        def compute() -> Answer:
             with lock:
                 calls.append(i % 4)
             time.sleep(0.05)
-            return f"user {i % 4}".encode()
+            return f"user {i % 4}".encode(), None
 
         return answers.answer((i % 4, *KEY[1:]), compute)
 
@@ -146,7 +146,7 @@ def test_distinct_keys_compute_each_once() -> None:
 def test_a_fresh_answer_is_not_computed_again() -> None:
     clock = Clock()
     answers = _Answers(clock=clock)
-    assert b"first" == answers.answer(KEY, lambda: b"first")
+    assert b"first" == answers.answer(KEY, lambda: (b"first", None))
     clock.now += PRICE_RECHECK_SECONDS  # still within the recheck interval
     assert b"first" == answers.cached(KEY)
     assert b"first" == answers.answer(KEY, lambda: pytest.fail("computed again"))
@@ -155,7 +155,7 @@ def test_a_fresh_answer_is_not_computed_again() -> None:
 def test_a_stale_answer_is_served_while_one_request_refreshes_it() -> None:
     clock = Clock()
     answers = _Answers(clock=clock)
-    assert b"old" == answers.answer(KEY, lambda: b"old")
+    assert b"old" == answers.answer(KEY, lambda: (b"old", None))
     clock.now += PRICE_RECHECK_SECONDS + 1
     assert answers.cached(KEY) is None  # stale, and nobody refreshes it: the caller will
     compute = Compute()
@@ -173,10 +173,42 @@ def test_a_stale_answer_is_served_while_one_request_refreshes_it() -> None:
     assert b"answer 1" == answers.answer(KEY, lambda: pytest.fail("computed again"))
 
 
+def test_a_stale_answer_whose_versions_stand_is_kept_without_computing_it() -> None:
+    """Past the recheck interval, one read of the versions revalidates an answer computed
+    from the same versions: served again for another interval, not computed again; once
+    a close moved the market's price version, the next revalidation computes it again."""
+    clock = Clock()
+    answers = _Answers(clock=clock)
+    now = [(7, 3, 0)]
+    reads: list[int] = []
+
+    def versions() -> tuple[int, int, int]:
+        reads.append(1)
+        return now[0]
+
+    assert b"first" == answers.answer(KEY, lambda: (b"first", (7, 3, 0)), versions)
+    assert [] == reads  # nothing to revalidate yet
+    clock.now += PRICE_RECHECK_SECONDS + 1
+    assert answers.cached(KEY) is None
+    assert b"first" == answers.answer(KEY, lambda: pytest.fail("computed again"), versions)
+    assert 1 == len(reads)
+    clock.now += PRICE_RECHECK_SECONDS  # revalidated: fresh for another interval
+    assert b"first" == answers.cached(KEY)
+    clock.now += 1
+    now[0] = (7, 4, 0)  # a market close landed
+    assert b"second" == answers.answer(KEY, lambda: (b"second", (7, 4, 0)), versions)
+    assert (2, b"second") == (len(reads), answers.cached(KEY))
+    # an answer without versions (computed before they were known) is computed again
+    answers.put(KEY, (b"unversioned", None))
+    clock.now += PRICE_RECHECK_SECONDS + 1
+    assert b"third" == answers.answer(KEY, lambda: (b"third", (7, 4, 0)), versions)
+    assert 2 == len(reads)
+
+
 def test_a_failed_refresh_keeps_the_previous_answer_and_the_next_request_retries() -> None:
     clock = Clock()
     answers = _Answers(clock=clock)
-    answers.answer(KEY, lambda: b"old")
+    answers.answer(KEY, lambda: (b"old", None))
     clock.now += PRICE_RECHECK_SECONDS + 1
     compute = Compute(fail=True)
     compute.release.set()
@@ -185,7 +217,7 @@ def test_a_failed_refresh_keeps_the_previous_answer_and_the_next_request_retries
     assert 1 == compute.calls
     assert {} == answers.flights
     assert answers.cached(KEY) is None  # still stale: not served as if refreshed
-    assert b"new" == answers.answer(KEY, lambda: b"new")
+    assert b"new" == answers.answer(KEY, lambda: (b"new", None))
     assert b"new" == answers.cached(KEY)
 
 
@@ -204,24 +236,24 @@ def test_a_failed_computation_surfaces_and_is_not_stored(
     assert {} == answers.items
     assert {} == answers.flights
     # nothing poisoned: the next request computes afresh
-    assert b"fine" == answers.answer(KEY, lambda: b"fine")
+    assert b"fine" == answers.answer(KEY, lambda: (b"fine", None))
     assert b"fine" == answers.cached(KEY)
 
 
 def test_a_new_ledger_revision_is_another_key_never_served_stale() -> None:
     answers = _Answers(clock=Clock())
-    answers.answer(KEY, lambda: b"revision 7")
+    answers.answer(KEY, lambda: (b"revision 7", None))
     edited = (*KEY[:2], KEY[2] + 1, *KEY[3:])
     assert answers.cached(edited) is None
-    assert b"revision 8" == answers.answer(edited, lambda: b"revision 8")
+    assert b"revision 8" == answers.answer(edited, lambda: (b"revision 8", None))
 
 
 def test_forget_drops_answers_and_what_a_computation_in_progress_read() -> None:
     """After a price refresh, an answer computed from the prices before is not stored."""
     answers = _Answers(clock=Clock())
-    answers.answer(KEY, lambda: b"old prices")
+    answers.answer(KEY, lambda: (b"old prices", None))
     other = (2, *KEY[1:])
-    answers.answer(other, lambda: b"another user")
+    answers.answer(other, lambda: (b"another user", None))
     answers.forget(KEY[0])
     assert answers.cached(KEY) is None
     assert b"another user" == answers.cached(other)
@@ -233,14 +265,14 @@ def test_forget_drops_answers_and_what_a_computation_in_progress_read() -> None:
         compute.release.set()
         assert b"answer 1" == running.result(WAIT)  # its own request gets it
     assert answers.cached(KEY) is None
-    assert b"new prices" == answers.answer(KEY, lambda: b"new prices")
+    assert b"new prices" == answers.answer(KEY, lambda: (b"new prices", None))
 
 
 def test_the_oldest_answers_go_beyond_the_size() -> None:
     answers = _Answers(size=2, clock=Clock())
     keys = [(u, *KEY[1:]) for u in range(3)]
     for k in keys:
-        answers.answer(k, lambda k=k: str(k[0]).encode())
+        answers.answer(k, lambda k=k: (str(k[0]).encode(), None))
     assert [None, b"1", b"2"] == [answers.cached(k) for k in keys]
 
 
@@ -320,3 +352,33 @@ def test_over_http_a_write_refreshes_the_cached_authentication(sqlite_app: FastA
     assert 200 == bob.get("/api/v1/auth/me").status_code
     assert 204 == bob.post("/api/v1/auth/logout").status_code
     assert 401 == bob.get("/api/v1/auth/me").status_code
+
+
+def test_over_http_the_analytics_an_edit_answers_with_serve_the_next_read(
+    sqlite_app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A grid edit answers with the analytics after it; the user's next GET /analytics
+    with the same options is that answer, from memory (nothing computed or read)."""
+    ann = script(sqlite_app, "ann")
+    made = seed_portfolio(ann)
+    holding = made["holding"]
+    edited = ann.patch(
+        f"/api/v1/holdings/{holding['id']}",
+        json={"quantity": "12", "version": holding["version"]},
+    )
+    assert 200 == edited.status_code, edited.text
+    computed: list[object] = []
+    real = analytics_routes.materialize.materialized_analytics
+
+    def counting(*args: object, **kwargs: object) -> object:
+        computed.append(args)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(analytics_routes.materialize, "materialized_analytics", counting)
+    read = ann.get("/api/v1/analytics", params={"period": "ALL"})
+    assert 200 == read.status_code
+    assert edited.json()["analytics"] == read.json()
+    assert [] == computed
+    # other options are another answer: computed
+    assert 200 == ann.get("/api/v1/analytics", params={"period": "1M"}).status_code
+    assert 1 == len(computed)

@@ -52,6 +52,9 @@ class Materialized:
     history_rows: int
     rewritten_from: date | None
     report: Report | None
+    #: The ledger revision and price versions it was computed from (``LedgerStore.versions``):
+    #: it stands while they do (on the same day, for the same request and market).
+    versions: tuple[int, int, int] | None = None
 
 
 def request_key(options: Options, *, explain: bool) -> str:
@@ -253,8 +256,9 @@ def prepare_analytics(
                 default=str,
             ).encode()
         ).hexdigest()
+        versions = (revision, price_revision, own_closes)
         if stored is not None and stored["fingerprint"] == fingerprint:
-            return Prepared(Materialized(stored["payload"], True, 0, None, None), None)
+            return Prepared(Materialized(stored["payload"], True, 0, None, None, versions), None)
         changed: list[date] = []
         bench = (
             batch.benchmark(store, options.benchmark)
@@ -280,7 +284,7 @@ def prepare_analytics(
             clock=clock,
             closes_cache=closes_cache,
             ledger_cache=ledgers,
-            versions=(revision, price_revision, own_closes),
+            versions=versions,
             bench_key=bench,
             batch=batch,
             own_closes=known.own_closes if known is not None else None,
@@ -314,7 +318,8 @@ def prepare_analytics(
         frames.days[-1],
         rows,
     )
-    return Prepared(Materialized(payload, False, len(rows), rewrite_from, report), write)
+    materialized = Materialized(payload, False, len(rows), rewrite_from, report, versions)
+    return Prepared(materialized, write)
 
 
 def _stored(value: float) -> Decimal:

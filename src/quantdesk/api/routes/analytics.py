@@ -107,7 +107,9 @@ def ledger_cache(caller: Caller) -> LedgerCache:
     return caller.services.cache("ledgers", LedgerCache)
 
 
-def _materialized(caller: Caller, options: analytics.Options, *, explain: bool) -> dict[str, Any]:
+def _materialized(
+    caller: Caller, options: analytics.Options, *, explain: bool
+) -> materialize.Materialized:
     return materialize.materialized_analytics(
         caller.uow,
         caller.price_cache(),
@@ -117,7 +119,29 @@ def _materialized(caller: Caller, options: analytics.Options, *, explain: bool) 
         closes_cache=closes_cache(caller),
         ledger_cache=ledger_cache(caller),
         stats_cache=caller.services.cache("market-stats", materialize.MarketStatsCache),
-    ).payload
+    )
+
+
+def _answer_of(caller: Caller, options: analytics.Options, explain: bool) -> Answer:
+    found = _materialized(caller, options, explain=explain)
+    body = json.dumps(found.payload, separators=(",", ":"), allow_nan=False).encode()
+    return body, found.versions
+
+
+def _answer_key(
+    caller: Caller, options: analytics.Options, explain: bool, revision: int
+) -> tuple[Any, ...]:
+    return (
+        caller.user_id,
+        materialize.request_key(options, explain=explain),
+        revision,
+        caller.principal.market,
+        caller.services.clock().date(),
+    )
+
+
+def _answers(caller: Caller) -> _Answers:
+    return caller.services.cache("analytics-answers", _Answers)
 
 
 def _analyze(caller: Caller, options: analytics.Options) -> analytics.Report:
@@ -132,8 +156,16 @@ def _analyze(caller: Caller, options: analytics.Options) -> analytics.Report:
 
 
 def fresh_analytics(caller: Caller, query: AnalyticsQuery) -> dict[str, Any]:
-    """The analytics of a query, as stored or recomputed (GET /analytics's answer)."""
-    return _materialized(caller, options_of(caller, query), explain=query.explain)
+    """The analytics of a query, as stored or recomputed (GET /analytics's answer), kept
+    as this process's answer to the query at the ledger revision they were computed at
+    (a GET /analytics after an edit is then served from memory)."""
+    options = options_of(caller, query)
+    found = _materialized(caller, options, explain=query.explain)
+    if found.versions is not None:
+        body = json.dumps(found.payload, separators=(",", ":"), allow_nan=False).encode()
+        key = _answer_key(caller, options, query.explain, found.versions[0])
+        _answers(caller).put(key, (body, found.versions))
+    return found.payload
 
 
 Query_ = Annotated[AnalyticsQuery, Query()]
@@ -151,6 +183,10 @@ def forget_answers(caller: Caller) -> None:
         answers.forget(caller.user_id)
 
 
+#: An answer and the versions it was computed from (``Materialized.versions``).
+Answer = tuple[bytes, tuple[int, int, int] | None]
+
+
 class _Answers:
     """Serialized analytics answers by user, request, ledger revision, market and day.
 
@@ -158,10 +194,12 @@ class _Answers:
     first; the requests asking meanwhile wait for it and get its answer, or its error
     (an error is never stored: the next request computes afresh). Stale while
     revalidate: an answer older than ``recheck`` seconds (PRICE_RECHECK_SECONDS) is
-    refreshed by one request while the others keep getting it; a refresh that fails
-    leaves it in place, serves it to the refreshing request too (the error is logged)
-    and the next request tries again. Only market closes can make a stored answer stale:
-    a ledger edit changes the revision, hence the key, so it is never served stale.
+    revalidated by one request while the others keep getting it: it stands, and is
+    served for another ``recheck`` seconds, if the versions it was computed from are
+    still the database's (one small read), else it is computed again. A refresh that
+    fails leaves it in place, serves it to the refreshing request too (the error is
+    logged) and the next request tries again. Only market closes can make a stored answer
+    stale: a ledger edit changes the revision, hence the key, so it is never served stale.
     """
 
     def __init__(
@@ -174,9 +212,9 @@ class _Answers:
         self.size = size
         self.recheck = recheck  # None: PRICE_RECHECK_SECONDS, read when asked
         self.clock = clock
-        self.items: OrderedDict[tuple[Any, ...], tuple[bytes, float]] = OrderedDict()
+        self.items: OrderedDict[tuple[Any, ...], tuple[Answer, float]] = OrderedDict()
         #: The computation in progress of each key being computed or refreshed.
-        self.flights: dict[tuple[Any, ...], Future[bytes]] = {}
+        self.flights: dict[tuple[Any, ...], Future[Answer]] = {}
         self.lock = threading.Lock()
 
     def _fresh(self, stored_at: float) -> bool:
@@ -191,27 +229,38 @@ class _Answers:
             if found is None or (not self._fresh(found[1]) and key not in self.flights):
                 return None
             self.items.move_to_end(key)
-            return found[0]
+            return found[0][0]
 
-    def answer(self, key: tuple[Any, ...], compute: Callable[[], bytes]) -> bytes:
+    def answer(
+        self,
+        key: tuple[Any, ...],
+        compute: Callable[[], Answer],
+        versions: Callable[[], tuple[int, int, int]] | None = None,
+    ) -> bytes:
         """The answer of ``key``: stored, or computed by ``compute`` (blocks; call it off
-        the event loop), at most one computation of a key at a time."""
+        the event loop), at most one computation of a key at a time. ``versions``: reads
+        the database's current versions, to revalidate a stale answer without computing
+        it again."""
         with self.lock:
             found = self.items.get(key)
             flight = self.flights.get(key)
             if found is not None:
                 self.items.move_to_end(key)
                 if flight is not None or self._fresh(found[1]):
-                    return found[0]
+                    return found[0][0]
             if flight is not None:  # missing, being computed: wait for it below
                 mine = False
             else:
                 flight = self.flights[key] = Future()
                 mine = True
         if not mine:
-            return flight.result()
+            return flight.result()[0]
         try:
-            body = compute()
+            kept = found[0] if found is not None else None
+            if kept is not None and kept[1] is not None and versions is not None:
+                done = kept if versions() == kept[1] else compute()
+            else:
+                done = compute()
         except BaseException as error:
             with self.lock:
                 if self.flights.get(key) is flight:
@@ -220,17 +269,26 @@ class _Answers:
             if found is None or not isinstance(error, Exception):
                 raise
             log.warning("refreshing analytics failed; serving the stored answer", exc_info=True)
-            return found[0]
+            return found[0][0]
         with self.lock:
             # not stored when forget() dropped the flight meanwhile (prices refreshed)
             if self.flights.get(key) is flight:
                 del self.flights[key]
-                self.items[key] = (body, self.clock())
-                self.items.move_to_end(key)
-                while len(self.items) > self.size:
-                    self.items.popitem(last=False)
-        flight.set_result(body)
-        return body
+                self._keep(key, done)
+        flight.set_result(done)
+        return done[0]
+
+    def put(self, key: tuple[Any, ...], done: Answer) -> None:
+        """Keep an answer computed elsewhere (an edit answers with the analytics after it)."""
+        with self.lock:
+            if key not in self.flights:
+                self._keep(key, done)
+
+    def _keep(self, key: tuple[Any, ...], done: Answer) -> None:
+        self.items[key] = (done, self.clock())
+        self.items.move_to_end(key)
+        while len(self.items) > self.size:
+            self.items.popitem(last=False)
 
     def forget(self, user_id: int) -> None:
         """Drop a user's answers (their prices were just refreshed), and see that the
@@ -254,23 +312,18 @@ async def get_analytics(caller: CallerDep, query: Query_) -> Response:
         options = await run_in_threadpool(options_of, caller, query)
     else:
         options = options_of(caller, query)
-    p = caller.principal
-    key = (
-        p.user_id,
-        materialize.request_key(options, explain=query.explain),
-        p.ledger_revision,
-        p.market,
-        caller.services.clock().date(),
-    )
-    answers = caller.services.cache("analytics-answers", _Answers)
+    key = _answer_key(caller, options, query.explain, caller.principal.ledger_revision)
+    answers = _answers(caller)
     body = answers.cached(key)
     if body is None:
 
-        def compute() -> bytes:
-            payload = _materialized(caller, options, explain=query.explain)
-            return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+        def versions() -> tuple[int, int, int]:
+            with caller.uow(commit=False) as store:
+                return store.versions()
 
-        body = await run_in_threadpool(answers.answer, key, compute)
+        body = await run_in_threadpool(
+            answers.answer, key, lambda: _answer_of(caller, options, query.explain), versions
+        )
     return Response(body, media_type="application/json")
 
 
