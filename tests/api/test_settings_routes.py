@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
+from quantdesk.services import settings as settings_service
 from tests.api.conftest import User, browser, script
 
 DEFAULTS = {
@@ -153,6 +154,27 @@ def test_a_price_refresh_stores_the_closes_of_the_users_benchmark(app: FastAPI) 
     assert {"AAPL", "MSFT"} == set(refreshed["quotes"])
     # both from 2025-12-26: AAPL from its first trade, QQQ from the ledger's first day
     assert refreshed["closes"]["QQQ"] == refreshed["closes"]["AAPL"] > 200
+
+
+def test_the_settings_are_read_with_the_callers_token(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request that needs the caller's settings (the analytics' default benchmark,
+    the holdings' base currency) finds them read with its authentication, in the same
+    statement: no other read of them; a change is seen by the next request."""
+    user = _simulated_portfolio(app, "ann")
+    assert 200 == user.patch("/api/v1/settings", json={"benchmark": "QQQ"}).status_code
+    app.state.services.caches.clear()  # a process that has not seen the user yet
+
+    def unread(*_: object) -> None:
+        pytest.fail("the settings were read apart from the token")
+
+    monkeypatch.setattr(settings_service, "read_settings", unread)
+    assert "QQQ" == user.get("/api/v1/analytics").json()["benchmark"]
+    assert 200 == user.get("/api/v1/holdings").status_code
+    monkeypatch.undo()
+    assert 200 == user.patch("/api/v1/settings", json={"benchmark": "VTI"}).status_code
+    assert "VTI" == user.get("/api/v1/analytics").json()["benchmark"]
 
 
 def test_holdings_total_is_in_the_users_base_currency(app: FastAPI) -> None:

@@ -267,6 +267,20 @@ class _Principals:
             del self.items[key]
 
 
+async def _authenticated(services: Services, token: str, kind: str) -> Principal:
+    """The caller of ``token``, read from the database (in the threadpool), with the
+    settings read in the same statement kept for the caller's reads of them."""
+    cache = services.cache("user-settings", user_settings.SettingsCache)
+    mark = cache.mark()
+    principal = await run_in_threadpool(
+        authenticate, services.auth, token, kind=kind, clock=services.clock
+    )
+    if principal.settings is not None:
+        chosen = user_settings.UserSettings(**principal.settings)
+        cache.offer(principal.user_id, chosen, mark)
+    return principal
+
+
 async def get_caller(
     request: Request,
     services: Annotated[Services, Depends(get_services)],
@@ -296,18 +310,14 @@ async def get_caller(
         if principal is None:
             mark = principals.mark()
             try:
-                principal = await run_in_threadpool(
-                    authenticate, services.auth, token, kind=kind, clock=services.clock
-                )
+                principal = await _authenticated(services, token, kind)
             except BaseException:
                 principals.drop(key)
                 raise
             principals.put(key, principal, mark, now)
         yield Caller(principal, services)
         return
-    principal = await run_in_threadpool(
-        authenticate, services.auth, token, kind=kind, clock=services.clock
-    )
+    principal = await _authenticated(services, token, kind)
     if kind == SESSION and not csrf_matches(principal, request.headers.get(CSRF_HEADER)):
         raise Forbidden(
             f"a write from a browser session needs the {CSRF_HEADER} header with the "

@@ -12,10 +12,11 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -70,6 +71,8 @@ class Principal:
     #: The user's ledger revision and market when the request was authenticated.
     ledger_revision: int = 0
     market: str = "live"
+    #: The settings the user had chosen then (None: not read with the token).
+    settings: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +233,7 @@ def authenticate(
         found.csrf_hash,
         found.ledger_revision,
         found.market,
+        found.settings,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime
 from decimal import Decimal
@@ -156,6 +156,8 @@ class StoredTokenLike(Protocol):
     def ledger_revision(self) -> int: ...
     @property
     def market(self) -> str: ...
+    @property
+    def settings(self) -> Mapping[str, Any]: ...
 
 
 class AuthStore(Protocol):

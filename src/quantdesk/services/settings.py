@@ -172,7 +172,7 @@ class SettingsCache:
         self.clock = clock
         self.items: dict[int, tuple[UserSettings, float]] = {}
         #: Bumped by every forget(): a read that began before one is not kept.
-        self.generation: dict[int, int] = {}
+        self.forgets = 0
         self.lock = threading.Lock()
 
     def get(self, user_id: int) -> UserSettings | None:
@@ -187,17 +187,27 @@ class SettingsCache:
         found = self.get(user_id)
         if found is not None:
             return found
-        with self.lock:
-            mark = self.generation.get(user_id, 0)
+        mark = self.mark()
         settings = read()
+        self.offer(user_id, settings, mark)
+        return settings
+
+    def mark(self) -> int:
+        """Taken before reading settings (:meth:`offer`): the count of forgets so far."""
         with self.lock:
-            if self.generation.get(user_id, 0) == mark:
+            return self.forgets
+
+    def offer(self, user_id: int, settings: UserSettings, mark: int) -> None:
+        """Keep settings read since ``mark`` was taken (by :meth:`load`, or with the
+        caller's token), unless some user's settings were forgotten since: the read may
+        have begun before that change."""
+        with self.lock:
+            if self.forgets == mark:
                 if len(self.items) >= self.size:
                     self.items.clear()
                 self.items[user_id] = (settings, self.clock())
-        return settings
 
     def forget(self, user_id: int) -> None:
         with self.lock:
             self.items.pop(user_id, None)
-            self.generation[user_id] = self.generation.get(user_id, 0) + 1
+            self.forgets += 1

@@ -7,14 +7,18 @@ random tokens, passwords as argon2id hashes (made by the service).
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, delete, func, insert, select, update
 
 from quantdesk.domain.errors import Conflict
-from quantdesk.store.tables import auth_tokens, login_attempts, users
+from quantdesk.store.settings import SETTING_COLUMNS, chosen_settings
+from quantdesk.store.tables import auth_tokens, login_attempts, user_settings, users
+
+#: The prefix of the settings columns in a token's row.
+_SETTING = "setting_"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,9 @@ class StoredToken:
     #: them, so a request needs no second query to know whether they are still good).
     ledger_revision: int = 0
     market: str = "live"
+    #: The settings the user chose (``store.settings.chosen_settings``), read with the
+    #: token: a request needs no other query to know them.
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 class AuthRepository:
@@ -118,6 +125,7 @@ class AuthRepository:
             row.last_used_at,
             int(row.ledger_revision),
             row.market,
+            chosen_settings(row._mapping, _SETTING),
         )
 
     def touch_token(self, token_id: int, now: datetime) -> None:
@@ -197,13 +205,19 @@ class AuthRepository:
 
 @functools.cache
 def _token_statement() -> Select[Any]:
-    """A token with its user's name, ledger revision and market: built once (every
-    request asks it; building it anew each time cost more than running it)."""
+    """A token with its user's name, ledger revision, market and settings: built once
+    (every request asks it; building it anew each time cost more than running it)."""
+    chosen = (user_settings.c[name].label(_SETTING + name) for name in SETTING_COLUMNS)
     return (
         select(
-            auth_tokens, users.c.name.label("user_name"), users.c.ledger_revision, users.c.market
+            auth_tokens,
+            users.c.name.label("user_name"),
+            users.c.ledger_revision,
+            users.c.market,
+            *chosen,
         )
         .join(users, users.c.id == auth_tokens.c.user_id)
+        .outerjoin(user_settings, user_settings.c.user_id == auth_tokens.c.user_id)
         .where(
             auth_tokens.c.token_hash == bindparam("token_hash", type_=auth_tokens.c.token_hash.type)
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +21,16 @@ SETTING_COLUMNS = ("base_currency", "benchmark", "risk_free", "alpha_vantage_key
 SECRET_COLUMNS = ("alpha_vantage_key", "coingecko_key")
 
 
+def chosen_settings(row: Mapping[Any, Any], prefix: str = "") -> dict[str, Any]:
+    """The settings a user chose, from a row of their ``user_settings`` columns (each
+    named ``prefix`` + column; NULL: not chosen), secrets decrypted."""
+    found = {name: row[prefix + name] for name in SETTING_COLUMNS if row[prefix + name] is not None}
+    for name in SECRET_COLUMNS:
+        if name in found and is_encrypted(found[name]):
+            found[name] = vault.current().decrypt(found[name])
+    return found
+
+
 class SettingsRepository:
     """The settings of one user, on the connection (and transaction) of a unit of work."""
 
@@ -35,13 +45,7 @@ class SettingsRepository:
                 user_settings.c.user_id == self.user_id
             )
         ).first()
-        if row is None:
-            return {}
-        found = {k: v for k, v in row._mapping.items() if v is not None}
-        for name in SECRET_COLUMNS:
-            if name in found and is_encrypted(found[name]):
-                found[name] = vault.current().decrypt(found[name])
-        return found
+        return {} if row is None else chosen_settings(row._mapping)
 
     def save(self, values: dict[str, Any], now: datetime) -> None:
         """Set the given columns (None clears one back to the default), others unchanged."""
