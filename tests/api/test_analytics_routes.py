@@ -7,12 +7,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from quantdesk.api.app import create_app
+from quantdesk.api.routes import analytics as analytics_routes
 from quantdesk.api.settings import ApiSettings
+from quantdesk.domain.instruments import AssetType
+from quantdesk.domain.market import Bar, History, MarketSymbol
 from quantdesk.store.database import make_engine, migrate
+from quantdesk.store.market_data import SqlMarketData
 from tests.api.conftest import User, script
 from tests.conftest import clock
 
@@ -98,3 +104,47 @@ def test_two_apps_in_one_process_never_share_analytics(tmp_path: Path) -> None:
     large = _simulated_portfolio(apps[1], "ann", units="100")
     values = [Decimal(u.get("/api/v1/analytics").json()["total_value"]) for u in (small, large)]
     assert values[0] * 100 == values[1]
+
+
+def _store_close(engine: Engine, symbol: str, close: str) -> None:
+    """Another writer (a scheduled refresh in another process) stores today's close of
+    ``symbol`` on the simulated market: that market's price revision moves."""
+    made = History(symbol, "USD", "simulated", (Bar(clock().date(), Decimal(close)),))
+    assert 1 == SqlMarketData(engine, clock).store_closes(
+        MarketSymbol(symbol, AssetType.STOCK), made
+    )
+
+
+def _refreshed(app: FastAPI) -> None:
+    """Wait until the answers queued to be computed again are done."""
+    refresher = app.state.services.caches.get("analytics-refresher")
+    if refresher is not None:
+        refresher.pool.submit(lambda: None).result(30)
+
+
+def test_an_answer_made_stale_by_a_market_close_is_served_while_computed_again(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When only the market's closes changed since an answer was stored (the ledger, the
+    day and the options did not), the next read gets the stored answer at once and it is
+    computed again in the background: the read after has the new close. After the
+    user's own price refresh, the answer is computed before it is served."""
+    monkeypatch.setattr(analytics_routes, "PRICE_RECHECK_SECONDS", 0.0)  # ask every time
+    app = create_app(ApiSettings(database_url="", offline=True), engine=engine, clock=clock)
+    user = _simulated_portfolio(app, "ann")
+    before = user.get("/api/v1/analytics").json()
+    _store_close(engine, "AAPL", "400")
+    assert before == user.get("/api/v1/analytics").json()  # stale, at once
+    _refreshed(app)
+    after = user.get("/api/v1/analytics").json()
+    assert after["total_value"] != before["total_value"]  # AAPL's close of today counts
+    another = create_app(ApiSettings(database_url="", offline=True), engine=engine, clock=clock)
+    # stored too: another process serves it as stored
+    assert (
+        after == User(user.name, TestClient(another), user.headers).get("/api/v1/analytics").json()
+    )
+    _store_close(engine, "MSFT", "400")
+    assert 200 == user.post("/api/v1/prices/refresh").status_code
+    mine = user.get("/api/v1/analytics").json()
+    # computed now, the user asked: 10 units each of AAPL and MSFT, both closed at 400
+    assert Decimal("8000.00") == Decimal(mine["total_value"])

@@ -55,6 +55,8 @@ class Materialized:
     #: The ledger revision and price versions it was computed from (``LedgerStore.versions``):
     #: it stands while they do (on the same day, for the same request and market).
     versions: tuple[int, int, int] | None = None
+    #: Served as stored although market closes changed since (``stale_prices``).
+    stale: bool = False
 
 
 def request_key(options: Options, *, explain: bool) -> str:
@@ -190,6 +192,7 @@ def materialized_analytics(
     closes_cache: ClosesCache | None = None,
     ledger_cache: LedgerCache | None = None,
     stats_cache: MarketStatsCache | None = None,
+    stale_prices: bool = False,
 ) -> Materialized:
     """The request's metric set: the stored one if its inputs did not change, else
     computed, stored, and the scope's daily history rewritten from the earliest change
@@ -203,6 +206,7 @@ def materialized_analytics(
         closes_cache=closes_cache,
         ledger_cache=ledger_cache,
         stats_cache=stats_cache,
+        stale_prices=stale_prices,
     )
     if prepared.write is not None:
         with uow() as store:
@@ -221,6 +225,7 @@ def prepare_analytics(
     ledger_cache: LedgerCache | None = None,
     stats_cache: MarketStatsCache | None = None,
     batch: BatchReads | None = None,
+    stale_prices: bool = False,
 ) -> Prepared:
     """The request's metric set: the stored one if its inputs did not change, else
     computed, with what storing it writes (its history rewritten from the earliest
@@ -230,7 +235,9 @@ def prepare_analytics(
     price revisions of the market and of the user's own closes); the per-instrument
     counts of closes are read only when the market's closes did change, to find the
     earliest day they touched. ``batch``: what users computed together read once (see
-    ``analytics.BatchReads``)."""
+    ``analytics.BatchReads``). ``stale_prices``: a stored answer whose only change since
+    is the market's closes is returned as it is, flagged stale, for the caller to serve
+    while it has it computed again (the ledger, the day and the options still match)."""
     options.validate()
     request = request_key(options, explain=explain)
     with uow(commit=False) as store:
@@ -241,24 +248,25 @@ def prepare_analytics(
         else:
             versions, stored, changed_since = store.analytics_state(request)
             revision, price_revision, own_closes = versions
-        fingerprint = hashlib.sha256(
-            json.dumps(
-                [
-                    ANALYTICS_VERSION,
-                    str(clock().date()),
-                    store.market(),
-                    revision,
-                    price_revision,
-                    own_closes,
-                    request,
-                ],
-                sort_keys=True,
-                default=str,
-            ).encode()
-        ).hexdigest()
+        today, market_name = str(clock().date()), store.market()
+
+        def fingerprint_at(prices: object) -> str:
+            inputs = [ANALYTICS_VERSION, today, market_name, revision, prices, own_closes, request]
+            text = json.dumps(inputs, sort_keys=True, default=str)
+            return hashlib.sha256(text.encode()).hexdigest()
+
+        fingerprint = fingerprint_at(price_revision)
         versions = (revision, price_revision, own_closes)
         if stored is not None and stored["fingerprint"] == fingerprint:
             return Prepared(Materialized(stored["payload"], True, 0, None, None, versions), None)
+        if (
+            stale_prices
+            and stored is not None
+            and stored["fingerprint"] == fingerprint_at(stored["price_revision"])
+        ):
+            was = (revision, int(stored["price_revision"]), own_closes)
+            found = Materialized(stored["payload"], True, 0, None, None, was, stale=True)
+            return Prepared(found, None)
         changed: list[date] = []
         bench = (
             batch.benchmark(store, options.benchmark)

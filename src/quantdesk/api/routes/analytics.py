@@ -9,7 +9,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -108,7 +108,7 @@ def ledger_cache(caller: Caller) -> LedgerCache:
 
 
 def _materialized(
-    caller: Caller, options: analytics.Options, *, explain: bool
+    caller: Caller, options: analytics.Options, *, explain: bool, stale_prices: bool = False
 ) -> materialize.Materialized:
     return materialize.materialized_analytics(
         caller.uow,
@@ -119,11 +119,27 @@ def _materialized(
         closes_cache=closes_cache(caller),
         ledger_cache=ledger_cache(caller),
         stats_cache=caller.services.cache("market-stats", materialize.MarketStatsCache),
+        stale_prices=stale_prices,
     )
 
 
-def _answer_of(caller: Caller, options: analytics.Options, explain: bool) -> Answer:
-    found = _materialized(caller, options, explain=explain)
+def _answer_of(
+    caller: Caller, options: analytics.Options, explain: bool, *, key: tuple[Any, ...] | None = None
+) -> Answer:
+    """The answer to the options. With ``key`` (a GET /analytics), a stored answer that
+    only market closes made stale is returned at once, and computed again in the
+    background (:class:`_Refresher`), unless this process just refreshed the caller's
+    prices (:func:`forget_answers`): then it is computed now."""
+    answers = _answers(caller)
+    stale_ok = key is not None and not answers.wants_fresh(caller.user_id)
+    found = _materialized(caller, options, explain=explain, stale_prices=stale_ok)
+    if key is not None and found.stale:
+        fresh = Caller(caller.principal, caller.services)  # its own memo: reads anew
+        caller.services.cache("analytics-refresher", _Refresher).refresh(
+            key, lambda: _answer_of(fresh, options, explain), answers
+        )
+    elif key is not None:
+        answers.served_fresh(caller.user_id)
     body = json.dumps(found.payload, separators=(",", ":"), allow_nan=False).encode()
     return body, found.versions
 
@@ -177,7 +193,8 @@ PRICE_RECHECK_SECONDS = 5.0
 
 
 def forget_answers(caller: Caller) -> None:
-    """After the caller's prices changed: their next analytics are read afresh."""
+    """After the caller's prices changed: their next analytics are read afresh (computed
+    now, not served stale while computed in the background)."""
     answers = caller.services.caches.get("analytics-answers")
     if answers is not None:
         answers.forget(caller.user_id)
@@ -215,6 +232,9 @@ class _Answers:
         self.items: OrderedDict[tuple[Any, ...], tuple[Answer, float]] = OrderedDict()
         #: The computation in progress of each key being computed or refreshed.
         self.flights: dict[tuple[Any, ...], Future[Answer]] = {}
+        #: Users whose prices this process just refreshed (:meth:`forget`): their next
+        #: answer is computed at once, never served stale.
+        self.fresh: set[int] = set()
         self.lock = threading.Lock()
 
     def _fresh(self, stored_at: float) -> bool:
@@ -290,14 +310,56 @@ class _Answers:
         while len(self.items) > self.size:
             self.items.popitem(last=False)
 
+    def wants_fresh(self, user_id: int) -> bool:
+        with self.lock:
+            return user_id in self.fresh
+
+    def served_fresh(self, user_id: int) -> None:
+        with self.lock:
+            self.fresh.discard(user_id)
+
     def forget(self, user_id: int) -> None:
         """Drop a user's answers (their prices were just refreshed), and see that the
-        computations in progress for them do not store what they read before."""
+        computations in progress for them do not store what they read before, and that
+        their next answer is computed rather than served stale."""
         with self.lock:
+            self.fresh.add(user_id)
             for key in [k for k in self.items if k[0] == user_id]:
                 del self.items[key]
             for key in [k for k in self.flights if k[0] == user_id]:
                 del self.flights[key]
+
+
+class _Refresher:
+    """Computes again, one at a time in a thread of its own, the answers served stale
+    because market closes changed since they were stored (a daily close of a widely held
+    symbol makes every holder's answer stale at once: computed in their requests, they
+    would queue behind each other). Each key is queued once; what is computed replaces
+    the stale answer in memory and in the database."""
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="analytics-refresh")
+        self.pending: set[tuple[Any, ...]] = set()
+        self.lock = threading.Lock()
+
+    def refresh(
+        self, key: tuple[Any, ...], compute: Callable[[], Answer], answers: _Answers
+    ) -> None:
+        with self.lock:
+            if key in self.pending:
+                return
+            self.pending.add(key)
+
+        def run() -> None:
+            try:
+                answers.put(key, compute())
+            except Exception:  # the stale answer stays; the next stale read asks again
+                log.warning("computing stale analytics again failed", exc_info=True)
+            finally:
+                with self.lock:
+                    self.pending.discard(key)
+
+        self.pool.submit(run)
 
 
 @router.get("", response_model=dict[str, Any])
@@ -322,7 +384,10 @@ async def get_analytics(caller: CallerDep, query: Query_) -> Response:
                 return store.versions()
 
         body = await run_in_threadpool(
-            answers.answer, key, lambda: _answer_of(caller, options, query.explain), versions
+            answers.answer,
+            key,
+            lambda: _answer_of(caller, options, query.explain, key=key),
+            versions,
         )
     return Response(body, media_type="application/json")
 
