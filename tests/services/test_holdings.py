@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from quantdesk.domain.errors import StaleWrite
-from quantdesk.services import holdings, portfolio
+from quantdesk.services import analytics, holdings, portfolio
 from quantdesk.services.import_file import ImportOptions, import_stream
 from quantdesk.services.portfolio import LedgerCache, load_ledger
 from quantdesk.store.unit_of_work import SqlUnitOfWork
@@ -49,6 +49,40 @@ def test_a_committed_edit_hands_its_ledger_to_the_next_reader(
         fresh = store.ledger()
         assert fresh == load_ledger(store, cache)
         assert cache.get((store.user_id, store.ledger_revision())) is not None
+
+
+def test_a_read_an_edit_and_its_analytics_replay_each_revision_once(
+    uow: SqlUnitOfWork, held: holdings.Holding, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The grid's cycle (read the holdings, edit one, compute the analytics after it,
+    read the holdings again) replays the ledger once before the edit and once after,
+    and every answer is what an uncached read gives."""
+    cache = LedgerCache()
+    replays: list[int] = []
+    real = portfolio.replay_entries
+
+    def counted(ledger: Any, **kwargs: Any) -> Any:
+        replays.append(len(ledger))
+        return real(ledger, **kwargs)
+
+    monkeypatch.setattr(portfolio, "replay_entries", counted)
+    rows, _ = holdings.list_holdings(uow, as_of=NOW.date(), ledger_cache=cache)
+    assert held.id is not None
+    edited = holdings.edit_holding(
+        uow, held.id, version=rows[0].version, quantity=Decimal(12), clock=clock, ledger_cache=cache
+    )
+    options = analytics.Options(benchmark="AAPL")
+    report = analytics.analyze(uow, None, options, clock=clock, ledger_cache=cache)
+    after, _ = holdings.list_holdings(uow, as_of=NOW.date(), ledger_cache=cache)
+    assert [1] == replays  # the read before the edit; the edit's own check replays after
+    assert [edited] == after
+    assert [edited] == holdings.list_holdings(uow, as_of=NOW.date())[0]
+    uncached = analytics.analyze(uow, None, options, clock=clock)
+    assert (report.total_cost_basis, report.unrealized_gain) == (
+        uncached.total_cost_basis,
+        uncached.unrealized_gain,
+    )
+    assert Decimal(1200) == report.total_cost_basis
 
 
 def test_a_stale_edit_changes_nothing_and_caches_nothing(

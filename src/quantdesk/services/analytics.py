@@ -45,12 +45,13 @@ from quantdesk.analytics.whatif import HoldingsModel
 from quantdesk.domain.errors import InvalidInput, ProviderError
 from quantdesk.domain.instruments import AssetType, InstrumentKey, normalize_symbol
 from quantdesk.domain.ledger_history import LedgerHistory, ledger_history
+from quantdesk.domain.lots import LedgerState
 from quantdesk.domain.market import DailyCloses, MarketSymbol
 from quantdesk.domain.materialized import StoredState
 from quantdesk.domain.positions import Quote
 from quantdesk.domain.transactions import Transaction
 from quantdesk.services.lru import Lru
-from quantdesk.services.portfolio import LedgerCache, load_ledger, replay_entries
+from quantdesk.services.portfolio import LedgerCache, load_ledger_at, replayed
 from quantdesk.services.ports import LedgerStore, MarketData, UnitOfWork
 from quantdesk.services.prices import BASE_CURRENCY, benchmark_key
 
@@ -358,7 +359,7 @@ def analyze_store(
     today = clock().date()
     if options.account is not None:
         store.account(options.account)
-    ledger = load_ledger(store, ledger_cache, revision=versions[0] if versions else None)
+    known, ledger = load_ledger_at(store, ledger_cache, revision=versions[0] if versions else None)
     if not ledger:
         raise InvalidInput("the ledger is empty: import a file first")
     kind = AssetType.parse(options.asset_class) if options.asset_class else None
@@ -380,7 +381,8 @@ def analyze_store(
         quotes = batch.quotes(store, end)  # no closes of their own: the market's
     else:
         quotes = store.latest_quotes(end)
-    totals = _totals(ledger, quotes, options.account, kind, start, end)
+    state = replayed(ledger_cache, store.user_id, known, ledger, as_of=end)
+    totals = _totals(state, quotes, options.account, kind, start, end)
     bench_of = bench_key or benchmark_key(store, options.benchmark)
     bench, bench_failure = _cached(
         store,
@@ -466,7 +468,7 @@ class _Totals:
 
 
 def _totals(
-    ledger: Sequence[Transaction],
+    state: LedgerState,
     quotes: dict[InstrumentKey, Quote],
     account: str | None,
     kind: AssetType | None,
@@ -475,7 +477,6 @@ def _totals(
 ) -> _Totals:
     """Cost basis and unrealized gain of what the scope holds at the end (base currency
     only, at ``quotes``: the latest on that day), and the gains it realized in the period."""
-    state = replay_entries(ledger, as_of=end)  # the ledger already loaded, not again
     basis: Decimal | None = Decimal(0)
     unrealized: Decimal | None = Decimal(0)
     warnings: list[str] = []

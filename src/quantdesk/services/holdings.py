@@ -33,9 +33,11 @@ from quantdesk.domain.transactions import Origin, Transaction, TransactionType
 from quantdesk.services.portfolio import (
     LedgerCache,
     base_total,
-    load_ledger,
+    load_ledger_at,
     replay_entries,
+    replay_key,
     replay_ledger,
+    replayed,
 )
 from quantdesk.services.ports import LedgerStore, NewRow, UnitOfWork
 
@@ -87,8 +89,10 @@ def list_holdings(
     knows)."""
     with uow(commit=False) as store:
         account = store.account_by_id(account_id) if account_id is not None else None
-        ledger = load_ledger(store, ledger_cache, revision=revision)
-        state = replay_entries(ledger, method=method, as_of=as_of, record=False)
+        known, ledger = load_ledger_at(store, ledger_cache, revision=revision)
+        state = replayed(
+            ledger_cache, store.user_id, known, ledger, as_of=as_of, method=method, record=False
+        )
         quotes = store.latest_quotes(as_of)
         rows = positions(
             state, quotes, consolidated=consolidated, account=account.name if account else None
@@ -204,7 +208,8 @@ def edit_holding(
     with uow() as store:
         store.lock()  # edits of one user run one at a time: the version check holds
         today = now.date()
-        state = replay_entries(load_ledger(store, ledger_cache), as_of=today, record=False)
+        known, before = load_ledger_at(store, ledger_cache)
+        state = replayed(ledger_cache, store.user_id, known, before, as_of=today, record=False)
         quotes = store.latest_quotes(today)  # an edit changes units, not prices
         current = _current(
             store, account_id, what, as_of=today, method=CostMethod.FIFO, state=state, quotes=quotes
@@ -233,15 +238,13 @@ def edit_holding(
         # Raises InsufficientLots if the ledger is now short (replay_entries would instead
         # open the missing units as unknown basis): the edit then rolls back. Without any
         # chosen lots the specific method is FIFO, so that one replay also gives the view.
+        # It records the disposals too: the analytics the edit answers with reuse it.
         chosen = any(t.lot_selection for t in ledger)
         checked = replay(
-            ledger,
-            method=CostMethod.SPECIFIC if chosen else CostMethod.FIFO,
-            presorted=True,
-            record=False,
+            ledger, method=CostMethod.SPECIFIC if chosen else CostMethod.FIFO, presorted=True
         )
         future = any(t.traded_on > today for t in ledger)
-        after = replay_entries(ledger, as_of=today, record=False) if chosen or future else checked
+        after = replay_entries(ledger, as_of=today) if chosen or future else checked
         edited = _current(
             store,
             account_id,
@@ -255,6 +258,8 @@ def edit_holding(
         revision, user_id = store.ledger_revision(), store.user_id
     if ledger_cache is not None:  # committed: the next read of this revision needs no load
         ledger_cache.put((user_id, revision), ledger)
+        key = replay_key(user_id, revision, ledger, today, CostMethod.FIFO, True)
+        ledger_cache.replays.put(key, after)  # nor a replay, if it holds what it did
     return edited
 
 

@@ -66,6 +66,10 @@ class LedgerCache(Lru[list[Transaction]]):
 
     def __init__(self, size: int = 4096, *, entries: int = 250_000) -> None:
         super().__init__(size, weight=len, budget=entries)
+        #: Replays of the ledgers kept (:func:`replayed`): a holdings read, the grid edit
+        #: after it and the analytics it answers with replay one revision once, not
+        #: each. Read only once made.
+        self.replays: Lru[LedgerState] = Lru(size)
 
 
 def load_ledger(
@@ -75,13 +79,62 @@ def load_ledger(
     Call it only before the transaction changes anything (else the revision read is not
     yet committed). ``revision``: the revision the caller already knows (read with its
     token), served from the cache without asking the database when it is there."""
+    return load_ledger_at(store, cache, revision=revision)[1]
+
+
+def load_ledger_at(
+    store: LedgerStore, cache: LedgerCache | None, *, revision: int | None = None
+) -> tuple[int | None, list[Transaction]]:
+    """:func:`load_ledger`, with the revision it was loaded at (None without a cache:
+    not read)."""
     if cache is None:
-        return store.ledger()
+        return None, store.ledger()
     if revision is not None:
         found = cache.get((store.user_id, revision))
         if found is not None:
-            return found
-    return cache.get_or_load((store.user_id, store.ledger_revision()), store.ledger)
+            return revision, found
+    current = store.ledger_revision()
+    return current, cache.get_or_load((store.user_id, current), store.ledger)
+
+
+def replay_key(
+    user_id: int,
+    revision: int,
+    ledger: Sequence[Transaction],
+    as_of: date | None,
+    method: CostMethod,
+    record: bool,
+) -> tuple[object, ...]:
+    """What a replay of a user's ledger at a revision is kept by: a day on or after the
+    ledger's last entry replays all of it, as no day does."""
+    if as_of is not None and all(t.traded_on <= as_of for t in ledger):
+        as_of = None
+    return (user_id, revision, as_of, method, record)
+
+
+def replayed(
+    cache: LedgerCache | None,
+    user_id: int,
+    revision: int | None,
+    ledger: Sequence[Transaction],
+    *,
+    as_of: date | None,
+    method: CostMethod = CostMethod.FIFO,
+    record: bool = True,
+) -> LedgerState:
+    """:func:`replay_entries` of the user's ``ledger`` as of ``revision``, kept in
+    ``cache`` (a replay that records disposals and income also serves one that does
+    not). Its result is shared: read it, never change it."""
+    if cache is None or revision is None:
+        return replay_entries(ledger, method=method, as_of=as_of, record=record)
+    key = replay_key(user_id, revision, ledger, as_of, method, record)
+    found = cache.replays.get(key)
+    if found is None and not record:
+        found = cache.replays.get((*key[:-1], True))
+    if found is None:
+        found = replay_entries(ledger, method=method, as_of=as_of, record=record)
+        cache.replays.put(key, found)
+    return found
 
 
 def replay_ledger(
