@@ -22,7 +22,12 @@ TRADES = """date,type,symbol,quantity,price,fees,asset_type
 2026-11-02,buy,AAPL,10,200,0,stock
 2026-11-03,buy,BTC,0.5,90000,0,crypto
 """
-NOW = int(datetime.now(UTC).timestamp())
+
+
+def _now() -> int:
+    """Now, when a reply is built: the quotes' times and the charts' days are taken at
+    the same moment (a time taken at import made them disagree across midnight)."""
+    return int(datetime.now(UTC).timestamp())
 
 
 def _chart(days: int = 5) -> dict[str, Any]:
@@ -73,7 +78,7 @@ def _serve(upstream: Upstream, monkeypatch: pytest.MonkeyPatch) -> None:
     )
     upstream.route(
         "/api/v3/simple/price",
-        Reply({"bitcoin": {"usd": 91234.56, "last_updated_at": NOW - 30}}),
+        Reply({"bitcoin": {"usd": 91234.56, "last_updated_at": _now() - 30}}),
     )
     upstream.route("/api/v3/coins/bitcoin/market_chart/range", Reply(_coin_chart()))
     monkeypatch.setenv("QUANTDESK_YAHOO_BASE_URL", upstream.url)
@@ -201,7 +206,7 @@ def aapl_quote() -> dict[str, Any]:
                     "symbol": "AAPL",
                     "regularMarketPrice": 231.5,
                     "currency": "USD",
-                    "regularMarketTime": NOW - 60,
+                    "regularMarketTime": _now() - 60,
                 }
             ],
             "error": None,
