@@ -24,7 +24,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from redis import Redis
@@ -35,7 +35,6 @@ from sqlalchemy import Connection, Engine, select
 
 from quantdesk import bootstrap
 from quantdesk.domain.errors import InvalidInput
-from quantdesk.domain.instruments import normalize_symbol
 from quantdesk.domain.materialized import AnalyticsWrite
 from quantdesk.market.http import upstream_calls
 from quantdesk.services import analytics, connection_sync, materialize, prices
@@ -238,17 +237,15 @@ def refresh_all(every: int | None = None) -> dict[str, Any]:
     held = SqlMarketData(engine, bootstrap.utc_now).held_by_market()
     for market, holding in sorted(held.items()):
         wiring = bootstrap.market_data(engine, market=market, offline=bootstrap.offline_requested())
-        firsts: dict[str, date] = {}
-        for chosen, first in holding.benchmarks.items():
-            symbol = normalize_symbol(chosen or DEFAULT_BENCHMARK)
-            firsts[symbol] = min(first, firsts.get(symbol, first))
         report = prices.refresh_held(
             holding.held,
             holding.currencies,
             None if wiring.offline else wiring.cache,
             clock=bootstrap.utc_now,
             simulated=wiring.simulated_closes,
-            benchmarks=prices.benchmark_symbols(holding.held, firsts),
+            benchmarks=prices.benchmark_symbols(
+                holding.held, holding.benchmarks, DEFAULT_BENCHMARK
+            ),
         )
         symbols.update(report.symbols)
         errors.update(report.errors)

@@ -199,10 +199,23 @@ def test_a_stale_answer_whose_versions_stand_is_kept_without_computing_it() -> N
     assert b"second" == answers.answer(KEY, lambda: (b"second", (7, 4, 0)), versions)
     assert (2, b"second") == (len(reads), answers.cached(KEY))
     # an answer without versions (computed before they were known) is computed again
-    answers.put(KEY, (b"unversioned", None))
+    answers.put(KEY, (b"unversioned", None), answers.mark())
     clock.now += PRICE_RECHECK_SECONDS + 1
     assert b"third" == answers.answer(KEY, lambda: (b"third", (7, 4, 0)), versions)
     assert 2 == len(reads)
+
+
+def test_an_answer_computed_elsewhere_before_a_price_refresh_is_not_kept() -> None:
+    """The analytics an edit answers with, or one computed again in the background, may
+    have read the prices that a refresh of the user's (forget) replaced meanwhile: not
+    kept; one computed after it is."""
+    answers = _Answers(clock=Clock())
+    mark = answers.mark()
+    answers.forget(KEY[0])  # the user's prices were refreshed while it computed
+    answers.put(KEY, (b"before the refresh", (7, 3, 0)), mark)
+    assert answers.cached(KEY) is None
+    answers.put(KEY, (b"after the refresh", (7, 4, 0)), answers.mark())
+    assert b"after the refresh" == answers.cached(KEY)
 
 
 def test_a_failed_refresh_keeps_the_previous_answer_and_the_next_request_retries() -> None:

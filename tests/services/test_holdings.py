@@ -15,7 +15,7 @@ import pytest
 from quantdesk.domain.errors import StaleWrite
 from quantdesk.services import analytics, holdings, portfolio
 from quantdesk.services.import_file import ImportOptions, import_stream
-from quantdesk.services.portfolio import LedgerCache, load_ledger
+from quantdesk.services.portfolio import LedgerCache, load_ledger_at
 from quantdesk.store.unit_of_work import SqlUnitOfWork
 from tests.conftest import NOW, clock
 
@@ -47,7 +47,7 @@ def test_a_committed_edit_hands_its_ledger_to_the_next_reader(
     assert Decimal(12) == edited.position.quantity
     with uow(commit=False) as store:
         fresh = store.ledger()
-        assert fresh == load_ledger(store, cache)
+        assert fresh == load_ledger_at(store, cache)[1]
         assert cache.get((store.user_id, store.ledger_revision())) is not None
 
 

@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 
 from quantdesk.domain.errors import InvalidInput
-from quantdesk.domain.instruments import AssetType
+from quantdesk.domain.instruments import AssetType, Instrument
+from quantdesk.domain.market import MarketSymbol
 from quantdesk.market.cache import PriceCache
 from quantdesk.market.memory import MemoryBackend
 from quantdesk.services import analytics, portfolio, prices
@@ -215,3 +216,15 @@ def test_show_puts_own_closes_in_place_of_the_markets(ledger: SqlUnitOfWork) -> 
     closes = {bar.day.isoformat(): bar.close for bar in view.history.bars}
     assert (Decimal("199.5"), Decimal("231.5")) == (closes["2026-11-20"], closes["2026-11-19"])
     assert "user,yahoo" == view.history.source
+
+
+def test_the_scheduled_refresh_fetches_each_chosen_benchmark_once_from_its_earliest_day() -> None:
+    """Users who kept the default and users who chose it by name share one benchmark,
+    from the earliest of their days; a held symbol keeps its type, another is an ETF."""
+    aapl = Instrument("AAPL", AssetType.STOCK)
+    chosen = {None: date(2026, 3, 2), "spy": date(2026, 1, 5), "aapl": date(2026, 6, 1)}
+    found = prices.benchmark_symbols([(aapl, date(2026, 6, 1))], chosen, "SPY")
+    assert [
+        (MarketSymbol("AAPL", AssetType.STOCK), date(2026, 6, 1)),
+        (MarketSymbol("SPY", AssetType.ETF), date(2026, 1, 5)),
+    ] == found

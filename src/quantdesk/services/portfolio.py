@@ -69,24 +69,21 @@ class LedgerCache(Lru[list[Transaction]]):
         #: Replays of the ledgers kept (:func:`replayed`): a holdings read, the grid edit
         #: after it and the analytics it answers with replay one revision once, not
         #: each. Read only once made.
-        self.replays: Lru[LedgerState] = Lru(size)
+        self.replays: Lru[LedgerState] = Lru(size, weight=_state_weight, budget=entries)
 
 
-def load_ledger(
-    store: LedgerStore, cache: LedgerCache | None, *, revision: int | None = None
-) -> list[Transaction]:
-    """The user's ledger in ledger order, from ``cache`` when it has the current revision.
-    Call it only before the transaction changes anything (else the revision read is not
-    yet committed). ``revision``: the revision the caller already knows (read with its
-    token), served from the cache without asking the database when it is there."""
-    return load_ledger_at(store, cache, revision=revision)[1]
+def _state_weight(state: LedgerState) -> int:
+    return len(state.lots) + len(state.disposals) + len(state.income) + 1
 
 
 def load_ledger_at(
     store: LedgerStore, cache: LedgerCache | None, *, revision: int | None = None
 ) -> tuple[int | None, list[Transaction]]:
-    """:func:`load_ledger`, with the revision it was loaded at (None without a cache:
-    not read)."""
+    """The user's ledger in ledger order, from ``cache`` when it has the current revision,
+    with the revision it was loaded at (None without a cache: not read). Call it only
+    before the transaction changes anything (else the revision read is not yet
+    committed). ``revision``: the revision the caller already knows (read with its
+    token), served from the cache without asking the database when it is there."""
     if cache is None:
         return None, store.ledger()
     if revision is not None:

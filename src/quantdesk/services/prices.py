@@ -15,7 +15,7 @@ simulated ledger sees them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -56,15 +56,17 @@ class RefreshReport:
         return sorted(s for s, q in self.quotes.items() if q.stale)
 
 
+def benchmark_of(symbol: str, known: Iterable[Instrument]) -> InstrumentKey:
+    """The benchmark ``symbol``'s instrument: the first of ``known`` (instruments of that
+    symbol) that is priced, else an ETF."""
+    kinds = [i.asset_type for i in known if i.asset_type not in (AssetType.CASH, AssetType.UNKNOWN)]
+    return InstrumentKey(symbol, kinds[0] if kinds else AssetType.ETF)
+
+
 def benchmark_key(store: LedgerStore, name: str) -> InstrumentKey:
     """The benchmark's instrument: the ledger's own if it knows the symbol, else an ETF."""
     symbol = normalize_symbol(name)
-    known = [
-        i
-        for i in store.instruments_by_symbol([symbol]).get(symbol, [])
-        if i.asset_type not in (AssetType.CASH, AssetType.UNKNOWN)
-    ]
-    return InstrumentKey(symbol, known[0].asset_type if known else AssetType.ETF)
+    return benchmark_of(symbol, store.instruments_by_symbol([symbol]).get(symbol, []))
 
 
 def refresh_prices(
@@ -103,19 +105,20 @@ def refresh_prices(
 
 
 def benchmark_symbols(
-    held: list[tuple[Instrument, date]], firsts: dict[str, date]
+    held: list[tuple[Instrument, date]], chosen: Mapping[str | None, date], default: str
 ) -> list[tuple[MarketSymbol, date]]:
-    """The benchmarks of the users of a market (each with the first day of the earliest
-    ledger that compares with it), as the held instrument of that symbol, else as an
-    ETF (:func:`benchmark_key` over what the market's users hold)."""
-    kinds = {
-        i.symbol: i.asset_type
-        for i, _ in held
-        if i.asset_type not in (AssetType.CASH, AssetType.UNKNOWN)
-    }
-    return [
-        (MarketSymbol(s, kinds.get(s, AssetType.ETF)), first) for s, first in sorted(firsts.items())
-    ]
+    """The benchmarks the users of a market chose (None: ``default``), each with the
+    first day of the earliest ledger that compares with it, typed by
+    :func:`benchmark_of` over what the market's users hold."""
+    firsts: dict[str, date] = {}
+    for name, first in chosen.items():
+        symbol = normalize_symbol(name or default)
+        firsts[symbol] = min(first, firsts.get(symbol, first))
+    found = []
+    for symbol, first in sorted(firsts.items()):
+        key = benchmark_of(symbol, (i for i, _ in held if i.symbol == symbol))
+        found.append((MarketSymbol(key.symbol, key.asset_type), first))
+    return found
 
 
 def refresh_held(

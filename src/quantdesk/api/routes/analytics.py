@@ -140,8 +140,11 @@ def _answer_of(
         )
     elif key is not None:
         answers.served_fresh(caller.user_id)
-    body = json.dumps(found.payload, separators=(",", ":"), allow_nan=False).encode()
-    return body, found.versions
+    return _body(found.payload), found.versions
+
+
+def _body(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
 
 
 def _answer_key(
@@ -176,11 +179,12 @@ def fresh_analytics(caller: Caller, query: AnalyticsQuery) -> dict[str, Any]:
     as this process's answer to the query at the ledger revision they were computed at
     (a GET /analytics after an edit is then served from memory)."""
     options = options_of(caller, query)
+    answers = _answers(caller)
+    mark = answers.mark()
     found = _materialized(caller, options, explain=query.explain)
     if found.versions is not None:
-        body = json.dumps(found.payload, separators=(",", ":"), allow_nan=False).encode()
         key = _answer_key(caller, options, query.explain, found.versions[0])
-        _answers(caller).put(key, (body, found.versions))
+        answers.put(key, (_body(found.payload), found.versions), mark)
     return found.payload
 
 
@@ -235,6 +239,8 @@ class _Answers:
         #: Users whose prices this process just refreshed (:meth:`forget`): their next
         #: answer is computed at once, never served stale.
         self.fresh: set[int] = set()
+        #: Bumped by every forget(): an answer computed elsewhere since is not kept.
+        self.forgets = 0
         self.lock = threading.Lock()
 
     def _fresh(self, stored_at: float) -> bool:
@@ -298,10 +304,17 @@ class _Answers:
         flight.set_result(done)
         return done[0]
 
-    def put(self, key: tuple[Any, ...], done: Answer) -> None:
-        """Keep an answer computed elsewhere (an edit answers with the analytics after it)."""
+    def mark(self) -> int:
+        """Taken before computing an answer elsewhere (:meth:`put`)."""
         with self.lock:
-            if key not in self.flights:
+            return self.forgets
+
+    def put(self, key: tuple[Any, ...], done: Answer, mark: int) -> None:
+        """Keep an answer computed elsewhere (the analytics an edit answers with, or one
+        computed again in the background), unless prices were refreshed since ``mark``
+        (it may have read them before) or a request is computing it."""
+        with self.lock:
+            if self.forgets == mark and key not in self.flights:
                 self._keep(key, done)
 
     def _keep(self, key: tuple[Any, ...], done: Answer) -> None:
@@ -324,6 +337,7 @@ class _Answers:
         their next answer is computed rather than served stale."""
         with self.lock:
             self.fresh.add(user_id)
+            self.forgets += 1
             for key in [k for k in self.items if k[0] == user_id]:
                 del self.items[key]
             for key in [k for k in self.flights if k[0] == user_id]:
@@ -350,9 +364,11 @@ class _Refresher:
                 return
             self.pending.add(key)
 
+        mark = answers.mark()
+
         def run() -> None:
             try:
-                answers.put(key, compute())
+                answers.put(key, compute(), mark)
             except Exception:  # the stale answer stays; the next stale read asks again
                 log.warning("computing stale analytics again failed", exc_info=True)
             finally:
