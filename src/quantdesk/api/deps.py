@@ -35,6 +35,7 @@ from quantdesk.services.auth import (
     csrf_matches,
     digest,
 )
+from quantdesk.store.known_instruments import KnownInstruments
 from quantdesk.store.market_quotes import MarketQuotes
 from quantdesk.store.repositories import RequestMemo
 from quantdesk.store.unit_of_work import AuthUnitOfWork, UserUnitOfWork
@@ -103,7 +104,10 @@ class Caller:
     memo: RequestMemo = field(init=False)
 
     def __post_init__(self) -> None:
-        self.memo = RequestMemo(market=self.services.cache("market-quotes", MarketQuotes))
+        self.memo = RequestMemo(
+            market=self.services.cache("market-quotes", MarketQuotes),
+            instruments=self.services.cache("known-instruments", KnownInstruments),
+        )
 
     @property
     def user_id(self) -> int:

@@ -1244,6 +1244,13 @@ def users_set_password(
 
 
 DEMO_USER = "demo"
+#: How long uvicorn's supervisor waits for a worker to answer its health ping before it
+#: kills and restarts it (uvicorn's default: 5 s). A worker busy under a burst answers
+#: late but is not hung: killed, it dropped its requests in flight and started again
+#: with cold caches, which made the burst worse (benchmarks/stack at 200 users: a
+#: worker killed every ~30 s, p50 from tens of ms to seconds). A hung worker is still
+#: replaced, a minute later.
+WORKER_HEALTHCHECK_SECONDS = 60
 DEMO_PASSWORD = "quantdesk-demo"  # noqa: S105 - the documented demo login, for a local demo
 
 
@@ -1328,6 +1335,7 @@ def serve_command(
             port=port,
             log_level="info",
             proxy_headers=False,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )
         return
     settings = ApiSettings.from_env(context.db, offline=context.offline)

@@ -103,8 +103,7 @@ def list_holdings(
 
 def _holdings(store: LedgerStore, rows: list[Position], *, consolidated: bool) -> list[Holding]:
     accounts = {a.name: a for a in store.list_accounts()}
-    found = store.instruments_by_symbol({p.instrument.symbol for p in rows})
-    by_key = {i.key: i for group in found.values() for i in group}
+    by_key = store.instruments_of(p.instrument for p in rows if not _is_cash(p))
     result = []
     for p in rows:
         cash = _is_cash(p)

@@ -54,6 +54,7 @@ from quantdesk.domain.transactions import (
     TransactionType,
 )
 from quantdesk.store.connections import ConnectionsRepository
+from quantdesk.store.known_instruments import KnownInstruments
 from quantdesk.store.market_quotes import MarketPrices, MarketQuotes, Versions
 from quantdesk.store.settings import SettingsRepository
 from quantdesk.store.tables import (
@@ -299,12 +300,37 @@ class LedgerRepository:
         return instruments_by_symbol(self.conn, symbols)
 
     def instrument_by_id(self, instrument_id: int) -> Instrument:
+        known = None if self.memo is None else self.memo.instruments
+        kept = None if known is None else known.of_id(instrument_id)
+        if kept is not None:
+            return kept
         row = self.conn.execute(
             select(instruments).where(instruments.c.id == instrument_id)
         ).one_or_none()
         if row is None:
             raise NotFound(f"no instrument {instrument_id}")
-        return instrument_of_row(row)
+        found = instrument_of_row(row)
+        if known is not None:
+            known.keep([found])
+        return found
+
+    def instruments_of(self, keys: Iterable[InstrumentKey]) -> dict[InstrumentKey, Instrument]:
+        """The instruments of ``keys`` that exist (from the app's known instruments when
+        the request has them: ``RequestMemo.instruments``)."""
+        wanted = set(keys)
+        known = None if self.memo is None else self.memo.instruments
+        found = {} if known is None else known.of_keys(wanted)
+        missing = wanted - found.keys()
+        if missing:
+            read = [
+                i
+                for group in self.instruments_by_symbol({k.symbol for k in missing}).values()
+                for i in group
+            ]
+            if known is not None:
+                known.keep(read)
+            found.update((i.key, i) for i in read if i.key in missing)
+        return found
 
     def search_instruments(self, text: str, limit: int) -> list[Instrument]:
         """Instruments whose symbol starts with ``text`` or whose name contains it."""
@@ -1416,10 +1442,13 @@ class RequestMemo:
     and day (an API edit reads them for the holding, then again for the analytics it
     answers with; nothing in between moves a price); and the markets' latest prices the
     process keeps from request to request (``market``; store/market_quotes.py), which a
-    user without closes of their own is priced at."""
+    user without closes of their own is priced at; and the instruments the process has
+    read (``instruments``)."""
 
     quotes: dict[tuple[str, date], MarketPrices] = field(default_factory=dict)
     market: MarketQuotes | None = None
+    #: The instruments the app has read (store/known_instruments.py).
+    instruments: KnownInstruments | None = None
 
 
 @functools.cache
