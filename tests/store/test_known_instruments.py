@@ -1,0 +1,64 @@
+"""The instruments an app keeps from request to request: a holdings read asks the
+database for its positions' instruments once, later reads take their ids from memory,
+and the ids are those of the table."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine
+
+from quantdesk.domain.errors import NotFound
+from quantdesk.domain.lots import CostMethod
+from quantdesk.services import holdings
+from quantdesk.store.known_instruments import KnownInstruments
+from quantdesk.store.repositories import RequestMemo
+from quantdesk.store.unit_of_work import SqlUnitOfWork, UserUnitOfWork
+from tests.conftest import NOW
+from tests.store.test_market_quotes import holder
+from tests.store.test_request_memo import counted
+
+
+def asks_instruments(statement: str) -> bool:
+    """Whether a statement looks instruments up by symbol or id (not a join)."""
+    flat = " ".join(statement.split())
+    return "WHERE instruments.symbol IN" in flat or "WHERE instruments.id =" in flat
+
+
+def read(engine: Engine, user_id: int, known: KnownInstruments) -> list[holdings.Holding]:
+    """One holdings read, as a request of its own does it (a fresh memo)."""
+    request = UserUnitOfWork(engine, user_id, memo=RequestMemo(instruments=known))
+    rows, _ = holdings.list_holdings(request, method=CostMethod.FIFO, as_of=NOW.date())
+    return rows
+
+
+def test_a_holdings_read_takes_its_instruments_ids_from_the_app_once_read(
+    uow: SqlUnitOfWork, engine: Engine
+) -> None:
+    user_id, known = holder(uow), KnownInstruments()
+    with uow(commit=False) as store:
+        aapl = store.instruments_by_symbol(["AAPL"])["AAPL"][0]
+    first = read(engine, user_id, known)
+    with counted(engine) as seen:
+        again = read(engine, user_id, known)
+    assert [h.id for h in first] == [h.id for h in again]
+    assert [h.instrument.id for h in again if h.instrument] == [aapl.id]
+    assert [h.id for h in again if h.instrument] == [f"{again[0].account.id}-{aapl.id}"]  # type: ignore[union-attr]
+    assert not [s for s in seen if asks_instruments(s)], seen
+
+
+def test_an_instrument_read_by_id_is_kept_and_an_unknown_id_is_still_not_found(
+    uow: SqlUnitOfWork, engine: Engine
+) -> None:
+    user_id, known = holder(uow), KnownInstruments()
+    request = UserUnitOfWork(engine, user_id, memo=RequestMemo(instruments=known))
+    with uow(commit=False) as store:
+        aapl = store.instruments_by_symbol(["AAPL"])["AAPL"][0]
+    assert aapl.id is not None
+    with request(commit=False) as store:
+        assert aapl == store.instrument_by_id(aapl.id)
+    with counted(engine) as seen, request(commit=False) as store:
+        assert aapl == store.instrument_by_id(aapl.id)
+        assert aapl == store.instruments_of([aapl.key])[aapl.key]
+    assert not [s for s in seen if asks_instruments(s)], seen
+    with request(commit=False) as store, pytest.raises(NotFound, match="no instrument"):
+        store.instrument_by_id(aapl.id + 1000)
