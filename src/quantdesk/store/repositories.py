@@ -114,7 +114,7 @@ def instruments_by_symbol(conn: Connection, symbols: Iterable[str]) -> dict[str,
     unique = sorted(set(symbols))
     for start in range(0, len(unique), _IN_BATCH):
         chunk = unique[start : start + _IN_BATCH]
-        for row in conn.execute(select(instruments).where(instruments.c.symbol.in_(chunk))):
+        for row in conn.execute(_INSTRUMENTS_OF_SYMBOLS, {"symbols": chunk}):
             found.setdefault(row.symbol, []).append(instrument_of_row(row))
     return found
 
@@ -154,6 +154,27 @@ def ensure_instruments(
         ],
     )
     return known()
+
+
+# The statements of every request, built once: building one per call (and its cache
+# key per execution) cost more than running it on a warm connection.
+_USER = bindparam("user_id", type_=users.c.id.type)
+_INSTRUMENTS_OF_SYMBOLS = select(instruments).where(
+    instruments.c.symbol.in_(bindparam("symbols", expanding=True))
+)
+_INSTRUMENT_BY_ID = select(instruments).where(instruments.c.id == bindparam("instrument_id"))
+_ACCOUNTS_OF_USER = select(accounts).where(accounts.c.user_id == _USER).order_by(accounts.c.name)
+_ACCOUNT_BY_ID = select(accounts).where(
+    accounts.c.user_id == _USER, accounts.c.id == bindparam("account_id")
+)
+_LOCK_USER = (
+    select(users.c.ledger_revision, users.c.market).where(users.c.id == _USER).with_for_update()
+)
+_REVISION_OF_USER = select(users.c.ledger_revision).where(users.c.id == _USER)
+_BUMP_REVISION = (
+    update(users).where(users.c.id == _USER).values(ledger_revision=users.c.ledger_revision + 1)
+)
+_INSERT_CHANGE = insert(ledger_changes)
 
 
 class LedgerRepository:
@@ -227,9 +248,7 @@ class LedgerRepository:
         )
 
     def list_accounts(self) -> list[Account]:
-        rows = self.conn.execute(
-            select(accounts).where(accounts.c.user_id == self.user_id).order_by(accounts.c.name)
-        )
+        rows = self.conn.execute(_ACCOUNTS_OF_USER, self._bound)
         return [_account(row) for row in rows]
 
     def find_account(self, name: str) -> Account | None:
@@ -251,7 +270,7 @@ class LedgerRepository:
     def account_by_id(self, account_id: int) -> Account:
         """One of this user's accounts by id; another user's is as absent as a missing one."""
         row = self.conn.execute(
-            select(accounts).where(accounts.c.user_id == self.user_id, accounts.c.id == account_id)
+            _ACCOUNT_BY_ID, {"user_id": self.user_id, "account_id": account_id}
         ).one_or_none()
         if row is None:
             raise NotFound(f"no account {account_id}")
@@ -304,9 +323,7 @@ class LedgerRepository:
         kept = None if known is None else known.of_id(instrument_id)
         if kept is not None:
             return kept
-        row = self.conn.execute(
-            select(instruments).where(instruments.c.id == instrument_id)
-        ).one_or_none()
+        row = self.conn.execute(_INSTRUMENT_BY_ID, {"instrument_id": instrument_id}).one_or_none()
         if row is None:
             raise NotFound(f"no instrument {instrument_id}")
         found = instrument_of_row(row)
@@ -410,11 +427,7 @@ class LedgerRepository:
                 .values(ledger_revision=users.c.ledger_revision)
             )
             return
-        row = self.conn.execute(
-            select(users.c.ledger_revision, users.c.market)
-            .where(users.c.id == self.user_id)
-            .with_for_update()
-        ).one()
+        row = self.conn.execute(_LOCK_USER, self._bound).one()
         self._revision, self._market = int(row.ledger_revision), str(row.market)
 
     def classify_instrument(self, instrument_id: int, asset_type: AssetType) -> None:
@@ -551,19 +564,13 @@ class LedgerRepository:
             return
         revision = self._bump_revision()
         self.conn.execute(
-            insert(ledger_changes).values(
-                user_id=self.user_id, revision=revision, from_day=from_day
-            )
+            _INSERT_CHANGE, {"user_id": self.user_id, "revision": revision, "from_day": from_day}
         )
 
     def _bump_revision(self) -> int:
         """Move the user's ledger revision on (what a process caches of their ledger is
         stale then); the new revision."""
-        self.conn.execute(
-            update(users)
-            .where(users.c.id == self.user_id)
-            .values(ledger_revision=users.c.ledger_revision + 1)
-        )
+        self.conn.execute(_BUMP_REVISION, self._bound)
         if self._revision is not None:  # locked: this transaction's bump is the only one
             self._revision += 1
         return self.ledger_revision()
@@ -571,9 +578,7 @@ class LedgerRepository:
     def ledger_revision(self) -> int:
         if self._revision is not None:
             return self._revision
-        found = self.conn.execute(
-            select(users.c.ledger_revision).where(users.c.id == self.user_id)
-        ).scalar_one()
+        found = self.conn.execute(_REVISION_OF_USER, self._bound).scalar_one()
         return int(found)
 
     def changed_since(self, revision: int) -> date | None:
