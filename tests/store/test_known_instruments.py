@@ -8,8 +8,10 @@ import pytest
 from sqlalchemy import Engine
 
 from quantdesk.domain.errors import NotFound
+from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey
 from quantdesk.domain.lots import CostMethod
 from quantdesk.services import holdings
+from quantdesk.services.prices import benchmark_key, benchmark_of
 from quantdesk.store.known_instruments import KnownInstruments
 from quantdesk.store.repositories import RequestMemo
 from quantdesk.store.unit_of_work import SqlUnitOfWork, UserUnitOfWork
@@ -62,3 +64,20 @@ def test_an_instrument_read_by_id_is_kept_and_an_unknown_id_is_still_not_found(
     assert not [s for s in seen if asks_instruments(s)], seen
     with request(commit=False) as store, pytest.raises(NotFound, match="no instrument"):
         store.instrument_by_id(aapl.id + 1000)
+
+
+def test_the_benchmarks_instrument_is_looked_up_once_per_app_and_is_the_first_priced(
+    uow: SqlUnitOfWork, engine: Engine
+) -> None:
+    user_id, known = holder(uow), KnownInstruments()
+    request = UserUnitOfWork(engine, user_id, memo=RequestMemo(instruments=known))
+    with request(commit=False) as store:
+        assert InstrumentKey("AAPL", AssetType.STOCK) == benchmark_key(store, "aapl")
+        assert InstrumentKey("QQQ", AssetType.ETF) == benchmark_key(store, "QQQ")  # unknown
+    with counted(engine) as seen, request(commit=False) as store:
+        assert InstrumentKey("AAPL", AssetType.STOCK) == benchmark_key(store, "AAPL")
+    assert not [s for s in seen if asks_instruments(s)], seen
+    later = Instrument("AAPL", AssetType.ETF, "USD", None, 10_000)
+    assert InstrumentKey("AAPL", AssetType.STOCK) == benchmark_of(
+        "AAPL", [later, known.first_by_symbol["AAPL"]]
+    )

@@ -57,16 +57,19 @@ class RefreshReport:
 
 
 def benchmark_of(symbol: str, known: Iterable[Instrument]) -> InstrumentKey:
-    """The benchmark ``symbol``'s instrument: the first of ``known`` (instruments of that
-    symbol) that is priced, else an ETF."""
-    kinds = [i.asset_type for i in known if i.asset_type not in (AssetType.CASH, AssetType.UNKNOWN)]
-    return InstrumentKey(symbol, kinds[0] if kinds else AssetType.ETF)
+    """The benchmark ``symbol``'s instrument: the first created (lowest id) of ``known``
+    (instruments of that symbol) that is priced, else an ETF."""
+    priced = [i for i in known if i.asset_type not in (AssetType.CASH, AssetType.UNKNOWN)]
+    if not priced:
+        return InstrumentKey(symbol, AssetType.ETF)
+    return min(priced, key=lambda i: (i.id is None, i.id or 0)).key
 
 
 def benchmark_key(store: LedgerStore, name: str) -> InstrumentKey:
     """The benchmark's instrument: the ledger's own if it knows the symbol, else an ETF."""
     symbol = normalize_symbol(name)
-    return benchmark_of(symbol, store.instruments_by_symbol([symbol]).get(symbol, []))
+    first = store.first_priced_instrument(symbol)
+    return benchmark_of(symbol, [] if first is None else [first])
 
 
 def refresh_prices(

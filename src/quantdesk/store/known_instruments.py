@@ -8,6 +8,10 @@ never change): the ids it needs are taken from here once read.
 
 Kept as read: the identity (id, symbol, type) is exact; the provider ids an instrument
 may be given later are not followed (price fetching reads them from the table).
+
+Also the first priced instrument of a symbol (the benchmark's, :func:`benchmark_key`):
+the lowest id stays the lowest, as ids only grow. Only an instrument of unknown type
+with a lower id, classified later, would be missed, until the app restarts.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ class KnownInstruments:
         self.size = size
         self.by_key: dict[InstrumentKey, Instrument] = {}
         self.by_id: dict[int, Instrument] = {}
+        self.first_by_symbol: dict[str, Instrument] = {}
         self.lock = threading.Lock()
 
     def keep(self, found: Iterable[Instrument]) -> None:
@@ -35,6 +40,7 @@ class KnownInstruments:
                 if len(self.by_id) >= self.size:
                     self.by_key.clear()
                     self.by_id.clear()
+                    self.first_by_symbol.clear()
                 self.by_key[instrument.key] = instrument
                 self.by_id[instrument.id] = instrument
 
@@ -46,3 +52,13 @@ class KnownInstruments:
     def of_id(self, instrument_id: int) -> Instrument | None:
         with self.lock:
             return self.by_id.get(instrument_id)
+
+    def first_priced(self, symbol: str) -> Instrument | None:
+        with self.lock:
+            return self.first_by_symbol.get(symbol)
+
+    def keep_first_priced(self, symbol: str, instrument: Instrument) -> None:
+        with self.lock:
+            if len(self.first_by_symbol) >= self.size:
+                self.first_by_symbol.clear()
+            self.first_by_symbol[symbol] = instrument

@@ -331,6 +331,25 @@ class LedgerRepository:
             known.keep([found])
         return found
 
+    def first_priced_instrument(self, symbol: str) -> Instrument | None:
+        """The first created (lowest id) priced instrument of ``symbol`` (not cash, not of
+        unknown type), if any; kept by the app once found (a later one comes after it)."""
+        known = None if self.memo is None else self.memo.instruments
+        kept = None if known is None else known.first_priced(symbol)
+        if kept is not None:
+            return kept
+        priced = [
+            i
+            for i in self.instruments_by_symbol([symbol]).get(symbol, [])
+            if i.asset_type not in (AssetType.CASH, AssetType.UNKNOWN) and i.id is not None
+        ]
+        if not priced:
+            return None
+        first = min(priced, key=lambda i: i.id or 0)
+        if known is not None:
+            known.keep_first_priced(symbol, first)
+        return first
+
     def instruments_of(self, keys: Iterable[InstrumentKey]) -> dict[InstrumentKey, Instrument]:
         """The instruments of ``keys`` that exist (from the app's known instruments when
         the request has them: ``RequestMemo.instruments``)."""
