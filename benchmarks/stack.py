@@ -25,8 +25,9 @@ during the load are counted and reported as quote calls per symbol batch per quo
 Reported per kind: count, p50, p95, p99, errors (5xx, refused connections, timeouts);
 the jobs the worker finished; the CPU seconds the API workers, the job worker (its work
 horses included), PostgreSQL and this load generator spent during the load, against the
-machine's cores x the load's duration (where the capacity goes); and the same load
-against one API worker as the peer.
+machine's cores x the load's duration (where the capacity goes); the same load
+against one API worker as the peer; and the machine's speed before and after (the CPU
+of a fixed Python loop), to tell a change of the code from a change of the machine.
 
 Run: .venv/bin/python benchmarks/stack.py [--users 200] [--seconds 60] [--workers 4]
      [--think 2.0] [--warmup 0] [--db postgresql+psycopg://postgres@127.0.0.1:5432/quantdesk_stack]
@@ -205,6 +206,21 @@ def report_cpu(result: Result) -> None:
     cores, wall = os.cpu_count() or 1, result.cpu_wall
     spent = ", ".join(f"{who} {used:.0f} s" for who, used in result.cpu.items())
     print(f"CPU during the load ({cores} cores x {wall:.0f} s = {cores * wall:.0f} s): {spent}")
+
+
+def machine_speed(repeats: int = 5) -> float:
+    """CPU ms of a fixed pure-Python workload (median of ``repeats``): how fast this
+    machine runs Python now. The same code's figures differ from day to day on a shared
+    machine (up to 2x seen); this says whether a change of figures is the machine's."""
+    times = []
+    for _ in range(repeats):
+        began = time.process_time()
+        total = 0
+        for k in range(2_000_000):
+            total += k % 7
+        times.append((time.process_time() - began) * 1000)
+    assert total > 0
+    return statistics.median(times)
 
 
 def report_upstream(result: Result, seconds: float) -> None:
@@ -427,6 +443,7 @@ def main() -> None:
         help="live: Yahoo on loopback (benchmarks/fake_yahoo.py), its calls counted",
     )
     args = parser.parse_args()
+    before = machine_speed()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.logs or tmp)
         folder.mkdir(parents=True, exist_ok=True)
@@ -448,6 +465,10 @@ def main() -> None:
         every = [t for values in stack.latencies.values() for t in values]
         p50 = statistics.median(every) * 1000
         print(f"(p50 of every request, {args.workers} workers: {p50:.1f} ms)")
+    print(
+        f"machine speed: a fixed Python loop took {before:.0f} ms of CPU before the runs and"
+        f" {machine_speed():.0f} ms after (compare runs on other days by it)"
+    )
 
 
 if __name__ == "__main__":
