@@ -11,7 +11,18 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, case, distinct, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    case,
+    distinct,
+    func,
+    select,
+    update,
+)
 
 from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey
 from quantdesk.domain.market import Bar, History, LiveQuote, MarketSymbol
@@ -131,6 +142,31 @@ def _is_instrument(symbol: MarketSymbol) -> tuple[ColumnElement[bool], ...]:
     )
 
 
+def _instrument_params(symbol: MarketSymbol) -> dict[str, str]:
+    return {"symbol": symbol.symbol, "asset_type": symbol.asset_type.value}
+
+
+# A refresh asks these for every symbol it holds: built once, with bound parameters.
+_THE_INSTRUMENT = (
+    instruments.c.symbol == bindparam("symbol"),
+    instruments.c.asset_type == bindparam("asset_type"),
+)
+_COVERAGE = (
+    select(price_coverage.c.first_day, price_coverage.c.last_day)
+    .join(instruments, instruments.c.id == price_coverage.c.instrument_id)
+    .where(*_THE_INSTRUMENT)
+)
+_COUNT_CLOSES = (
+    select(func.count(distinct(prices.c.day)))
+    .join(instruments, instruments.c.id == prices.c.instrument_id)
+    .where(
+        *_THE_INSTRUMENT,
+        prices.c.day >= bindparam("start"),
+        prices.c.day <= bindparam("end"),
+        prices.c.source != "simulated",
+    )
+)
+
 #: Rows per multi-row insert: 5 parameters each stays under every engine's limit.
 _CLOSES_PER_STATEMENT = 1_000
 
@@ -193,24 +229,13 @@ class SqlMarketData:
     # BarStore -------------------------------------------------------------------------
     def coverage(self, symbol: MarketSymbol) -> tuple[date, date] | None:
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(price_coverage.c.first_day, price_coverage.c.last_day)
-                .join(instruments, instruments.c.id == price_coverage.c.instrument_id)
-                .where(*_is_instrument(symbol))
-            ).one_or_none()
+            row = conn.execute(_COVERAGE, _instrument_params(symbol)).one_or_none()
         return None if row is None else (row.first_day, row.last_day)
 
     def count(self, symbol: MarketSymbol, start: date, end: date) -> int:
         with self.engine.connect() as conn:
             found = conn.execute(
-                select(func.count(distinct(prices.c.day)))
-                .join(instruments, instruments.c.id == prices.c.instrument_id)
-                .where(
-                    *_is_instrument(symbol),
-                    prices.c.day >= start,
-                    prices.c.day <= end,
-                    prices.c.source != "simulated",
-                )
+                _COUNT_CLOSES, {**_instrument_params(symbol), "start": start, "end": end}
             ).scalar_one()
         return int(found)
 

@@ -175,6 +175,50 @@ _BUMP_REVISION = (
     update(users).where(users.c.id == _USER).values(ledger_revision=users.c.ledger_revision + 1)
 )
 _INSERT_CHANGE = insert(ledger_changes)
+_FINGERPRINTS_IN_ACCOUNT = select(transactions.c.fingerprint).where(
+    transactions.c.account_id == bindparam("account_id"),
+    transactions.c.fingerprint.in_(bindparam("fingerprints", expanding=True)),
+)
+_LATEST_IMPORT = (
+    select(imports.c.sha256, imports.c.created_at)
+    .where(
+        imports.c.user_id == _USER,
+        imports.c.format == bindparam("format"),
+        imports.c.scope == bindparam("scope"),
+        imports.c.sha256 != "",
+    )
+    .order_by(imports.c.id.desc())
+    .limit(1)
+)
+_ANY_ENTRY_OF_ACCOUNT = (
+    select(transactions.c.id)
+    .where(transactions.c.account_id == bindparam("account_id"), transactions.c.user_id == _USER)
+    .limit(1)
+)
+_MAX_TRANSACTION_ID = select(func.coalesce(func.max(transactions.c.id), 0))
+_LEDGER_FIRST_DAY = select(func.min(transactions.c.trade_date)).where(
+    transactions.c.user_id == _USER
+)
+
+
+@functools.cache
+def _priced_instruments() -> Select[Any]:
+    """Every instrument in a user's ledger (cash aside) with its first trade date."""
+    first = (
+        select(
+            transactions.c.instrument_id,
+            func.min(transactions.c.trade_date).label("first_day"),
+        )
+        .where(transactions.c.user_id == _USER, transactions.c.instrument_id.is_not(None))
+        .group_by(transactions.c.instrument_id)
+        .subquery()
+    )
+    return (
+        select(instruments, first.c.first_day)
+        .join(first, first.c.instrument_id == instruments.c.id)
+        .where(instruments.c.asset_type != AssetType.CASH.value)
+        .order_by(instruments.c.symbol)
+    )
 
 
 class LedgerRepository:
@@ -466,10 +510,7 @@ class LedgerRepository:
             chunk = fingerprints[start : start + _IN_BATCH]
             found.update(
                 self.conn.execute(
-                    select(transactions.c.fingerprint).where(
-                        transactions.c.account_id == account_id,
-                        transactions.c.fingerprint.in_(chunk),
-                    )
+                    _FINGERPRINTS_IN_ACCOUNT, {"account_id": account_id, "fingerprints": chunk}
                 ).scalars()
             )
         return found
@@ -521,15 +562,7 @@ class LedgerRepository:
         """The content hash and time of this user's latest finished import of a format
         into a scope, if any."""
         row = self.conn.execute(
-            select(imports.c.sha256, imports.c.created_at)
-            .where(
-                imports.c.user_id == self.user_id,
-                imports.c.format == fmt,
-                imports.c.scope == scope,
-                imports.c.sha256 != "",
-            )
-            .order_by(imports.c.id.desc())
-            .limit(1)
+            _LATEST_IMPORT, {"user_id": self.user_id, "format": fmt, "scope": scope}
         ).first()
         return None if row is None else (row.sha256, row.created_at)
 
@@ -644,9 +677,7 @@ class LedgerRepository:
 
     def has_transactions(self, account_id: int) -> bool:
         found = self.conn.execute(
-            select(transactions.c.id)
-            .where(transactions.c.account_id == account_id, transactions.c.user_id == self.user_id)
-            .limit(1)
+            _ANY_ENTRY_OF_ACCOUNT, {"user_id": self.user_id, "account_id": account_id}
         ).first()
         return found is not None
 
@@ -674,9 +705,7 @@ class LedgerRepository:
 
     def max_transaction_id(self) -> int:
         """The highest transaction id of any user (0 when there is none)."""
-        return int(
-            self.conn.execute(select(func.coalesce(func.max(transactions.c.id), 0))).scalar_one()
-        )
+        return int(self.conn.execute(_MAX_TRANSACTION_ID).scalar_one())
 
     # prices -------------------------------------------------------------------------
     def store_user_closes(
@@ -899,34 +928,13 @@ class LedgerRepository:
     def priced_instruments(self) -> list[tuple[Instrument, date]]:
         """Every instrument in this user's ledger (cash aside) with its first trade date:
         what a price refresh fetches, and from when."""
-        first = (
-            select(
-                transactions.c.instrument_id,
-                func.min(transactions.c.trade_date).label("first_day"),
-            )
-            .where(
-                transactions.c.user_id == self.user_id,
-                transactions.c.instrument_id.is_not(None),
-            )
-            .group_by(transactions.c.instrument_id)
-            .subquery()
-        )
-        rows = self.conn.execute(
-            select(instruments, first.c.first_day)
-            .join(first, first.c.instrument_id == instruments.c.id)
-            .where(instruments.c.asset_type != AssetType.CASH.value)
-            .order_by(instruments.c.symbol)
-        )
+        rows = self.conn.execute(_priced_instruments(), self._bound)
         return [(instrument_of_row(row), row.first_day) for row in rows]
 
     def ledger_first_day(self) -> date | None:
         """The day of this user's first entry (None: an empty ledger): where their
         analytics start, and from when a refresh fetches their benchmark's closes."""
-        first: date | None = self.conn.execute(
-            select(func.min(transactions.c.trade_date)).where(
-                transactions.c.user_id == self.user_id
-            )
-        ).scalar_one()
+        first: date | None = self.conn.execute(_LEDGER_FIRST_DAY, self._bound).scalar_one()
         return first
 
     def set_provider_id(self, symbol: str, provider: str, provider_id: str | None) -> Instrument:
