@@ -395,3 +395,22 @@ def test_over_http_the_analytics_an_edit_answers_with_serve_the_next_read(
     # other options are another answer: computed
     assert 200 == ann.get("/api/v1/analytics", params={"period": "1M"}).status_code
     assert 1 == len(computed)
+
+
+def test_over_http_every_write_ends_its_bracket_whether_it_succeeds_or_fails(
+    sqlite_app: FastAPI,
+) -> None:
+    """A write begins its user's bracket when it is authenticated and ends it when its
+    request ends (EndWrites), answered or refused: a bracket left open would keep the
+    user's reads from being cached for ever."""
+    ann = script(sqlite_app, "ann")
+    principals = sqlite_app.state.services.caches["principals"]
+    made = ann.post("/api/v1/accounts", json={"name": "Broker", "kind": "brokerage"})
+    assert 201 == made.status_code
+    assert {} == principals.writing
+    again = ann.post("/api/v1/accounts", json={"name": "Broker", "kind": "brokerage"})
+    assert 409 == again.status_code  # refused by the domain, inside the route
+    assert 422 == ann.post("/api/v1/accounts", json={"kind": "nope"}).status_code
+    assert {} == principals.writing
+    assert 200 == ann.get("/api/v1/accounts").status_code
+    assert [1] == [p.user_id for p, _, _ in principals.items.values()]  # cached again

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from quantdesk import __version__, bootstrap
 from quantdesk.api import problems, web
-from quantdesk.api.deps import Services
+from quantdesk.api.deps import EndWrites, Services
 from quantdesk.api.limits import BodyLimit
 from quantdesk.api.routes import (
     accounts,
@@ -77,6 +77,7 @@ def create_app(
     app.state.render_stale = _render_stale
     problems.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    app.add_middleware(EndWrites)
     api = APIRouter(prefix=API_PREFIX)
     for module in (
         auth,
