@@ -26,6 +26,12 @@ def asks_instruments(statement: str) -> bool:
     return "WHERE instruments.symbol IN" in flat or "WHERE instruments.id =" in flat
 
 
+def requests_of(uow: SqlUnitOfWork, engine: Engine) -> tuple[KnownInstruments, UserUnitOfWork]:
+    """An AAPL holder's requests, sharing what their app knows of the instruments."""
+    known = KnownInstruments()
+    return known, UserUnitOfWork(engine, holder(uow), memo=RequestMemo(instruments=known))
+
+
 def read(engine: Engine, user_id: int, known: KnownInstruments) -> list[holdings.Holding]:
     """One holdings read, as a request of its own does it (a fresh memo)."""
     request = UserUnitOfWork(engine, user_id, memo=RequestMemo(instruments=known))
@@ -51,8 +57,7 @@ def test_a_holdings_read_takes_its_instruments_ids_from_the_app_once_read(
 def test_an_instrument_read_by_id_is_kept_and_an_unknown_id_is_still_not_found(
     uow: SqlUnitOfWork, engine: Engine
 ) -> None:
-    user_id, known = holder(uow), KnownInstruments()
-    request = UserUnitOfWork(engine, user_id, memo=RequestMemo(instruments=known))
+    _, request = requests_of(uow, engine)
     with uow(commit=False) as store:
         aapl = store.instruments_by_symbol(["AAPL"])["AAPL"][0]
     assert aapl.id is not None
@@ -69,8 +74,7 @@ def test_an_instrument_read_by_id_is_kept_and_an_unknown_id_is_still_not_found(
 def test_the_benchmarks_instrument_is_looked_up_once_per_app_and_is_the_first_priced(
     uow: SqlUnitOfWork, engine: Engine
 ) -> None:
-    user_id, known = holder(uow), KnownInstruments()
-    request = UserUnitOfWork(engine, user_id, memo=RequestMemo(instruments=known))
+    known, request = requests_of(uow, engine)
     with request(commit=False) as store:
         assert InstrumentKey("AAPL", AssetType.STOCK) == benchmark_key(store, "aapl")
         assert InstrumentKey("QQQ", AssetType.ETF) == benchmark_key(store, "QQQ")  # unknown
