@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
@@ -87,3 +88,10 @@ class Instrument:
     @property
     def key(self) -> InstrumentKey:
         return InstrumentKey(self.symbol, self.asset_type)
+
+
+def first_priced(instruments: Iterable[Instrument]) -> Instrument | None:
+    """The first created (lowest id; unsaved ones last) of ``instruments`` that has
+    prices (not cash, not of unknown type): a benchmark symbol's instrument."""
+    priced = [i for i in instruments if i.asset_type not in (AssetType.CASH, AssetType.UNKNOWN)]
+    return min(priced, key=lambda i: (i.id is None, i.id or 0), default=None)

@@ -22,7 +22,13 @@ from decimal import Decimal
 
 from quantdesk.analytics.frames import DEFAULT_CARRY_LIMIT
 from quantdesk.domain.errors import InvalidInput, ProviderError, UnknownSymbol
-from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey, normalize_symbol
+from quantdesk.domain.instruments import (
+    AssetType,
+    Instrument,
+    InstrumentKey,
+    first_priced,
+    normalize_symbol,
+)
 from quantdesk.domain.market import Bar, History, LiveQuote, MarketSymbol, fx_pair
 from quantdesk.services.ports import CloseSink, LedgerStore, MarketData, UnitOfWork
 
@@ -57,12 +63,10 @@ class RefreshReport:
 
 
 def benchmark_of(symbol: str, known: Iterable[Instrument]) -> InstrumentKey:
-    """The benchmark ``symbol``'s instrument: the first created (lowest id) of ``known``
-    (instruments of that symbol) that is priced, else an ETF."""
-    priced = [i for i in known if i.asset_type not in (AssetType.CASH, AssetType.UNKNOWN)]
-    if not priced:
-        return InstrumentKey(symbol, AssetType.ETF)
-    return min(priced, key=lambda i: (i.id is None, i.id or 0)).key
+    """The benchmark ``symbol``'s instrument: the :func:`first_priced` of ``known``
+    (instruments of that symbol), else an ETF."""
+    first = first_priced(known)
+    return InstrumentKey(symbol, AssetType.ETF) if first is None else first.key
 
 
 def benchmark_key(store: LedgerStore, name: str) -> InstrumentKey:

@@ -41,7 +41,7 @@ from sqlalchemy.sql.elements import BindParameter
 
 from quantdesk.domain.accounts import Account, AccountKind
 from quantdesk.domain.errors import Conflict, NotFound
-from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey
+from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey, first_priced
 from quantdesk.domain.market import DailyCloses
 from quantdesk.domain.materialized import AnalyticsWrite, StoredState
 from quantdesk.domain.positions import Quote
@@ -376,21 +376,14 @@ class LedgerRepository:
         return found
 
     def first_priced_instrument(self, symbol: str) -> Instrument | None:
-        """The first created (lowest id) priced instrument of ``symbol`` (not cash, not of
-        unknown type), if any; kept by the app once found (a later one comes after it)."""
+        """The :func:`first_priced` instrument of ``symbol``, if any; kept by the app once
+        found (a later one comes after it)."""
         known = None if self.memo is None else self.memo.instruments
         kept = None if known is None else known.first_priced(symbol)
         if kept is not None:
             return kept
-        priced = [
-            i
-            for i in self.instruments_by_symbol([symbol]).get(symbol, [])
-            if i.asset_type not in (AssetType.CASH, AssetType.UNKNOWN) and i.id is not None
-        ]
-        if not priced:
-            return None
-        first = min(priced, key=lambda i: i.id or 0)
-        if known is not None:
+        first = first_priced(self.instruments_by_symbol([symbol]).get(symbol, []))
+        if first is not None and known is not None:
             known.keep_first_priced(symbol, first)
         return first
 
