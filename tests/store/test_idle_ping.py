@@ -25,17 +25,21 @@ BACKEND_ID = {
 
 @pytest.mark.parametrize("variable", sorted(KILL))
 def test_a_connection_the_server_closed_while_idle_is_replaced_at_checkout(
-    variable: str,
+    variable: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = os.environ.get(variable)
     if not url:
         pytest.skip(f"{variable} is not set")
     engine, other = make_engine(url, pool_size=1, max_overflow=0), make_engine(url)
+    pings: list[object] = []
+    ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda c: pings.append(c) or ping(c))
     try:
         with engine.connect() as conn:
             first = conn.execute(text(BACKEND_ID[variable])).scalar_one()
         with engine.connect() as conn:  # at once: the same connection, not pinged
             assert first == conn.execute(text(BACKEND_ID[variable])).scalar_one()
+        assert [] == pings
         with other.connect() as admin:
             admin.execute(text(KILL[variable].format(pid=int(first))))
             admin.commit()
@@ -43,6 +47,7 @@ def test_a_connection_the_server_closed_while_idle_is_replaced_at_checkout(
         with engine.connect() as conn:  # pinged, found dead, replaced
             again = conn.execute(text(BACKEND_ID[variable])).scalar_one()
         assert again != first
+        assert len(pings) == 1
     finally:
         engine.dispose()
         other.dispose()
