@@ -13,7 +13,7 @@ import redis
 
 from quantdesk.domain.errors import ProviderUnavailable, RateLimited, UnknownSymbol
 from quantdesk.domain.instruments import AssetType
-from quantdesk.market.base import MarketSymbol
+from quantdesk.market.base import History, MarketSymbol
 from quantdesk.market.cache import CacheBackend, PriceCache
 from quantdesk.market.redis_backend import RedisBackend
 from quantdesk.testing import FakeProvider, MemoryBarStore, symbols
@@ -357,6 +357,74 @@ def test_a_recent_day_still_without_a_close_is_asked_again_once_per_ttl(
     clock.advance(61)
     cache.history(coin, date(2026, 11, 20), date(2026, 11, 23))
     assert 2 == len([c for c in late.history_calls if c[1] == date(2026, 11, 22)])
+
+
+def _gate(provider: FakeProvider) -> tuple[threading.Event, threading.Event]:
+    """Hold the provider's history calls until the second event: (one is asking, release)."""
+    asking, release = threading.Event(), threading.Event()
+    fetch = provider.history
+
+    def gated(symbol: MarketSymbol, start: date, end: date) -> History:
+        asking.set()
+        release.wait(5)
+        return fetch(symbol, start, end)
+
+    provider.history = gated  # type: ignore[method-assign]
+    return asking, release
+
+
+def _asking_in_background(
+    cache: PriceCache, symbol: MarketSymbol, first: date, last: date
+) -> threading.Thread:
+    asker = threading.Thread(target=cache.history, args=(symbol, first, last))
+    asker.start()
+    return asker
+
+
+def test_a_recent_tail_another_request_is_asking_for_is_not_waited_for(
+    cache_backend: CacheBackend,
+) -> None:
+    """Once a TTL one request asks again for the unsettled last days (a weekend); the
+    others, every analytics compute needing the symbol, go on with the stored closes
+    rather than wait for that upstream call."""
+    late = FakeProvider("yahoo", PRICES, published_until=date(2026, 11, 21))
+    cache, clock = make_cache(cache_backend, late)
+    coin = MarketSymbol("S001", AssetType.CRYPTO)
+    cache.history(coin, date(2026, 11, 20), date(2026, 11, 23))
+    clock.advance(61)  # the tail (22-23) is due again
+    asking, release = _gate(late)
+    asker = _asking_in_background(cache, coin, date(2026, 11, 20), date(2026, 11, 23))
+    try:
+        assert asking.wait(5)
+        served = cache.history(coin, date(2026, 11, 20), date(2026, 11, 23))
+        still_asking = asker.is_alive()
+    finally:
+        release.set()
+        asker.join(10)
+    assert still_asking  # answered while the other request's call was still out
+    assert [date(2026, 11, 20), date(2026, 11, 21)] == [b.day for b in served.bars]
+    assert 1 == len([c for c in late.history_calls if c[1] == date(2026, 11, 22)])  # its
+
+
+def test_closes_never_stored_are_waited_for_while_another_request_fetches_them(
+    cache_backend: CacheBackend,
+) -> None:
+    """A range nobody stored yet has nothing to serve meanwhile: a second request waits
+    for the first one's call and reads what it stored (one upstream call)."""
+    yahoo = FakeProvider("yahoo", PRICES)
+    cache, _ = make_cache(cache_backend, yahoo)
+    stock = MarketSymbol("S001", AssetType.STOCK)
+    asking, release = _gate(yahoo)
+    asker = _asking_in_background(cache, stock, date(2026, 6, 1), date(2026, 6, 30))
+    try:
+        assert asking.wait(5)
+        threading.Timer(0.2, release.set).start()
+        served = cache.history(stock, date(2026, 6, 1), date(2026, 6, 30))
+    finally:
+        release.set()
+        asker.join(10)
+    assert 22 == len(served.bars)  # June 2026's weekdays
+    assert [("S001", date(2026, 6, 1), date(2026, 6, 30))] == yahoo.history_calls
 
 
 def test_a_warmed_registry_fetches_each_batch_once_from_the_start(

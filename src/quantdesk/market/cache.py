@@ -113,8 +113,12 @@ class CacheBackend(Protocol):
         """Registered symbols at positions ``first`` .. ``first + count - 1``."""
         ...
 
-    def lock(self, name: str, timeout: float) -> AbstractContextManager[None]:
-        """Hold ``name`` exclusively (every process); wait for it if another holds it."""
+    def lock(
+        self, name: str, timeout: float, *, wait: float | None = None
+    ) -> AbstractContextManager[None]:
+        """Hold ``name`` exclusively (every process) for a call of up to ``timeout`` s;
+        wait up to ``wait`` s (default ``timeout``) if another holds it, then raise
+        :class:`LockTimeout`."""
         ...
 
     def resting_until(self, provider: str) -> float:
@@ -410,35 +414,66 @@ class PriceCache:
     def _fill(self, symbol: MarketSymbol, start: date, last_final: date) -> None:
         """Fetch and store the parts of [start, last_final] not stored yet. Checked first
         without the lock: a range already stored, or whose unsettled tail was asked for
-        within the TTL, takes no lock at all (a refresh of a held portfolio, mostly)."""
+        within the TTL, takes no lock at all (a refresh of a held portfolio, mostly).
+
+        Only closes never stored are waited for while another request fetches them. A
+        recent tail (the last few days, re-asked once per TTL while a weekend or a late
+        close leaves it unsettled) is fetched by the request that takes the lock; the
+        others go on with the closes stored, as a stale quote is served while one request
+        refreshes it. Before, every analytics compute needing the symbol (the benchmark's:
+        all of them) waited on that upstream call once a TTL."""
         assert self.bar_store is not None
-        if not self._gaps_to_fetch(symbol, start, last_final):
+        covered = self.bar_store.coverage(symbol)
+        gaps = self._gaps_to_fetch(symbol, start, last_final, covered)
+        if not gaps:
             return
-        with self.backend.lock(f"history:{symbol.key}", self.lock_timeout):
-            now = self.clock().timestamp()
-            for lo, hi in self._gaps_to_fetch(symbol, start, last_final):
-                # A recent tail stays unsettled (a close may come late, and a weekend has
-                # none): asked once per TTL by every process, not on every refresh.
-                fetched = self._fetch_history(symbol, lo, hi)
-                final = History(
-                    fetched.symbol,
-                    fetched.currency,
-                    fetched.source,
-                    tuple(b for b in fetched.bars if lo <= b.day <= hi),
+        tail_only = covered is not None and all(
+            lo == covered[1] + timedelta(days=1) and lo >= last_final - timedelta(days=RECENT_DAYS)
+            for lo, _ in gaps
+        )
+        try:
+            with self.backend.lock(
+                f"history:{symbol.key}", self.lock_timeout, wait=0.0 if tail_only else None
+            ):
+                self._fetch_gaps(symbol, start, last_final)
+        except LockTimeout:
+            if not tail_only:
+                raise
+            return  # another request is asking for the tail now: the stored closes serve
+
+    def _fetch_gaps(self, symbol: MarketSymbol, start: date, last_final: date) -> None:
+        """:meth:`_fill`'s fetch, holding the symbol's lock."""
+        assert self.bar_store is not None
+        now = self.clock().timestamp()
+        for lo, hi in self._gaps_to_fetch(
+            symbol, start, last_final, self.bar_store.coverage(symbol)
+        ):
+            # A recent tail stays unsettled (a close may come late, and a weekend has
+            # none): asked once per TTL by every process, not on every refresh.
+            fetched = self._fetch_history(symbol, lo, hi)
+            final = History(
+                fetched.symbol,
+                fetched.currency,
+                fetched.source,
+                tuple(b for b in fetched.bars if lo <= b.day <= hi),
+            )
+            settled = _covered(lo, hi, final, last_final)
+            self.bar_store.save(symbol, final, settled)
+            if settled is None or settled[1] < hi:
+                self.backend.put_unknown(
+                    TAIL_ASKED, [_tail(symbol, lo, hi)], now=now, until=now + self.ttl
                 )
-                settled = _covered(lo, hi, final, last_final)
-                self.bar_store.save(symbol, final, settled)
-                if settled is None or settled[1] < hi:
-                    self.backend.put_unknown(
-                        TAIL_ASKED, [_tail(symbol, lo, hi)], now=now, until=now + self.ttl
-                    )
 
     def _gaps_to_fetch(
-        self, symbol: MarketSymbol, start: date, last_final: date
+        self,
+        symbol: MarketSymbol,
+        start: date,
+        last_final: date,
+        covered: tuple[date, date] | None,
     ) -> list[tuple[date, date]]:
-        """The missing parts of the range, less the tails asked for within the TTL."""
-        assert self.bar_store is not None
-        gaps = _missing(self.bar_store.coverage(symbol), start, last_final)
+        """The parts of the range missing from ``covered`` (the symbol's stored range),
+        less the tails asked for within the TTL."""
+        gaps = _missing(covered, start, last_final)
         if not gaps:
             return []
         tails = [_tail(symbol, lo, hi) for lo, hi in gaps]
@@ -518,10 +553,10 @@ class LocalLocks:
         self._locks: dict[str, threading.Lock] = {}
 
     @contextmanager
-    def hold(self, name: str, timeout: float) -> Iterator[None]:
+    def hold(self, name: str, wait: float) -> Iterator[None]:
         with self._guard:
             lock = self._locks.setdefault(name, threading.Lock())
-        if not lock.acquire(timeout=timeout):
+        if not lock.acquire(timeout=wait):
             raise LockTimeout(f"timed out waiting for {name}")
         try:
             yield

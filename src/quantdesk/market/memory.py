@@ -76,8 +76,10 @@ class MemoryBackend:
         with self._guard:
             return list(self._members.get(provider, [])[first : first + count])
 
-    def lock(self, name: str, timeout: float) -> AbstractContextManager[None]:
-        return self._locks.hold(name, timeout)
+    def lock(
+        self, name: str, timeout: float, *, wait: float | None = None
+    ) -> AbstractContextManager[None]:
+        return self._locks.hold(name, timeout if wait is None else wait)
 
     def resting_until(self, provider: str) -> float:
         with self._guard:

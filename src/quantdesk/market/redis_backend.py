@@ -141,11 +141,11 @@ class RedisBackend:
         return [decode_symbol(v.decode() if isinstance(v, bytes) else v) for v in values]
 
     @contextmanager
-    def lock(self, name: str, timeout: float) -> Iterator[None]:
+    def lock(self, name: str, timeout: float, *, wait: float | None = None) -> Iterator[None]:
         lock = self.redis.lock(
             self._k("lock", name),
             timeout=max(3 * timeout, 1.0),  # outlives one slow call with its retries
-            blocking_timeout=timeout,
+            blocking_timeout=timeout if wait is None else wait,
             sleep=0.005,
         )
         if not lock.acquire():

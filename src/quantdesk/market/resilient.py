@@ -96,17 +96,17 @@ class ResilientBackend:
         self._call(lambda b: b.rest(provider, now=now, until=until))
 
     @contextmanager
-    def lock(self, name: str, timeout: float) -> Iterator[None]:
+    def lock(self, name: str, timeout: float, *, wait: float | None = None) -> Iterator[None]:
         held: Any = None
         if self.redis_up:
-            held = self.primary.lock(name, timeout)
+            held = self.primary.lock(name, timeout, wait=wait)
             try:
                 held.__enter__()
             except UNREACHABLE as error:
                 self._failed(error)
                 held = None
         if held is None:
-            with self.fallback.lock(name, timeout):
+            with self.fallback.lock(name, timeout, wait=wait):
                 yield
             return
         try:
