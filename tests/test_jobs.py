@@ -205,6 +205,19 @@ def test_a_job_that_keeps_failing_is_shown_failed_with_its_error(
     assert "RuntimeError: cannot recompute ann" == shown.error
 
 
+def test_changes_queue_their_recomputes_over_one_redis_connection(queue_url: str) -> None:
+    """Every import and edit queues a recompute: they share the process's connection
+    rather than each opening one (and leaving it open until a collection)."""
+    server = redis.Redis.from_url(queue_url)
+    jobs.after_change("ann", 1)  # the first one may connect
+    opened = server.info("stats")["total_connections_received"]
+    for revision in range(2, 7):
+        assert jobs.after_change("ann", revision) is not None
+    assert opened == server.info("stats")["total_connections_received"]
+    assert 6 == len(jobs.queue(queue_url))
+    server.close()
+
+
 def test_redis_down_queues_nothing_and_fails_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QUANTDESK_REDIS_URL", "redis://127.0.0.1:9/0")  # nothing listens
     assert jobs.after_change("ann", 3) is None

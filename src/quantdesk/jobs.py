@@ -19,6 +19,7 @@ job, and running it twice stores the same answer. A job that fails is retried
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -87,7 +88,16 @@ def redis_url() -> str:
 
 
 def queue(url: str | None = None) -> Queue:
-    return Queue(QUEUE_NAME, connection=Redis.from_url(url or redis_url()))
+    """The job queue at ``url`` (default ``QUANTDESK_REDIS_URL``): one per URL in this
+    process, over one Redis connection pool. A client made for each call opened a new
+    connection for every import and edit that queued a recompute (about 1 ms of the
+    request's CPU) and left it open until the cycle collector found it."""
+    return _queue_at(url or redis_url())
+
+
+@functools.cache
+def _queue_at(url: str) -> Queue:
+    return Queue(QUEUE_NAME, connection=Redis.from_url(url))
 
 
 def _user_names(engine: Engine) -> list[str]:
