@@ -36,6 +36,7 @@ from quantdesk.services.auth import (
     csrf_matches,
     digest,
 )
+from quantdesk.services.prices import MARKETS
 from quantdesk.store.known_instruments import KnownInstruments
 from quantdesk.store.market_quotes import MarketQuotes
 from quantdesk.store.repositories import RequestMemo
@@ -58,7 +59,11 @@ class Services:
     _markets: dict[tuple[str, bootstrap.ProviderKeys | None], bootstrap.MarketWiring] = field(
         default_factory=dict
     )
+    #: Guards ``caches``: taken on the event loop (``get_caller``), so only ever briefly.
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Guards ``_markets``: held while a market is built (a live one takes a fifth of a
+    #: second: its providers' HTTP clients), which must not stop the event loop meanwhile.
+    _markets_lock: threading.Lock = field(default_factory=threading.Lock)
     #: Per-app caches by name (analytics answers, what-if engines): never shared between
     #: two apps in one process, which may serve different databases.
     caches: dict[str, Any] = field(default_factory=dict)
@@ -80,7 +85,7 @@ class Services:
         """The price cache of a market, built once and shared by every request (its
         coalescing and TTL work across users); users who gave their own provider keys
         share one built with those keys (their calls count against their quotas)."""
-        with self._lock:
+        with self._markets_lock:
             wiring = self._markets.get((name, keys))
             if wiring is None:
                 wiring = bootstrap.market_data(
@@ -88,6 +93,12 @@ class Services:
                 )
                 self._markets[(name, keys)] = wiring
             return wiring
+
+    def build_markets(self) -> None:
+        """Build both markets' price caches now (a server starting), not on the time of
+        the first requests that need one (:meth:`market`)."""
+        for name in MARKETS:
+            self.market(name)
 
 
 async def get_services(request: Request) -> Services:  # async: no thread for this

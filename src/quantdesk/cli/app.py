@@ -1281,7 +1281,7 @@ def serve_command(
     """Serve the REST API (and the web dashboard) with uvicorn."""
     import uvicorn  # noqa: PLC0415 - the server only for this command
 
-    from quantdesk.api.app import create_app  # noqa: PLC0415
+    from quantdesk.api.app import create_app, started  # noqa: PLC0415
     from quantdesk.api.settings import ApiSettings  # noqa: PLC0415
 
     context = _ctx(ctx)
@@ -1340,7 +1340,7 @@ def serve_command(
         return
     settings = ApiSettings.from_env(context.db, offline=context.offline)
     api = create_app(settings, engine=context.engine)
-    bootstrap.started()
+    started(api)
     uvicorn.run(api, host=host, port=port, log_level="info", proxy_headers=False)
 
 
