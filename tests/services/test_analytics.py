@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import threading
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -18,6 +20,7 @@ from quantdesk.services import analytics, portfolio
 from quantdesk.services.import_file import ImportOptions, import_stream
 from quantdesk.services.portfolio import import_price_stream
 from quantdesk.store.market_data import SqlMarketData
+from quantdesk.store.repositories import LedgerRepository
 from quantdesk.store.unit_of_work import SqlUnitOfWork
 from quantdesk.testing import FakeProvider
 from tests.conftest import clock
@@ -216,6 +219,42 @@ def test_cached_closes_give_the_same_numbers_until_a_close_changes(
     )
     moved = analytics.analyze(ledger, None, OPTIONS, clock=clock, closes_cache=cache)
     assert 1200.0 + 500.0 == moved.frames.values[-1]
+
+
+def test_requests_missing_the_same_closes_together_read_them_once(
+    ledger: SqlUnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker's first requests (or all of them after a new close) miss the same
+    closes at once: one reads them into the cache, the others wait for it."""
+    reads: list[object] = []
+    first_read, release = threading.Event(), threading.Event()
+    read = LedgerRepository.daily_closes
+
+    def slow(self: LedgerRepository, *args: Any, **kwargs: Any) -> Any:
+        reads.append(args[1])
+        if len(reads) == 1:  # the first read, into the cache
+            first_read.set()
+            release.wait(5)
+        return read(self, *args, **kwargs)
+
+    monkeypatch.setattr(LedgerRepository, "daily_closes", slow)
+    cache = analytics.ClosesCache()
+    reports: list[analytics.Report] = []
+
+    def compute() -> None:
+        reports.append(analytics.analyze(ledger, None, OPTIONS, clock=clock, closes_cache=cache))
+
+    threads = [threading.Thread(target=compute) for _ in range(3)]
+    threads[0].start()
+    assert first_read.wait(5)
+    for thread in threads[1:]:
+        thread.start()
+    threading.Timer(0.3, release.set).start()
+    for thread in threads:
+        thread.join(10)
+    assert 3 == len(reports)
+    assert 1 == reads.count(date(1900, 1, 1))  # a cached series: every close of it, once
+    assert reports[0].frames.values.tolist() == reports[2].frames.values.tolist()
 
 
 def test_users_without_closes_of_their_own_share_the_market_closes_and_no_one_gets_another_s(

@@ -17,6 +17,7 @@ benchmark's; everything else is pure computation in :mod:`quantdesk.analytics`.
 from __future__ import annotations
 
 import calendar as calendars
+import threading
 from bisect import bisect_left
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -174,6 +175,17 @@ class ClosesCache(Lru[object]):
 
     def __init__(self, size: int = 256) -> None:
         super().__init__(size)
+        self._guard = threading.Lock()
+        self._loads: dict[tuple[object, ...], threading.Lock] = {}
+
+    def loading(self, token: tuple[object, ...]) -> threading.Lock:
+        """Held while closes under ``token`` are read into the cache: the requests that
+        miss them together (a worker's first ones, or all of them after a new close)
+        read them once, the others waiting for that read rather than repeating it."""
+        with self._guard:
+            if len(self._loads) > 4 * self.size:  # tokens of versions long gone
+                self._loads.clear()
+            return self._loads.setdefault(token, threading.Lock())
 
 
 class BatchReads:
@@ -297,12 +309,21 @@ def _read_closes(
         else:
             missing.append(key)
     if missing:
-        every = store.daily_closes(missing, _EVERY_CLOSE, end)
-        for key in missing:
-            series[key] = _Series.of(every.get(key))
-        if _may_cache(store, token):
-            for key in missing:
-                cache.put((token, ("series", key, end)), series[key])
+        with cache.loading(token):
+            still = []
+            for key in missing:  # read by another request while this one waited
+                found = cache.get((token, ("series", key, end)))
+                if isinstance(found, _Series):
+                    series[key] = found
+                else:
+                    still.append(key)
+            if still:
+                every = store.daily_closes(still, _EVERY_CLOSE, end)
+                for key in still:
+                    series[key] = _Series.of(every.get(key))
+                if _may_cache(store, token):
+                    for key in still:
+                        cache.put((token, ("series", key, end)), series[key])
     out = {}
     for key, one in series.items():
         sliced = one.since(first)
