@@ -286,6 +286,24 @@ class _Series:
         return self.closes.since(at), left_out
 
 
+def _take_cached(
+    cache: ClosesCache,
+    token: tuple[object, ...],
+    keys: Sequence[InstrumentKey],
+    end: date,
+    series: dict[InstrumentKey, _Series],
+) -> list[InstrumentKey]:
+    """Put the cached series of ``keys`` into ``series``; the keys it has none for."""
+    missing = []
+    for key in keys:
+        found = cache.get((token, ("series", key, end)))
+        if isinstance(found, _Series):
+            series[key] = found
+        else:
+            missing.append(key)
+    return missing
+
+
 def _read_closes(
     store: LedgerStore,
     cache: ClosesCache | None,
@@ -301,28 +319,17 @@ def _read_closes(
         stored = store.daily_closes(keys, first, end)
         return {k: (_closes(v), v.left_out) for k, v in stored.items()}
     series: dict[InstrumentKey, _Series] = {}
-    missing: list[InstrumentKey] = []
-    for key in keys:
-        found = cache.get((token, ("series", key, end)))
-        if isinstance(found, _Series):
-            series[key] = found
-        else:
-            missing.append(key)
+    missing = _take_cached(cache, token, keys, end, series)
     if missing:
         with cache.loading(token):
-            still = []
-            for key in missing:  # read by another request while this one waited
-                found = cache.get((token, ("series", key, end)))
-                if isinstance(found, _Series):
-                    series[key] = found
-                else:
-                    still.append(key)
-            if still:
-                every = store.daily_closes(still, _EVERY_CLOSE, end)
-                for key in still:
+            # what another request read while this one waited is taken from the cache
+            missing = _take_cached(cache, token, missing, end, series)
+            if missing:
+                every = store.daily_closes(missing, _EVERY_CLOSE, end)
+                for key in missing:
                     series[key] = _Series.of(every.get(key))
                 if _may_cache(store, token):
-                    for key in still:
+                    for key in missing:
                         cache.put((token, ("series", key, end)), series[key])
     out = {}
     for key, one in series.items():
