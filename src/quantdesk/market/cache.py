@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -546,14 +546,16 @@ def _summarize(symbol: MarketSymbol, errors: list[ProviderError]) -> ProviderErr
 
 
 class LocalLocks:
-    """Named re-entrant-free locks within one process (for the in-process backend)."""
+    """Named re-entrant-free locks within one process (the in-process backend's, the
+    closes cache's loads)."""
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
+        self._locks: dict[Hashable, threading.Lock] = {}
 
     @contextmanager
-    def hold(self, name: str, wait: float) -> Iterator[None]:
+    def hold(self, name: Hashable, wait: float) -> Iterator[None]:
+        """Hold ``name``; wait up to ``wait`` s for it (-1: as long as it takes)."""
         with self._guard:
             lock = self._locks.setdefault(name, threading.Lock())
         if not lock.acquire(timeout=wait):

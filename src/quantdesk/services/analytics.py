@@ -17,9 +17,9 @@ benchmark's; everything else is pure computation in :mod:`quantdesk.analytics`.
 from __future__ import annotations
 
 import calendar as calendars
-import threading
 from bisect import bisect_left
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -51,6 +51,7 @@ from quantdesk.domain.market import DailyCloses, MarketSymbol
 from quantdesk.domain.materialized import StoredState
 from quantdesk.domain.positions import Quote
 from quantdesk.domain.transactions import Transaction
+from quantdesk.market.cache import LocalLocks
 from quantdesk.services.lru import Lru
 from quantdesk.services.portfolio import LedgerCache, load_ledger_at, replayed
 from quantdesk.services.ports import LedgerStore, MarketData, UnitOfWork
@@ -175,17 +176,13 @@ class ClosesCache(Lru[object]):
 
     def __init__(self, size: int = 256) -> None:
         super().__init__(size)
-        self._guard = threading.Lock()
-        self._loads: dict[tuple[object, ...], threading.Lock] = {}
+        self._loads = LocalLocks()
 
-    def loading(self, token: tuple[object, ...]) -> threading.Lock:
+    def loading(self, token: tuple[object, ...]) -> AbstractContextManager[None]:
         """Held while closes under ``token`` are read into the cache: the requests that
         miss them together (a worker's first ones, or all of them after a new close)
         read them once, the others waiting for that read rather than repeating it."""
-        with self._guard:
-            if len(self._loads) > 4 * self.size:  # tokens of versions long gone
-                self._loads.clear()
-            return self._loads.setdefault(token, threading.Lock())
+        return self._loads.hold(token, -1)
 
 
 class BatchReads:
