@@ -227,3 +227,92 @@ def test_users_computed_together_read_the_markets_latest_quotes_once_and_own_clo
     assert [date(2026, 11, 6)] == read  # once, for ann and bob; cy reads her own
     assert alone == {name: m.report.unrealized_gain for name, m in together.items() if m.report}
     assert "300" == together["ann"].payload["unrealized_gain"]
+
+
+def _market_user(engine: Engine, closes: dict[str, list[date]]) -> SqlUnitOfWork:
+    """A user who bought 10 AAPL on 2 November, with the market's closes of ``closes``
+    (AAPL at 100 + the day of the month, SPY at 500 + it)."""
+    _store_market_closes(engine, closes)
+    uow = SqlUnitOfWork(engine, "ann", clock)
+    portfolio.add_account(
+        uow, "Broker", kind="brokerage", institution=None, currency="USD", clock=clock
+    )
+    trades = HEADER + "2026-11-02,buy,AAPL,10,100,0,,stock\n"
+    assert import_stream(
+        uow, io.BytesIO(trades.encode()), "t.csv", ImportOptions("Broker"), clock=clock
+    ).ok
+    return uow
+
+
+def _store_market_closes(engine: Engine, closes: dict[str, list[date]]) -> None:
+    kinds = {"AAPL": (AssetType.STOCK, 100), "SPY": (AssetType.ETF, 500)}
+    for symbol, days in closes.items():
+        kind, base = kinds[symbol]
+        bars = tuple(Bar(d, Decimal(base + d.day)) for d in days)
+        SqlMarketData(engine, clock).store_closes(
+            MarketSymbol(symbol, kind), History(symbol, "USD", "yahoo", bars)
+        )
+
+
+def _history_as_computed(result: object) -> list[tuple[date, float, float]]:
+    report = getattr(result, "report", None)
+    assert report is not None
+    frames = report.frames
+    return [
+        (d, float(v), float(f))
+        for d, v, f in zip(frames.days, frames.values, frames.flows, strict=True)
+    ]
+
+
+NOVEMBER = [date(2026, 11, d) for d in (2, 3, 4, 5)]
+OCTOBER = [date(2026, 10, d) for d in (26, 27, 28, 29, 30)]
+
+
+def test_closes_fetched_from_before_the_ledgers_first_day_leave_its_stored_days(
+    engine: Engine,
+) -> None:
+    """A refresh that fetches a held instrument's closes from before the first close
+    stored (the days a first trade's close is carried from) and the benchmark's from
+    earlier still, with the night's close, rewrites only the night's day: the days from
+    the first trade on are valued at the same closes as before. The metrics are new."""
+    uow = _market_user(engine, {"AAPL": NOVEMBER, "SPY": NOVEMBER})
+    night = datetime(2026, 11, 6, 5, tzinfo=UTC)
+    first = materialized_analytics(uow, None, analytics.Options(), clock=lambda: night)
+    _store_market_closes(
+        engine,
+        {"AAPL": [*OCTOBER, date(2026, 11, 6)], "SPY": [date(2026, 10, 1), *OCTOBER]},
+    )
+    next_night = datetime(2026, 11, 7, 5, tzinfo=UTC)
+    again = materialized_analytics(uow, None, analytics.Options(), clock=lambda: next_night)
+    assert (False, date(2026, 11, 6)) == (again.cached, again.rewritten_from)
+    assert first.payload != again.payload
+    stored = _stored_history(uow)
+    assert _history_as_computed(again) == stored
+    assert (date(2026, 11, 2), 1020.0, 1000.0) == stored[0]
+    assert (date(2026, 11, 6), 1060.0, 0.0) == stored[-1]
+
+
+def test_the_benchmarks_earlier_closes_rewrite_no_stored_day(engine: Engine) -> None:
+    """Closes of a benchmark the ledger does not hold move its metrics, not its values:
+    the recompute keeps every stored day (it rewrites the last one, as a new day does)."""
+    uow = _market_user(engine, {"AAPL": NOVEMBER, "SPY": NOVEMBER[1:]})
+    materialized_analytics(uow, None, analytics.Options(end=date(2026, 11, 5)), clock=clock)
+    _store_market_closes(engine, {"SPY": [*OCTOBER, date(2026, 11, 2)]})
+    again = materialized_analytics(uow, None, analytics.Options(end=date(2026, 11, 5)), clock=clock)
+    assert (False, date(2026, 11, 5)) == (again.cached, again.rewritten_from)
+    assert _history_as_computed(again) == _stored_history(uow)
+
+
+def test_earlier_closes_of_a_day_the_ledger_valued_without_rewrite_it(engine: Engine) -> None:
+    """A close added before the first one stored but on or after the first trade (the
+    trade's day had no close, and was left out) rewrites the history from that day."""
+    uow = _market_user(engine, {"AAPL": NOVEMBER[1:], "SPY": NOVEMBER})
+    first = materialized_analytics(uow, None, analytics.Options(end=date(2026, 11, 5)), clock=clock)
+    assert date(2026, 11, 3) == _stored_history(uow)[0][0]
+    _store_market_closes(engine, {"AAPL": [*OCTOBER, date(2026, 11, 2)]})
+    again = materialized_analytics(uow, None, analytics.Options(end=date(2026, 11, 5)), clock=clock)
+    assert date(2026, 11, 2) == again.rewritten_from
+    stored = _stored_history(uow)
+    assert _history_as_computed(again) == stored
+    assert (date(2026, 11, 2), 1020.0, 1000.0) == stored[0]
+    assert first.payload != again.payload

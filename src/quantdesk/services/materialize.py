@@ -73,11 +73,9 @@ def scope_key(options: Options, calendar: str) -> str:
     return f"{options.account or '*'}|{options.asset_class or '*'}|{calendar}"
 
 
-def _inputs(
-    store: LedgerStore, bench: InstrumentKey, known: StoredState | None
-) -> list[InstrumentKey]:
-    """The instruments whose market closes the analytics read: the ledger's (cash aside),
-    the FX pairs of its currencies, and the benchmark."""
+def _valued(store: LedgerStore, known: StoredState | None) -> list[InstrumentKey]:
+    """The instruments whose market closes value the ledger: its own (cash aside) and the
+    FX pairs of its currencies (the analytics also read the benchmark's)."""
     if known is not None:  # read with the batch
         keys, currencies = list(known.held), set(known.currencies)
     else:
@@ -88,7 +86,7 @@ def _inputs(
         InstrumentKey(f"{c}{BASE_CURRENCY}", AssetType.CASH)
         for c in sorted(currencies - {BASE_CURRENCY})
     ]
-    return keys if bench in keys else [*keys, bench]
+    return keys
 
 
 class MarketStatsCache(Lru[object]):
@@ -147,30 +145,51 @@ class _MarketFacts:
         )
 
 
-def _price_change_day(
-    facts: _MarketFacts, before: dict[str, list[Any]], now: dict[str, list[Any]]
-) -> date | None:
-    """The earliest day whose market closes changed between two price fingerprints."""
-    earliest: date | None = None
+#: Days whose values a change of closes may have moved: from the first, up to (not
+#: including) the second; None: on to the last day.
+Span = tuple[date, date | None]
+
+
+def _price_changes(
+    facts: _MarketFacts,
+    before: dict[str, list[Any]],
+    now: dict[str, list[Any]],
+    *,
+    metrics_only: str | None = None,
+) -> list[Span]:
+    """The days whose values the market closes added between two price fingerprints may
+    have moved, per instrument. A day's value reads the latest close on or before it
+    (stored closes are only ever added, never changed), so closes added before an
+    instrument's first one move only the days before it, and closes added after its
+    last one only the days after. ``metrics_only``: the benchmark's fingerprint name
+    when the ledger does not hold it: its closes move the metrics, not the values."""
+    spans: list[Span] = []
     for name in set(before) | set(now):
         old, new = before.get(name), now.get(name)
-        if old == new:
+        if old == new or name == metrics_only:
             continue
         if old is None or new is None:  # closes of a symbol appeared (or went): all of them
             present = new if new is not None else old
             assert present is not None
-            day = date.fromisoformat(str(present[1]))
-        else:
-            kind, symbol = name.split(":", 1)
-            old_last = date.fromisoformat(str(old[2]))
-            appended = facts.through(InstrumentKey(symbol, AssetType(kind)), old_last)
-            day = (
-                date.fromordinal(old_last.toordinal() + 1)
-                if appended == old[0] and str(new[1]) == str(old[1])
-                else date.fromisoformat(str(new[1]))
-            )
-        earliest = day if earliest is None else min(earliest, day)
-    return earliest
+            spans.append((date.fromisoformat(str(present[1])), None))
+            continue
+        kind, symbol = name.split(":", 1)
+        key = InstrumentKey(symbol, AssetType(kind))
+        old_first, old_last = date.fromisoformat(str(old[1])), date.fromisoformat(str(old[2]))
+        new_first = date.fromisoformat(str(new[1]))
+        earlier = (
+            facts.through(key, date.fromordinal(old_first.toordinal() - 1))
+            if new_first < old_first
+            else 0
+        )
+        through_last = facts.through(key, old_last)
+        if earlier:
+            spans.append((new_first, old_first))
+        if through_last - earlier != old[0]:  # added between the first and the last
+            spans.append((old_first, None))
+        elif int(new[0]) > through_last:
+            spans.append((date.fromordinal(old_last.toordinal() + 1), None))
+    return spans
 
 
 @dataclass(frozen=True)
@@ -267,7 +286,7 @@ def prepare_analytics(
             was = (revision, int(stored["price_revision"]), own_closes)
             found = Materialized(stored["payload"], True, 0, None, None, was, stale=True)
             return Prepared(found, None)
-        changed: list[date] = []
+        changed: list[Span] = []
         bench = (
             batch.benchmark(store, options.benchmark)
             if batch is not None
@@ -277,13 +296,13 @@ def prepare_analytics(
             stats = stored["price_stats"]  # no market close changed since
         else:
             facts = _MarketFacts(store, stats_cache, price_revision)
-            stats = facts.stats(_inputs(store, bench, known))
+            valued = _valued(store, known)
+            stats = facts.stats([*valued, bench])
             if stored is not None:
-                day = _price_change_day(facts, stored["price_stats"], stats)
-                if day is not None:
-                    changed.append(day)
+                unheld = None if bench in valued else _stat_name(bench)
+                changed += _price_changes(facts, stored["price_stats"], stats, metrics_only=unheld)
         if stored is not None and changed_since is not None:
-            changed.append(changed_since)
+            changed.append((changed_since, None))
         ledgers = batch.ledgers if batch is not None and known is not None else ledger_cache
         report = analyze_store(  # in the same read: the inputs are those just fingerprinted
             store,
@@ -299,8 +318,9 @@ def prepare_analytics(
         )
     payload = analytics_json(report, explain=explain)
     start = report.frames.days[0]
-    if changed:
-        rewrite_from = max(start, min(changed))
+    moved = [first for first, until in changed if until is None or until > start]
+    if moved:
+        rewrite_from = max(start, min(moved))
     elif stored is not None:  # only the day moved on: the days already stored stand
         rewrite_from = max(start, date.fromisoformat(str(stored["payload"]["end"])))
     else:
