@@ -5,6 +5,7 @@ the last synced day, holdings compared, and Plaid's errors in plain words."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ from sqlalchemy import Engine, text
 
 from quantdesk.domain.errors import InvalidInput
 from quantdesk.services import connection_sync, connections, portfolio
+from quantdesk.services.import_file import ImportOptions, import_stream
 from quantdesk.store.unit_of_work import SqlUnitOfWork
 from quantdesk.store.vault import Vault, new_key
 from tests.conftest import clock
@@ -71,6 +73,36 @@ def test_a_linked_brokerage_syncs_its_investments_once_and_then_from_the_last_da
     again = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert 1 == again.added["investments"] and 1 == again.duplicates["investments"]
     assert "2026-04-01" == plaid.asked[0][0]  # from the last synced day, inclusive
+
+
+BROKER_EXPORT = """date,type,symbol,quantity,price,fees,amount,asset_type
+2026-01-05,deposit,,,,,10000,
+2026-01-06,buy,VTI,10,250,1,,etf
+2026-03-20,dividend,VTI,,,,35.5,etf
+2026-04-01,sell,AAPL,2,200,0,,stock
+2026-05-04,buy,VTI,1,260,0,,etf
+"""
+
+
+def test_the_brokerage_s_own_export_imported_after_a_sync_adds_only_the_later_days(
+    uow: SqlUnitOfWork, plaid: Plaid
+) -> None:
+    """The brokerage's export shares no ids with Plaid: its rows of the days the sync
+    recorded are skipped (each kind of entry over its own stretch), a later buy is added,
+    and the units are those of the sync plus that buy."""
+    box = Vault.from_keys(new_key())
+    connection = _link(uow, box)
+    assert connection_sync.sync_connection(uow, box, connection, clock=clock).error is None
+    imported = import_stream(
+        uow, io.BytesIO(BROKER_EXPORT.encode()), "ira.csv", ImportOptions("IRA"), clock=clock
+    )
+    assert imported.ok and 1 == imported.added, imported.issues
+    assert {2, 3, 4, 5} == {n for lines in imported.notices.skipped.values() for n in lines}
+    units = {
+        p.instrument.symbol: p.quantity
+        for p in portfolio.current_positions(uow, account="IRA", as_of=clock().date())
+    }
+    assert {"VTI": Decimal(11), "AAPL": Decimal(3), "USD": Decimal("6774.5")} == units
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,13 @@ stores nothing, and the next resumes from the last good point. (One transaction,
 one per stream: a coin withdrawn must find the trade that bought it, whichever stream
 it came in.) Entries go through the import pipeline
 (services/import_file.import_parsed), so a trade also imported from the exchange's CSV
-export is not counted twice; and a stream's first sync starts after the account's
-latest entry of that stream imported from a file (Binance's exports carry no trade
-ids to recognize). Then the exchange's balances are compared with the units the ledger
-holds in the account, and any difference is reported.
+export with the same id is not counted twice. Exports do not always carry the API's ids
+(Binance's carry none), so each kind of entry is also taken from one kind of source
+over a stretch of time (services/source_spans.py): a stream's first sync starts after
+the account's latest entry of its kinds imported from a file, and a record of a kind
+within the stretch files recorded is already in the ledger (a file imported after a
+sync is held to the same rule). Then the exchange's balances are compared with the
+units the ledger holds in the account, and any difference is reported.
 
 Credentials are kept encrypted (a :class:`SecretBox`: store/vault.py) and are never
 returned, logged or put in an error.
@@ -32,8 +35,6 @@ from quantdesk.connectors.binance_session import BinanceSession
 from quantdesk.connectors.ccxt_client import ExchangeSession
 from quantdesk.connectors.coinbase_session import CoinbaseSession
 from quantdesk.connectors.session import Batch, ConnectorError
-from quantdesk.domain.transactions import Origin
-from quantdesk.domain.transactions import TransactionType as T
 from quantdesk.importers.base import Issues, Notices, ParsedTransaction
 from quantdesk.importers.ccxt_entries import trade_entries, transfer_entries
 from quantdesk.importers.coinbase_api import transaction_entries
@@ -49,6 +50,8 @@ from quantdesk.services.connections import (
     view,
 )
 from quantdesk.services.import_file import import_parsed
+from quantdesk.services.ports import LedgerStore
+from quantdesk.services.source_spans import KINDS, Stretch, recorded_by, recorded_elsewhere
 
 
 class SessionLike(Protocol):
@@ -157,10 +160,19 @@ def sync_connection(
             report.notes += _notes(stream, notices)
         duplicates: list[int] = []
         with uow() as store:  # everything read and each stream's new starting point, or nothing
-            if entries or issues:
+            store.lock()  # no file import in between: it would change what files recorded
+            files = _from_files(store, record.account)
+            kept, from_files = [], []
+            for entry in entries:
+                held = recorded_by(files, entry.transaction)
+                if held is None:
+                    kept.append(entry)
+                else:
+                    from_files.append((entry.line, held))
+            if kept or issues:
                 done = import_parsed(
                     store,
-                    sorted(entries, key=lambda e: e.transaction.traded_at),
+                    sorted(kept, key=lambda e: e.transaction.traded_at),
                     source=f"{record.provider} API",
                     fmt=f"{record.provider}-api",
                     account=record.account,
@@ -174,7 +186,13 @@ def sync_connection(
                 duplicates = done.duplicate_lines
             for stream, batch in read:
                 lines = spans[stream]
-                report.duplicates[stream] = sum(1 for n in duplicates if n in lines)
+                recorded = [(n, why) for n, why in from_files if n in lines]
+                if recorded:
+                    report.notes.append(
+                        f"{stream}: {len(recorded)} already in the ledger:"
+                        f" {recorded[0][1].reason} (records {_lines([n for n, _ in recorded])})"
+                    )
+                report.duplicates[stream] = len(recorded) + sum(1 for n in duplicates if n in lines)
                 found = sum(1 for e in entries if e.line in lines)
                 report.added[stream] = found - report.duplicates[stream]
                 cursor[stream] = batch.resume
@@ -193,30 +211,34 @@ def sync_connection(
     return report
 
 
-#: The entries of each stream: where the account holds such entries imported from a
-#: file, a stream's first sync starts after the latest (an exchange's export and its API
-#: do not always share ids: Binance's exports have none).
-STREAM_TYPES = {
-    "trades": frozenset({T.BUY, T.SELL, T.CONVERSION}),
-    "deposits": frozenset({T.DEPOSIT, T.TRANSFER_IN}),
-    "withdrawals": frozenset({T.WITHDRAWAL, T.TRANSFER_OUT}),
-    "investments": frozenset(T),
-    "transactions": frozenset(T),
+#: The kinds of entries of each stream (services/source_spans.py): a stream's first sync
+#: starts after the latest of them imported from a file into the account.
+ALL_KINDS = frozenset({*KINDS, "other"})
+STREAM_KINDS = {
+    "trades": frozenset({"trades"}),
+    "deposits": frozenset({"deposits"}),
+    "withdrawals": frozenset({"withdrawals"}),
+    "investments": ALL_KINDS,
+    "transactions": ALL_KINDS,
 }
 
 
+def _from_files(store: LedgerStore, account: str) -> dict[str, Stretch]:
+    """Per kind of entries, the stretch files recorded in ``account``."""
+    target = store.account(account)
+    assert target.id is not None  # a stored account
+    return recorded_elsewhere(store.import_spans(target.id), syncing=True)
+
+
 def _imported_through(uow: ConnectedUnitOfWork, account: str) -> dict[str, datetime]:
-    """The latest imported entry of each stream's kinds in ``account``."""
+    """The latest entry of each stream's kinds imported from a file into ``account``."""
     with uow(commit=False) as store:
-        target = store.account(account)
-        entries = store.ledger(account_id=target.id)
+        files = _from_files(store, account)
     found: dict[str, datetime] = {}
-    for entry in entries:
-        if entry.origin is not Origin.IMPORT:
-            continue
-        for stream, kinds in STREAM_TYPES.items():
-            if entry.type in kinds and (stream not in found or entry.traded_at > found[stream]):
-                found[stream] = entry.traded_at
+    for stream, kinds in STREAM_KINDS.items():
+        lasts = [stretch.last for kind, stretch in files.items() if kind in kinds]
+        if lasts:
+            found[stream] = max(lasts)
     return found
 
 

@@ -45,6 +45,7 @@ from quantdesk.services.import_report import ImportReport
 from quantdesk.services.ports import LedgerStore, NewRow, UnitOfWork
 from quantdesk.services.resolve import AccountResolver, InstrumentResolver
 from quantdesk.services.snapshot import reconcile_snapshot
+from quantdesk.services.source_spans import Stretch, is_sync, recorded_by, recorded_elsewhere
 
 CHUNK = 5_000
 #: quantdesk's own formats: an account they name must exist.
@@ -286,6 +287,9 @@ class _TradesImport:
         self.occurrences: dict[int, int] = {}
         #: Whether each account had entries before this import (asked before its first insert).
         self.had_entries: dict[int, bool] = {}
+        #: Per account, what a connection's sync recorded (a file's import skips it).
+        self.synced: dict[int, dict[str, Stretch]] = {}
+        self.skipped: set[tuple[int | None, str]] = set()
 
     def run(self, rows: Iterator[ParsedTransaction], in_memory_limit: int) -> int:
         try:
@@ -302,7 +306,7 @@ class _TradesImport:
             if self.issues:
                 kept = None
                 continue  # keep reading to report every bad row; nothing will be stored
-            fresh = self._drop_duplicates(staged)
+            fresh = self._drop_synced(self._drop_duplicates(staged))
             room = PREVIEW - len(self.report.preview)
             self.report.preview.extend(t for _, _, t in fresh[: max(room, 0)])
             added += self.store.add_transactions(fresh, self.now, import_id=self.import_id)
@@ -423,6 +427,29 @@ class _TradesImport:
             if (row[0], row[2].fingerprint or "") in existing
         ]
         return fresh
+
+    def _drop_synced(self, staged: list[NewRow]) -> list[NewRow]:
+        """A file's rows of a stretch a connection's sync recorded in the account are the
+        sync's entries again (an export need not share the API's ids): skipped, and said
+        so (services/source_spans.py). A sync's own entries are sorted out before."""
+        if is_sync(self.report.format):
+            return staged
+        kept = []
+        for row in staged:
+            account_id, _, entry = row
+            if not self.had_entries.get(account_id):
+                kept.append(row)
+                continue
+            if account_id not in self.synced:
+                spans = self.store.import_spans(account_id)
+                self.synced[account_id] = recorded_elsewhere(spans, syncing=False)
+            found = recorded_by(self.synced[account_id], entry)
+            if found is None:
+                kept.append(row)
+            elif (entry.source_line, found.reason) not in self.skipped:  # a row's legs: once
+                self.skipped.add((entry.source_line, found.reason))
+                self.report.notices.skip(entry.source_line or 0, found.reason)
+        return kept
 
     def _record_unknown_basis(self, shortfalls: list[Shortfall]) -> int:
         """Record each shortfall as an opening of unknown basis just before its entry."""

@@ -195,6 +195,21 @@ _ANY_ENTRY_OF_ACCOUNT = (
     .where(transactions.c.account_id == bindparam("account_id"), transactions.c.user_id == _USER)
     .limit(1)
 )
+_IMPORT_SPANS = (
+    select(
+        imports.c.format,
+        transactions.c.type,
+        func.min(transactions.c.traded_at),
+        func.max(transactions.c.traded_at),
+    )
+    .join(imports, imports.c.id == transactions.c.import_id)
+    .where(
+        transactions.c.account_id == bindparam("account_id"),
+        transactions.c.user_id == _USER,
+        transactions.c.origin == Origin.IMPORT.value,
+    )
+    .group_by(imports.c.format, transactions.c.type)
+)
 _MAX_TRANSACTION_ID = select(func.coalesce(func.max(transactions.c.id), 0))
 _LEDGER_FIRST_DAY = select(func.min(transactions.c.trade_date)).where(
     transactions.c.user_id == _USER
@@ -673,6 +688,15 @@ class LedgerRepository:
             _ANY_ENTRY_OF_ACCOUNT, {"user_id": self.user_id, "account_id": account_id}
         ).first()
         return found is not None
+
+    def import_spans(self, account_id: int) -> list[tuple[str, str, datetime, datetime]]:
+        """Per import format and entry type, the first and the last moment of the
+        account's imported entries (which stretch files, and which a connection's sync,
+        recorded: services/source_spans.py)."""
+        rows = self.conn.execute(
+            _IMPORT_SPANS, {"user_id": self.user_id, "account_id": account_id}
+        ).all()
+        return [(str(fmt), str(kind), first, last) for fmt, kind, first, last in rows]
 
     def latest_transaction_ids(self, count: int) -> list[int]:
         """The ids of this user's ``count`` newest entries, oldest first."""
