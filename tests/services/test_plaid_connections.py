@@ -87,9 +87,9 @@ BROKER_EXPORT = """date,type,symbol,quantity,price,fees,amount,asset_type
 def test_the_brokerage_s_own_export_imported_after_a_sync_adds_only_the_later_days(
     uow: SqlUnitOfWork, plaid: Plaid
 ) -> None:
-    """The brokerage's export shares no ids with Plaid: its rows of the days the sync
-    recorded are skipped (each kind of entry over its own stretch), a later buy is added,
-    and the units are those of the sync plus that buy."""
+    """The brokerage's export shares no ids with Plaid: its date-only rows that match a
+    synced entry's kind, instrument, currency and day are duplicates, a later buy is
+    added, and the units are those of the sync plus that buy."""
     box = Vault.from_keys(new_key())
     connection = _link(uow, box)
     assert connection_sync.sync_connection(uow, box, connection, clock=clock).error is None
@@ -97,7 +97,7 @@ def test_the_brokerage_s_own_export_imported_after_a_sync_adds_only_the_later_da
         uow, io.BytesIO(BROKER_EXPORT.encode()), "ira.csv", ImportOptions("IRA"), clock=clock
     )
     assert imported.ok and 1 == imported.added, imported.issues
-    assert {2, 3, 4, 5} == {n for lines in imported.notices.skipped.values() for n in lines}
+    assert [2, 3, 4, 5] == imported.other_source_lines
     units = {
         p.instrument.symbol: p.quantity
         for p in portfolio.current_positions(uow, account="IRA", as_of=clock().date())

@@ -354,7 +354,8 @@ def import_command(
     out.print(
         f"{file.name} ({report.format}): {report.rows} rows; {verb} {report.added} transactions"
         f"{f' ({report.adjustments} adjustments)' if report.adjustments else ''}; "
-        f"{report.duplicates} already in the ledger."
+        f"{report.duplicates} already in the ledger"
+        f"{_from_other_source(report)}."
     )
     if report.openings_removed:
         out.print(
@@ -380,6 +381,13 @@ def import_command(
         for t in report.preview:
             table.add_row(*_entry_cells(t)[1:])
         out.print(table)
+
+
+def _from_other_source(report: ImportReport) -> str:
+    """How many of the duplicates the account's connection synced (no id in common)."""
+    if not report.other_source_lines:
+        return ""
+    return f" ({len(report.other_source_lines)} of them synced by the account's connection)"
 
 
 def _print_detection(report: ImportReport) -> None:

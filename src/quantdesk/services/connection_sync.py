@@ -10,12 +10,12 @@ one per stream: a coin withdrawn must find the trade that bought it, whichever s
 it came in.) Entries go through the import pipeline
 (services/import_file.import_parsed), so a trade also imported from the exchange's CSV
 export with the same id is not counted twice. Exports do not always carry the API's ids
-(Binance's carry none), so each kind of entry is also taken from one kind of source
-over a stretch of time (services/source_spans.py): a stream's first sync starts after
-the account's latest entry of its kinds imported from a file, and a record of a kind
-within the stretch files recorded is already in the ledger (a file imported after a
-sync is held to the same rule). Then the exchange's balances are compared with the
-units the ledger holds in the account, and any difference is reported.
+(Binance's carry none): a stream's first sync starts after the account's latest entry
+of its kinds imported from a file, and a record that matches an entry imported from a
+file (same kind, instrument, currency and second: services/other_source.py) is already
+in the ledger; a file imported after a sync is held to the same rule. Then the
+exchange's balances are compared with the units the ledger holds in the account, and
+any difference is reported.
 
 Credentials are kept encrypted (a :class:`SecretBox`: store/vault.py) and are never
 returned, logged or put in an error.
@@ -35,6 +35,7 @@ from quantdesk.connectors.binance_session import BinanceSession
 from quantdesk.connectors.ccxt_client import ExchangeSession
 from quantdesk.connectors.coinbase_session import CoinbaseSession
 from quantdesk.connectors.session import Batch, ConnectorError
+from quantdesk.domain.transactions import TransactionType as T
 from quantdesk.importers.base import Issues, Notices, ParsedTransaction
 from quantdesk.importers.ccxt_entries import trade_entries, transfer_entries
 from quantdesk.importers.coinbase_api import transaction_entries
@@ -50,8 +51,7 @@ from quantdesk.services.connections import (
     view,
 )
 from quantdesk.services.import_file import import_parsed
-from quantdesk.services.ports import LedgerStore
-from quantdesk.services.source_spans import KINDS, Stretch, recorded_by, recorded_elsewhere
+from quantdesk.services.other_source import KINDS, is_sync, kind_of
 
 
 class SessionLike(Protocol):
@@ -159,20 +159,12 @@ def sync_connection(
             first += len(batch.records)
             report.notes += _notes(stream, notices)
         duplicates: list[int] = []
+        from_files: list[int] = []
         with uow() as store:  # everything read and each stream's new starting point, or nothing
-            store.lock()  # no file import in between: it would change what files recorded
-            files = _from_files(store, record.account)
-            kept, from_files = [], []
-            for entry in entries:
-                held = recorded_by(files, entry.transaction)
-                if held is None:
-                    kept.append(entry)
-                else:
-                    from_files.append((entry.line, held))
-            if kept or issues:
+            if entries or issues:
                 done = import_parsed(
                     store,
-                    sorted(kept, key=lambda e: e.transaction.traded_at),
+                    sorted(entries, key=lambda e: e.transaction.traded_at),
                     source=f"{record.provider} API",
                     fmt=f"{record.provider}-api",
                     account=record.account,
@@ -183,16 +175,16 @@ def sync_connection(
                 if issues:
                     reasons = "; ".join(i.reason for i in done.issues[:3])
                     raise ConnectorError("exchange", f"the ledger cannot record ({reasons})")
-                duplicates = done.duplicate_lines
+                duplicates, from_files = done.duplicate_lines, done.other_source_lines
             for stream, batch in read:
                 lines = spans[stream]
-                recorded = [(n, why) for n, why in from_files if n in lines]
+                recorded = sorted({n for n in from_files if n in lines})
                 if recorded:
                     report.notes.append(
-                        f"{stream}: {len(recorded)} already in the ledger:"
-                        f" {recorded[0][1].reason} (records {_lines([n for n, _ in recorded])})"
+                        f"{stream}: already in the ledger from files imported into the account,"
+                        f" with no id in common (records {_lines(recorded)})"
                     )
-                report.duplicates[stream] = len(recorded) + sum(1 for n in duplicates if n in lines)
+                report.duplicates[stream] = sum(1 for n in duplicates if n in lines)
                 found = sum(1 for e in entries if e.line in lines)
                 report.added[stream] = found - report.duplicates[stream]
                 cursor[stream] = batch.resume
@@ -211,8 +203,8 @@ def sync_connection(
     return report
 
 
-#: The kinds of entries of each stream (services/source_spans.py): a stream's first sync
-#: starts after the latest of them imported from a file into the account.
+#: The kinds of entries of each stream (services/other_source.py): where the account
+#: holds such entries imported from a file, a stream's first sync starts after the latest.
 ALL_KINDS = frozenset({*KINDS, "other"})
 STREAM_KINDS = {
     "trades": frozenset({"trades"}),
@@ -223,22 +215,19 @@ STREAM_KINDS = {
 }
 
 
-def _from_files(store: LedgerStore, account: str) -> dict[str, Stretch]:
-    """Per kind of entries, the stretch files recorded in ``account``."""
-    target = store.account(account)
-    assert target.id is not None  # a stored account
-    return recorded_elsewhere(store.import_spans(target.id), syncing=True)
-
-
 def _imported_through(uow: ConnectedUnitOfWork, account: str) -> dict[str, datetime]:
     """The latest entry of each stream's kinds imported from a file into ``account``."""
     with uow(commit=False) as store:
-        files = _from_files(store, account)
+        target = store.account(account)
+        assert target.id is not None  # a stored account
+        spans = store.import_spans(target.id)
     found: dict[str, datetime] = {}
-    for stream, kinds in STREAM_KINDS.items():
-        lasts = [stretch.last for kind, stretch in files.items() if kind in kinds]
-        if lasts:
-            found[stream] = max(lasts)
+    for fmt, entry_type, _, last in spans:
+        if is_sync(fmt):
+            continue
+        for stream, kinds in STREAM_KINDS.items():
+            if kind_of(T(entry_type)) in kinds and (stream not in found or last > found[stream]):
+                found[stream] = last
     return found
 
 

@@ -18,7 +18,7 @@ import hashlib
 import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import islice
 from pathlib import Path
 from typing import IO
@@ -42,10 +42,10 @@ from quantdesk.importers.generic import (
 from quantdesk.importers.table import LEG, ParseContext, Records
 from quantdesk.services.bulk import cyclic_gc_paused
 from quantdesk.services.import_report import ImportReport
+from quantdesk.services.other_source import RecordedElsewhere, is_sync
 from quantdesk.services.ports import LedgerStore, NewRow, UnitOfWork
 from quantdesk.services.resolve import AccountResolver, InstrumentResolver
 from quantdesk.services.snapshot import reconcile_snapshot
-from quantdesk.services.source_spans import Stretch, is_sync, recorded_by, recorded_elsewhere
 
 CHUNK = 5_000
 #: quantdesk's own formats: an account they name must exist.
@@ -287,9 +287,6 @@ class _TradesImport:
         self.occurrences: dict[int, int] = {}
         #: Whether each account had entries before this import (asked before its first insert).
         self.had_entries: dict[int, bool] = {}
-        #: Per account, what a connection's sync recorded (a file's import skips it).
-        self.synced: dict[int, dict[str, Stretch]] = {}
-        self.skipped: set[tuple[int | None, str]] = set()
 
     def run(self, rows: Iterator[ParsedTransaction], in_memory_limit: int) -> int:
         try:
@@ -306,7 +303,7 @@ class _TradesImport:
             if self.issues:
                 kept = None
                 continue  # keep reading to report every bad row; nothing will be stored
-            fresh = self._drop_synced(self._drop_duplicates(staged))
+            fresh = self._drop_recorded_elsewhere(self._drop_duplicates(staged))
             room = PREVIEW - len(self.report.preview)
             self.report.preview.extend(t for _, _, t in fresh[: max(room, 0)])
             added += self.store.add_transactions(fresh, self.now, import_id=self.import_id)
@@ -428,28 +425,35 @@ class _TradesImport:
         ]
         return fresh
 
-    def _drop_synced(self, staged: list[NewRow]) -> list[NewRow]:
-        """A file's rows of a stretch a connection's sync recorded in the account are the
-        sync's entries again (an export need not share the API's ids): skipped, and said
-        so (services/source_spans.py). A sync's own entries are sorted out before."""
-        if is_sync(self.report.format):
-            return staged
-        kept = []
+    def _drop_recorded_elsewhere(self, staged: list[NewRow]) -> list[NewRow]:
+        """Drop, as duplicates, the rows the account's other kind of source recorded
+        without an id in common: a connection's sync for a file's rows, files for a
+        sync's (services/other_source.py)."""
+        by_account: dict[int, list[NewRow]] = {}
         for row in staged:
-            account_id, _, entry = row
-            if not self.had_entries.get(account_id):
-                kept.append(row)
-                continue
-            if account_id not in self.synced:
-                spans = self.store.import_spans(account_id)
-                self.synced[account_id] = recorded_elsewhere(spans, syncing=False)
-            found = recorded_by(self.synced[account_id], entry)
-            if found is None:
-                kept.append(row)
-            elif (entry.source_line, found.reason) not in self.skipped:  # a row's legs: once
-                self.skipped.add((entry.source_line, found.reason))
-                self.report.notices.skip(entry.source_line or 0, found.reason)
-        return kept
+            if self.had_entries.get(row[0]):
+                by_account.setdefault(row[0], []).append(row)
+        if not by_account:
+            return staged
+        dropped: dict[int, int] = {}  # id(row): its line
+        synced = not is_sync(self.report.format)  # whose entries these rows may repeat
+        for account_id, rows in by_account.items():
+            moments = [entry.traded_at for _, _, entry in rows]
+            elsewhere = RecordedElsewhere(
+                self.store.recorded_entries(
+                    account_id,
+                    synced=synced,
+                    since=min(moments) - timedelta(days=1),
+                    until=max(moments) + timedelta(days=1),
+                )
+            )
+            for row in rows:
+                if elsewhere.holds(row[1], row[2]):
+                    dropped[id(row)] = row[2].source_line or 0
+        self.report.duplicates += len(dropped)
+        self.report.duplicate_lines += dropped.values()
+        self.report.other_source_lines += dropped.values()
+        return [row for row in staged if id(row) not in dropped]
 
     def _record_unknown_basis(self, shortfalls: list[Shortfall]) -> int:
         """Record each shortfall as an opening of unknown basis just before its entry."""

@@ -56,6 +56,7 @@ def import_json(r: ImportReport) -> dict[str, Any]:
         "rows": r.rows,
         "added": r.added,
         "duplicates": r.duplicates,
+        "duplicates_from_other_source": len(r.other_source_lines),
         "adjustments": r.adjustments,
         "openings_removed": r.openings_removed,
         "completed_openings_removed": [transaction_json(t) for t in r.completed_openings_removed],

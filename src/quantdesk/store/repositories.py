@@ -210,6 +210,23 @@ _IMPORT_SPANS = (
     )
     .group_by(imports.c.format, transactions.c.type)
 )
+_RECORDED_ENTRIES = (
+    select(
+        transactions.c.type,
+        transactions.c.instrument_id,
+        transactions.c.currency,
+        transactions.c.traded_at,
+        transactions.c.timed,
+    )
+    .join(imports, imports.c.id == transactions.c.import_id)
+    .where(
+        transactions.c.account_id == bindparam("account_id"),
+        transactions.c.user_id == _USER,
+        transactions.c.origin == Origin.IMPORT.value,
+        transactions.c.traded_at >= bindparam("since", type_=transactions.c.traded_at.type),
+        transactions.c.traded_at <= bindparam("until", type_=transactions.c.traded_at.type),
+    )
+)
 _MAX_TRANSACTION_ID = select(func.coalesce(func.max(transactions.c.id), 0))
 _LEDGER_FIRST_DAY = select(func.min(transactions.c.trade_date)).where(
     transactions.c.user_id == _USER
@@ -697,6 +714,19 @@ class LedgerRepository:
             _IMPORT_SPANS, {"user_id": self.user_id, "account_id": account_id}
         ).all()
         return [(str(fmt), str(kind), first, last) for fmt, kind, first, last in rows]
+
+    def recorded_entries(
+        self, account_id: int, *, synced: bool, since: datetime, until: datetime
+    ) -> list[tuple[str, int | None, str, datetime, bool]]:
+        """The account's entries imported by a connection's sync (``synced``) or from
+        files, traded from ``since`` to ``until``: type, instrument id, currency, moment
+        and whether it had a time of day (services/other_source.py matches them)."""
+        from_sync = imports.c.format.like("%-api")
+        rows = self.conn.execute(
+            _RECORDED_ENTRIES.where(from_sync if synced else ~from_sync),
+            {"user_id": self.user_id, "account_id": account_id, "since": since, "until": until},
+        ).all()
+        return [(str(t), i, str(c), at, bool(timed)) for t, i, c, at, timed in rows]
 
     def latest_transaction_ids(self, count: int) -> list[int]:
         """The ids of this user's ``count`` newest entries, oldest first."""

@@ -3,7 +3,7 @@ import { ApiError } from "../../api/client";
 import { confidenceText, formatColumns, importSummary, linesText, readUploadFailure, type ImportReport } from "./upload";
 
 const report = {
-  file: "bad.csv", format: "generic-trades", rows: 3, added: 0, duplicates: 0, adjustments: 0, dry_run: true,
+  file: "bad.csv", format: "generic-trades", rows: 3, added: 0, duplicates: 0, duplicates_from_other_source: 0, adjustments: 0, dry_run: true,
   issue_count: 2, issues: [], preview: [], confidence: 1, encoding: "utf-8", skipped: [], to_resolve: [],
 } as unknown as ImportReport;
 
@@ -44,6 +44,9 @@ describe("the words of a report", () => {
   it("says what an import added or would add", () => {
     expect(importSummary({ ...report, dry_run: false, added: 2, duplicates: 1 })).toBe("Added 2, duplicates 1.");
     expect(importSummary({ ...report, added: 2 })).toBe("Would add 2, duplicates 0.");
+    expect(importSummary({ ...report, dry_run: false, duplicates: 3, duplicates_from_other_source: 2 })).toBe(
+      "Added 0, duplicates 3 (2 synced by the account's connection).",
+    );
   });
   it("shows confidence as a percentage and lists lines briefly", () => {
     expect(confidenceText(0.875)).toBe("88%");

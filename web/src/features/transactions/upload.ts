@@ -12,6 +12,8 @@ export interface ImportReport {
   rows: number;
   added: number;
   duplicates: number;
+  /** Of the duplicates, rows the account's connection synced (no id in common). */
+  duplicates_from_other_source: number;
   adjustments: number;
   openings_removed: number;
   completed_openings_removed: Transaction[];
@@ -87,6 +89,9 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 export function importSummary(report: ImportReport): string {
   const verb = report.dry_run ? "Would add" : "Added";
   let text = `${verb} ${report.added}, duplicates ${report.duplicates}`;
+  if (report.duplicates_from_other_source) {
+    text += ` (${report.duplicates_from_other_source} synced by the account's connection)`;
+  }
   if (report.adjustments) text += `, adjustments ${report.adjustments}`;
   return `${text}.`;
 }
