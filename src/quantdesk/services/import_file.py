@@ -287,6 +287,8 @@ class _TradesImport:
         self.occurrences: dict[int, int] = {}
         #: Whether each account had entries before this import (asked before its first insert).
         self.had_entries: dict[int, bool] = {}
+        #: Whether each account holds entries of the other kind of source than this import.
+        self.other_source: dict[int, bool] = {}
 
     def run(self, rows: Iterator[ParsedTransaction], in_memory_limit: int) -> int:
         try:
@@ -429,14 +431,14 @@ class _TradesImport:
         """Drop, as duplicates, the rows the account's other kind of source recorded
         without an id in common: a connection's sync for a file's rows, files for a
         sync's (services/other_source.py)."""
+        synced = not is_sync(self.report.format)  # whose entries these rows may repeat
         by_account: dict[int, list[NewRow]] = {}
         for row in staged:
-            if self.had_entries.get(row[0]):
+            if self.had_entries.get(row[0]) and self._other_source_in(row[0], synced=synced):
                 by_account.setdefault(row[0], []).append(row)
         if not by_account:
             return staged
         dropped: dict[int, int] = {}  # id(row): its line
-        synced = not is_sync(self.report.format)  # whose entries these rows may repeat
         for account_id, rows in by_account.items():
             moments = [entry.traded_at for _, _, entry in rows]
             elsewhere = RecordedElsewhere(
@@ -454,6 +456,14 @@ class _TradesImport:
         self.report.duplicate_lines += dropped.values()
         self.report.other_source_lines += dropped.values()
         return [row for row in staged if id(row) not in dropped]
+
+    def _other_source_in(self, account_id: int, *, synced: bool) -> bool:
+        """Whether the account holds entries a sync (``synced``), else files, imported:
+        asked once an import per account, so that the rows are matched only then."""
+        if account_id not in self.other_source:
+            spans = self.store.import_spans(account_id)
+            self.other_source[account_id] = any(is_sync(fmt) == synced for fmt, *_ in spans)
+        return self.other_source[account_id]
 
     def _record_unknown_basis(self, shortfalls: list[Shortfall]) -> int:
         """Record each shortfall as an opening of unknown basis just before its entry."""
