@@ -139,17 +139,7 @@ def test_users_of_one_market_share_its_stats_and_each_redoes_only_the_new_day(
     days = [date(2026, 11, d) for d in (2, 3, 4, 5)]
     bars = tuple(Bar(d, Decimal(100 + i)) for i, d in enumerate(days))
     market.store_closes(aapl, History("AAPL", "USD", "yahoo", bars[:3]))
-    users = []
-    for name in ("ann", "bob"):
-        uow = SqlUnitOfWork(engine, name, clock)
-        portfolio.add_account(
-            uow, "Broker", kind="brokerage", institution=None, currency="USD", clock=clock
-        )
-        trades = HEADER + "2026-11-02,buy,AAPL,10,100,0,,stock\n"
-        assert import_stream(
-            uow, io.BytesIO(trades.encode()), "t.csv", ImportOptions("Broker"), clock=clock
-        ).ok
-        users.append(uow)
+    users = [_aapl_buyer(engine, name) for name in ("ann", "bob")]
     cache = MarketStatsCache()
     options = analytics.Options(end=date(2026, 11, 5))
     for uow in users:
@@ -233,7 +223,12 @@ def _market_user(engine: Engine, closes: dict[str, list[date]]) -> SqlUnitOfWork
     """A user who bought 10 AAPL on 2 November, with the market's closes of ``closes``
     (AAPL at 100 + the day of the month, SPY at 500 + it)."""
     _store_market_closes(engine, closes)
-    uow = SqlUnitOfWork(engine, "ann", clock)
+    return _aapl_buyer(engine, "ann")
+
+
+def _aapl_buyer(engine: Engine, name: str) -> SqlUnitOfWork:
+    """``name``, who bought 10 AAPL at 100 on 2 November."""
+    uow = SqlUnitOfWork(engine, name, clock)
     portfolio.add_account(
         uow, "Broker", kind="brokerage", institution=None, currency="USD", clock=clock
     )
