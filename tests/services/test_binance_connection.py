@@ -140,19 +140,24 @@ def test_binance_s_statement_imported_after_a_sync_adds_only_what_the_sync_did_n
     uow: SqlUnitOfWork, box: Vault, binance: Binance
 ) -> None:
     """The statement has no trade ids: its deposit and its trade (with the BNB fee) match
-    the synced entries by kind, coin and second, so they are duplicates; a card purchase
-    (``Buy Crypto``), which the API sync does not read, is added."""
+    the synced entries by type, coin and second, so they are duplicates; a card purchase
+    (``Buy Crypto``), which the API sync does not read, is added, and so is a second
+    deposit of the same amount in the same second (one synced deposit matches one)."""
     connection = _connect(uow, box)
     synced = connection_sync.sync_connection(uow, box, connection, clock=clock)
     assert synced.error is None and HELD == _units(uow)
-    card = STATEMENT + "354937868,2025-12-29 09:30:00,Spot,Buy Crypto,BTC,0.00100000,\n"
+    card = (
+        STATEMENT
+        + "354937868,2025-12-29 09:30:00,Spot,Buy Crypto,BTC,0.00100000,\n"
+        + "354937868,2025-12-29 09:20:00,Spot,Deposit,USDT,1000.00000000,\n"  # a second one
+    )
     imported = import_stream(
         uow, io.BytesIO(card.encode()), "statement.csv", ImportOptions("Binance"), clock=clock
     )
-    assert imported.ok and 1 == imported.added, imported.issues
+    assert imported.ok and 2 == imported.added, imported.issues
     assert {2, 3} == set(imported.other_source_lines)  # the deposit; the buy, its fee
     assert imported.duplicates == len(imported.other_source_lines)
-    assert {**HELD, "BTC": Decimal("0.0089")} == _units(uow)  # nothing counted twice
+    assert {**HELD, "BTC": Decimal("0.0089"), "USDT": Decimal(1200)} == _units(uow)
 
 
 def test_a_statement_reaching_past_the_sync_adds_the_new_days_and_the_next_sync_skips_them(

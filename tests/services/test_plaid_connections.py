@@ -79,7 +79,9 @@ BROKER_EXPORT = """date,type,symbol,quantity,price,fees,amount,asset_type
 2026-01-05,deposit,,,,,10000,
 2026-01-06,buy,VTI,10,250,1,,etf
 2026-03-20,dividend,VTI,,,,35.5,etf
-2026-04-01,sell,AAPL,2,200,0,,stock
+2026-03-20,tax,VTI,,,,5.3,etf
+2026-04-01T20:30:00-04:00,sell,AAPL,2,200,0,,stock
+2026-05-04,buy,VTI,1,260,0,,etf
 2026-05-04,buy,VTI,1,260,0,,etf
 """
 
@@ -87,22 +89,23 @@ BROKER_EXPORT = """date,type,symbol,quantity,price,fees,amount,asset_type
 def test_the_brokerage_s_own_export_imported_after_a_sync_adds_only_the_later_days(
     uow: SqlUnitOfWork, plaid: Plaid
 ) -> None:
-    """The brokerage's export shares no ids with Plaid: its date-only rows that match a
-    synced entry's kind, instrument, currency and day are duplicates, a later buy is
-    added, and the units are those of the sync plus that buy."""
+    """The brokerage's export shares no ids with Plaid: its rows that match a synced
+    entry's type, instrument, currency and trade date are duplicates (the sale at 20:30
+    New York time too, though that is the next day in UTC); the withholding tax Plaid
+    did not list and two later buys are added."""
     box = Vault.from_keys(new_key())
     connection = _link(uow, box)
     assert connection_sync.sync_connection(uow, box, connection, clock=clock).error is None
     imported = import_stream(
         uow, io.BytesIO(BROKER_EXPORT.encode()), "ira.csv", ImportOptions("IRA"), clock=clock
     )
-    assert imported.ok and 1 == imported.added, imported.issues
-    assert [2, 3, 4, 5] == imported.other_source_lines
+    assert imported.ok and 3 == imported.added, imported.issues
+    assert [2, 3, 4, 6] == imported.other_source_lines
     units = {
         p.instrument.symbol: p.quantity
         for p in portfolio.current_positions(uow, account="IRA", as_of=clock().date())
     }
-    assert {"VTI": Decimal(11), "AAPL": Decimal(3), "USD": Decimal("6774.5")} == units
+    assert {"VTI": Decimal(12), "AAPL": Decimal(3), "USD": Decimal("6509.2")} == units
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ import hashlib
 import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from itertools import islice
 from pathlib import Path
 from typing import IO
@@ -289,6 +289,8 @@ class _TradesImport:
         self.had_entries: dict[int, bool] = {}
         #: Whether each account holds entries of the other kind of source than this import.
         self.other_source: dict[int, bool] = {}
+        #: The ids of the other source's entries rows of this import matched (each once).
+        self.matched: set[int] = set()
 
     def run(self, rows: Iterator[ParsedTransaction], in_memory_limit: int) -> int:
         try:
@@ -440,17 +442,15 @@ class _TradesImport:
             return staged
         dropped: dict[int, int] = {}  # id(row): its line
         for account_id, rows in by_account.items():
-            moments = [entry.traded_at for _, _, entry in rows]
+            days = [entry.traded_on for _, _, entry in rows]
             elsewhere = RecordedElsewhere(
                 self.store.recorded_entries(
-                    account_id,
-                    synced=synced,
-                    since=min(moments) - timedelta(days=1),
-                    until=max(moments) + timedelta(days=1),
-                )
+                    account_id, synced=synced, since=min(days), until=max(days)
+                ),
+                self.matched,
             )
             for row in rows:
-                if elsewhere.holds(row[1], row[2]):
+                if elsewhere.take(row[1], row[2]):
                     dropped[id(row)] = row[2].source_line or 0
         self.report.duplicates += len(dropped)
         self.report.duplicate_lines += dropped.values()

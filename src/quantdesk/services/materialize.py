@@ -9,8 +9,12 @@ the market's closes, or of the user's own). Per instrument read (holdings, their
 and the benchmark) the count and span of the market's stored closes are kept beside it,
 to find the earliest day a change of closes touched. The earliest
 affected day is the earliest day any ledger change since the stored revision touched, or,
-for market closes, the day after the last stored close when closes were only appended
-(the usual refresh), else the first close.
+for market closes (only ever added): the day after the last stored close for closes
+appended (the usual refresh); the first new close, up to the first stored one, for closes
+added before it (a refresh that fetches from further back), which leaves the stored
+days from the first stored close on; the first stored close for closes added between
+the two. The closes of a benchmark the ledger does not hold move the metrics only, so
+they rewrite no stored day.
 """
 
 from __future__ import annotations

@@ -4,18 +4,20 @@ connection's sync.
 An exchange's export and its API do not always share ids (Binance's exports have none;
 a brokerage's export and Plaid never do), so the same trade read from both would count
 twice, whichever came first. An entry is taken to be one the other kind of source
-already recorded when that source holds an entry of the same kind (a trade, a deposit,
-a withdrawal, anything else), instrument and currency at the same second, or on the
-same day when either has no time of day (a date-only export, Plaid). What only one
-source lists (a card purchase or a convert in Binance's statement, which its API sync
-does not read) is added. Entries that share ids with what the ledger holds are
-duplicates anyway (:func:`quantdesk.services.import_file._fingerprint`).
+already recorded when that source holds an entry of the same type, instrument and
+currency on the same trade date, within a second of it (or at any time that day when
+either has no time of day: a date-only export, Plaid). Each recorded entry stands for
+one entry only, so two genuine trades against one recorded are one duplicate and one
+new entry. What only one source lists (a card purchase or a convert in Binance's
+statement, which its API sync does not read; a withholding tax Plaid did not list) is
+added. Entries that share ids with what the ledger holds are duplicates anyway
+(:func:`quantdesk.services.import_file._fingerprint`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from quantdesk.domain.transactions import Transaction
 from quantdesk.domain.transactions import TransactionType as T
@@ -31,9 +33,12 @@ KINDS: dict[str, frozenset[T]] = {
     "withdrawals": frozenset({T.WITHDRAWAL, T.TRANSFER_OUT}),
 }
 
-#: An entry as the store lists it for matching: its type, instrument id (None for
-#: cash), currency, moment and whether it had a time of day.
-RecordedEntry = tuple[str, int | None, str, datetime, bool]
+#: An entry as the store lists it for matching: its id, type, instrument id (None for
+#: cash), currency, moment, trade date and whether it had a time of day.
+RecordedEntry = tuple[int, str, int | None, str, datetime, date, bool]
+
+#: How far apart the same moment may be in two sources (one rounds, one truncates).
+SAME_MOMENT = timedelta(seconds=1)
 
 
 def kind_of(entry_type: T) -> str:
@@ -45,28 +50,25 @@ def is_sync(fmt: str) -> bool:
 
 
 class RecordedElsewhere:
-    """The entries of an account's other kind of source, looked up by kind, instrument,
-    currency and second (or day)."""
+    """The entries of an account's other kind of source, by type, instrument, currency
+    and trade date, each matched at most once (``used``: ids of those matched before,
+    kept from chunk to chunk of an import)."""
 
-    def __init__(self, entries: Iterable[RecordedEntry]) -> None:
-        self.seconds: set[tuple[str, int | None, str, datetime]] = set()
-        self.days: set[tuple[str, int | None, str, date]] = set()
-        self.untimed_days: set[tuple[str, int | None, str, date]] = set()
-        for entry_type, instrument_id, currency, moment, timed in entries:
-            kind = kind_of(T(entry_type))
-            day = (kind, instrument_id, currency, moment.date())
-            self.days.add(day)
-            if timed:
-                self.seconds.add((kind, instrument_id, currency, moment.replace(microsecond=0)))
-            else:
-                self.untimed_days.add(day)
+    def __init__(self, entries: Iterable[RecordedEntry], used: set[int]) -> None:
+        self.used = used
+        self.by_day: dict[tuple[str, int | None, str, date], list[RecordedEntry]] = {}
+        for entry in entries:
+            _, entry_type, instrument_id, currency, _, day, _ = entry
+            self.by_day.setdefault((entry_type, instrument_id, currency, day), []).append(entry)
 
-    def holds(self, instrument_id: int | None, entry: Transaction) -> bool:
-        kind = kind_of(entry.type)
-        day = (kind, instrument_id, entry.currency, entry.traded_at.date())
-        if not entry.timed:
-            return day in self.days
-        second = entry.traded_at.replace(microsecond=0)
-        return day in self.untimed_days or (kind, instrument_id, entry.currency, second) in (
-            self.seconds
-        )
+    def take(self, instrument_id: int | None, entry: Transaction) -> bool:
+        """Whether ``entry`` is one of them (that one is then used up)."""
+        found = self.by_day.get((entry.type.value, instrument_id, entry.currency, entry.traded_on))
+        for recorded_id, *_, moment, _, timed in found or ():
+            if recorded_id in self.used:
+                continue
+            if timed and entry.timed and abs(moment - entry.traded_at) > SAME_MOMENT:
+                continue
+            self.used.add(recorded_id)
+            return True
+        return False

@@ -212,10 +212,12 @@ _IMPORT_SPANS = (
 )
 _RECORDED_ENTRIES = (
     select(
+        transactions.c.id,
         transactions.c.type,
         transactions.c.instrument_id,
         transactions.c.currency,
         transactions.c.traded_at,
+        transactions.c.trade_date,
         transactions.c.timed,
     )
     .join(imports, imports.c.id == transactions.c.import_id)
@@ -223,8 +225,8 @@ _RECORDED_ENTRIES = (
         transactions.c.account_id == bindparam("account_id"),
         transactions.c.user_id == _USER,
         transactions.c.origin == Origin.IMPORT.value,
-        transactions.c.traded_at >= bindparam("since", type_=transactions.c.traded_at.type),
-        transactions.c.traded_at <= bindparam("until", type_=transactions.c.traded_at.type),
+        transactions.c.trade_date >= bindparam("since", type_=transactions.c.trade_date.type),
+        transactions.c.trade_date <= bindparam("until", type_=transactions.c.trade_date.type),
     )
 )
 _MAX_TRANSACTION_ID = select(func.coalesce(func.max(transactions.c.id), 0))
@@ -708,25 +710,28 @@ class LedgerRepository:
 
     def import_spans(self, account_id: int) -> list[tuple[str, str, datetime, datetime]]:
         """Per import format and entry type, the first and the last moment of the
-        account's imported entries (which stretch files, and which a connection's sync,
-        recorded: services/source_spans.py)."""
+        account's imported entries (whether files or a connection's sync recorded any,
+        and how far: services/other_source.py)."""
         rows = self.conn.execute(
             _IMPORT_SPANS, {"user_id": self.user_id, "account_id": account_id}
         ).all()
         return [(str(fmt), str(kind), first, last) for fmt, kind, first, last in rows]
 
     def recorded_entries(
-        self, account_id: int, *, synced: bool, since: datetime, until: datetime
-    ) -> list[tuple[str, int | None, str, datetime, bool]]:
+        self, account_id: int, *, synced: bool, since: date, until: date
+    ) -> list[tuple[int, str, int | None, str, datetime, date, bool]]:
         """The account's entries imported by a connection's sync (``synced``) or from
-        files, traded from ``since`` to ``until``: type, instrument id, currency, moment
-        and whether it had a time of day (services/other_source.py matches them)."""
+        files, of trade dates ``since`` to ``until``: id, type, instrument id, currency,
+        moment, trade date and whether it had a time of day (services/other_source.py
+        matches them)."""
         from_sync = imports.c.format.like("%-api")
         rows = self.conn.execute(
             _RECORDED_ENTRIES.where(from_sync if synced else ~from_sync),
             {"user_id": self.user_id, "account_id": account_id, "since": since, "until": until},
         ).all()
-        return [(str(t), i, str(c), at, bool(timed)) for t, i, c, at, timed in rows]
+        return [
+            (int(n), str(t), i, str(c), at, day, bool(timed)) for n, t, i, c, at, day, timed in rows
+        ]
 
     def latest_transaction_ids(self, count: int) -> list[int]:
         """The ids of this user's ``count`` newest entries, oldest first."""
