@@ -311,3 +311,44 @@ def test_earlier_closes_of_a_day_the_ledger_valued_without_rewrite_it(engine: En
     assert _history_as_computed(again) == stored
     assert (date(2026, 11, 2), 1020.0, 1000.0) == stored[0]
     assert first.payload != again.payload
+
+
+def test_fx_closes_added_between_stored_ones_rewrite_the_days_of_cash_in_that_currency(
+    engine: Engine,
+) -> None:
+    """Euros held in a dollar account are valued at EURUSD: a rate added for a day that
+    had none (the 4th carried the 3rd's) rewrites the stored days from the first rate
+    on, so the 4th is valued at its own rate."""
+    _store_market_closes(engine, {"AAPL": NOVEMBER})
+    eurusd = MarketSymbol("EURUSD", AssetType.CASH, "USD")
+    rates = {date(2026, 11, d): Decimal(f"1.{d}") for d in (2, 3, 4, 5)}
+    market = SqlMarketData(engine, clock)
+    stored = [d for d in rates if d.day != 4]
+    market.store_closes(
+        eurusd, History("EURUSD", "USD", "yahoo", tuple(Bar(d, rates[d]) for d in stored))
+    )
+    uow = SqlUnitOfWork(engine, "ann", clock)
+    portfolio.add_account(
+        uow, "Broker", kind="brokerage", institution=None, currency="USD", clock=clock
+    )
+    trades = (
+        "date,type,symbol,quantity,price,fees,amount,asset_type,currency\n"
+        "2026-11-02,deposit,,,,,1000,,EUR\n"
+        "2026-11-02,buy,AAPL,10,100,0,,stock,USD\n"
+    )
+    assert import_stream(
+        uow, io.BytesIO(trades.encode()), "t.csv", ImportOptions("Broker"), clock=clock
+    ).ok
+    options = analytics.Options(end=date(2026, 11, 5))
+    first = materialized_analytics(uow, None, options, clock=clock)
+    assert first.report is not None
+    market.store_closes(
+        eurusd,
+        History("EURUSD", "USD", "yahoo", (Bar(date(2026, 11, 4), rates[date(2026, 11, 4)]),)),
+    )
+    again = materialized_analytics(uow, None, options, clock=clock)
+    assert date(2026, 11, 2) == again.rewritten_from
+    history = _stored_history(uow)
+    assert _history_as_computed(again) == history
+    day_4 = {d: v for d, v, _ in history}[date(2026, 11, 4)]
+    assert pytest.approx(1000 * 1.4 + 10 * 104 - 1000) == day_4  # the 4th's own rate

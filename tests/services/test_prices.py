@@ -187,6 +187,30 @@ def test_refresh_fetches_the_fx_rate_of_every_other_currency(uow: SqlUnitOfWork)
     assert 12 == refreshed.closes["EURUSD"]  # weekdays from 10 days before 2026-11-16
 
 
+def test_refresh_fetches_the_fx_rate_of_cash_held_in_another_currency(
+    uow: SqlUnitOfWork,
+) -> None:
+    """Euros held in a dollar account (a multi-currency broker's cash) are valued at
+    EURUSD, so the refresh fetches it, though no account or holding is in euros; a coin
+    a conversion is valued in is priced as a coin, not as an FX pair."""
+    portfolio.add_account(
+        uow, "Broker", kind="brokerage", institution=None, currency="USD", clock=clock
+    )
+    trades = (
+        "date,type,symbol,quantity,price,fees,amount,asset_type,currency\n"
+        "2026-11-16,deposit,,,,,1000,,EUR\n"
+        "2026-11-16,buy,AAPL,1,200,0,,stock,USD\n"
+    )
+    report = import_stream(
+        uow, io.BytesIO(trades.encode()), "t.csv", ImportOptions(account="Broker"), clock=clock
+    )
+    assert report.ok, report.issues
+    provider = FakeProvider("yahoo", {"AAPL": Decimal(215), "EURUSD": Decimal("1.0842")})
+    refreshed = prices.refresh_prices(uow, _cache(uow, provider), clock=clock)
+    assert ["AAPL", "EURUSD"] == refreshed.symbols
+    assert 12 == refreshed.closes["EURUSD"]
+
+
 def test_the_newest_price_wins_and_an_own_close_wins_its_day(ledger: SqlUnitOfWork) -> None:
     """An old own close gives way to today's quote; an own close of today beats it."""
     old = "date,symbol,close\n2026-10-30,AAPL,250\n"

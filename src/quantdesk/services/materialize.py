@@ -79,12 +79,13 @@ def scope_key(options: Options, calendar: str) -> str:
 
 def _valued(store: LedgerStore, known: StoredState | None) -> list[InstrumentKey]:
     """The instruments whose market closes value the ledger: its own (cash aside) and the
-    FX pairs of its currencies (the analytics also read the benchmark's)."""
+    FX pairs of its currencies (its accounts', its entries' and its instruments': as the
+    analytics convert them). The analytics also read the benchmark's."""
     if known is not None:  # read with the batch
         keys, currencies = list(known.held), set(known.currencies)
     else:
         held = [i for i, _ in store.priced_instruments()]
-        currencies = {a.currency for a in store.list_accounts()} | {i.currency for i in held}
+        currencies = store.ledger_currencies() | {i.currency for i in held}
         keys = [i.key for i in held]
     keys += [
         InstrumentKey(f"{c}{BASE_CURRENCY}", AssetType.CASH)

@@ -94,7 +94,7 @@ def refresh_prices(
     """
     with uow(commit=False) as store:
         held = store.priced_instruments()
-        currencies = {a.currency for a in store.list_accounts()}
+        currencies = store.ledger_currencies()
         benchmarks: list[tuple[MarketSymbol, date]] = []
         first = store.ledger_first_day() if benchmark is not None and held else None
         if benchmark is not None and first is not None:

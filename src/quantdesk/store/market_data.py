@@ -21,6 +21,7 @@ from sqlalchemy import (
     distinct,
     func,
     select,
+    union,
     update,
 )
 
@@ -209,11 +210,18 @@ class SqlMarketData:
                 found.setdefault(row.market, HeldByMarket([], set())).held.append(
                     (instrument_of_row(row), row.first_day)
                 )
-            for market, currency in conn.execute(
-                select(users.c.market, accounts.c.currency)
-                .join(users, users.c.id == accounts.c.user_id)
-                .distinct()
-            ):
+            coins = select(instruments.c.symbol).where(
+                instruments.c.asset_type == AssetType.CRYPTO.value
+            )
+            held_in = union(  # accounts' currencies, and entries' (cash of other currencies)
+                select(users.c.market, accounts.c.currency).join(
+                    users, users.c.id == accounts.c.user_id
+                ),
+                select(users.c.market, transactions.c.currency)
+                .join(users, users.c.id == transactions.c.user_id)
+                .where(transactions.c.currency.not_in(coins)),
+            )
+            for market, currency in conn.execute(held_in):
                 found.setdefault(market, HeldByMarket([], set())).currencies.add(currency)
             for market, benchmark, first_day in conn.execute(
                 select(

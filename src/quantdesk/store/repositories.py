@@ -229,6 +229,13 @@ _RECORDED_ENTRIES = (
         transactions.c.trade_date <= bindparam("until", type_=transactions.c.trade_date.type),
     )
 )
+#: A coin a conversion is valued in is a currency of the entry, but priced as a coin.
+_COINS = select(instruments.c.symbol).where(instruments.c.asset_type == AssetType.CRYPTO.value)
+_LEDGER_CURRENCIES = (
+    select(transactions.c.currency)
+    .where(transactions.c.user_id == _USER, transactions.c.currency.not_in(_COINS))
+    .distinct()
+)
 _MAX_TRANSACTION_ID = select(func.coalesce(func.max(transactions.c.id), 0))
 _LEDGER_FIRST_DAY = select(func.min(transactions.c.trade_date)).where(
     transactions.c.user_id == _USER
@@ -983,6 +990,14 @@ class LedgerRepository:
         rows = self.conn.execute(_priced_instruments(), self._bound)
         return [(instrument_of_row(row), row.first_day) for row in rows]
 
+    def ledger_currencies(self) -> set[str]:
+        """Every currency this user's ledger holds or trades in: its accounts' and its
+        entries' (cash of another currency held in an account, a price's currency; not a
+        coin a conversion is valued in). The analytics convert each into the base
+        currency, so a refresh fetches its FX closes."""
+        found = set(self.conn.execute(_LEDGER_CURRENCIES, self._bound).scalars())
+        return found | {a.currency for a in self.list_accounts()}
+
     def ledger_first_day(self) -> date | None:
         """The day of this user's first entry (None: an empty ledger): where their
         analytics start, and from when a refresh fetches their benchmark's closes."""
@@ -1202,6 +1217,7 @@ def read_share(
         currencies.setdefault(user_id, set()).add(currency)
     ledgers: dict[int, list[Transaction]] = {}
     held: dict[int, dict[InstrumentKey, None]] = {}
+    coins = set(conn.execute(_COINS).scalars())
     convert = _Converter()
     rows = conn.execute(
         select(transactions.c.user_id, *_LEDGER_COLUMNS, instruments.c.currency)
@@ -1220,6 +1236,8 @@ def read_share(
     for row in rows:
         entry = convert(row[1:-1])
         ledgers.setdefault(row[0], []).append(entry)
+        if entry.currency not in coins:  # cash of other currencies (as ledger_currencies)
+            currencies.setdefault(row[0], set()).add(entry.currency)
         if entry.instrument is not None and entry.instrument.asset_type is not AssetType.CASH:
             held.setdefault(row[0], {})[entry.instrument] = None
             currencies.setdefault(row[0], set()).add(row[-1])
