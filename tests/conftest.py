@@ -4,6 +4,7 @@ their URLs are set, and then they must be reachable), a fixed clock, and Decimal
 from __future__ import annotations
 
 import decimal
+import io
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -15,6 +16,9 @@ from hypothesis import settings
 from sqlalchemy import Engine, delete, inspect, text
 
 from quantdesk.bootstrap import DEFAULT_USER
+from quantdesk.services import portfolio
+from quantdesk.services.import_file import ImportOptions, import_stream
+from quantdesk.services.import_report import ImportReport
 from quantdesk.store.database import make_engine, migrate
 from quantdesk.store.tables import metadata
 from quantdesk.store.unit_of_work import SqlUnitOfWork
@@ -60,6 +64,19 @@ def _trap_float_decimals() -> Iterator[None]:
 
 def clock() -> datetime:
     return NOW
+
+
+def broker_with(uow: SqlUnitOfWork, trades: str) -> ImportReport:
+    """A dollar brokerage account "Broker" holding what the generic ``trades`` file
+    records (imported, and required to import cleanly)."""
+    portfolio.add_account(
+        uow, "Broker", kind="brokerage", institution=None, currency="USD", clock=clock
+    )
+    report = import_stream(
+        uow, io.BytesIO(trades.encode()), "t.csv", ImportOptions("Broker"), clock=clock
+    )
+    assert report.ok and report.added, report.issues
+    return report
 
 
 def _server_engine(name: str) -> Engine:

@@ -23,7 +23,7 @@ from quantdesk.services.portfolio import import_price_stream
 from quantdesk.store.market_data import SqlMarketData
 from quantdesk.store.repositories import LedgerRepository
 from quantdesk.store.unit_of_work import SqlUnitOfWork
-from tests.conftest import clock
+from tests.conftest import broker_with, clock
 
 TRADES = """date,type,symbol,quantity,price,fees,amount,asset_type
 2026-11-02,deposit,,,,,1000,
@@ -229,13 +229,7 @@ def _market_user(engine: Engine, closes: dict[str, list[date]]) -> SqlUnitOfWork
 def _aapl_buyer(engine: Engine, name: str) -> SqlUnitOfWork:
     """``name``, who bought 10 AAPL at 100 on 2 November."""
     uow = SqlUnitOfWork(engine, name, clock)
-    portfolio.add_account(
-        uow, "Broker", kind="brokerage", institution=None, currency="USD", clock=clock
-    )
-    trades = HEADER + "2026-11-02,buy,AAPL,10,100,0,,stock\n"
-    assert import_stream(
-        uow, io.BytesIO(trades.encode()), "t.csv", ImportOptions("Broker"), clock=clock
-    ).ok
+    broker_with(uow, HEADER + "2026-11-02,buy,AAPL,10,100,0,,stock\n")
     return uow
 
 
@@ -328,17 +322,12 @@ def test_fx_closes_added_between_stored_ones_rewrite_the_days_of_cash_in_that_cu
         eurusd, History("EURUSD", "USD", "yahoo", tuple(Bar(d, rates[d]) for d in stored))
     )
     uow = SqlUnitOfWork(engine, "ann", clock)
-    portfolio.add_account(
-        uow, "Broker", kind="brokerage", institution=None, currency="USD", clock=clock
-    )
-    trades = (
+    broker_with(
+        uow,
         "date,type,symbol,quantity,price,fees,amount,asset_type,currency\n"
         "2026-11-02,deposit,,,,,1000,,EUR\n"
-        "2026-11-02,buy,AAPL,10,100,0,,stock,USD\n"
+        "2026-11-02,buy,AAPL,10,100,0,,stock,USD\n",
     )
-    assert import_stream(
-        uow, io.BytesIO(trades.encode()), "t.csv", ImportOptions("Broker"), clock=clock
-    ).ok
     options = analytics.Options(end=date(2026, 11, 5))
     first = materialized_analytics(uow, None, options, clock=clock)
     assert first.report is not None

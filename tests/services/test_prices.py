@@ -20,7 +20,7 @@ from quantdesk.services.portfolio import import_price_stream
 from quantdesk.store.market_data import SqlMarketData
 from quantdesk.store.unit_of_work import SqlUnitOfWork
 from quantdesk.testing import FakeProvider
-from tests.conftest import NOW, clock
+from tests.conftest import NOW, broker_with, clock
 
 TRADES = """date,type,symbol,quantity,price,fees,asset_type
 2026-11-02,buy,AAPL,10,200,0,stock
@@ -191,20 +191,13 @@ def test_refresh_fetches_the_fx_rate_of_cash_held_in_another_currency(
     uow: SqlUnitOfWork,
 ) -> None:
     """Euros held in a dollar account (a multi-currency broker's cash) are valued at
-    EURUSD, so the refresh fetches it, though no account or holding is in euros; a coin
-    a conversion is valued in is priced as a coin, not as an FX pair."""
-    portfolio.add_account(
-        uow, "Broker", kind="brokerage", institution=None, currency="USD", clock=clock
-    )
-    trades = (
+    EURUSD, so the refresh fetches it, though no account or holding is in euros."""
+    broker_with(
+        uow,
         "date,type,symbol,quantity,price,fees,amount,asset_type,currency\n"
         "2026-11-16,deposit,,,,,1000,,EUR\n"
-        "2026-11-16,buy,AAPL,1,200,0,,stock,USD\n"
+        "2026-11-16,buy,AAPL,1,200,0,,stock,USD\n",
     )
-    report = import_stream(
-        uow, io.BytesIO(trades.encode()), "t.csv", ImportOptions(account="Broker"), clock=clock
-    )
-    assert report.ok, report.issues
     provider = FakeProvider("yahoo", {"AAPL": Decimal(215), "EURUSD": Decimal("1.0842")})
     refreshed = prices.refresh_prices(uow, _cache(uow, provider), clock=clock)
     assert ["AAPL", "EURUSD"] == refreshed.symbols

@@ -19,7 +19,7 @@ from quantdesk.services.settings import update_settings
 from quantdesk.store.market_data import SqlMarketData
 from quantdesk.store.unit_of_work import SqlUnitOfWork
 from quantdesk.testing import FakeProvider
-from tests.conftest import NOW, clock
+from tests.conftest import NOW, broker_with, clock
 
 SPY = MarketSymbol("SPY", AssetType.ETF)
 PRICE = Decimal("612.123456789012345678")
@@ -185,19 +185,14 @@ def test_a_scheduled_refresh_converts_cash_held_in_another_currency_but_not_a_co
     a dollar account are among them; BTC, in which a coin-for-coin trade is valued, is not
     (it is priced as a coin)."""
     uow = SqlUnitOfWork(engine, "ann", clock)
-    portfolio.add_account(
-        uow, "Broker", kind="brokerage", institution=None, currency="USD", clock=clock
-    )
-    text = (
+    broker_with(
+        uow,
         "date,type,symbol,quantity,price,amount,asset_type,currency,to_symbol,to_quantity\n"
         "2026-03-02,deposit,,,,1000,,EUR,,\n"
         "2026-03-02,buy,BTC,1,50000,,crypto,USD,,\n"
         "2026-03-02,buy,ETH,1,3000,,crypto,USD,,\n"
-        "2026-03-03,conversion,BTC,0.1,,0.1,crypto,BTC,ETH,2\n"
+        "2026-03-03,conversion,BTC,0.1,,0.1,crypto,BTC,ETH,2\n",
     )
-    options = ImportOptions(account="Broker")
-    report = import_stream(uow, BytesIO(text.encode()), "t.csv", options, clock=clock)
-    assert report.ok, report.issues
     valued_in = {t.currency for t in portfolio.list_transactions(uow)}
     assert {"USD", "EUR", "BTC"} == valued_in
     assert {"USD", "EUR"} == SqlMarketData(engine, clock).held_by_market()["live"].currencies
