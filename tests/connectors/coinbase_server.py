@@ -3,12 +3,17 @@ currency) and each account's transactions, in Coinbase's documented shapes (``da
 and ``pagination`` with ``next_starting_after``; ``starting_after``/``order`` paging;
 ``{"errors": [{"id": ..., "message": ...}]}``). Every call must carry a CDP API key's JWT
 as Coinbase checks it: ES256 signed by the key's EC private key, ``kid`` and ``sub`` the
-key's name, within its ``nbf``/``exp``, for this request's method and path. ccxt's own
-Coinbase client talks to it unchanged but for its base URL."""
+key's name, within its ``nbf``/``exp``, for this request's method and path; or a legacy
+API key's signature: ``CB-ACCESS-KEY``, ``CB-ACCESS-TIMESTAMP`` (seconds, within 30 s)
+and ``CB-ACCESS-SIGN``, the hex HMAC-SHA256 by the key's secret of the timestamp, the
+method, the path with its query and the body. ccxt's own Coinbase client talks to it
+unchanged but for its base URL."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import time
 import uuid
@@ -32,6 +37,9 @@ SECRET = _KEY.private_bytes(
     serialization.PrivateFormat.TraditionalOpenSSL,
     serialization.NoEncryption(),
 ).decode()
+#: A legacy (pre-CDP) API key and its secret, as Coinbase handed them out.
+LEGACY_KEY = "Xq3vT9bKp2LmN7Rw"
+LEGACY_SECRET = "h4Jd8sK2mP9qW3eR7tY5uI1oA6sD0fGz"
 CURRENCY_NAMES = {"BTC": "Bitcoin", "ETH": "Ethereum", "USD": "US Dollar", "SOL": "Solana"}
 
 
@@ -134,6 +142,8 @@ class Coinbase:
         return next(a for a in self.accounts if a.currency == currency)
 
     def _authorized(self, request: Request) -> bool:
+        if "CB-ACCESS-KEY" in request.headers:
+            return self._legacy_signed(request)
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         try:
             head, claims, signature = token.split(".")
@@ -154,6 +164,18 @@ class Coinbase:
             and now < body.get("exp", 0)
             and str(body.get("uri", "")).endswith(f"{host}{request.path}")
             and str(body.get("uri", "")).startswith(f"{request.method} ")
+        )
+
+    def _legacy_signed(self, request: Request) -> bool:
+        headers = request.headers
+        stamp = headers.get("CB-ACCESS-TIMESTAMP", "")
+        if headers.get("CB-ACCESS-KEY") != LEGACY_KEY or not stamp.isdigit():
+            return False
+        path = request.path + (f"?{request.query}" if request.query else "")
+        signed = f"{stamp}{request.method}{path}{request.body}".encode()
+        expected = hmac.new(LEGACY_SECRET.encode(), signed, hashlib.sha256).hexdigest()
+        return abs(time.time() - int(stamp)) <= 30 and hmac.compare_digest(
+            expected, headers.get("CB-ACCESS-SIGN", "")
         )
 
     def answer(self, request: Request) -> tuple[int, Any]:

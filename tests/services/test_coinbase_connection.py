@@ -22,6 +22,8 @@ from quantdesk.store.vault import Vault
 from tests.conftest import NOW, clock
 from tests.connectors.coinbase_server import (
     KEY_NAME,
+    LEGACY_KEY,
+    LEGACY_SECRET,
     SECRET,
     Coinbase,
     ccxt_environment,
@@ -181,3 +183,26 @@ def test_a_key_pasted_on_one_line_or_from_coinbase_s_key_file_still_signs(
     )
     assert synced.error is None, synced.error
     assert HELD == _units(uow)
+
+
+def test_a_legacy_api_key_signs_its_calls_with_its_secret_and_syncs_the_same(
+    uow: SqlUnitOfWork, box: Vault, coinbase: Coinbase
+) -> None:
+    """A key made before Coinbase's CDP keys (a key and a plain secret) signs each call
+    with HMAC-SHA256 (ccxt's own signing, which the server checks), and syncs the same
+    history; a wrong secret is said plainly and stores nothing."""
+    wrong = connections.add_connection(
+        uow, box, provider="coinbase", account="Coinbase", api_key=LEGACY_KEY,
+        secret=LEGACY_SECRET[::-1], clock=clock,
+    )  # fmt: skip
+    refused = connection_sync.sync_connection(uow, box, wrong.id, clock=clock)
+    assert "bad-key" == refused.error_kind, refused.error
+    assert {} == _units(uow)
+    connections.remove_connection(uow, wrong.id)
+    made = connections.add_connection(
+        uow, box, provider="coinbase", account="Coinbase", api_key=LEGACY_KEY,
+        secret=LEGACY_SECRET, clock=clock,
+    )  # fmt: skip
+    synced = connection_sync.sync_connection(uow, box, made.id, clock=clock)
+    assert synced.error is None, synced.error
+    assert {} == synced.differences and HELD == _units(uow)
