@@ -547,20 +547,37 @@ def _summarize(symbol: MarketSymbol, errors: list[ProviderError]) -> ProviderErr
 
 class LocalLocks:
     """Named re-entrant-free locks within one process (the in-process backend's, the
-    closes cache's loads)."""
+    closes cache's loads). A name's lock is kept only while a thread holds or waits for
+    it, so names that come and go (the closes cache's, one per price version) do not
+    pile up in a long-running process."""
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
-        self._locks: dict[Hashable, threading.Lock] = {}
+        #: name -> its lock and how many threads hold or wait for it
+        self._locks: dict[Hashable, tuple[threading.Lock, int]] = {}
+
+    def __len__(self) -> int:
+        """How many names are held or waited for now."""
+        with self._guard:
+            return len(self._locks)
 
     @contextmanager
     def hold(self, name: Hashable, wait: float) -> Iterator[None]:
         """Hold ``name``; wait up to ``wait`` s for it (-1: as long as it takes)."""
         with self._guard:
-            lock = self._locks.setdefault(name, threading.Lock())
-        if not lock.acquire(timeout=wait):
-            raise LockTimeout(f"timed out waiting for {name}")
+            lock, users = self._locks.get(name, (threading.Lock(), 0))
+            self._locks[name] = (lock, users + 1)
         try:
-            yield
+            if not lock.acquire(timeout=wait):
+                raise LockTimeout(f"timed out waiting for {name}")
+            try:
+                yield
+            finally:
+                lock.release()
         finally:
-            lock.release()
+            with self._guard:
+                lock, users = self._locks[name]
+                if users == 1:
+                    del self._locks[name]
+                else:
+                    self._locks[name] = (lock, users - 1)
