@@ -12,8 +12,9 @@ it came in.) Entries go through the import pipeline
 export with the same id is not counted twice. Exports do not always carry the API's ids
 (Binance's carry none): a stream's first sync starts after the account's latest entry
 of its kinds imported from a file, and a record that matches an entry imported from a
-file (same kind, instrument, currency and second: services/other_source.py) is already
-in the ledger; a file imported after a sync is held to the same rule. Then the
+file (same type, instrument, currency and trade date, within a second:
+services/other_source.py) is already in the ledger; a file imported after a sync is
+held to the same rule. Then the
 exchange's balances are compared with the units the ledger holds in the account, and
 any difference is reported.
 

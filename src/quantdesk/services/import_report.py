@@ -22,8 +22,8 @@ class ImportReport:
     #: The source lines of the rows found already in the ledger.
     duplicate_lines: list[int] = field(default_factory=list)
     #: Of those, the rows the account's other kind of source recorded (a connection's
-    #: sync, for a file; files, for a sync) with no id in common: the same kind of entry,
-    #: instrument and currency at the same second, or day (services/other_source.py).
+    #: sync, for a file; files, for a sync) with no id in common: the same type,
+    #: instrument, currency and trade date, within a second (services/other_source.py).
     other_source_lines: list[int] = field(default_factory=list)
     adjustments: int = 0
     #: Openings of unknown basis this import made unnecessary (its history covers them).

@@ -29,6 +29,7 @@ from quantdesk.domain.instruments import AssetType, Instrument, InstrumentKey
 from quantdesk.domain.market import Bar, History, LiveQuote, MarketSymbol
 from quantdesk.domain.money import derived
 from quantdesk.store.repositories import (
+    COIN_SYMBOLS,
     ensure_instruments,
     insert_skipping_duplicates,
     instrument_of_row,
@@ -210,16 +211,13 @@ class SqlMarketData:
                 found.setdefault(row.market, HeldByMarket([], set())).held.append(
                     (instrument_of_row(row), row.first_day)
                 )
-            coins = select(instruments.c.symbol).where(
-                instruments.c.asset_type == AssetType.CRYPTO.value
-            )
             held_in = union(  # accounts' currencies, and entries' (cash of other currencies)
                 select(users.c.market, accounts.c.currency).join(
                     users, users.c.id == accounts.c.user_id
                 ),
                 select(users.c.market, transactions.c.currency)
                 .join(users, users.c.id == transactions.c.user_id)
-                .where(transactions.c.currency.not_in(coins)),
+                .where(transactions.c.currency.not_in(COIN_SYMBOLS)),
             )
             for market, currency in conn.execute(held_in):
                 found.setdefault(market, HeldByMarket([], set())).currencies.add(currency)

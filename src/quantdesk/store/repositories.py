@@ -229,11 +229,14 @@ _RECORDED_ENTRIES = (
         transactions.c.trade_date <= bindparam("until", type_=transactions.c.trade_date.type),
     )
 )
-#: A coin a conversion is valued in is a currency of the entry, but priced as a coin.
-_COINS = select(instruments.c.symbol).where(instruments.c.asset_type == AssetType.CRYPTO.value)
+#: The symbols of coins: a coin a conversion is valued in is a currency of the entry,
+#: but priced as a coin, not converted as an FX pair.
+COIN_SYMBOLS = select(instruments.c.symbol).where(
+    instruments.c.asset_type == AssetType.CRYPTO.value
+)
 _LEDGER_CURRENCIES = (
     select(transactions.c.currency)
-    .where(transactions.c.user_id == _USER, transactions.c.currency.not_in(_COINS))
+    .where(transactions.c.user_id == _USER, transactions.c.currency.not_in(COIN_SYMBOLS))
     .distinct()
 )
 _MAX_TRANSACTION_ID = select(func.coalesce(func.max(transactions.c.id), 0))
@@ -1217,7 +1220,7 @@ def read_share(
         currencies.setdefault(user_id, set()).add(currency)
     ledgers: dict[int, list[Transaction]] = {}
     held: dict[int, dict[InstrumentKey, None]] = {}
-    coins = set(conn.execute(_COINS).scalars())
+    coins = set(conn.execute(COIN_SYMBOLS).scalars())
     convert = _Converter()
     rows = conn.execute(
         select(transactions.c.user_id, *_LEDGER_COLUMNS, instruments.c.currency)
