@@ -52,7 +52,7 @@ from quantdesk.services.connections import (
     view,
 )
 from quantdesk.services.import_file import import_parsed
-from quantdesk.services.other_source import KINDS, is_sync, kind_of
+from quantdesk.services.other_source import SYNC_FORMAT, is_sync
 
 
 class SessionLike(Protocol):
@@ -167,7 +167,7 @@ def sync_connection(
                     store,
                     sorted(entries, key=lambda e: e.transaction.traded_at),
                     source=f"{record.provider} API",
-                    fmt=f"{record.provider}-api",
+                    fmt=f"{record.provider}{SYNC_FORMAT}",
                     account=record.account,
                     issues=issues,
                     notices=Notices(),
@@ -204,15 +204,14 @@ def sync_connection(
     return report
 
 
-#: The kinds of entries of each stream (services/other_source.py): where the account
-#: holds such entries imported from a file, a stream's first sync starts after the latest.
-ALL_KINDS = frozenset({*KINDS, "other"})
-STREAM_KINDS = {
-    "trades": frozenset({"trades"}),
-    "deposits": frozenset({"deposits"}),
-    "withdrawals": frozenset({"withdrawals"}),
-    "investments": ALL_KINDS,
-    "transactions": ALL_KINDS,
+#: The entries of each stream: where the account holds such entries imported from a
+#: file, a stream's first sync starts after the latest.
+STREAM_TYPES = {
+    "trades": frozenset({T.BUY, T.SELL, T.CONVERSION}),
+    "deposits": frozenset({T.DEPOSIT, T.TRANSFER_IN}),
+    "withdrawals": frozenset({T.WITHDRAWAL, T.TRANSFER_OUT}),
+    "investments": frozenset(T),
+    "transactions": frozenset(T),
 }
 
 
@@ -226,8 +225,8 @@ def _imported_through(uow: ConnectedUnitOfWork, account: str) -> dict[str, datet
     for fmt, entry_type, _, last in spans:
         if is_sync(fmt):
             continue
-        for stream, kinds in STREAM_KINDS.items():
-            if kind_of(T(entry_type)) in kinds and (stream not in found or last > found[stream]):
+        for stream, types in STREAM_TYPES.items():
+            if T(entry_type) in types and (stream not in found or last > found[stream]):
                 found[stream] = last
     return found
 

@@ -20,18 +20,9 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from quantdesk.domain.transactions import Transaction
-from quantdesk.domain.transactions import TransactionType as T
 
 #: The import format of a connection's sync ends with this (``binance-api``).
 SYNC_FORMAT = "-api"
-
-#: The kinds of entries: a sync lists each in a stream of its own; every other type is
-#: of the kind ``other``.
-KINDS: dict[str, frozenset[T]] = {
-    "trades": frozenset({T.BUY, T.SELL, T.CONVERSION}),
-    "deposits": frozenset({T.DEPOSIT, T.TRANSFER_IN}),
-    "withdrawals": frozenset({T.WITHDRAWAL, T.TRANSFER_OUT}),
-}
 
 #: An entry as the store lists it for matching: its id, type, instrument id (None for
 #: cash), currency, moment, trade date and whether it had a time of day.
@@ -39,10 +30,6 @@ RecordedEntry = tuple[int, str, int | None, str, datetime, date, bool]
 
 #: How far apart the same moment may be in two sources (one rounds, one truncates).
 SAME_MOMENT = timedelta(seconds=1)
-
-
-def kind_of(entry_type: T) -> str:
-    return next((kind for kind, types in KINDS.items() if entry_type in types), "other")
 
 
 def is_sync(fmt: str) -> bool:

@@ -734,7 +734,7 @@ class LedgerRepository:
         files, of trade dates ``since`` to ``until``: id, type, instrument id, currency,
         moment, trade date and whether it had a time of day (services/other_source.py
         matches them)."""
-        from_sync = imports.c.format.like("%-api")
+        from_sync = imports.c.format.like("%-api")  # other_source.SYNC_FORMAT
         rows = self.conn.execute(
             _RECORDED_ENTRIES.where(from_sync if synced else ~from_sync),
             {"user_id": self.user_id, "account_id": account_id, "since": since, "until": until},
